@@ -1,0 +1,89 @@
+"""Attribute embedders P: attributes [C, A] -> class prototypes [C, D] (PAPER_SPEC section 3.2).
+
+Models (DESIGN section 3): linear, mlp3, mlp3+eq9, mlp3+eq10, mlp3+cn.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from zslbench.models.class_norm import ClassStandardization
+from zslbench.registry import Registry
+
+
+class AttributeEmbedder(nn.Module):
+    """`body` maps attributes to the penultimate representation h; `last` (V) maps h to
+    prototypes, followed by a ReLU (kept from the authors' code for every variant)."""
+
+    def __init__(self, body: nn.Module, last: nn.Linear) -> None:
+        super().__init__()
+        self.body = body
+        self.last = last
+
+    def forward(self, attrs: torch.Tensor, return_hidden: bool = False):
+        hidden = self.body(attrs)
+        protos = F.relu(self.last(hidden))
+        return (protos, hidden) if return_hidden else protos
+
+
+def proper_init_(layer: nn.Linear, hidden_dim: int, out_dim: int) -> None:
+    """Eq. (10): V ~ U(-b, b) with b = sqrt(3 v), v = 1 / (d_h d_z); bias keeps its default."""
+    bound = math.sqrt(3.0 / (hidden_dim * out_dim))
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound)
+
+
+def kaiming_relu_init_(layer: nn.Linear) -> None:
+    """The code's ablation init for the "without Eq. (10)" arms: kaiming_uniform_(fan_in, relu)."""
+    nn.init.kaiming_uniform_(layer.weight, mode="fan_in", nonlinearity="relu")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    deep: bool
+    class_norm: bool  # Eq. (9)
+    proper_init: bool  # Eq. (10)
+    description: str
+
+    def build(self, attr_dim: int, out_dim: int, cfg) -> AttributeEmbedder:
+        """Build the embedder; `cfg` supplies hidden_dim and the CN/init options."""
+        if not self.deep:
+            return AttributeEmbedder(nn.Identity(), nn.Linear(attr_dim, out_dim))
+        hid = cfg.hidden_dim
+        layers: list[nn.Module] = [nn.Linear(attr_dim, hid), nn.ReLU(), nn.Linear(hid, hid)]
+        if self.class_norm:
+
+            def cs(affine: bool = False) -> ClassStandardization:
+                return ClassStandardization(
+                    hid, cfg.cn_denominator, cfg.cn_var_unbiased, cfg.cn_momentum, cfg.cn_eps, affine
+                )
+
+            if cfg.cn_placement == "colab_two":
+                layers += [cs(cfg.cn_affine_first), nn.ReLU(), cs()]
+            else:  # penultimate_only: one CN right before V, as the paper's figure
+                layers += [nn.ReLU(), cs()]
+        else:
+            layers += [nn.ReLU()]
+        last = nn.Linear(hid, out_dim)
+        if self.proper_init:
+            proper_init_(last, hid, out_dim)
+        elif cfg.baseline_last_init == "kaiming_relu":
+            kaiming_relu_init_(last)
+        return AttributeEmbedder(nn.Sequential(*layers), last)
+
+
+MODELS: Registry[ModelSpec] = Registry("model")
+for _spec in (
+    ModelSpec("linear", False, False, False, "p = ReLU(W a), one linear layer"),
+    ModelSpec("mlp3", True, False, False, "3-layer MLP with AN + NS"),
+    ModelSpec("mlp3+eq9", True, True, False, "3-layer MLP + class standardization, Eq. (9)"),
+    ModelSpec("mlp3+eq10", True, False, True, "3-layer MLP + the init of Eq. (10)"),
+    ModelSpec("mlp3+cn", True, True, True, "3-layer MLP + ClassNorm, Eq. (9) + Eq. (10)"),
+):
+    MODELS.register(_spec.name, _spec)
