@@ -1,0 +1,96 @@
+"""Datasets: the xlsa17 files when present, else synthetic stand-ins of the same shapes.
+
+Heavy modules (scipy) are imported lazily, so importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from zslbench.data.specs import DATASETS, DatasetSpec
+from zslbench.data.types import ZSLData
+from zslbench.errors import ConfigError
+
+SOURCES = ("auto", "xlsa17", "synthetic")
+
+__all__ = [
+    "DATASETS",
+    "DatasetSpec",
+    "SOURCES",
+    "ZSLData",
+    "default_data_dir",
+    "load_dataset",
+    "resolve_source",
+]
+
+
+def default_data_dir() -> Path:
+    """``$ZSLBENCH_DATA`` if set, else the platform's user cache folder for zslbench.
+
+    The folder is not created.
+    """
+    env = os.environ.get("ZSLBENCH_DATA", "").strip()
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("zslbench"))
+
+
+def _dataset_name(name: str) -> str:
+    key = str(name).strip().lower()
+    if key not in DATASETS:
+        raise ConfigError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+    return key
+
+
+def resolve_source(
+    name: str, source: str = "auto", data_dir: str | os.PathLike | None = None
+) -> str:
+    """The data source that load_dataset will use: "xlsa17" or "synthetic".
+
+    "auto" means xlsa17 when the dataset's folder under ``data_dir`` (default:
+    :func:`default_data_dir`) holds both res101.mat and att_splits.mat, else synthetic.
+    """
+    key = _dataset_name(name)
+    src = str(source).strip().lower()
+    if src not in SOURCES:
+        raise ConfigError(f"unknown data source {source!r}; valid sources: {', '.join(SOURCES)}")
+    if src != "auto":
+        return src
+    from zslbench.data.xlsa17 import FEATURES_FILE, SPLITS_FILE, find_dataset_dir
+
+    folder = find_dataset_dir(default_data_dir() if data_dir is None else data_dir, key)
+    if folder is None:
+        return "synthetic"
+    if (folder / FEATURES_FILE).is_file() and (folder / SPLITS_FILE).is_file():
+        return "xlsa17"
+    return "synthetic"
+
+
+def load_dataset(
+    name: str,
+    source: str = "auto",
+    data_dir: str | os.PathLike | None = None,
+    scale: float = 1.0,
+    synthetic_seed: int = 0,
+    *,
+    synthetic_cache_dir: str | os.PathLike | None = None,
+) -> ZSLData:
+    """Load dataset ``name`` (sun, cub, awa1, awa2, apy) from the given source.
+
+    ``scale`` and ``synthetic_seed`` apply to synthetic data only (xlsa17 data is always loaded
+    in full).  With ``source="auto"`` the caller sees which source was used in ``data.source``
+    and should tell the user when it is "synthetic".
+    """
+    key = _dataset_name(name)
+    root = default_data_dir() if data_dir is None else Path(data_dir)
+    src = resolve_source(key, source, root)
+    if src == "xlsa17":
+        from zslbench.data.xlsa17 import load_xlsa17
+
+        return load_xlsa17(key, root)
+    from zslbench.data.synthetic import make_synthetic
+
+    return make_synthetic(key, scale=scale, seed=synthetic_seed, cache_dir=synthetic_cache_dir)

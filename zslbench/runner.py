@@ -1,0 +1,111 @@
+"""One GZSL run end to end: load data, train, score, write the record.
+
+This is the library entry point that the CLI and the sweep executors call.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from zslbench import store
+from zslbench.config import PITFALL_OPTIONS, GZSLConfig, make_gzsl_config
+from zslbench.data import load_dataset, resolve_source
+from zslbench.data.types import ZSLData
+from zslbench.models import MODELS
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    path: Path
+    record: dict
+    skipped: bool  # True when the run was already done and not retrained
+
+
+def gzsl_identity(model: str, data: ZSLData, seed: int, cfg: GZSLConfig) -> dict:
+    return {
+        "kind": "gzsl",
+        "model": model,
+        "dataset": data.name,
+        "data_source": data.source,
+        "data_fingerprint": data.fingerprint,
+        "seed": int(seed),
+        "config": cfg.to_dict(),
+    }
+
+
+def load_for_run(dataset: str, source: str, data_dir: Path | None, cfg: GZSLConfig) -> ZSLData:
+    src = resolve_source(dataset, source, data_dir)
+    return load_dataset(dataset, src, data_dir, scale=cfg.synthetic_scale, synthetic_seed=cfg.synthetic_seed)
+
+
+def run_gzsl(
+    model: str,
+    dataset: str,
+    seed: int = 1,
+    profile: str = "paper",
+    source: str = "auto",
+    data_dir: Path | None = None,
+    device: str = "cpu",
+    results: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    data: ZSLData | None = None,
+) -> RunOutcome:
+    """Train `model` on `dataset` with `seed` and write its record, unless it is done already."""
+    from zslbench.train.gzsl import train_gzsl
+
+    MODELS.get(model)  # fail early on an unknown name
+    cfg = make_gzsl_config(profile, overrides)
+    results = Path(results) if results is not None else store.default_results_dir()
+    if data is None:
+        data = load_for_run(dataset, source, data_dir, cfg)
+    identity = gzsl_identity(model, data, seed, cfg)
+    run_id = store.make_run_id(identity)
+    folder = store.run_dir(results, run_id)
+    if store.is_done(results, run_id) and not force:
+        return RunOutcome(run_id, folder, store.read_record(folder / store.RECORD_FILE), skipped=True)
+
+    result = train_gzsl(data, model, cfg, seed, device=device, progress=progress)
+    defaults = GZSLConfig()
+    record = {
+        "run_id": run_id,
+        **identity,
+        "classnorm": MODELS.get(model).class_norm,
+        "profile": profile,
+        "data_vintage": data.vintage,
+        "data_summary": data.summary(),
+        "metrics": result.metrics,
+        "selected_epoch": result.selected_epoch,
+        "metrics_final_epoch": result.final_metrics,
+        "metrics_oracle_best_test_H": result.oracle_metrics,
+        "oracle_epoch": result.oracle_epoch,
+        "non_default_options": {
+            k: getattr(cfg, k) for k in PITFALL_OPTIONS if getattr(cfg, k) != getattr(defaults, k)
+        },
+        "train_seconds": round(result.train_seconds, 3),
+        "eval_seconds": round(result.eval_seconds, 3),
+        "n_parameters": result.n_parameters,
+        "env": store.environment(result.device),
+        "created_at": datetime.now(timezone.utc).isoformat(),
+    }
+    files = {"epochs.csv": _csv(result.epoch_log)}
+    if cfg.trace:
+        buf = io.StringIO()
+        result.trace.to_csv(buf, index=False, float_format="%.8g")
+        files["trace.csv"] = buf.getvalue()
+    path = store.write_run(results, run_id, record, files)
+    return RunOutcome(run_id, path, record, skipped=False)
+
+
+def _csv(rows: list[dict]) -> str:
+    import pandas as pd
+
+    buf = io.StringIO()
+    pd.DataFrame(rows).to_csv(buf, index=False)
+    return buf.getvalue()

@@ -1,0 +1,171 @@
+"""Run records: ids, atomic writes, done markers, and loading records back.
+
+Layout: <results>/runs/<run_id>/{record.json, trace.csv, epochs.csv, done}.
+A run counts as done only when its `done` marker exists; the marker is written last,
+and every file is written to a temporary name in the same folder and renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from zslbench.errors import RecordError, ZSLBenchError
+
+RECORD_VERSION = 1
+RECORD_FILE = "record.json"
+DONE_FILE = "done"
+
+
+def default_results_dir() -> Path:
+    return Path(os.environ.get("ZSLBENCH_RESULTS", "results"))
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def make_run_id(identity: dict) -> str:
+    """A short stable hash of everything that determines a run's result."""
+    return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
+
+
+def run_dir(results: Path, run_id: str) -> Path:
+    return Path(results) / "runs" / run_id
+
+
+def is_done(results: Path, run_id: str) -> bool:
+    return (run_dir(results, run_id) / DONE_FILE).exists()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def environment(device: str) -> dict:
+    import numpy
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "device": device,
+        "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "git_commit": git_commit(),
+    }
+
+
+def git_commit() -> str | None:
+    """The commit of the zslbench source tree, when it is a git checkout."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        if out.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5,
+        )
+        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def write_run(results: Path, run_id: str, record: dict, files: dict[str, str] | None = None) -> Path:
+    """Write the side files, then record.json, then the done marker (each atomically)."""
+    folder = run_dir(results, run_id)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / DONE_FILE).unlink(missing_ok=True)  # a rewritten run is not done until it is whole
+        for name, text in (files or {}).items():
+            atomic_write_text(folder / name, text)
+        record = dict(record, record_version=RECORD_VERSION)
+        atomic_write_text(folder / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+        atomic_write_text(folder / DONE_FILE, datetime.now(timezone.utc).isoformat() + "\n")
+    except OSError as exc:
+        raise ZSLBenchError(f"cannot write run record in {folder}: {exc.strerror or exc}") from None
+    return folder
+
+
+def read_record(path: Path) -> dict:
+    """Read one record.json; RecordError with the path on any problem."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecordError(f"{path}: record not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecordError(f"{path}: unreadable run record ({exc})") from None
+    if not isinstance(record, dict) or "run_id" not in record or "metrics" not in record:
+        raise RecordError(f"{path}: not a zslbench run record (no run_id/metrics)")
+    version = record.get("record_version")
+    if version != RECORD_VERSION:
+        raise RecordError(
+            f"{path}: record format version {version!r} is not supported (this zslbench reads "
+            f"version {RECORD_VERSION}); rerun it with --force"
+        )
+    return record
+
+
+def iter_records(results: Path, kind: str | None = None) -> Iterator[dict]:
+    """Every done record under results/runs; broken ones are skipped with a warning naming them."""
+    runs = Path(results) / "runs"
+    if not runs.is_dir():
+        return
+    for folder in sorted(runs.iterdir()):
+        if not (folder / DONE_FILE).exists():
+            continue
+        try:
+            record = read_record(folder / RECORD_FILE)
+        except RecordError as exc:
+            warnings.warn(f"skipping {exc}", stacklevel=2)
+            continue
+        if kind is None or record.get("kind") == kind:
+            record["_dir"] = str(folder)
+            yield record
+
+
+def load_records(results: Path, kind: str | None = None):
+    """All done records as a pandas DataFrame, one row per run, metrics flattened."""
+    import pandas as pd
+
+    rows = []
+    for rec in iter_records(results, kind):
+        row = {k: v for k, v in rec.items() if not isinstance(v, dict)}
+        row.update({f"metric.{k}": v for k, v in rec.get("metrics", {}).items()})
+        row.update({f"config.{k}": v for k, v in rec.get("config", {}).items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
