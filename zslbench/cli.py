@@ -174,6 +174,92 @@ def _check_writable(results: Path | None) -> None:
         _fail(f"--results: {probe} is not writable")
 
 
+# --- table and plot -------------------------------------------------------------------------
+def _results_dir(results: Path | None) -> Path:
+    from zslbench.store import default_results_dir
+
+    target = Path(results) if results is not None else default_results_dir()
+    if not target.exists():
+        _fail(f"--results: {target} does not exist (run `zslbench run` first, or pass --results DIR)")
+    if not target.is_dir():
+        _fail(f"--results: {target} is not a folder")
+    return target
+
+
+def _echo_warnings(caught) -> None:
+    for w in caught:
+        click.echo(f"zslbench: warning: {w.message}", err=True)
+
+
+@cli.command("table")
+@click.argument("kind", type=click.Choice(["gzsl", "czsl"]))
+@click.option("--results", type=click.Path(path_type=Path), default=None,
+              help="Results folder (default: $ZSLBENCH_RESULTS or ./results).")
+@click.option("--format", "formats", default="csv,md,tex", show_default=True,
+              help="Comma-separated output formats: csv, md, tex.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: <results>/tables).")
+def table_cmd(kind: str, results: Path | None, formats: str, out: Path | None) -> None:
+    """Build the GZSL or CZSL table from the run records, beside the paper's numbers."""
+    import warnings
+
+    from zslbench.report.tables import build_table, parse_formats, write_table
+
+    fmts = parse_formats(formats)
+    results = _results_dir(results)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = build_table(kind, results)
+    _echo_warnings(caught)
+    if table.empty:
+        click.echo(f"no {kind.upper()} run records under {results / 'runs'}: nothing to tabulate")
+        return
+    paths = write_table(table, out if out is not None else results / "tables", fmts)
+    if "md" in fmts:
+        click.echo(table.to_markdown())
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+@cli.group("plot")
+def plot_group() -> None:
+    """Figures from the run records."""
+
+
+@plot_group.command("variance")
+@click.option("--dataset", default="all", show_default=True,
+              help="Dataset to plot (sun, cub, awa1, awa2, apy), or all = every dataset with traces.")
+@click.option("--results", type=click.Path(path_type=Path), default=None,
+              help="Results folder (default: $ZSLBENCH_RESULTS or ./results).")
+@click.option("--stat", default="pre_var", show_default=True,
+              help="Traced statistic: pre_var, pre_std, post_var, post_std, hidden_var.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: <results>/plots).")
+def plot_variance_cmd(dataset: str, results: Path | None, stat: str, out: Path | None) -> None:
+    """Logit variance per training iteration, one line per model (mean over seeds, min-max band)."""
+    import warnings
+
+    from zslbench.data import DATASETS
+    from zslbench.report.plots import STATS, plot_variance
+
+    if stat not in STATS:
+        _fail(f"--stat: unknown statistic {stat!r}; valid: {', '.join(STATS)}")
+    if dataset != "all" and dataset not in DATASETS:
+        _fail(f"--dataset: unknown dataset {dataset!r}; valid: all, {', '.join(DATASETS)}")
+    results = _results_dir(results)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written = plot_variance(results, None if dataset == "all" else dataset, stat=stat,
+                                out_dir=out if out is not None else results / "plots")
+    _echo_warnings(caught)
+    if not written:
+        if dataset != "all":
+            _fail(f"--dataset: no GZSL run with a trace.csv for {dataset} under {results / 'runs'}")
+        click.echo(f"no GZSL run with a trace.csv under {results / 'runs'}: nothing to plot")
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
 # --- entry point ---------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
     try:
