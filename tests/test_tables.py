@@ -79,7 +79,7 @@ def test_baselines_hold_the_papers_numbers_and_dashes_are_missing():
 
 
 # --- golden files -----------------------------------------------------------------------
-@pytest.mark.parametrize("kind, fmt", [("gzsl", "csv"), ("gzsl", "md"), ("gzsl", "tex"), ("czsl", "csv"), ("czsl", "md")])
+@pytest.mark.parametrize("kind, fmt", [("gzsl", "csv"), ("gzsl", "md"), ("gzsl", "tex"), ("czsl", "csv"), ("czsl", "md"), ("czsl", "tex")])
 def test_output_matches_golden_file(kind, fmt, tmp_path):
     table = build(kind)
     (path,) = write_table(table, tmp_path, (fmt,))

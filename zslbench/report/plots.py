@@ -43,7 +43,7 @@ STATS = {
                    "hidden-unit variance across classes"),
 }
 DEFAULT_STAT = "pre_var"
-MAX_POINTS = 400
+MAX_POINTS = 200
 
 # Okabe & Ito (2008) colour-blind-safe palette, plus distinct line styles for grey-scale print.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#000000")

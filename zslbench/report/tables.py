@@ -638,7 +638,7 @@ def _tex_note(text: str) -> str:
 def _latex(table: Table) -> str:
     kind = table.kind
     out = [
-        f"% Written by `zslbench table {kind}`. Needs \\usepackage{{booktabs}}.",
+        f"% Written by `zslbench table {kind}`. Needs \\usepackage{{booktabs}} and \\usepackage{{graphicx}}.",
         f"% One table per data source{' and track' if kind == 'czsl' else ''}: synthetic and real numbers are never mixed.",
         "",
     ]
@@ -649,6 +649,24 @@ def _latex(table: Table) -> str:
         out += _latex_section(section)
         out.append("")
     return "\n".join(out)
+
+
+def _tex_ours(cell: dict, rel: float = math.nan) -> str:
+    """Our cell in LaTeX: the mean, the std in small type, flags as superscripts (as the paper)."""
+    if cell["n"] == 0:
+        return "---"
+    d = _digits(cell["metric"])
+    text = _num(cell["mean"], d)
+    if cell["n"] >= 2:
+        text += r"{\tiny$\,\pm\,$" + _num(cell["std"], d) + "}"
+    sup = []
+    if not _nan(rel):
+        sup.append(tex_escape(f"{rel:+.0f}%"))
+    if cell["fewer_seeds"]:
+        sup.append(f"n={cell['n']}")
+    if sup:
+        text += r"\textsuperscript{" + ", ".join(sup) + "}"
+    return text
 
 
 def _latex_section(section: Section) -> list[str]:
@@ -665,6 +683,7 @@ def _latex_section(section: Section) -> list[str]:
         r"\label{" + label + "}",
         r"\scriptsize",
         r"\setlength{\tabcolsep}{3pt}",
+        r"\resizebox{\linewidth}{!}{%",
         r"\begin{tabular}{" + spec + "}",
         r"\toprule",
     ]
@@ -676,21 +695,23 @@ def _latex_section(section: Section) -> list[str]:
     lines.append("Method & & " + " & ".join([heads] * n_ds) + (r" & Time (s)" if gz else "") + r" \\")
     lines.append(r"\midrule")
     ours = [r for r in section.rows if r.kind == "ours"]
+    marks = {v: chr(ord("a") + i) for i, v in enumerate(dict.fromkeys(r.variant for r in ours))}
     for row in ours:
         cells, paper_cells, any_paper = [], [], False
         for ds in section.datasets:
             for m in metrics:
                 c = section.cell(row, ds, m)
-                cells.append(tex_escape(_ours_text(c) + ("" if gz else _rel_text(c["rel_change_pct"]))))
+                cells.append(_tex_ours(c, math.nan if gz else c["rel_change_pct"]))
                 p = _paper_text(c, section, row, ds) if gz else _czsl_paper_text(c)
                 any_paper |= not _nan(c["paper"])
                 paper_cells.append(tex_escape(p))
         if gz:
             c = section.cell(row, "all", "train_seconds")
-            cells.append(tex_escape(_ours_text(c)))
+            cells.append(_tex_ours(c))
             paper_cells.append(tex_escape(_paper_text(c, section, row, "all")))
             any_paper |= not _nan(c["paper"])
-        lines.append(tex_escape(_row_label(row)) + " & ours & " + " & ".join(cells) + r" \\")
+        name = tex_escape(row.name) + (r"\textsuperscript{(%s)}" % marks[row.variant] if row.show_variant else "")
+        lines.append(name + " & ours & " + " & ".join(cells) + r" \\")
         if any_paper:
             what = r"paper ($\Delta$)" if gz else "paper"
             lines.append(r" & {\tiny " + what + "} & " + " & ".join(r"{\tiny " + p + "}" for p in paper_cells) + r" \\")
@@ -704,8 +725,11 @@ def _latex_section(section: Section) -> list[str]:
             avg = values.get(("all", "train_seconds"), math.nan)
             cells.append(tex_escape(_plain(avg, 0)))
             lines.append(tex_escape(row.name) + " & reported & " + " & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", "", r"\smallskip", r"\begin{minipage}{\linewidth}\scriptsize"]
-    lines += [f"({i}) " + _tex_note(note) + r"\par" for i, note in enumerate(section.notes, 1)]
+    lines += [r"\bottomrule", r"\end{tabular}}", "", r"\smallskip", r"\begin{minipage}{\linewidth}\scriptsize"]
+    notes = list(section.notes)
+    if any(r.show_variant for r in ours):
+        notes.insert(0, "Variants: " + "; ".join(f"({m}) `{v}`" for v, m in marks.items()) + ".")
+    lines += [f"({i}) " + _tex_note(note) + r"\par" for i, note in enumerate(notes, 1)]
     lines += [r"\end{minipage}", r"\end{table*}"]
     return lines
 
