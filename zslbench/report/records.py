@@ -102,7 +102,7 @@ def _diff(cfg: dict, ref: dict | None) -> tuple[tuple[str, Any], ...]:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Variant:
     """One configuration of runs; `key` is what must be equal for runs to be averaged."""
 
@@ -113,6 +113,12 @@ class Variant:
     paper_diff: tuple  # (field, value) differing from the paper-faithful defaults
     pitfalls: tuple  # the record's non_default_options (PAPER_SPEC section 9)
     config: tuple  # the whole config, sorted items (for footnotes)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Variant) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
     @property
     def is_default(self) -> bool:
