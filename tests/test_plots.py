@@ -98,7 +98,10 @@ def test_png_pdf_and_csv_are_written_and_the_png_is_not_blank(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         paths = plot_variance(FIXTURE, "sun", out_dir=tmp_path)
-    assert sorted(p.name for p in paths) == ["variance-sun.csv", "variance-sun.pdf", "variance-sun.png"]
+    assert sorted(p.name for p in paths) == [
+        "variance-sun.caption.txt", "variance-sun.csv", "variance-sun.pdf", "variance-sun.png"]
+    caption = (tmp_path / "variance-sun.caption.txt").read_text()
+    assert "before normalisation" in caption and "min-max over seeds" in caption and "SUN (SYNTHETIC" in caption
     png = tmp_path / "variance-sun.png"
     assert png.stat().st_size > 30_000
     pixels = mpimg.imread(png)

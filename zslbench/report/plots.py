@@ -27,7 +27,7 @@ import pandas as pd
 
 from zslbench.errors import ZSLBenchError
 from zslbench.report.records import collect, label_variants, order_variants, sorted_sections, variant_of
-from zslbench.store import atomic_write_bytes, atomic_write_text
+from zslbench.store import atomic_write_bytes
 
 STATS = {
     # name: (what it is, y-axis label)
@@ -68,6 +68,7 @@ class VarianceFigure:
     figure: object  # matplotlib.figure.Figure
     data: pd.DataFrame  # full-resolution aggregated traces (the CSV)
     n_seeds: dict  # line label -> number of seeds
+    caption: str = ""  # a figure caption, also written as <stem>.caption.txt
 
 
 def load_traces(results: Path, dataset: str | None = None) -> pd.DataFrame:
@@ -148,6 +149,7 @@ def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str,
                     max_points: int = MAX_POINTS):
     """One figure from the aggregated traces of one (dataset, source)."""
     import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -172,6 +174,7 @@ def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str,
     legend_rows = math.ceil((len(lines)) / ncol)
     with matplotlib.rc_context(rc):
         fig = Figure(figsize=(3.4, 2.45 + 0.13 * legend_rows), dpi=300, layout="constrained")
+        FigureCanvasAgg(fig)  # Agg, no display; pyplot is never used, so no global figure state
         ax = fig.add_subplot()
         extra = iter(zip(OKABE_ITO[5:] + OKABE_ITO, _EXTRA_STYLES * 4))
         for (rank, variant, model), label in zip(lines, labels):
@@ -231,8 +234,28 @@ def variance_figures(results: Path, dataset: str | None = None, stat: str = DEFA
                 stem += f"-{stat}"
             fig, n_seeds = variance_figure(part, ds, source, stat, max_points)
             data = part.drop(columns="variant_rank").reset_index(drop=True)
-            out.append(VarianceFigure(ds, source, stat, stem, fig, data, n_seeds))
+            caption = _caption(ds, source, stat, data, max_points)
+            out.append(VarianceFigure(ds, source, stat, stem, fig, data, n_seeds, caption))
     return out
+
+
+def _caption(dataset: str, source: str, stat: str, data: pd.DataFrame, max_points: int) -> str:
+    from zslbench.data.specs import DATASETS
+
+    display = DATASETS[dataset].display if dataset in DATASETS else dataset
+    longest = int(data.groupby(["variant", "model"]).size().max())
+    k = max(1, math.ceil(longest / max_points))
+    variants = sorted(set(data["variant"]))
+    text = (
+        f"Logit statistics during training on {display} ({SOURCE_TEXT.get(source, source)}"
+        f"{', NOT the real features' if source == 'synthetic' else ''}). "
+        f"y (log scale): the {STATS[stat][0]}, at every training iteration. "
+        "Line: mean over seeds (n per model in the legend); band: min-max over seeds. "
+    )
+    if k > 1:
+        text += f"Curves averaged in bins of {k} consecutive iterations for drawing; the CSV has every iteration. "
+    text += f"Runs: {'; '.join(variants)} (see the run records for every option)."
+    return text
 
 
 def _ds_rank(ds: str) -> tuple:
@@ -242,7 +265,7 @@ def _ds_rank(ds: str) -> tuple:
 
 def plot_variance(results: Path, dataset: str | None = None, stat: str = DEFAULT_STAT,
                   out_dir: Path | None = None, max_points: int = MAX_POINTS) -> list[Path]:
-    """Write variance-<dataset>[-<source>][-<stat>].{png,pdf,csv}; returns the paths written."""
+    """Write variance-<dataset>[-<source>][-<stat>].{png,pdf,csv,caption.txt}; returns the paths written."""
     out_dir = Path(out_dir) if out_dir is not None else Path(results) / "plots"
     written = []
     for item in variance_figures(results, dataset, stat, max_points):
@@ -255,10 +278,10 @@ def plot_variance(results: Path, dataset: str | None = None, stat: str = DEFAULT
         csv = io.StringIO()
         item.data.to_csv(csv, index=False, float_format="%.8g", lineterminator="\n")
         path = out_dir / f"{item.stem}.csv"
-        try:
-            atomic_write_text(path, csv.getvalue())
-        except OSError as exc:
-            raise ZSLBenchError(f"cannot write {path}: {exc.strerror or exc}") from None
+        _write(path, csv.getvalue().encode("utf-8"))
+        written.append(path)
+        path = out_dir / f"{item.stem}.caption.txt"
+        _write(path, (item.caption + "\n").encode("utf-8"))
         written.append(path)
     return written
 
