@@ -175,11 +175,25 @@ def _check_writable(results: Path | None) -> None:
 
 
 # --- entry point ---------------------------------------------------------------------------
+INTERRUPTED = (
+    "zslbench: interrupted; nothing partial was kept (runs count only once complete): "
+    "run the same command again to finish"
+)
+
+
+def _sigterm_as_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
+    import signal
+
+    if threading_is_main():
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         cli.main(args=argv, prog_name="zslbench", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("zslbench: interrupted", err=True)
+        click.echo(INTERRUPTED, err=True)
         sys.exit(130)
     except click.UsageError as exc:
         cmd = exc.ctx.command_path if exc.ctx is not None else "zslbench"
@@ -192,9 +206,15 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"zslbench: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        click.echo("zslbench: interrupted", err=True)
+        click.echo(INTERRUPTED, err=True)
         sys.exit(130)
     sys.exit(0)
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":
