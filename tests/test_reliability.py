@@ -217,3 +217,15 @@ def test_broken_record_json_is_refused_clearly(tmp_path):
     assert proc.returncode == 2
     line = one_line(proc.stderr)
     assert str(bad) in line and "version 99" in line
+
+
+def test_results_are_readable_by_others_as_the_umask_allows(tmp_path):
+    old = os.umask(0o022)
+    try:
+        folder = store.write_run(tmp_path, "abc", {"run_id": "abc", "metrics": {}}, {"t.csv": "x\n"})
+        store.atomic_write_text(tmp_path / "table.md", "x\n")
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert (folder / "record.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "table.md").stat().st_mode & 0o777 == 0o644

@@ -52,6 +52,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private; results are not
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -63,6 +64,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -120,6 +127,7 @@ def write_run(results: Path, run_id: str, record: dict, files: dict[str, str] | 
     try:
         runs.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.{os.getpid()}.", suffix=".tmp", dir=runs))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a run folder is not
         record = dict(record, record_version=RECORD_VERSION)
         payload = dict(files or {})
         payload[RECORD_FILE] = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
