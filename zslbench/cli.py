@@ -18,6 +18,15 @@ def _fail(message: str) -> None:
     raise ZSLBenchError(message)
 
 
+def _check_dataset_name(name: str, valid) -> None:
+    if name not in valid:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        _fail(f"--dataset: unknown dataset {name!r}{hint}; valid datasets: {', '.join(valid)}")
+
+
 def _split_list(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
@@ -81,8 +90,7 @@ def data_check(data_dir: Path | None, datasets: tuple[str, ...]) -> None:
     for item in datasets:
         names += _split_list(item)
     for name in names:
-        if name not in DATASETS:
-            _fail(f"--dataset: unknown dataset {name!r}; valid datasets: {', '.join(DATASETS)}")
+        _check_dataset_name(name, DATASETS)
     data_dir = data_dir if data_dir is not None else default_data_dir()
     results = check_all(data_dir, names or None)
     if not results:
@@ -121,20 +129,29 @@ def _v(value) -> str:
               help="Results folder (default: $ZSLBENCH_RESULTS or ./results).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config field (repeatable).")
 @click.option("--force", is_flag=True, help="Retrain even when the run is already done.")
-def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, sets, force) -> None:
+@click.option("--from-record", "from_record", type=click.Path(path_type=Path), default=None,
+              help="Rerun the run a record.json describes and report whether the metrics match.")
+def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, sets, force, from_record) -> None:
     """Train and evaluate one run and write its record."""
     from zslbench.config import GZSLConfig, get_profile, make_gzsl_config, parse_overrides
     from zslbench.data import DATASETS
     from zslbench.models import MODELS
     from zslbench.runner import run_gzsl
 
+    if from_record is not None:
+        ctx = click.get_current_context()
+        clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force")
+                    if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+        if clashing:
+            _fail(f"--from-record takes everything from the record; drop {', '.join(clashing)}")
+        _rerun(from_record, data_dir, device, results)
+        return
     if not model:
         _fail("run: --model is required (see `zslbench list models`)")
     if not dataset:
         _fail(f"run: --dataset is required; valid datasets: {', '.join(DATASETS)}")
     MODELS.get(model)
-    if dataset not in DATASETS:
-        _fail(f"--dataset: unknown dataset {dataset!r}; valid datasets: {', '.join(DATASETS)}")
+    _check_dataset_name(dataset, DATASETS)
     prof = get_profile(profile)
     overrides = parse_overrides(GZSLConfig, sets)
     make_gzsl_config(profile, overrides)  # validate values before any work
@@ -155,6 +172,35 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
     click.echo(f"{model} on {dataset} [{rec['data_source']}] seed {seed}: {state}")
     click.echo("  " + "  ".join(f"{k}={m[k]:.2f}" for k in ("S", "U", "H", "ZSL", "AUSUC")))
     click.echo(f"  record: {outcome.path / 'record.json'}")
+
+
+def _rerun(path: Path, data_dir: Path | None, device: str, results: Path | None) -> None:
+    import shutil
+    import tempfile
+
+    from zslbench.runner import rerun_record
+
+    if results is not None:
+        _check_writable(results)
+    target = Path(results) if results is not None else Path(tempfile.mkdtemp(prefix="zslbench-rerun-"))
+    try:
+        report = rerun_record(path, target, data_dir=data_dir, device=device)
+    finally:
+        if results is None:
+            shutil.rmtree(target, ignore_errors=True)
+    rec = report.original
+    click.echo(f"rerun of {rec['run_id']} ({rec['model']} on {rec['dataset']} [{rec['data_source']}], seed {rec['seed']})")
+    if not report.same_data:
+        click.echo("  the data differ from the record's (different data fingerprint)")
+    if report.differences:
+        for key, (old, new) in report.differences.items():
+            click.echo(f"  {key}: recorded {old!r}, rerun {new!r}")
+    if report.matches:
+        click.echo("  metrics match the record exactly: " +
+                   "  ".join(f"{k}={rec['metrics'][k]:.2f}" for k in ("S", "U", "H", "ZSL", "AUSUC")))
+    else:
+        click.echo("  MISMATCH: the rerun does not reproduce the record", err=True)
+        sys.exit(1)
 
 
 def _check_writable(results: Path | None) -> None:
@@ -261,11 +307,28 @@ def plot_variance_cmd(dataset: str, results: Path | None, stat: str, out: Path |
 
 
 # --- entry point ---------------------------------------------------------------------------
+INTERRUPTED = (
+    "zslbench: interrupted; nothing partial was kept (runs count only once complete): "
+    "run the same command again to finish"
+)
+
+
+def _sigterm_as_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
+    import signal
+
+    import warnings
+
+    if threading_is_main():
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
     try:
         cli.main(args=argv, prog_name="zslbench", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("zslbench: interrupted", err=True)
+        click.echo(INTERRUPTED, err=True)
         sys.exit(130)
     except click.UsageError as exc:
         cmd = exc.ctx.command_path if exc.ctx is not None else "zslbench"
@@ -278,9 +341,15 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"zslbench: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        click.echo("zslbench: interrupted", err=True)
+        click.echo(INTERRUPTED, err=True)
         sys.exit(130)
     sys.exit(0)
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

@@ -69,7 +69,9 @@ def run_gzsl(
     run_id = store.make_run_id(identity)
     folder = store.run_dir(results, run_id)
     if store.is_done(results, run_id) and not force:
-        return RunOutcome(run_id, folder, store.read_record(folder / store.RECORD_FILE), skipped=True)
+        done = _read_done(folder)
+        if done is not None:
+            return RunOutcome(run_id, folder, done, skipped=True)
 
     result = train_gzsl(data, model, cfg, seed, device=device, progress=progress)
     defaults = GZSLConfig()
@@ -103,9 +105,71 @@ def run_gzsl(
     return RunOutcome(run_id, path, record, skipped=False)
 
 
+def _read_done(folder: Path) -> dict | None:
+    """The record of a done run, or None (with a warning) when it cannot be used: retrain then."""
+    import warnings
+
+    from zslbench.errors import RecordError
+
+    try:
+        return store.read_record(folder / store.RECORD_FILE)
+    except RecordError as exc:
+        warnings.warn(f"{exc}; training the run again", stacklevel=3)
+        return None
+
+
 def _csv(rows: list[dict]) -> str:
     import pandas as pd
 
     buf = io.StringIO()
     pd.DataFrame(rows).to_csv(buf, index=False)
     return buf.getvalue()
+
+
+@dataclass
+class RerunReport:
+    original: dict
+    outcome: RunOutcome
+    same_data: bool
+    differences: dict  # metric -> (recorded, rerun) for every metric that differs
+
+    @property
+    def matches(self) -> bool:
+        return self.same_data and not self.differences
+
+
+def rerun_record(
+    record_path: Path,
+    results: Path,
+    data_dir: Path | None = None,
+    device: str = "cpu",
+    progress: bool | None = None,
+) -> RerunReport:
+    """Rerun the run a record describes, from its stored config, and compare the metrics."""
+    from zslbench.errors import RecordError
+
+    original = store.read_record(Path(record_path))
+    kind = original.get("kind")
+    if kind != "gzsl":
+        raise RecordError(f"{record_path}: rerunning {kind!r} records is not supported")
+    fields = set(GZSLConfig.__dataclass_fields__)
+    unknown = sorted(set(original["config"]) - fields)
+    if unknown:
+        raise RecordError(f"{record_path}: config has fields this zslbench does not know: {', '.join(unknown)}")
+    outcome = run_gzsl(
+        original["model"], original["dataset"], seed=int(original["seed"]), profile=original.get("profile", "paper"),
+        source=original["data_source"], data_dir=data_dir, device=device, results=results,
+        overrides=original["config"], force=True, progress=progress,
+    )
+    return _compare(original, outcome)
+
+
+def _compare(original: dict, outcome: RunOutcome) -> RerunReport:
+    new = outcome.record
+    diffs = {
+        k: (v, new["metrics"].get(k))
+        for k, v in original["metrics"].items()
+        if new["metrics"].get(k) != v
+    }
+    same_data = new.get("data_fingerprint") == original.get("data_fingerprint")
+    return RerunReport(original, outcome, same_data, diffs)

@@ -1,8 +1,8 @@
 """Run records: ids, atomic writes, done markers, and loading records back.
 
 Layout: <results>/runs/<run_id>/{record.json, trace.csv, epochs.csv, done}.
-A run counts as done only when its `done` marker exists; the marker is written last,
-and every file is written to a temporary name in the same folder and renamed.
+A run counts as done only when its `done` marker exists. A run folder is written whole in
+a temporary dot-folder and renamed into place, so no reader ever sees part of a run.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
 import warnings
@@ -51,6 +52,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private; results are not
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -62,6 +64,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -105,19 +113,89 @@ def git_commit() -> str | None:
 
 
 def write_run(results: Path, run_id: str, record: dict, files: dict[str, str] | None = None) -> Path:
-    """Write the side files, then record.json, then the done marker (each atomically)."""
-    folder = run_dir(results, run_id)
+    """Write a run's folder whole or not at all.
+
+    Every file (side files, record.json, the done marker last) is written and fsynced in a
+    temporary folder `runs/.<run_id>.<pid>.tmp`, which is then renamed to `runs/<run_id>`.
+    A reader therefore sees either no run folder, the previous complete one, or the new
+    complete one. A process killed mid-write leaves only a dot-folder that readers ignore
+    and `clean_stale_temp` removes.
+    """
+    runs = Path(results) / "runs"
+    folder = runs / run_id
+    tmp: Path | None = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / DONE_FILE).unlink(missing_ok=True)  # a rewritten run is not done until it is whole
-        for name, text in (files or {}).items():
-            atomic_write_text(folder / name, text)
+        runs.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.{os.getpid()}.", suffix=".tmp", dir=runs))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a run folder is not
         record = dict(record, record_version=RECORD_VERSION)
-        atomic_write_text(folder / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-        atomic_write_text(folder / DONE_FILE, datetime.now(timezone.utc).isoformat() + "\n")
+        payload = dict(files or {})
+        payload[RECORD_FILE] = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
+        payload[DONE_FILE] = datetime.now(timezone.utc).isoformat() + "\n"
+        for name, text in payload.items():  # dicts keep order: the done marker is written last
+            with open(tmp / name, "wb") as fh:
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+        if folder.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{run_id}.{os.getpid()}.", suffix=".old", dir=runs))
+            os.replace(folder, trash / run_id)
+            os.replace(tmp, folder)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+        tmp = None
+        _fsync_dir(runs)
     except OSError as exc:
         raise ZSLBenchError(f"cannot write run record in {folder}: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temp(results: Path) -> list[Path]:
+    """Remove temporary run folders left by processes that died mid-write (this host only)."""
+    runs = Path(results) / "runs"
+    removed = []
+    if not runs.is_dir():
+        return removed
+    for entry in runs.iterdir():
+        parts = entry.name.split(".")
+        # .<run_id>.<pid>.<random>.tmp|old
+        if not (entry.name.startswith(".") and len(parts) >= 5 and parts[-1] in ("tmp", "old")):
+            continue
+        try:
+            pid = int(parts[2])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _pid_alive(pid):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 def read_record(path: Path) -> dict:
@@ -146,7 +224,7 @@ def iter_records(results: Path, kind: str | None = None) -> Iterator[dict]:
     if not runs.is_dir():
         return
     for folder in sorted(runs.iterdir()):
-        if not (folder / DONE_FILE).exists():
+        if folder.name.startswith(".") or not (folder / DONE_FILE).exists():
             continue
         try:
             record = read_record(folder / RECORD_FILE)

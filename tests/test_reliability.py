@@ -1,0 +1,231 @@
+"""Faults and bad inputs: a clear line, exit 2, nothing partial left, and reruns complete the work."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from zslbench import store
+from zslbench.errors import ZSLBenchError
+
+TINY = ["--data", "synthetic", "--profile", "quick", "--set", "synthetic_scale=0.05", "--set", "epochs=1"]
+
+
+def zsl(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "zslbench", *args], capture_output=True, text=True,
+                          timeout=600, **kwargs)
+
+
+def leftovers(results: Path) -> list[str]:
+    runs = results / "runs"
+    return sorted(p.name for p in runs.iterdir() if p.name.startswith(".")) if runs.exists() else []
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+# --- writing records ---------------------------------------------------------------------------
+def test_write_run_is_all_or_nothing_when_the_disk_fills(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real_fsync = os.fsync
+
+    def failing_fsync(fd):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second file of the run
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(ZSLBenchError, match="No space left on device"):
+        store.write_run(tmp_path, "abc", {"run_id": "abc", "metrics": {}}, {"trace.csv": "x\n"})
+    assert not (tmp_path / "runs" / "abc").exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_rewriting_a_run_replaces_it_whole(tmp_path):
+    store.write_run(tmp_path, "abc", {"run_id": "abc", "metrics": {"H": 1.0}}, {"a.csv": "old\n", "b.csv": "b\n"})
+    store.write_run(tmp_path, "abc", {"run_id": "abc", "metrics": {"H": 2.0}}, {"a.csv": "new\n"})
+    folder = tmp_path / "runs" / "abc"
+    assert (folder / "a.csv").read_text() == "new\n"
+    assert not (folder / "b.csv").exists()  # nothing of the old run survives
+    assert store.read_record(folder / "record.json")["metrics"] == {"H": 2.0}
+    assert leftovers(tmp_path) == []
+
+
+def test_stale_temp_folders_of_dead_processes_are_cleaned(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(proc.stdout)
+    runs = tmp_path / "runs"
+    (runs / f".abc.{dead_pid}.x1.tmp").mkdir(parents=True)
+    (runs / f".abc.{dead_pid}.x1.tmp" / "record.json").write_text("{")
+    mine = runs / f".def.{os.getpid()}.x2.tmp"
+    mine.mkdir()
+    removed = store.clean_stale_temp(tmp_path)
+    assert [p.name for p in removed] == [f".abc.{dead_pid}.x1.tmp"]
+    assert mine.exists()
+    assert list(store.iter_records(tmp_path)) == []
+
+
+def _can_mount_tmpfs(path: Path) -> str | None:
+    if os.geteuid() != 0:
+        return "mounting a tmpfs needs root"
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return f"cannot mount a tmpfs here: {proc.stderr.strip()}"
+    return None
+
+
+def test_a_full_disk_during_a_real_run_fails_cleanly(tmp_path):
+    """A real ENOSPC: a 256 KiB tmpfs, nearly filled, as the results folder."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    reason = _can_mount_tmpfs(mount)
+    if reason:
+        pytest.skip(reason)
+    try:
+        (mount / "results" / "runs").mkdir(parents=True)
+        with open(mount / "filler", "wb") as fh:  # leave about 4 KiB
+            try:
+                fh.write(b"\0" * (256 * 1024 - 4096))
+            except OSError:
+                pass
+        proc = zsl("run", "--model", "linear", "--dataset", "apy", *TINY, "--results", str(mount / "results"))
+        assert proc.returncode == 2, proc.stderr
+        line = one_line(proc.stderr)
+        assert "No space left on device" in line and "cannot write run record" in line
+        assert list((mount / "results" / "runs").iterdir()) == []  # no run folder, no temp folder
+        os.unlink(mount / "filler")
+        again = zsl("run", "--model", "linear", "--dataset", "apy", *TINY, "--results", str(mount / "results"))
+        assert again.returncode == 0, again.stderr
+        assert len(list(store.iter_records(mount / "results"))) == 1
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+# --- interrupting a run ------------------------------------------------------------------------
+def _handler_installed(pid: int, signum: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_training_leaves_nothing_partial(tmp_path, signum):
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to see when the signal handler is in place")
+    args = ["run", "--model", "linear", "--dataset", "apy", "--data", "synthetic", "--profile", "quick",
+            "--set", "synthetic_scale=0.05", "--results", str(tmp_path)]
+    proc = subprocess.Popen([sys.executable, "-m", "zslbench", *args, "--set", "epochs=100000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not _handler_installed(proc.pid, signal.SIGTERM) and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.0)  # inside the training loop by now
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "interrupted" in one_line(err) and "again" in err
+    runs = tmp_path / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []
+
+
+# --- bad records in the results folder ---------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["truncated", "old_version"])
+def test_a_damaged_record_is_retrained_with_a_warning(tmp_path, damage):
+    first = zsl("run", "--model", "linear", "--dataset", "apy", *TINY, "--results", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    (record_path,) = tmp_path.glob("runs/*/record.json")
+    original = json.loads(record_path.read_text())
+    if damage == "truncated":
+        record_path.write_text(record_path.read_text()[:50])
+    else:
+        record_path.write_text(json.dumps(dict(original, record_version=0)))
+    with pytest.warns(UserWarning, match=str(record_path.parent.name)):
+        assert list(store.iter_records(tmp_path)) == []  # readers skip it, naming it
+    again = zsl("run", "--model", "linear", "--dataset", "apy", *TINY, "--results", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    warning = one_line(again.stderr)
+    assert warning.startswith("warning:") and str(record_path) in warning
+    assert "training the run again" in warning
+    fixed = store.read_record(record_path)
+    assert fixed["metrics"] == original["metrics"]  # and the same seed gives the same numbers
+
+
+# --- reproducibility ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_from_record_reruns_and_reports_a_match(tmp_path):
+    first = zsl("run", "--model", "mlp3+eq9", "--dataset", "apy", *TINY, "--results", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    (record_path,) = tmp_path.glob("runs/*/record.json")
+    proc = zsl("run", "--from-record", str(record_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "metrics match the record exactly" in proc.stdout
+    # a doctored record does not match, and says which metric
+    doctored = json.loads(record_path.read_text())
+    doctored["metrics"]["H"] += 1.0
+    fake = tmp_path / "doctored.json"
+    fake.write_text(json.dumps(doctored))
+    proc = zsl("run", "--from-record", str(fake))
+    assert proc.returncode == 1
+    assert "H: recorded" in proc.stdout and "MISMATCH" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["run", "--from-record", "nope.json"], ["nope.json", "not found"]),
+        (["run", "--from-record", "x.json", "--model", "mlp3"], ["--from-record", "--model"]),
+        (["run", "--model", "mlp3", "--dataset", "sunn"], ["sunn", "did you mean 'sun'"]),
+        (["run", "--model", "mlp3+c", "--dataset", "sun"], ["mlp3+c", "did you mean"]),
+        (["data", "check", "--dataset", "cubb"], ["cubb", "did you mean 'cub'"]),
+    ],
+)
+def test_bad_input_gives_one_clear_line(args, needles):
+    proc = zsl(*args)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    line = one_line(proc.stderr)
+    for needle in needles:
+        assert needle in line, (needle, line)
+
+
+def test_broken_record_json_is_refused_clearly(tmp_path):
+    bad = tmp_path / "record.json"
+    bad.write_text('{"run_id": "x", "metrics": {}, "record_version": 99, "kind": "gzsl"}')
+    proc = zsl("run", "--from-record", str(bad))
+    assert proc.returncode == 2
+    line = one_line(proc.stderr)
+    assert str(bad) in line and "version 99" in line
+
+
+def test_results_are_readable_by_others_as_the_umask_allows(tmp_path):
+    old = os.umask(0o022)
+    try:
+        folder = store.write_run(tmp_path, "abc", {"run_id": "abc", "metrics": {}}, {"t.csv": "x\n"})
+        store.atomic_write_text(tmp_path / "table.md", "x\n")
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert (folder / "record.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "table.md").stat().st_mode & 0o777 == 0o644
