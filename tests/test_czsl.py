@@ -256,6 +256,38 @@ def test_sequential_trains_on_task_t_only_and_multitask_on_tasks_up_to_t(name, m
         assert row["train_images"] == len(expected)
 
 
+@pytest.mark.parametrize("double", [True, False])
+@pytest.mark.parametrize("ref_attrs", ["all_code", "seen"])
+def test_agem_memory_and_reference_pass(double, ref_attrs, monkeypatch):
+    import zslbench.train.methods.agem as agem_module
+
+    data = _id_data()
+    cfg = CZSLConfig(tasks_cub=4, epochs_per_task=1, batch_size=4, hidden_dim=8, agem_mem_per_class_cub=2,
+                     agem_double_memory=double, agem_ref_attrs=ref_attrs, agem_ref_batch=5)
+    setup = prepare_czsl(data, cfg, seed=0)
+    state = _make_state(data, setup, cfg, build_czsl_head(5, 16, cfg, True), torch.device("cpu"), 0)
+    method = CZSL_METHODS.get("agem")(cfg, setup.settings)
+    calls = []
+    original = agem_module.position_logits
+
+    def spy(st, x, n_cols):
+        calls.append((x.shape[0], n_cols))
+        return original(st, x, n_cols)
+
+    monkeypatch.setattr(agem_module, "position_logits", spy)
+    train_task(state, method, 0)
+    assert calls == []  # no memory yet during the first task
+    mem = method.memory
+    # 2 classes x min(2, 3 training images) per draw
+    assert mem.numel() == (8 if double else 4)
+    assert set(state.train_task[mem].tolist()) == {0}
+    row = train_task(state, method, 1)
+    assert len(calls) == row["iterations"] > 0
+    assert {c[0] for c in calls} == {min(5, mem.numel())}  # min(agem_ref_batch, |M|)
+    assert {c[1] for c in calls} == {8 if ref_attrs == "all_code" else 4}  # all 8 classes or tasks <= 2
+    assert method.summary()["steps_with_memory"] == row["iterations"]
+
+
 def test_multitask_steps_are_capped_per_task():
     data = _id_data()
     cfg = CZSLConfig(tasks_cub=4, epochs_per_task=5, batch_size=2, hidden_dim=8, multitask_max_iters_cub=3)
