@@ -131,7 +131,12 @@ def _v(value) -> str:
 @click.option("--force", is_flag=True, help="Retrain even when the run is already done.")
 @click.option("--from-record", "from_record", type=click.Path(path_type=Path), default=None,
               help="Rerun the run a record.json describes and report whether the metrics match.")
-def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, sets, force, from_record) -> None:
+@click.option("--czsl", is_flag=True, help="A continual-ZSL run (features track) of --method.")
+@click.option("--method", help="CZSL method with --czsl (see `zslbench list methods`).")
+@click.option("--cn/--no-cn", "classnorm", default=True, show_default=True,
+              help="CZSL: with or without ClassNorm.")
+def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, sets, force, from_record,
+            czsl, method, classnorm) -> None:
     """Train and evaluate one run and write its record."""
     from zslbench.config import GZSLConfig, get_profile, make_gzsl_config, parse_overrides
     from zslbench.data import DATASETS
@@ -140,12 +145,20 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
 
     if from_record is not None:
         ctx = click.get_current_context()
-        clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force")
+        clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force", "czsl", "method")
                     if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
         if clashing:
             _fail(f"--from-record takes everything from the record; drop {', '.join(clashing)}")
         _rerun(from_record, data_dir, device, results)
         return
+    if czsl:
+        if model:
+            _fail("run: --model is for GZSL runs; a --czsl run takes --method")
+        _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, device, results,
+                      sets, force)
+        return
+    if method:
+        _fail("run: --method needs --czsl (GZSL runs take --model)")
     if not model:
         _fail("run: --model is required (see `zslbench list models`)")
     if not dataset:
@@ -201,6 +214,42 @@ def _rerun(path: Path, data_dir: Path | None, device: str, results: Path | None)
     else:
         click.echo("  MISMATCH: the rerun does not reproduce the record", err=True)
         sys.exit(1)
+
+
+def _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, device, results,
+                  sets, force) -> None:
+    """`zslbench run --czsl`: one continual-ZSL run on the features track."""
+    from zslbench.config import CZSL_DATASETS, CZSLConfig, get_profile, make_czsl_config, parse_overrides
+    from zslbench.czsl_runner import check_czsl_dataset, run_czsl
+    from zslbench.train.czsl import CZSL_METHODS
+
+    if not method:
+        _fail(f"run --czsl: --method is required; valid methods: {', '.join(CZSL_METHODS)}")
+    if not dataset:
+        _fail(f"run --czsl: --dataset is required; valid datasets: {', '.join(CZSL_DATASETS)}")
+    CZSL_METHODS.get(method)
+    check_czsl_dataset(dataset)
+    prof = get_profile(profile)
+    overrides = parse_overrides(CZSLConfig, sets)
+    make_czsl_config(profile, overrides)  # validate values before any work
+    seed = prof.seeds[0] if seed is None else seed
+    _check_writable(results)
+    if source == "auto":
+        from zslbench.data import resolve_source
+
+        if resolve_source(dataset, "auto", data_dir) == "synthetic":
+            click.echo(f"warning: no xlsa17 files for {dataset} found; using SYNTHETIC data "
+                       "(pass --data-dir or set $ZSLBENCH_DATA for the real data)", err=True)
+    outcome = run_czsl(method, dataset, seed=seed, classnorm=classnorm, profile=profile, source=source,
+                       data_dir=data_dir, device=device, results=results, overrides=overrides, force=force)
+    rec = outcome.record
+    m = rec["metrics"]
+    name = f"{method}{'+cn' if classnorm else ''}"
+    state = "already done (use --force to retrain)" if outcome.skipped else f"trained in {rec['train_seconds']:.1f}s"
+    click.echo(f"CZSL {name} on {dataset} [{rec['data_source']}, features track] seed {seed}: {state}")
+    click.echo(f"  mAUC={m['mAUC']:.2f}  mH={m['mH']:.2f}  mJA={m['mJA']:.2f}  forgetting={m['forgetting']:.3f}")
+    click.echo("  (features track: not comparable with the paper's image-track CZSL table)")
+    click.echo(f"  record: {outcome.path / 'record.json'}")
 
 
 def _check_writable(results: Path | None) -> None:

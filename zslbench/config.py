@@ -17,6 +17,14 @@ def _choice(*values: str) -> dict:
     return {"choices": values}
 
 
+def _positive(default: Any) -> Any:
+    return dataclasses.field(default=default, metadata={"positive": True})
+
+
+def _non_negative(default: Any) -> Any:
+    return dataclasses.field(default=default, metadata={"non_negative": True})
+
+
 @dataclass(frozen=True)
 class GZSLConfig:
     # --- optimisation (PAPER_SPEC section 4) ---
@@ -89,9 +97,9 @@ def validate(cfg: Any) -> None:
         choices = f.metadata.get("choices")
         if choices and value not in choices:
             raise ConfigError(f"option {f.name}={value!r} is not one of: {', '.join(choices)}")
-        if f.name in _POSITIVE and not value > 0:
+        if (f.name in _POSITIVE or f.metadata.get("positive")) and not value > 0:
             raise ConfigError(f"option {f.name}={value!r} must be > 0")
-        if f.name in _NON_NEGATIVE and value < 0:
+        if (f.name in _NON_NEGATIVE or f.metadata.get("non_negative")) and value < 0:
             raise ConfigError(f"option {f.name}={value!r} must be >= 0")
     if hasattr(cfg, "seen_logit_scale") and cfg.seen_logit_scale != "colab_rule":
         try:
@@ -155,6 +163,131 @@ def _did_you_mean(word: str, options: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+# --- continual ZSL (features track) -----------------------------------------------------
+CZSL_DATASETS = ("cub", "sun")
+
+
+@dataclass(frozen=True)
+class CZSLConfig:
+    """Continual ZSL on the features track (PAPER_SPEC section 7).
+
+    The paper fine-tunes a ResNet-18 on raw images; here the image features are the fixed
+    2048-d xlsa17 (or synthetic) features and only the attribute head trains, so the numbers
+    are NOT comparable with the paper's CZSL table.  Per-dataset settings are separate
+    fields (``*_cub`` / ``*_sun``); :meth:`for_dataset` resolves them.
+
+    Optimiser: the spec gives two SGD parameter groups, "head" (lr 1e-3, momentum 0.9) and
+    "embedder" (lr 5e-3, momentum 0).  On the features track there is a single trainable
+    module, the attribute network A -> 256 -> feature_dim (called the embedder in the rest of
+    zslbench); ``attr_param_group`` picks which group's settings it gets (default
+    ``embedder``).  Both groups stay in the config and the record.
+    """
+
+    # --- tasks and images (PAPER_SPEC 7.1, 1.2) ---
+    tasks_cub: int = _positive(10)  # 200 classes -> 10 tasks of 20
+    tasks_sun: int = _positive(15)  # 717 classes -> 47, 47, 47, then 48 x 12
+    split_cub: str = "1/0/1"  # per-class train/val/test ratio: about half train, half test
+    split_sun: str = "10/5/5"  # per class: 10 train, 5 val, 5 test (20 images per class)
+    image_split_seed: int = _non_negative(42)  # fixed across run seeds, like the code's RandomState(42)
+    sun_eval_split: str = dataclasses.field(default="test", metadata=_choice("test", "val"))
+    # --- optimisation (PAPER_SPEC 7.1) ---
+    epochs_per_task: int = _positive(10)
+    batch_size: int = _positive(32)
+    inference_batch_size: int = _positive(512)
+    head_lr: float = _positive(1e-3)
+    head_momentum: float = _non_negative(0.9)
+    embedder_lr: float = _positive(5e-3)
+    embedder_momentum: float = _non_negative(0.0)
+    attr_param_group: str = dataclasses.field(default="embedder", metadata=_choice("embedder", "head"))
+    multitask_max_iters_cub: int = _positive(200)
+    multitask_max_iters_sun: int = _positive(150)
+    # --- model (PAPER_SPEC 7.1): Lin(A,256) -> ReLU -> [CN] -> Lin(256, feature_dim) -> ReLU ---
+    hidden_dim: int = _positive(256)
+    scale: float = _positive(10.0)  # gamma per side of the scaled cosine
+    attr_norm: str = dataclasses.field(
+        default="sqrtA", metadata=_choice("sqrtA", "unit", "standardize", "none")
+    )
+    # CN options as in GZSL; the CZSL code uses BatchNorm1d(affine=False): std, biased variance
+    cn_denominator: str = dataclasses.field(default="std", metadata=_choice("std", "var_colab"))
+    cn_var_unbiased: bool = False
+    cn_momentum: float = _non_negative(0.1)
+    cn_eps: float = _positive(1e-5)
+    baseline_last_init: str = dataclasses.field(
+        default="kaiming_relu", metadata=_choice("kaiming_relu", "torch_default")
+    )
+    # --- methods (PAPER_SPEC 7.2) ---
+    ewc_lambda: float = _non_negative(10.0)
+    ewc_gamma: float = _non_negative(0.99)
+    mas_lambda: float = _non_negative(1e-4)
+    mas_gamma: float = _non_negative(0.95)
+    agem_ref_batch: int = _positive(128)
+    agem_mem_per_class_cub: int = _positive(10)
+    agem_mem_per_class_sun: int = _positive(5)
+    # --- pitfalls, PAPER_SPEC section 9 (items 10-12); defaults follow the authors' code ---
+    mauc_range: str = dataclasses.field(default="1..T-1", metadata=_choice("1..T-1", "0..T"))
+    forgetting_max_rows: str = dataclasses.field(
+        default="all_prev_hist", metadata=_choice("all_prev_hist", "since_learned")
+    )
+    importance_data: str = dataclasses.field(
+        default="current_task_code", metadata=_choice("current_task_code", "previous_task")
+    )
+    fisher_minmax: bool = True
+    agem_double_memory: bool = True
+    agem_ref_attrs: str = dataclasses.field(default="all_code", metadata=_choice("all_code", "seen"))
+    # --- data ---
+    synthetic_scale: float = _positive(1.0)
+    synthetic_seed: int = _non_negative(0)
+
+    def __post_init__(self) -> None:
+        validate(self)
+        for key in ("split_cub", "split_sun"):
+            parse_split_ratio(key, getattr(self, key))
+        for key in ("tasks_cub", "tasks_sun"):
+            if getattr(self, key) < 2:
+                raise ConfigError(f"option {key}={getattr(self, key)!r} must be >= 2")
+
+    def for_dataset(self, dataset: str) -> dict:
+        """The per-dataset settings: tasks, split ratio, multitask cap, A-GEM memory per class."""
+        if dataset not in CZSL_DATASETS:
+            raise ConfigError(
+                f"dataset {dataset!r} has no continual-ZSL protocol; valid datasets: "
+                f"{', '.join(CZSL_DATASETS)}"
+            )
+        return {
+            "num_tasks": getattr(self, f"tasks_{dataset}"),
+            "split": parse_split_ratio(f"split_{dataset}", getattr(self, f"split_{dataset}")),
+            "eval_split": self.sun_eval_split if dataset == "sun" else "test",
+            "multitask_max_iters": getattr(self, f"multitask_max_iters_{dataset}"),
+            "agem_mem_per_class": getattr(self, f"agem_mem_per_class_{dataset}"),
+        }
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def parse_split_ratio(key: str, text: str) -> tuple[float, float, float]:
+    """"train/val/test" -> three non-negative numbers (train and test > 0)."""
+    parts = str(text).split("/")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3 or any(v < 0 for v in values) or values[0] <= 0 or values[2] <= 0:
+        raise ConfigError(
+            f"option {key}={text!r} must be a train/val/test ratio like 10/5/5 "
+            "(train and test > 0, val >= 0)"
+        )
+    return values  # type: ignore[return-value]
+
+
+# Result-relevant CZSL options listed by `non_default_options` in CZSL records.
+CZSL_PITFALL_OPTIONS = (
+    "mauc_range", "forgetting_max_rows", "importance_data", "fisher_minmax", "agem_double_memory",
+    "agem_ref_attrs", "sun_eval_split", "attr_param_group", "cn_denominator", "cn_var_unbiased",
+    "baseline_last_init", "attr_norm",
+)
+
+
 # --- profiles --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Profile:
@@ -162,6 +295,7 @@ class Profile:
     seeds: tuple[int, ...]
     gzsl: Mapping[str, Any]
     description: str
+    czsl: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # CZSLConfig overrides
 
 
 PROFILES: dict[str, Profile] = {
@@ -173,6 +307,7 @@ PROFILES: dict[str, Profile] = {
         (1, 2),
         {"epochs": 4, "synthetic_scale": 0.15},
         "a smoke-scale run: 4 epochs, synthetic data at 15% of the images, seeds 1-2",
+        czsl={"epochs_per_task": 1, "synthetic_scale": 0.15},
     ),
 }
 
@@ -187,3 +322,12 @@ def make_gzsl_config(profile: str = "paper", overrides: Mapping[str, Any] | None
     values = dict(get_profile(profile).gzsl)
     values.update(overrides or {})
     return GZSLConfig(**values)
+
+
+def make_czsl_config(profile: str = "paper", overrides: Mapping[str, Any] | None = None) -> CZSLConfig:
+    values = dict(get_profile(profile).czsl)
+    values.update(overrides or {})
+    unknown = sorted(set(values) - {f.name for f in fields(CZSLConfig)})
+    if unknown:
+        raise ConfigError(f"unknown CZSL option(s): {', '.join(unknown)}")
+    return CZSLConfig(**values)

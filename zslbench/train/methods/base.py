@@ -1,0 +1,123 @@
+"""The pieces every continual-ZSL method shares: the training state, the hook interface and
+the method registry (PAPER_SPEC section 7.2).
+
+A method is a small class with hooks that the trainer (zslbench.train.czsl) calls:
+
+* ``train_indices(state, t)``: which training images task t trains on;
+* ``masked``: whether the cross-entropy is restricted to task t's classes;
+* ``max_iters(state)``: a cap on the optimiser steps of one task (None: no cap);
+* ``before_task`` / ``after_task``: e.g. importances (EWC, MAS) or memory updates (A-GEM);
+* ``penalty(state)``: a term added to the loss of every step;
+* ``after_backward(state)``: may change the gradients before the optimiser step (A-GEM).
+
+Tasks are 0-based in code (task ``t`` is the paper's task t+1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from zslbench.config import CZSLConfig
+from zslbench.registry import Registry
+
+
+@dataclass
+class CZSLState:
+    """Everything a method may read while training; tensors live on the training device.
+
+    Classes are addressed by their *position* in the task order ``order`` (the classes of
+    task 0, then task 1, ...), so the classes seen after task t are positions
+    ``0..offsets[t+1]-1`` and task t's classes are ``offsets[t]..offsets[t+1]-1``.
+    """
+
+    model: nn.Module
+    cfg: CZSLConfig
+    settings: dict  # CZSLConfig.for_dataset(...)
+    attrs: torch.Tensor  # [C, A] normalised attributes, rows in task order (position)
+    task_of_pos: torch.Tensor  # [C] task of each position
+    offsets: list[int]  # T+1 boundaries of the tasks' positions
+    train_x: torch.Tensor  # [N_train, D] features of the training images
+    train_pos: torch.Tensor  # [N_train] class position of each training image
+    train_task: torch.Tensor  # [N_train] task of each training image
+    task_train_idx: list[torch.Tensor]  # per task: indices into train_x
+    gamma: float
+    generator: torch.Generator  # CPU generator for every random choice of the method
+    task: int = 0
+
+    @property
+    def num_tasks(self) -> int:
+        return len(self.offsets) - 1
+
+    def params(self) -> list[nn.Parameter]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+
+class CZSLMethod:
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    masked: ClassVar[bool] = True
+
+    def __init__(self, cfg: CZSLConfig, settings: dict) -> None:
+        self.cfg = cfg
+        self.settings = settings
+
+    def train_indices(self, state: CZSLState, t: int) -> torch.Tensor:
+        return state.task_train_idx[t]
+
+    def max_iters(self, state: CZSLState) -> int | None:
+        return None
+
+    def before_task(self, state: CZSLState, t: int) -> None:
+        pass
+
+    def penalty(self, state: CZSLState) -> torch.Tensor | None:
+        return None
+
+    def after_backward(self, state: CZSLState) -> None:
+        pass
+
+    def after_task(self, state: CZSLState, t: int) -> None:
+        pass
+
+    def summary(self) -> dict:
+        """Method-specific facts for the run record (e.g. the memory size)."""
+        return {}
+
+
+CZSL_METHODS: Registry[type[CZSLMethod]] = Registry("CZSL method")
+
+
+def register(cls: type[CZSLMethod]) -> type[CZSLMethod]:
+    """Class decorator: register a method under its ``name`` (duplicates are an error)."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    return CZSL_METHODS.register(cls.name, cls)
+
+
+def flat_grad(params: list[nn.Parameter]) -> torch.Tensor:
+    return torch.cat([
+        (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params
+    ])
+
+
+def set_flat_grad(params: list[nn.Parameter], flat: torch.Tensor) -> None:
+    i = 0
+    for p in params:
+        n = p.numel()
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        p.grad.copy_(flat[i : i + n].view_as(p))
+        i += n
+
+
+def position_logits(state: CZSLState, x: torch.Tensor, n_cols: int) -> torch.Tensor:
+    """[B, n_cols] logits against the classes at positions 0..n_cols-1, in the model's
+    current mode (train mode: the CN statistics are taken over exactly these classes)."""
+    from zslbench.models import scaled_cosine
+
+    protos = state.model(state.attrs[:n_cols])
+    return scaled_cosine(x, protos, state.gamma)

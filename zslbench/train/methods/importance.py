@@ -1,0 +1,141 @@
+"""Parameter importances and the online quadratic penalty of EWC-online and MAS-online
+(PAPER_SPEC section 7.2, section 9 item 11).
+
+When task t >= 2 starts (0-based t >= 1), the importance of every parameter is measured in
+eval mode on the logits over all classes, restricted to the previous task's classes:
+
+* EWC: the squared gradient of the cross-entropy (mean over the batch), summed over the
+  batches and divided by the number of samples; then min-max normalised to [0, 1]
+  (``fisher_minmax``).  With ``importance_data="current_task_code"`` (the authors' code) the
+  batches are the *current* task's images, whose labels lie outside the previous task's
+  classes: their cross-entropy is infinite, but its gradient is finite and equals the
+  gradient of logsumexp over the previous task's logits, which is what is computed here.
+  ``"previous_task"`` uses the previous task's images and labels instead.
+* MAS: the absolute gradient of the sum (over the batch and the classes) of the squared
+  logits, summed over batches and divided by the number of samples; no normalisation.
+
+Online accumulation: ``omega = gamma * omega + omega_current``; the anchor is the weights at
+the start of the task; the penalty is ``lambda * sum(omega * (theta - anchor)^2)`` (no 1/2).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from zslbench.train.methods.base import CZSLMethod, CZSLState, position_logits
+
+
+def compute_importance(
+    model: nn.Module,
+    params: list[nn.Parameter],
+    logits_fn,
+    x: torch.Tensor,
+    targets: torch.Tensor | None,
+    kind: str,
+    batch_size: int,
+    minmax: bool = False,
+) -> list[torch.Tensor]:
+    """Per-parameter importances (one tensor per parameter, same shapes).
+
+    ``logits_fn(x_batch)`` returns the restricted logits [B, K] (the previous task's classes).
+    ``kind``: "fisher" (squared CE gradient; ``targets`` are positions in 0..K-1, or None for
+    labels outside the K classes, see the module docstring) or "mas" (abs gradient of the sum
+    of squared logits).  The model is put in eval mode and restored afterwards.
+    """
+    if kind not in ("fisher", "mas"):
+        raise ValueError(f"unknown importance kind {kind!r}")
+    was_training = model.training
+    model.eval()
+    total = [torch.zeros_like(p) for p in params]
+    n = x.shape[0]
+    try:
+        for i in range(0, n, batch_size):
+            logits = logits_fn(x[i : i + batch_size])
+            if kind == "mas":
+                loss = logits.pow(2).sum()
+            elif targets is None:
+                loss = torch.logsumexp(logits, dim=1).mean()
+            else:
+                loss = F.cross_entropy(logits, targets[i : i + batch_size])
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+            for acc, g in zip(total, grads):
+                if g is not None:
+                    acc.add_(g.pow(2) if kind == "fisher" else g.abs())
+    finally:
+        model.train(was_training)
+    total = [t / max(n, 1) for t in total]
+    if minmax:
+        flat = torch.cat([t.reshape(-1) for t in total])
+        lo, hi = flat.min(), flat.max()
+        span = hi - lo
+        total = [(t - lo) / span if span > 0 else torch.zeros_like(t) for t in total]
+    return total
+
+
+def quadratic_penalty(
+    params: list[nn.Parameter], omega: list[torch.Tensor], anchor: list[torch.Tensor], lam: float
+) -> torch.Tensor:
+    """``lam * sum_i omega_i (theta_i - anchor_i)^2`` (no 1/2, as the authors' code)."""
+    total = sum((w * (p - a).pow(2)).sum() for p, w, a in zip(params, omega, anchor))
+    return lam * total
+
+
+class OnlineRegularizer(CZSLMethod):
+    """EWC-online / MAS-online: importance at the start of every task t >= 2, online sum."""
+
+    kind: str = "fisher"
+
+    def __init__(self, cfg, settings) -> None:
+        super().__init__(cfg, settings)
+        self.omega: list[torch.Tensor] | None = None
+        self.anchor: list[torch.Tensor] | None = None
+
+    @property
+    def lam(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def decay(self) -> float:
+        raise NotImplementedError
+
+    def current_importance(self, state: CZSLState, t: int) -> list[torch.Tensor]:
+        lo, hi = state.offsets[t - 1], state.offsets[t]  # the previous task's classes
+        n_all = state.offsets[-1]
+
+        def logits_fn(xb: torch.Tensor) -> torch.Tensor:
+            return position_logits(state, xb, n_all)[:, lo:hi]
+
+        if self.cfg.importance_data == "current_task_code":
+            idx, targets = state.task_train_idx[t], None
+        else:
+            idx = state.task_train_idx[t - 1]
+            targets = state.train_pos[idx] - lo
+        return compute_importance(
+            state.model, state.params(), logits_fn, state.train_x[idx], targets, self.kind,
+            self.cfg.batch_size, minmax=self.kind == "fisher" and self.cfg.fisher_minmax,
+        )
+
+    def accumulate(self, current: list[torch.Tensor]) -> None:
+        if self.omega is None:
+            self.omega = [c.clone() for c in current]
+        else:
+            self.omega = [self.decay * o + c for o, c in zip(self.omega, current)]
+
+    def before_task(self, state: CZSLState, t: int) -> None:
+        if t == 0:
+            return
+        self.accumulate(self.current_importance(state, t))
+        self.anchor = [p.detach().clone() for p in state.params()]
+
+    def penalty(self, state: CZSLState) -> torch.Tensor | None:
+        if self.omega is None or self.anchor is None:
+            return None
+        return quadratic_penalty(state.params(), self.omega, self.anchor, self.lam)
+
+    def summary(self) -> dict:
+        if self.omega is None:
+            return {}
+        flat = torch.cat([o.reshape(-1) for o in self.omega])
+        return {"importance_mean": float(flat.mean()), "importance_max": float(flat.max())}

@@ -1,0 +1,22 @@
+"""Multi-task: at task t, train on the data of all tasks <= t, without the task mask, for at
+most `multitask_max_iters_<dataset>` steps per task (CUB 200, SUN 150), continuing from the
+previous weights (PAPER_SPEC section 7.2, section 9 item 14)."""
+
+from __future__ import annotations
+
+import torch
+
+from zslbench.train.methods.base import CZSLMethod, CZSLState, register
+
+
+@register
+class MultiTask(CZSLMethod):
+    name = "multitask"
+    description = "joint training on all tasks <= t, CE over all seen classes, capped steps per task"
+    masked = False
+
+    def train_indices(self, state: CZSLState, t: int) -> torch.Tensor:
+        return torch.cat(state.task_train_idx[: t + 1])
+
+    def max_iters(self, state: CZSLState) -> int | None:
+        return int(self.settings["multitask_max_iters"])
