@@ -202,7 +202,8 @@ def _rerun(path: Path, data_dir: Path | None, device: str, results: Path | None)
         if results is None:
             shutil.rmtree(target, ignore_errors=True)
     rec = report.original
-    click.echo(f"rerun of {rec['run_id']} ({rec['model']} on {rec['dataset']} [{rec['data_source']}], seed {rec['seed']})")
+    name = rec.get("model") or f"CZSL {rec.get('method')}{'+cn' if rec.get('classnorm') else ''}"
+    click.echo(f"rerun of {rec['run_id']} ({name} on {rec['dataset']} [{rec['data_source']}], seed {rec['seed']})")
     if not report.same_data:
         click.echo("  the data differ from the record's (different data fingerprint)")
     if report.differences:
@@ -210,7 +211,7 @@ def _rerun(path: Path, data_dir: Path | None, device: str, results: Path | None)
             click.echo(f"  {key}: recorded {old!r}, rerun {new!r}")
     if report.matches:
         click.echo("  metrics match the record exactly: " +
-                   "  ".join(f"{k}={rec['metrics'][k]:.2f}" for k in ("S", "U", "H", "ZSL", "AUSUC")))
+                   "  ".join(f"{k}={v:.4g}" for k, v in rec["metrics"].items() if isinstance(v, (int, float))))
     else:
         click.echo("  MISMATCH: the rerun does not reproduce the record", err=True)
         sys.exit(1)

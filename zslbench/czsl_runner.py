@@ -19,7 +19,7 @@ from zslbench.config import CZSL_DATASETS, CZSL_PITFALL_OPTIONS, CZSLConfig, mak
 from zslbench.data import load_dataset, resolve_source
 from zslbench.data.types import ZSLData
 from zslbench.errors import ConfigError
-from zslbench.runner import RunOutcome
+from zslbench.runner import RunOutcome, read_done
 
 TRACK = "features"
 TRACK_NOTE = (
@@ -80,7 +80,9 @@ def run_czsl(
     run_id = store.make_run_id(identity)
     folder = store.run_dir(results, run_id)
     if store.is_done(results, run_id) and not force:
-        return RunOutcome(run_id, folder, store.read_record(folder / store.RECORD_FILE), skipped=True)
+        done = read_done(folder)
+        if done is not None:
+            return RunOutcome(run_id, folder, done, skipped=True)
 
     result = train_czsl(data, method, cfg, seed, classnorm=classnorm, device=device, progress=progress)
     defaults = CZSLConfig()

@@ -69,7 +69,7 @@ def run_gzsl(
     run_id = store.make_run_id(identity)
     folder = store.run_dir(results, run_id)
     if store.is_done(results, run_id) and not force:
-        done = _read_done(folder)
+        done = read_done(folder)
         if done is not None:
             return RunOutcome(run_id, folder, done, skipped=True)
 
@@ -105,7 +105,7 @@ def run_gzsl(
     return RunOutcome(run_id, path, record, skipped=False)
 
 
-def _read_done(folder: Path) -> dict | None:
+def read_done(folder: Path) -> dict | None:
     """The record of a done run, or None (with a warning) when it cannot be used: retrain then."""
     import warnings
 
@@ -150,17 +150,26 @@ def rerun_record(
 
     original = store.read_record(Path(record_path))
     kind = original.get("kind")
-    if kind != "gzsl":
-        raise RecordError(f"{record_path}: rerunning {kind!r} records is not supported")
-    fields = set(GZSLConfig.__dataclass_fields__)
-    unknown = sorted(set(original["config"]) - fields)
+    if kind == "gzsl":
+        config_cls = GZSLConfig
+    elif kind == "czsl":
+        from zslbench.config import CZSLConfig as config_cls
+    else:
+        raise RecordError(f"{record_path}: unknown record kind {kind!r}")
+    unknown = sorted(set(original["config"]) - set(config_cls.__dataclass_fields__))
     if unknown:
         raise RecordError(f"{record_path}: config has fields this zslbench does not know: {', '.join(unknown)}")
-    outcome = run_gzsl(
-        original["model"], original["dataset"], seed=int(original["seed"]), profile=original.get("profile", "paper"),
-        source=original["data_source"], data_dir=data_dir, device=device, results=results,
-        overrides=original["config"], force=True, progress=progress,
+    common = dict(
+        seed=int(original["seed"]), profile=original.get("profile", "paper"), source=original["data_source"],
+        data_dir=data_dir, device=device, results=results, overrides=original["config"], force=True,
+        progress=progress,
     )
+    if kind == "gzsl":
+        outcome = run_gzsl(original["model"], original["dataset"], **common)
+    else:
+        from zslbench.czsl_runner import run_czsl
+
+        outcome = run_czsl(original["method"], original["dataset"], classnorm=bool(original["classnorm"]), **common)
     return _compare(original, outcome)
 
 
