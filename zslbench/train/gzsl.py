@@ -89,12 +89,15 @@ def _prepare(data: ZSLData, cfg: GZSLConfig, device: torch.device):
     if (train_y < 0).any():
         raise ValueError("trainval holds images of classes that are not seen classes")
     test_idx = torch.from_numpy(np.concatenate([data.test_seen_idx, data.test_unseen_idx]).astype(np.int64))
-    train_x = feats[train_idx.to(device)]
+    # The features never need gradients, so their scaled-cosine side (gamma * x / |x|, the same
+    # values as F.normalize) and their norms (for the traces) are computed once here, instead of
+    # in every batch; in place, so that only one copy of the training features is ever held.
+    train_xs = feats[train_idx.to(device)]
+    train_xnorm = train_xs.norm(dim=1)
+    train_xs.div_(train_xnorm.clamp_min(1e-12).unsqueeze(1)).mul_(cfg.scale)
     return {
-        # The features never need gradients, so their scaled-cosine side (gamma * x / |x|)
-        # and norms (for the traces) are computed once here instead of in every batch.
-        "train_xs": cfg.scale * F.normalize(train_x, dim=1),
-        "train_xnorm": train_x.norm(dim=1),
+        "train_xs": train_xs,
+        "train_xnorm": train_xnorm,
         "train_y": train_y.to(device),
         "test_x": feats[test_idx.to(device)],
         "test_y": labels[test_idx].numpy(),
