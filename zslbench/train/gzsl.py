@@ -153,8 +153,9 @@ def torch_threads(n: int | None):
     """Run the block with `torch.set_num_threads(n)` (None: leave it), then restore it.
 
     On a machine shared with other busy processes, one thread per process is often far
-    faster than several (OpenMP threads waiting for each other at every operation);
-    results are the same either way (see benchmarks/README.md)."""
+    faster than several (OpenMP threads waiting for each other at every operation).
+    In our checks (benchmarks/README.md) 1 and 2 threads gave identical metrics and traces;
+    torch does not promise that for every operation, so compare runs at one thread count."""
     if n is None:
         yield
         return
@@ -219,7 +220,8 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
             optim.step()
             loss_sum += loss.detach()
             if trace.enabled:
-                trace.record(epoch, loss, None, protos, logits, hidden, gamma, feat_norms=t["train_xnorm"][idx])
+                norms = t["train_xnorm"][idx]
+                trace.record(epoch, loss, None, protos, logits, hidden, gamma, feat_norms=norms)
         sched.step()
 
         eval_start = time.perf_counter()
