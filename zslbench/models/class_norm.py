@@ -55,7 +55,10 @@ class ClassStandardization(nn.Module):
             if n < 2:
                 raise ValueError("class standardization needs at least 2 classes in training mode")
             mean = h.mean(dim=0)
-            var_unbiased = h.var(dim=0, unbiased=True)
+            centred = h - mean
+            # Two-pass variance from the centred values, which the output needs anyway;
+            # several times faster on CPU than Tensor.var(dim=0) over the class axis.
+            var_unbiased = (centred * centred).sum(dim=0) / (n - 1)
             var = var_unbiased if self.unbiased else var_unbiased * ((n - 1) / n)
             with torch.no_grad():
                 self.running_mean.mul_(1 - self.momentum).add_(mean.detach(), alpha=self.momentum)
@@ -64,10 +67,11 @@ class ClassStandardization(nn.Module):
                 )
         else:
             mean, var = self.running_mean, self.running_var
+            centred = h - mean
         if self.denominator == "var_colab":
-            out = (h - mean) / (var + self.eps)
+            out = centred / (var + self.eps)
         else:
-            out = (h - mean) / torch.sqrt(var + self.eps)
+            out = centred / torch.sqrt(var + self.eps)
         if self.weight is not None:
             out = out * self.weight + self.bias
         return out
