@@ -229,3 +229,29 @@ def test_results_are_readable_by_others_as_the_umask_allows(tmp_path):
     assert folder.stat().st_mode & 0o777 == 0o755
     assert (folder / "record.json").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "table.md").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["gzsl", "czsl"])
+def test_metrics_do_not_depend_on_the_thread_count(tmp_path, kind):
+    """What makes a sweep's numbers independent of --jobs (which sets threads per worker)."""
+    import torch
+
+    from zslbench.czsl_runner import run_czsl
+    from zslbench.runner import run_gzsl
+
+    def one(threads: int) -> dict:
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            if kind == "gzsl":
+                out = run_gzsl("mlp3+cn", "cub", seed=3, profile="quick", source="synthetic",
+                               results=tmp_path / str(threads), overrides={"epochs": 2, "synthetic_scale": 0.1})
+            else:
+                out = run_czsl("ewc-online", "cub", seed=3, classnorm=True, profile="quick", source="synthetic",
+                               results=tmp_path / str(threads), overrides={"synthetic_scale": 0.05})
+        finally:
+            torch.set_num_threads(before)
+        return out.record["metrics"]
+
+    assert one(1) == one(2)

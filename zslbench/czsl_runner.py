@@ -20,12 +20,14 @@ from zslbench.data import load_dataset, resolve_source
 from zslbench.data.types import ZSLData
 from zslbench.errors import ConfigError
 from zslbench.runner import RunOutcome, read_done
+from zslbench.train.gzsl import torch_threads
 
 TRACK = "features"
 TRACK_NOTE = (
     "features track: fixed 2048-d image features, only the attribute head trains; NOT comparable "
     "with the paper's CZSL table (image track: ResNet-18 fine-tuned on raw images)"
 )
+CZSL_THREADS = 1
 STEP_COLUMNS = ("SA", "UA", "H", "AUSUC", "JA", "F")
 
 
@@ -84,7 +86,12 @@ def run_czsl(
         if done is not None:
             return RunOutcome(run_id, folder, done, skipped=True)
 
-    result = train_czsl(data, method, cfg, seed, classnorm=classnorm, device=device, progress=progress)
+    # One torch thread, always: the head's matmuls are small (batch 32), a second thread only
+    # adds synchronisation, and a fixed count keeps results bit-identical whatever the sweep's
+    # --jobs (reductions split across threads round differently).
+    with torch_threads(CZSL_THREADS):
+        result = train_czsl(data, method, cfg, seed, classnorm=classnorm, device=device, progress=progress)
+        env = store.environment(result.device)
     defaults = CZSLConfig()
     split_json = json.dumps(result.image_split.to_json(), separators=(",", ":"))
     steps_csv = _steps_csv(result.steps)
@@ -117,7 +124,7 @@ def run_czsl(
         "eval_seconds": round(result.eval_seconds, 3),
         "task_seconds": [row["seconds"] for row in result.task_log],
         "n_parameters": result.n_parameters,
-        "env": store.environment(result.device),
+        "env": env,
         "created_at": datetime.now(timezone.utc).isoformat(),
     }
     files = {
