@@ -222,6 +222,21 @@ def test_interrupted_download_resumes_with_range(server, tmp_path, archive):
     assert_no_leftovers(tmp_path, ("APY", "CUB"))
 
 
+def test_failed_fetch_keeps_the_part_and_the_next_call_resumes(server, tmp_path, archive):
+    cut = len(archive) // 2
+    server.behaviour.drop_after = cut
+    with pytest.raises(DataError, match=r"connection closed after \d+ of \d+ bytes"):
+        fetch_xlsa17(tmp_path, server.url, **{**FAST, "retries": 0})
+    part = tmp_path / "downloads" / (ARCHIVE_NAME + ".part")
+    assert part.stat().st_size == cut
+    assert_no_leftovers(tmp_path, ())
+    result = fetch_xlsa17(tmp_path, server.url, **FAST)  # e.g. the user runs it again
+    assert server.behaviour.requests[-1]["range"] == f"bytes={cut}-"
+    assert result.downloaded_bytes == len(archive) - cut
+    assert not part.exists()
+    assert_no_leftovers(tmp_path, ("APY", "CUB"))
+
+
 def test_server_that_ignores_range_gets_a_full_download(server, tmp_path, archive):
     server.behaviour.ignore_range = True
     server.behaviour.drop_after = len(archive) // 2

@@ -245,9 +245,9 @@ def download(
 ) -> tuple[int, int | None]:
     """Download ``url`` to ``dest`` (via ``dest + ".part"``, resumable); returns (bytes received, size).
 
-    ``retries`` failed attempts in a row (attempts that received nothing) are retried, waiting
-    ``backoff * 2**k`` seconds (at most ``max_wait``) before retry k; an attempt that received
-    bytes resets the count.  ``progress``: True/False, or None for a bar only on a terminal.
+    Up to ``retries`` failed attempts in a row are retried (each resumes where the file stops),
+    waiting ``backoff * 2**(k-1)`` seconds (at most ``max_wait``) before retry k; an attempt that
+    received bytes restarts the count.  ``progress``: True/False, or None for a bar only on a terminal.
     Final failures raise DataError with one line.
     """
     dest = Path(dest)
@@ -262,7 +262,8 @@ def download(
         try:
             size = _attempt(url, part, timeout, progress, log, counter)
         except _Transient as exc:
-            failures = 0 if counter[0] > before else failures + 1
+            # a failed attempt that received bytes forgives the failures before it
+            failures = 1 if counter[0] > before else failures + 1
             if failures > retries:
                 raise _OfflineError(url, str(exc), retries + 1) from None
             wait = min(max_wait, backoff * (2 ** max(0, failures - 1)))
