@@ -405,6 +405,8 @@ def test_stale_temp_folder_of_a_killed_fetch_is_removed(tmp_path, archive):
         (["--sha256", "abc"], "--sha256"),
         (["--from-zip", "/nonexistent/xlsa17.zip"], "--from-zip"),
         (["--from-zip", "x.zip", "--url", "http://127.0.0.1:9/x.zip"], "--url"),
+        (["--url", "ftp://example.org/xlsa17.zip"], "--url"),
+        (["--url", "xlsa17.zip"], "--from-zip"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(tmp_path, args, needle):

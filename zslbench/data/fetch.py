@@ -548,6 +548,12 @@ def fetch_xlsa17(
     if want_sha is None and from_zip is None and url == OFFICIAL_URL:
         want_sha = XLSA17_SHA256
     result = FetchResult(data_dir=root)
+    if from_zip is None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(str(url))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise DataError(f"--url: {url!r} is not an http(s) address (use --from-zip for a local file)")
     if from_zip is not None:
         from_zip = Path(from_zip).expanduser()
         if not from_zip.is_file():
