@@ -81,6 +81,7 @@ __all__ = [
     "download",
     "extract_archive",
     "fetch_xlsa17",
+    "sha256_of",
     "verify_archive",
 ]
 
