@@ -111,6 +111,32 @@ def data_check(data_dir: Path | None, datasets: tuple[str, ...]) -> None:
         sys.exit(2)
 
 
+@data.command("fetch")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Where xlsa17/data/<DATASET>/ goes (default: $ZSLBENCH_DATA or the user cache).")
+@click.option("--url", default=None, help="Download from this address (a mirror) instead of the official one.")
+@click.option("--from-zip", "from_zip", type=click.Path(path_type=Path), default=None,
+              help="Use this xlsa17.zip (downloaded by hand) instead of downloading.")
+@click.option("--sha256", default=None, metavar="HEX", help="Expected SHA-256 of the archive.")
+@click.option("--keep-zip", is_flag=True, help="Keep the downloaded zip in <data-dir>/downloads/.")
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Retries of a failed download (resumed where it stopped).")
+@click.option("--retry-wait", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Seconds before the first retry; doubled at each retry (at most 60).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="Network timeout in seconds.")
+def data_fetch(data_dir, url, from_zip, sha256, keep_zip, retries, retry_wait, timeout) -> None:
+    """Download xlsa17.zip (resumable), verify it, unpack and validate it atomically."""
+    from zslbench.data.fetch import OFFICIAL_URL, fetch_xlsa17
+
+    if url is not None and from_zip is not None:
+        _fail("--url and --from-zip exclude each other")
+    result = fetch_xlsa17(data_dir, url or OFFICIAL_URL, from_zip, sha256, keep_zip=keep_zip,
+                          retries=retries, backoff=retry_wait, timeout=timeout, log=click.echo)
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+
+
 def _v(value) -> str:
     return "-" if value is None else str(value)
 
