@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from zslbench.errors import ZSLBenchError
+from zslbench.sweep import sweep_options
 
 
 def _fail(message: str) -> None:
@@ -121,13 +122,25 @@ def _v(value) -> str:
               help="Results folder (default: $ZSLBENCH_RESULTS or ./results).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config field (repeatable).")
 @click.option("--force", is_flag=True, help="Retrain even when the run is already done.")
-def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, sets, force) -> None:
-    """Train and evaluate one run and write its record."""
+@sweep_options
+def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, sets, force, **sweep) -> None:
+    """Train and evaluate one run and write its record; with --all, run the whole grid as a
+    resumable sweep (see README, Sweeps)."""
     from zslbench.config import GZSLConfig, get_profile, make_gzsl_config, parse_overrides
     from zslbench.data import DATASETS
     from zslbench.models import MODELS
     from zslbench.runner import run_gzsl
 
+    if sweep.get("all_runs"):
+        from zslbench.sweep import run_all_cli
+
+        _check_writable(results)
+        return run_all_cli(profile=profile, source=source, data_dir=data_dir, device=device, results=results,
+                           sets=sets, force=force, single={"model": model, "dataset": dataset, "seed": seed},
+                           **sweep)
+    from zslbench.sweep import reject_sweep_options
+
+    reject_sweep_options(sweep)
     if not model:
         _fail("run: --model is required (see `zslbench list models`)")
     if not dataset:
