@@ -108,8 +108,24 @@ def _clean_temp_files(folder: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def _raise_interrupted(signum, frame):
-    raise JobInterrupted(signal.Signals(signum).name)
+class _StopHandler:
+    """SIGINT/SIGTERM: remember it and, while a run is in progress, raise JobInterrupted (an
+    exception that surfaces later in another form, e.g. from a half-done import, still counts as
+    a stop).  A worker that was asked to stop runs no further job."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+        self.active = False
+
+    def __call__(self, signum, frame):
+        self.signal = signal.Signals(signum).name
+        if self.active:
+            raise JobInterrupted(self.signal)
+
+
+# The one piece of process state: the stop flag of a pool worker (set by its signal handler,
+# installed by _init_worker; None outside pool workers).
+_worker_stop: _StopHandler | None = None
 
 
 def execute_job(job: Job, settings: SweepSettings, wait_for_lock: bool = False) -> JobResult:
@@ -117,11 +133,14 @@ def execute_job(job: Job, settings: SweepSettings, wait_for_lock: bool = False) 
     is False), skipped (done already), trained, failed or interrupted."""
     results = Path(settings.results)
     lock = RunLock(results, job.lock_key(settings))
-    in_main = threading.current_thread() is threading.main_thread()
+    stop = _worker_stop or _StopHandler()
+    if stop.signal:  # this worker was told to stop: run nothing more
+        return JobResult(job, "interrupted", job.run_id, reason=f"stopped by {stop.signal}")
     old = {}
-    if in_main:
+    if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
-            old[sig] = signal.signal(sig, _raise_interrupted)
+            old[sig] = signal.signal(sig, stop)
+    stop.active = True
     start = time.monotonic()
     try:
         if not lock.acquire(wait=wait_for_lock):
@@ -137,6 +156,8 @@ def execute_job(job: Job, settings: SweepSettings, wait_for_lock: bool = False) 
     except JobInterrupted as exc:
         return JobResult(job, "interrupted", job.run_id, time.monotonic() - start, reason=f"stopped by {exc}")
     except Exception as exc:  # a failing run must not stop the sweep
+        if stop.signal:
+            return JobResult(job, "interrupted", job.run_id, time.monotonic() - start, reason=f"stopped by {stop.signal}")
         text = traceback.format_exc()
         print(f"zslbench sweep: {job.label} failed:\n{text}", file=sys.stderr, flush=True)
         log = _write_failure_log(results, job, settings, text)
@@ -145,6 +166,7 @@ def execute_job(job: Job, settings: SweepSettings, wait_for_lock: bool = False) 
             reason = f"{type(exc).__name__}: {reason}"
         return JobResult(job, "failed", job.run_id, time.monotonic() - start, reason=reason, log=log)
     finally:
+        stop.active = False
         lock.release()
         for sig, handler in old.items():
             signal.signal(sig, handler)
@@ -212,10 +234,12 @@ def _die_with_parent() -> None:
 def _init_worker(threads: int, parent: int) -> None:
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
-    # Idle workers ignore SIGINT/SIGTERM; execute_job turns them into JobInterrupted while a run
-    # is in progress. The sweep process decides when to stop.
+    # A terminal's Ctrl-C reaches the workers too; the sweep process decides what to do and sends
+    # SIGTERM. An idle worker notes it (and runs no further job); a busy one stops its run.
+    global _worker_stop
+    _worker_stop = _StopHandler()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stop)
     _die_with_parent()
     if os.getppid() != parent:  # the sweep died before prctl took effect
         os._exit(1)
@@ -261,7 +285,7 @@ def run_local(
         for job in jobs:
             pending[pool.submit(execute_job, job, settings, False)] = job
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)  # short: Ctrl-C is seen
             for fut in done:
                 job = pending.pop(fut)
                 res = _future_result(fut, job)
@@ -299,10 +323,11 @@ def _stop_pool(pool: ProcessPoolExecutor, pending: dict[Future, Job]) -> list[Jo
             pass
     out = []
     running = [f for f in pending if not f.cancelled()]
-    while True:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         try:
-            wait(running, timeout=60)
-            break
+            if not wait(running, timeout=0.5).not_done:
+                break
         except KeyboardInterrupt:  # a second Ctrl-C while we are stopping: keep stopping
             continue
     for fut in running:
