@@ -465,7 +465,7 @@ def run_slurm(
             queue = _in_queue(array_id)
             for i, sjob in list(open_.items()):
                 res = None
-                if sjob.done():
+                if _has_result(sjob):
                     res = _slurm_result(jobs[i], sjob)
                 elif queue is not None and str(sjob.job_id) not in queue:
                     # left the queue without a result pickle: killed, timed out, out of memory
@@ -487,6 +487,17 @@ def run_slurm(
         subprocess.run(["scancel", array_id], capture_output=True)
         raise SweepInterrupted(out) from None
     return out
+
+
+def _has_result(sjob) -> bool:
+    """Whether the task wrote its result (success or exception). Checked on the file, not with
+    sjob.done(), which runs sacct: clusters without accounting answer with an error on stderr."""
+    folder = sjob.paths.folder
+    try:
+        folder.chmod(folder.stat().st_mode)  # refreshes an NFS client's cache of the folder
+    except OSError:
+        pass
+    return sjob.paths.result_pickle.exists()
 
 
 def _slurm_result(job: Job, sjob) -> JobResult:
