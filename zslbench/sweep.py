@@ -476,5 +476,5 @@ def run_all_cli(
         sys.exit(130)
     echo(summary.format())
     build_report(plan.settings.results, echo)
-    if summary.failed:
+    if summary.failed or summary.by("interrupted"):  # a run stopped from outside is missing too
         sys.exit(1)
