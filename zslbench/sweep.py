@@ -355,21 +355,55 @@ def run_sweep(
     return SweepSummary(len(plan.jobs), plan.count("done"), out, plan.count("unavailable"), time.monotonic() - start)
 
 
-def build_report(results: Path, echo: Callable[[str], None]) -> None:
-    """Tables and plots for what is in `results`, through zslbench.report.build_report(results)
-    when this installation provides it; otherwise say so."""
+def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
+    """Tables and plots for what is in `results`, through the report layer, loaded lazily:
+    ``zslbench.report.build_report(results)`` when it exists, else ``zslbench.report.tables``
+    (build_table / write_table into <results>/tables) and ``zslbench.report.plots``
+    (plot_variance into <results>/plots).  Without a report layer it only says so."""
+    import warnings
+
+    results = Path(results)
+    steps: list[tuple[str, Callable[[], list]]] = []
     try:
         from zslbench.report import build_report as build
+
+        steps.append(("report", lambda: list(build(results) or [])))
     except ImportError:
-        echo("note: tables and plots not built: this installation has no zslbench.report.build_report")
-        return
-    try:
-        written = build(Path(results))
-    except Exception as exc:  # the sweep's records are safe; the report can be rebuilt later
-        echo(f"warning: building tables and plots failed: {type(exc).__name__}: {exc}")
-        return
+        try:
+            from zslbench.report.tables import build_table, write_table
+
+            def tables() -> list:
+                written = []
+                for kind in KINDS:
+                    table = build_table(kind, results)
+                    if not getattr(table, "empty", False):
+                        written += write_table(table, results / "tables")
+                return written
+
+            steps.append(("tables", tables))
+        except ImportError:
+            pass
+        try:
+            from zslbench.report.plots import plot_variance
+
+            steps.append(("plots", lambda: list(plot_variance(results, None, out_dir=results / "plots"))))
+        except ImportError:
+            pass
+    if not steps:
+        echo("note: tables and plots not built: this installation has no report layer (zslbench.report)")
+        return []
+    written: list[Path] = []
+    for what, step in steps:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                written += step()
+        except Exception as exc:  # the records are safe; the report can be rebuilt later
+            echo(f"warning: building the {what} failed: {type(exc).__name__}: {exc}")
     if written:
-        echo(f"report: {len(written)} files written (tables and plots) under {results}")
+        folders = sorted({str(Path(p).parent) for p in written})
+        echo(f"report: {len(written)} files written in {', '.join(folders)}")
+    return written
 
 
 # --------------------------------------------------------------------------- CLI
