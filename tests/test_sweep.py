@@ -112,6 +112,8 @@ def test_filters(kwargs, n_gzsl, n_czsl):
     (["--jobs", "0"], "--jobs 0: must be >= 1"),
     (["--set", "epoch=3"], "unknown key 'epoch'"),
     (["--executor", "slurm", "--slurm-time", "soon"], "--slurm-time 'soon'"),
+    (["--slurm-partition", "gpu"], "--slurm-partition needs --executor slurm"),
+    (["--executor", "slurm", "--jobs", "2"], "--jobs applies to --executor local"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, capsys, args, words):
     code, _, err = run_cli(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path), *args)
@@ -150,6 +152,28 @@ def test_plan_and_runner_agree_on_run_ids(tmp_path):
     again = plan_sweep("quick", only="gzsl", models=["linear"], datasets=["sun"], seeds=[2],
                        source="synthetic", results=tmp_path, sets=TINY_SETS)
     assert again.jobs[0].state == "done" and again.to_run == []
+
+
+def test_time_estimate_comes_from_done_records_of_the_same_profile(tmp_path):
+    from zslbench.sweep import DEFAULT_SECONDS, estimate_seconds, time_left
+
+    def record(rid, model, profile, secs):
+        store.write_run(tmp_path, rid, {"run_id": rid, "kind": "gzsl", "model": model, "dataset": "sun",
+                                        "profile": profile, "metrics": {}, "train_seconds": secs,
+                                        "eval_seconds": 1.0})
+
+    record("a" * 16, "linear", "quick", 9.0)
+    record("b" * 16, "linear", "quick", 19.0)
+    record("c" * 16, "linear", "paper", 1000.0)  # another profile: ignored
+    plan = plan_sweep("quick", only="gzsl", models=["linear", "mlp3"], datasets=["sun", "cub"], seeds=[1],
+                      source="synthetic", results=tmp_path)
+    est = estimate_seconds(plan)
+    assert est[("gzsl", "linear", "sun")] == 15.0  # mean of (9+1, 19+1)
+    assert est[("gzsl", "mlp3", "sun")] == 15.0 and est[("gzsl", "linear", "cub")] == 15.0  # the kind's mean
+    assert time_left(plan, 2) == 4 * 15.0 / 2
+    empty = plan_sweep("quick", only="gzsl", models=["linear"], datasets=["sun"], seeds=[1],
+                       source="synthetic", results=tmp_path / "none")
+    assert time_left(empty, 1) == DEFAULT_SECONDS["quick"]["gzsl"]
 
 
 def test_dry_run_lists_the_grid(tmp_path, capsys):

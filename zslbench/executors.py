@@ -276,6 +276,8 @@ def run_local(
     if not jobs:
         return []
     n_jobs = max(1, min(n_jobs or default_jobs(), len(jobs)))
+    if n_jobs == 1:
+        return _run_in_process(jobs, settings, on_result)
     threads = max(1, cpu_count() // n_jobs)
     ctx = multiprocessing.get_context("spawn")
     out: list[JobResult] = []
@@ -300,6 +302,27 @@ def run_local(
         raise SweepInterrupted(out) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    return out
+
+
+def _run_in_process(jobs: list[Job], settings: SweepSettings, on_result) -> list[JobResult]:
+    """--jobs 1: the runs one after the other in this process (no worker to start)."""
+    out: list[JobResult] = []
+    queue = [(job, False) for job in jobs]
+    try:
+        while queue:
+            job, wait_lock = queue.pop(0)
+            res = execute_job(job, settings, wait_lock)
+            if res.status == "busy":  # running in another sweep: do the others first, then wait
+                queue.append((job, True))
+                continue
+            out.append(res)
+            if res.status == "interrupted":  # Ctrl-C arrived during the run
+                raise SweepInterrupted(out)
+            if on_result:
+                on_result(res)
+    except KeyboardInterrupt:  # Ctrl-C between runs
+        raise SweepInterrupted(out) from None
     return out
 
 

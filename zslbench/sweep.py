@@ -471,6 +471,12 @@ def run_all_cli(
         except ValueError:
             raise ConfigError(f"--seeds: {text!r} is not an integer") from None
     executor = sweep.get("executor") or "local"
+    if executor != "slurm":
+        for key in ("slurm_partition", "slurm_time", "slurm_gpus_per_job", "slurm_cpus_per_job", "slurm_extra"):
+            if sweep.get(key, SWEEP_DEFAULTS[key]) not in (SWEEP_DEFAULTS[key], None, ()):
+                raise ConfigError(f"--{key.replace('_', '-')} needs --executor slurm")
+    elif jobs is not None:
+        raise ConfigError("--jobs applies to --executor local (SLURM runs one array task per run)")
     slurm = None
     if executor == "slurm":
         for key in ("slurm_gpus_per_job", "slurm_cpus_per_job"):
