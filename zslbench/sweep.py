@@ -145,7 +145,9 @@ def plan_sweep(
         raise ConfigError(f"--seeds: seeds must be >= 0, got {','.join(map(str, seeds_t))}")
     gz_over, cz_over = split_overrides(sets)
     make_gzsl_config(profile, gz_over)  # bad values fail before any work
-    results = Path(results) if results is not None else store.default_results_dir()
+    # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
+    results = (Path(results) if results is not None else store.default_results_dir()).absolute()
+    data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
     settings = SweepSettings(profile, source, data_dir, device, results, gz_over, cz_over, force)
 
     want_gzsl = only in (None, "gzsl") and not (methods and not models and only is None)
@@ -390,7 +392,7 @@ def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
         except ImportError:
             pass
     if not steps:
-        echo("note: tables and plots not built: this installation has no report layer (zslbench.report)")
+        echo("note: tables and plots not built: this installation has no report layer (zslbench.report.build_report, or .tables and .plots)")
         return []
     written: list[Path] = []
     for what, step in steps:
