@@ -255,6 +255,28 @@ def test_sigkill_then_rerun_finishes_only_the_missing_runs(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_killed_worker_is_replaced_and_its_run_retried(tmp_path):
+    results = tmp_path / "results"
+    cmd = sweep_cmd(results, "--datasets", "sun", "--models", "linear,mlp3", "--seeds", "1", "--jobs", "2")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
+    deadline = time.monotonic() + 120
+    holder = ""
+    while not holder and time.monotonic() < deadline:  # the lock file names the worker training
+        for lock in (results / "locks").glob("*.lock"):
+            holder = RunLock(results, lock.stem).holder()
+        time.sleep(0.05)
+    worker = int(re.match(r"pid=(\d+)", holder).group(1))
+    assert worker != proc.pid
+    os.kill(worker, signal.SIGKILL)  # as the OOM killer would
+    err = proc.communicate(timeout=300)[1]
+    assert proc.returncode == 0, err
+    assert "a worker process died" in err
+    plan = plan_sweep("quick", only="gzsl", datasets=["sun"], models=["linear", "mlp3"], seeds=[1],
+                      source="auto", results=results, sets=TINY_SETS)
+    assert_clean_and_complete(results, {j.run_id for j in plan.jobs})
+
+
+@pytest.mark.slow
 def test_two_concurrent_sweeps_train_each_run_once(tmp_path):
     results = tmp_path / "results"
     cmd = sweep_cmd(results, "--datasets", "sun", "--models", "linear", "--jobs", "1")

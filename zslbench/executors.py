@@ -280,29 +280,69 @@ def run_local(
         return _run_in_process(jobs, settings, on_result)
     threads = max(1, cpu_count() // n_jobs)
     ctx = multiprocessing.get_context("spawn")
+
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid()))
+
     out: list[JobResult] = []
-    pool = ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid()))
+    pool = new_pool()
     pending: dict[Future, Job] = {}
+    queue: list[tuple[Job, bool]] = [(job, False) for job in jobs]  # (job, wait for its lock)
+    lost: list[Job] = []  # jobs of a pool broken by a dying worker
+    tries: dict[Job, int] = {}
     try:
-        for job in jobs:
-            pending[pool.submit(execute_job, job, settings, False)] = job
-        while pending:
+        while queue or pending or lost:
+            if lost and not pending:  # a worker died (killed, out of memory): a fresh pool
+                print(f"zslbench sweep: a worker process died (killed, or out of memory?); restarting the "
+                      f"pool and retrying its {len(lost)} unfinished run(s)", file=sys.stderr, flush=True)
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = new_pool()
+                for job in lost:
+                    tries[job] = tries.get(job, 0) + 1
+                    if tries[job] > 2:  # died with it twice: give up on this run
+                        _report(out, on_result, JobResult(job, "failed", job.run_id, reason=WORKER_DIED))
+                    else:
+                        queue.append((job, False))
+                lost = []
+            try:
+                while queue:
+                    job, wait_lock = queue[0]
+                    pending[pool.submit(execute_job, job, settings, wait_lock)] = job
+                    queue.pop(0)
+            except BrokenProcessPool:
+                lost += [job for job, _ in queue]
+                queue = []
+            if not pending:
+                continue
             done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)  # short: Ctrl-C is seen
             for fut in done:
                 job = pending.pop(fut)
-                res = _future_result(fut, job)
-                if res.status == "busy":  # running in another sweep: retry last, waiting for the lock
-                    pending[pool.submit(execute_job, job, settings, True)] = job
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:
+                    lost.append(job)  # this job or another one's worker died: retried in a new pool
                     continue
-                out.append(res)
-                if on_result:
-                    on_result(res)
+                except BaseException as exc:  # noqa: BLE001 - reported, never raised
+                    res = JobResult(job, "failed", job.run_id, reason=f"{type(exc).__name__}: {exc}")
+                if res.status == "busy":  # running in another sweep: retry last, waiting for the lock
+                    queue.append((job, True))
+                    continue
+                _report(out, on_result, res)
     except KeyboardInterrupt:
         out += _stop_pool(pool, pending)
         raise SweepInterrupted(out) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return out
+
+
+WORKER_DIED = "its worker process died twice (killed, or out of memory?)"
+
+
+def _report(out: list[JobResult], on_result, res: JobResult) -> None:
+    out.append(res)
+    if on_result:
+        on_result(res)
 
 
 def _run_in_process(jobs: list[Job], settings: SweepSettings, on_result) -> list[JobResult]:
@@ -330,7 +370,7 @@ def _future_result(fut: Future, job: Job) -> JobResult:
     try:
         return fut.result()
     except BrokenProcessPool:
-        return JobResult(job, "failed", job.run_id, reason="worker process died (killed or out of memory)")
+        return JobResult(job, "failed", job.run_id, reason="its worker process died (killed, or out of memory?)")
     except BaseException as exc:  # noqa: BLE001 - reported, never raised
         return JobResult(job, "failed", job.run_id, reason=f"{type(exc).__name__}: {exc}")
 
