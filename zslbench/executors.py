@@ -547,7 +547,10 @@ def run_slurm(
             if open_:
                 time.sleep(options.poll_s)
     except KeyboardInterrupt:
-        subprocess.run(["scancel", array_id], capture_output=True)
+        cancel = subprocess.run(["scancel", array_id], capture_output=True, text=True)
+        print(f"SLURM job array {array_id} " + ("cancelled" if cancel.returncode == 0 else
+              f"NOT cancelled ({cancel.stderr.strip()}); cancel it with: scancel {array_id}"),
+              file=sys.stderr, flush=True)
         raise SweepInterrupted(out) from None
     return out
 
