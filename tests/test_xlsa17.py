@@ -631,3 +631,12 @@ def test_count_differences_only_warn(tmp_path, cub):
     res = check_dataset("cub", d)
     assert res.status == "warn" and "GBU" in res.message and "none of" in res.message
     assert res.test_unseen == 2957
+
+
+def test_fingerprint_without_loading_matches_the_loaded_data(built):
+    from zslbench.data import fingerprint
+
+    b = built("cub")
+    assert fingerprint("cub", "auto", b.root) == load_dataset("cub", data_dir=b.root).fingerprint
+    assert fingerprint("cub", "synthetic", b.root, scale=0.05, seed=3) == load_dataset(
+        "cub", "synthetic", b.root, scale=0.05, synthetic_seed=3).fingerprint

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from zslbench.errors import ZSLBenchError
+from zslbench.sweep import sweep_options
 
 
 def _fail(message: str) -> None:
@@ -161,9 +162,11 @@ def _v(value) -> str:
 @click.option("--method", help="CZSL method with --czsl (see `zslbench list methods`).")
 @click.option("--cn/--no-cn", "classnorm", default=True, show_default=True,
               help="CZSL: with or without ClassNorm.")
+@sweep_options
 def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, sets, force, from_record,
-            czsl, method, classnorm) -> None:
-    """Train and evaluate one run and write its record."""
+            czsl, method, classnorm, **sweep) -> None:
+    """Train and evaluate one run and write its record; with --all, run the whole grid as a
+    resumable sweep (see README, Sweeps)."""
     from zslbench.config import GZSLConfig, get_profile, make_gzsl_config, parse_overrides
     from zslbench.data import DATASETS
     from zslbench.models import MODELS
@@ -173,10 +176,22 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
         ctx = click.get_current_context()
         clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force", "czsl", "method")
                     if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
-        if clashing:
-            _fail(f"--from-record takes everything from the record; drop {', '.join(clashing)}")
+        if clashing or sweep.get("all_runs"):
+            _fail(f"--from-record takes everything from the record; drop {', '.join(clashing) or '--all'}")
         _rerun(from_record, data_dir, device, results)
         return
+    if sweep.get("all_runs"):
+        from zslbench.sweep import run_all_cli
+
+        if czsl or method:
+            _fail("run --all: --czsl/--method select a single run; use --only czsl and --methods")
+        _check_writable(results)
+        return run_all_cli(profile=profile, source=source, data_dir=data_dir, device=device, results=results,
+                           sets=sets, force=force, single={"model": model, "dataset": dataset, "seed": seed},
+                           **sweep)
+    from zslbench.sweep import reject_sweep_options
+
+    reject_sweep_options(sweep)
     if czsl:
         if model:
             _fail("run: --model is for GZSL runs; a --czsl run takes --method")

@@ -27,15 +27,45 @@ class RunOutcome:
 
 
 def gzsl_identity(model: str, data: ZSLData, seed: int, cfg: GZSLConfig) -> dict:
+    return _identity(model, data.name, data.source, data.fingerprint, seed, cfg)
+
+
+def _identity(model: str, dataset: str, source: str, fingerprint: str, seed: int, cfg: GZSLConfig) -> dict:
+    """What a GZSL run id hashes; the runner and the sweep planner both build it here."""
     return {
         "kind": "gzsl",
         "model": model,
-        "dataset": data.name,
-        "data_source": data.source,
-        "data_fingerprint": data.fingerprint,
+        "dataset": dataset,
+        "data_source": source,
+        "data_fingerprint": fingerprint,
         "seed": int(seed),
         "config": cfg.to_dict(),
     }
+
+
+def gzsl_run_id(
+    model: str,
+    dataset: str,
+    seed: int = 1,
+    profile: str = "paper",
+    source: str = "auto",
+    data_dir: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> str:
+    """The run id that run_gzsl(...) with these arguments will use, computed without training
+    or loading the data (only the data fingerprint is computed)."""
+    from zslbench.data import DATASETS, fingerprint
+
+    MODELS.get(model)
+    cfg = make_gzsl_config(profile, overrides)
+    key = dataset.strip().lower()
+    if key not in DATASETS:
+        from zslbench.errors import ConfigError
+
+        raise ConfigError(f"unknown dataset {dataset!r}; valid names: {', '.join(DATASETS)}")
+    src = resolve_source(key, source, data_dir)
+    fp = fingerprint(key, src, data_dir, scale=cfg.synthetic_scale, seed=cfg.synthetic_seed)
+    return store.make_run_id(_identity(model, key, src, fp, seed, cfg))
 
 
 def load_for_run(dataset: str, source: str, data_dir: Path | None, cfg: GZSLConfig) -> ZSLData:

@@ -20,6 +20,7 @@ __all__ = [
     "SOURCES",
     "ZSLData",
     "default_data_dir",
+    "fingerprint",
     "load_dataset",
     "resolve_source",
 ]
@@ -94,3 +95,25 @@ def load_dataset(
     from zslbench.data.synthetic import make_synthetic
 
     return make_synthetic(key, scale=scale, seed=synthetic_seed, cache_dir=synthetic_cache_dir)
+
+
+def fingerprint(
+    name: str,
+    source: str = "auto",
+    data_dir: str | os.PathLike | None = None,
+    scale: float = 1.0,
+    seed: int = 0,
+) -> str:
+    """The ``fingerprint`` that ``load_dataset(name, source, data_dir, scale, seed)`` will carry,
+    computed without loading the data (synthetic: a hash of the generator's parameters; xlsa17:
+    the SHA-256 of the two files, cached per process).
+    """
+    key = _dataset_name(name)
+    root = default_data_dir() if data_dir is None else Path(data_dir)
+    if resolve_source(key, source, root) == "xlsa17":
+        from zslbench.data.xlsa17 import xlsa17_fingerprint
+
+        return xlsa17_fingerprint(key, root)
+    from zslbench.data.synthetic import synthetic_fingerprint
+
+    return synthetic_fingerprint(key, scale, seed)

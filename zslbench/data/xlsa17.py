@@ -48,6 +48,7 @@ __all__ = [
     "find_dataset_dir",
     "get_spec",
     "load_xlsa17",
+    "xlsa17_fingerprint",
 ]
 
 
@@ -171,6 +172,20 @@ def file_sha256(path: str | os.PathLike) -> str:
 def _combined_fingerprint(digests: dict[str, str]) -> str:
     text = "".join(f"{name}:{digests[name]}\n" for name in sorted(digests))
     return hashlib.sha256(("xlsa17\n" + text).encode()).hexdigest()
+
+
+def xlsa17_fingerprint(
+    name: str, data_dir: str | os.PathLike, *, splits_file: str = SPLITS_FILE
+) -> str:
+    """The fingerprint that ``load_xlsa17(name, data_dir)`` gives its data, from the file hashes
+    only (nothing is parsed; hashes are cached per process)."""
+    spec = get_spec(name)
+    folder = dataset_dir(data_dir, spec.name)
+    feat_path, sp = folder / FEATURES_FILE, folder / splits_file
+    for path in (feat_path, sp):
+        if not path.is_file():
+            raise DataError(f"{path}: file not found")
+    return _combined_fingerprint({feat_path.name: file_sha256(feat_path), sp.name: file_sha256(sp)})
 
 
 # --------------------------------------------------------------------------- MAT-file reading

@@ -1,0 +1,106 @@
+"""One lock per run, so that two sweeps over one results folder never train the same run twice.
+
+A lock is ``<results>/locks/<key>.lock`` held with ``fcntl.flock`` for as long as the run is
+being trained.  The kernel releases a flock when the process holding it dies, however it dies
+(SIGKILL, OOM killer, a SLURM job cancelled), so a lock left behind by a dead process is never
+an obstacle: the next process that asks gets it.  The file itself only carries information for
+humans (pid, host and start time of the holder) and is removed by the holder on release.
+
+Removing a flock file safely: the holder unlinks the path while it still holds the lock, and
+an acquirer checks after locking that the path still names the inode it locked (otherwise it
+locked a file that has just been removed, and it tries again).
+
+Shared filesystems (SLURM): on NFS, Linux implements flock with POSIX byte-range locks through
+the NFS lock manager (NFSv3 lockd, NFSv4 built in), so locks hold across nodes; a node that
+crashes loses its locks when its lease expires (about 90 s on NFSv4).  Lustre needs the
+``flock`` mount option; a filesystem without lock support makes acquire raise an error naming
+the lock file, and the run fails instead of risking a double run.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import socket
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from zslbench.errors import ZSLBenchError
+
+LOCK_DIR = "locks"
+
+
+def lock_path(results: Path, key: str) -> Path:
+    return Path(results) / LOCK_DIR / f"{key}.lock"
+
+
+class RunLock:
+    """An exclusive, process-death-safe lock on one run key."""
+
+    def __init__(self, results: Path, key: str) -> None:
+        self.path = lock_path(results, key)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self, wait: bool = False, poll: float = 0.5) -> bool:
+        """Take the lock; with wait=False return False at once when another process holds it."""
+        if self._fd is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    if not wait:
+                        return False
+                    time.sleep(poll)
+                    continue
+                raise ZSLBenchError(
+                    f"{self.path}: cannot lock ({exc.strerror}); the results folder must be on a "
+                    "filesystem with file locks (flock)"
+                ) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the previous holder removed the file after we opened it: retry
+                os.close(fd)
+                continue
+            self._fd = fd
+            info = f"pid={os.getpid()} host={socket.gethostname()} started={datetime.now(timezone.utc).isoformat()}\n"
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, info.encode(), 0)
+            return True
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.unlink(self.path)  # while still holding the lock (see the module docstring)
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(self._fd)  # closing the last descriptor releases the flock
+            self._fd = None
+
+    def holder(self) -> str:
+        """What the lock file says about its holder ('' when unknown)."""
+        try:
+            return self.path.read_text().strip()
+        except OSError:
+            return ""
+
+    def __enter__(self) -> "RunLock":
+        self.acquire(wait=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

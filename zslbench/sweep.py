@@ -1,0 +1,522 @@
+"""`zslbench run --all`: plan the paper's grid, skip what is done, run the rest, report.
+
+The plan: GZSL 5 models x (sun, cub, awa1, awa2) and CZSL 5 methods x (no-cn, cn) x (cub, sun),
+each x the profile's seeds, narrowed by filters.  A run's id is known before it runs (it hashes
+the config and the data fingerprint, see :func:`zslbench.runner.gzsl_run_id`), so the plan knows
+which runs are done already.  Execution is delegated to :mod:`zslbench.executors`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from zslbench import store
+from zslbench.errors import ConfigError
+from zslbench.executors import (
+    EXECUTORS, Job, JobResult, SlurmOptions, SweepInterrupted, SweepSettings, cpu_count,
+    parse_slurm_extra, parse_slurm_time,
+)
+
+GZSL_MODELS = ("linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn")
+GZSL_DATASETS = ("sun", "cub", "awa1", "awa2")
+CZSL_METHODS = ("sequential", "multitask", "ewc-online", "mas-online", "agem")
+CZSL_DATASETS = ("cub", "sun")
+KINDS = ("gzsl", "czsl")
+
+# Seconds per run when no record of the same kind and profile says better (2 CPU cores).
+DEFAULT_SECONDS = {
+    "quick": {"gzsl": 15.0, "czsl": 30.0},
+    "paper": {"gzsl": 900.0, "czsl": 1800.0},
+}
+
+
+@dataclass
+class Plan:
+    settings: SweepSettings
+    jobs: list[Job]
+    seeds: tuple[int, ...]
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, state: str) -> int:
+        return sum(j.state == state for j in self.jobs)
+
+    @property
+    def to_run(self) -> list[Job]:
+        return [j for j in self.jobs if j.state in ("todo", "unknown")]
+
+
+# --------------------------------------------------------------------------- planning
+def _czsl_module():
+    """zslbench.czsl_runner if this installation has it, else None."""
+    if importlib.util.find_spec("zslbench.czsl_runner") is None:
+        return None
+    return importlib.import_module("zslbench.czsl_runner")
+
+
+def _czsl_method_names() -> list[str]:
+    try:
+        from zslbench.train.czsl import CZSL_METHODS as registry
+
+        return list(registry)
+    except ImportError:
+        return list(CZSL_METHODS)
+
+
+def _choose(option: str, given: list[str] | None, default: tuple[str, ...], valid: list[str]) -> list[str]:
+    if not given:
+        return list(default)
+    for name in given:
+        if name not in valid:
+            import difflib
+
+            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{option}: unknown name {name!r}{hint}; valid: {', '.join(valid)}")
+    return list(dict.fromkeys(given))
+
+
+def split_overrides(items: list[str] | tuple[str, ...]) -> tuple[dict, dict]:
+    """`--set key=value` items -> (GZSL overrides, CZSL overrides).
+
+    A key goes to each kind whose config has it; a key that neither has is an error.  Until the
+    CZSL config exists (zslbench.config.CZSLConfig), CZSL runs get the GZSL overrides.
+    """
+    from dataclasses import fields
+
+    from zslbench import config
+
+    czsl_cls = getattr(config, "CZSLConfig", None)
+    gz_fields = {f.name for f in fields(config.GZSLConfig)}
+    cz_fields = {f.name for f in fields(czsl_cls)} if czsl_cls else set()
+    gz_items, cz_items = [], []
+    for item in items:
+        key = item.split("=", 1)[0].strip()
+        if key in gz_fields:
+            gz_items.append(item)
+        if key in cz_fields:
+            cz_items.append(item)
+        if key not in gz_fields and key not in cz_fields:
+            config.parse_overrides(config.GZSLConfig, [item])  # raises naming the key
+    gz = config.parse_overrides(config.GZSLConfig, gz_items)
+    if czsl_cls is None:
+        return gz, dict(gz)
+    return gz, config.parse_overrides(czsl_cls, cz_items)
+
+
+def plan_sweep(
+    profile: str = "paper",
+    *,
+    models: list[str] | None = None,
+    methods: list[str] | None = None,
+    datasets: list[str] | None = None,
+    seeds: list[int] | None = None,
+    only: str | None = None,
+    source: str = "auto",
+    data_dir: Path | None = None,
+    device: str = "cpu",
+    results: Path | None = None,
+    sets: list[str] | tuple[str, ...] = (),
+    force: bool = False,
+) -> Plan:
+    """The grid narrowed by the filters, each run marked done / todo / unknown / unavailable."""
+    from zslbench.config import get_profile, make_gzsl_config
+    from zslbench.data import DATASETS
+    from zslbench.models import MODELS
+    from zslbench.runner import gzsl_run_id
+
+    prof = get_profile(profile)
+    if only is not None and only not in KINDS:
+        raise ConfigError(f"--only {only!r}: expected gzsl or czsl")
+    if only == "gzsl" and methods:
+        raise ConfigError("--methods selects CZSL runs, but --only gzsl excludes them")
+    if only == "czsl" and models:
+        raise ConfigError("--models selects GZSL runs, but --only czsl excludes them")
+    seeds_t = tuple(dict.fromkeys(int(s) for s in seeds)) if seeds else tuple(prof.seeds)
+    if any(s < 0 for s in seeds_t):
+        raise ConfigError(f"--seeds: seeds must be >= 0, got {','.join(map(str, seeds_t))}")
+    gz_over, cz_over = split_overrides(sets)
+    make_gzsl_config(profile, gz_over)  # bad values fail before any work
+    # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
+    results = (Path(results) if results is not None else store.default_results_dir()).absolute()
+    data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
+    settings = SweepSettings(profile, source, data_dir, device, results, gz_over, cz_over, force)
+
+    want_gzsl = only in (None, "gzsl") and not (methods and not models and only is None)
+    want_czsl = only in (None, "czsl") and not (models and not methods and only is None)
+    gz_models = _choose("--models", models, GZSL_MODELS, MODELS.names())
+    cz_methods = _choose("--methods", methods, CZSL_METHODS, _czsl_method_names())
+    all_ds = list(DATASETS)
+    if datasets:
+        datasets = _choose("--datasets", datasets, (), all_ds)
+    gz_ds = [d for d in (datasets or GZSL_DATASETS)]
+    cz_ds = [d for d in (datasets or CZSL_DATASETS) if d in CZSL_DATASETS]
+    if datasets and want_czsl and only == "czsl" and not cz_ds:
+        raise ConfigError(f"--datasets: CZSL runs exist for {', '.join(CZSL_DATASETS)} only")
+
+    notes: list[str] = []
+    jobs: list[Job] = []
+    order = list(dict.fromkeys([*gz_ds, *cz_ds]))  # group by dataset: workers reuse loaded data
+    czsl = _czsl_module() if want_czsl and cz_ds else None
+    czsl_id = getattr(czsl, "czsl_run_id", None) if czsl else None
+    if want_czsl and cz_ds and czsl is None:
+        if only == "czsl" or methods:
+            raise ConfigError("CZSL runs are not available: this installation has no zslbench.czsl_runner")
+        notes.append("CZSL runs are listed but not run: this installation has no zslbench.czsl_runner")
+    elif want_czsl and cz_ds and czsl_id is None:
+        notes.append("CZSL run ids are not known before running (no czsl_runner.czsl_run_id): "
+                     "CZSL runs show as 'unknown' and are skipped by run_czsl when done")
+    for ds in order:
+        if want_gzsl and ds in gz_ds:
+            for model in gz_models:
+                for seed in seeds_t:
+                    rid = gzsl_run_id(model, ds, seed, profile, source, data_dir, gz_over)
+                    state = "todo" if force or not store.is_done(results, rid) else "done"
+                    jobs.append(Job("gzsl", model, ds, seed, None, rid, state))
+        if want_czsl and ds in cz_ds:
+            for method in cz_methods:
+                for cn in (False, True):
+                    for seed in seeds_t:
+                        rid, state = None, "unavailable" if czsl is None else "unknown"
+                        if czsl_id is not None:
+                            rid = czsl_id(method, ds, seed, cn, profile, source, data_dir, cz_over)
+                            state = "todo" if force or not store.is_done(results, rid) else "done"
+                        jobs.append(Job("czsl", method, ds, seed, cn, rid, state))
+    if not jobs:
+        raise ConfigError("no runs match the filters (--only/--models/--methods/--datasets)")
+    return Plan(settings, jobs, seeds_t, notes)
+
+
+# --------------------------------------------------------------------------- estimates
+def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
+    """Expected seconds per (kind, name, dataset) from the done records of the same kind and
+    profile (mean train + eval time), else the kind's mean, else the per-profile default."""
+    per_key: dict[tuple[str, str, str], list[float]] = {}
+    per_kind: dict[str, list[float]] = {}
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rec in store.iter_records(plan.settings.results):
+            if rec.get("profile") != plan.settings.profile or "train_seconds" not in rec:
+                continue
+            kind = rec.get("kind")
+            secs = float(rec.get("train_seconds") or 0) + float(rec.get("eval_seconds") or 0)
+            name = rec.get("model") if kind == "gzsl" else rec.get("method")
+            per_key.setdefault((kind, name, rec.get("dataset")), []).append(secs)
+            per_kind.setdefault(kind, []).append(secs)
+    defaults = DEFAULT_SECONDS.get(plan.settings.profile, DEFAULT_SECONDS["paper"])
+    out = {}
+    for job in plan.to_run:
+        key = (job.kind, job.name, job.dataset)
+        if key in per_key:
+            out[key] = sum(per_key[key]) / len(per_key[key])
+        elif job.kind in per_kind:
+            out[key] = sum(per_kind[job.kind]) / len(per_kind[job.kind])
+        else:
+            out[key] = defaults[job.kind]
+    return out
+
+
+def time_left(plan: Plan, parallel: int) -> float:
+    est = estimate_seconds(plan)
+    total = sum(est[(j.kind, j.name, j.dataset)] for j in plan.to_run)
+    return total / max(1, min(parallel, len(plan.to_run) or 1))
+
+
+def _fmt_seconds(s: float) -> str:
+    s = int(math.ceil(s))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{sec:02d}s" if m else f"{sec}s")
+
+
+def format_plan(plan: Plan, parallel: int, executor: str) -> str:
+    from tabulate import tabulate
+
+    n_gz = sum(j.kind == "gzsl" for j in plan.jobs)
+    n_cz = len(plan.jobs) - n_gz
+    lines = [
+        f"plan: {len(plan.jobs)} runs ({n_gz} GZSL, {n_cz} CZSL), profile {plan.settings.profile}, "
+        f"seeds {','.join(map(str, plan.seeds))}, results {plan.settings.results}",
+    ]
+    counts = {s: plan.count(s) for s in ("done", "todo", "unknown", "unavailable")}
+    parts = [f"{counts['done']} done", f"{counts['todo']} to run"]
+    if counts["unknown"]:
+        parts.append(f"{counts['unknown']} unknown (run unless done)")
+    if counts["unavailable"]:
+        parts.append(f"{counts['unavailable']} unavailable")
+    lines.append("state: " + ", ".join(parts))
+    if plan.to_run:
+        where = f"{parallel} parallel job(s)" if executor == "local" else "SLURM (one array task per run)"
+        lines.append(f"estimated time left: {_fmt_seconds(time_left(plan, parallel))} on {where} "
+                     "(from the records' train_seconds where there are any, else a per-profile default)")
+    lines += [f"note: {n}" for n in plan.notes]
+    rows = [[j.kind, j.name, "" if j.classnorm is None else ("cn" if j.classnorm else "no-cn"),
+             j.dataset, j.seed, j.run_id or "-", j.state] for j in plan.jobs]
+    lines.append(tabulate(rows, headers=["kind", "model/method", "cn", "dataset", "seed", "run_id", "state"]))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- running
+@dataclass
+class SweepSummary:
+    total: int
+    already_done: int
+    results: list[JobResult]
+    unavailable: int = 0
+    wall_seconds: float = 0.0
+    interrupted: bool = False
+
+    def by(self, status: str) -> list[JobResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def failed(self) -> list[JobResult]:
+        return self.by("failed")
+
+    def format(self) -> str:
+        trained, skipped = len(self.by("trained")), len(self.by("skipped"))
+        lines = [
+            f"sweep {'interrupted' if self.interrupted else 'finished'} in {_fmt_seconds(self.wall_seconds)}: "
+            f"{trained} trained, {self.already_done + skipped} skipped (done already), "
+            f"{len(self.failed)} failed"
+            + (f", {len(self.by('interrupted'))} stopped" if self.by("interrupted") else "")
+            + (f", {self.unavailable} unavailable" if self.unavailable else "")
+            + f" (of {self.total} planned)"
+        ]
+        for r in self.failed:
+            lines.append(f"  FAILED {r.job.label}: {r.reason}" + (f" (log: {r.log})" if r.log else ""))
+        return "\n".join(lines)
+
+
+class _Bar:
+    """Sweep-level progress: a tqdm bar on a terminal; one line per finished run otherwise."""
+
+    def __init__(self, total: int, enabled: bool | None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.total, self.n, self.failed = total, 0, 0
+        self.bar = None
+        if self.enabled and total:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="sweep", unit="run", file=sys.stderr, dynamic_ncols=True)
+
+    def __call__(self, res: JobResult) -> None:
+        self.n += 1
+        self.failed += res.status == "failed"
+        if self.bar is not None:
+            self.bar.set_postfix(failed=self.failed, refresh=False)
+            self.bar.update(1)
+            if res.status == "failed":
+                self.bar.write(f"FAILED {res.job.label}: {res.reason}", file=sys.stderr)
+        else:
+            what = {"trained": f"trained in {res.seconds:.1f}s", "skipped": f"skipped ({res.reason or 'done'})",
+                    "failed": f"FAILED: {res.reason}", "interrupted": "stopped"}.get(res.status, res.status)
+            print(f"[{self.n}/{self.total}] {res.job.label} [{res.run_id or '-'}]: {what}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_sweep(
+    plan: Plan,
+    executor: str = "local",
+    jobs: int | None = None,
+    slurm: SlurmOptions | None = None,
+    progress: bool | None = None,
+) -> SweepSummary:
+    """Run the plan's missing runs. Raises SweepInterrupted on Ctrl-C (after a clean stop)."""
+    from zslbench import executors
+
+    if executor not in EXECUTORS:
+        raise ConfigError(f"--executor {executor!r}: expected one of {', '.join(EXECUTORS)}")
+    todo = plan.to_run
+    start = time.monotonic()
+    bar = _Bar(len(todo), progress)
+    try:
+        if executor == "local":
+            out = executors.run_local(todo, plan.settings, jobs, on_result=bar)
+        else:
+            out = executors.run_slurm(todo, plan.settings, slurm or SlurmOptions(), on_result=bar)
+    except SweepInterrupted as exc:
+        bar.close()
+        exc.summary = SweepSummary(len(plan.jobs), plan.count("done"), exc.results, plan.count("unavailable"),
+                                   time.monotonic() - start, interrupted=True)
+        raise
+    bar.close()
+    return SweepSummary(len(plan.jobs), plan.count("done"), out, plan.count("unavailable"), time.monotonic() - start)
+
+
+def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
+    """Tables and plots for what is in `results`, through the report layer, loaded lazily:
+    ``zslbench.report.build_report(results)`` when it exists, else ``zslbench.report.tables``
+    (build_table / write_table into <results>/tables) and ``zslbench.report.plots``
+    (plot_variance into <results>/plots).  Without a report layer it only says so."""
+    import warnings
+
+    results = Path(results)
+    steps: list[tuple[str, Callable[[], list]]] = []
+    try:
+        from zslbench.report import build_report as build
+
+        steps.append(("report", lambda: list(build(results) or [])))
+    except ImportError:
+        try:
+            from zslbench.report.tables import build_table, write_table
+
+            def tables() -> list:
+                written = []
+                for kind in KINDS:
+                    table = build_table(kind, results)
+                    if not getattr(table, "empty", False):
+                        written += write_table(table, results / "tables")
+                return written
+
+            steps.append(("tables", tables))
+        except ImportError:
+            pass
+        try:
+            from zslbench.report.plots import plot_variance
+
+            steps.append(("plots", lambda: list(plot_variance(results, None, out_dir=results / "plots"))))
+        except ImportError:
+            pass
+    if not steps:
+        echo("note: tables and plots not built: this installation has no report layer (zslbench.report.build_report, or .tables and .plots)")
+        return []
+    written: list[Path] = []
+    for what, step in steps:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                written += step()
+        except Exception as exc:  # the records are safe; the report can be rebuilt later
+            echo(f"warning: building the {what} failed: {type(exc).__name__}: {exc}")
+    if written:
+        folders = sorted({str(Path(p).parent) for p in written})
+        echo(f"report: {len(written)} files written in {', '.join(folders)}")
+    return written
+
+
+# --------------------------------------------------------------------------- CLI
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+SWEEP_DEFAULTS: dict[str, Any] = {
+    "all_runs": False, "executor": "local", "jobs": None, "dry_run": False, "models": None,
+    "methods": None, "datasets": None, "seeds": None, "only": None, "slurm_partition": None,
+    "slurm_time": "60", "slurm_gpus_per_job": 0, "slurm_cpus_per_job": 1, "slurm_extra": (),
+}
+
+
+def sweep_options(f):
+    """The `zslbench run` options of `--all` (applied as one decorator to keep cli.py small)."""
+    opts = [
+        click.option("--all", "all_runs", is_flag=True, help="Run the whole grid (GZSL and CZSL) as a sweep."),
+        click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
+                     help="--all: local process pool or SLURM (submitit)."),
+        click.option("--jobs", type=int, default=None, help="--all, local: parallel runs (default: CPU cores)."),
+        click.option("--dry-run", is_flag=True, help="--all: print the plan (done / to run, time left) and stop."),
+        click.option("--models", help="--all: GZSL models, comma-separated."),
+        click.option("--methods", help="--all: CZSL methods, comma-separated."),
+        click.option("--datasets", help="--all: datasets, comma-separated."),
+        click.option("--seeds", help="--all: seeds, comma-separated (default: the profile's)."),
+        click.option("--only", type=click.Choice(KINDS), default=None, help="--all: only GZSL or only CZSL runs."),
+        click.option("--slurm-partition", default=None, help="--executor slurm: partition."),
+        click.option("--slurm-time", default="60", show_default=True,
+                     help="--executor slurm: time limit per run (minutes or HH:MM:SS)."),
+        click.option("--slurm-gpus-per-job", type=int, default=0, show_default=True, help="--executor slurm: GPUs per run."),
+        click.option("--slurm-cpus-per-job", type=int, default=1, show_default=True, help="--executor slurm: CPUs per run."),
+        click.option("--slurm-extra", multiple=True, metavar="KEY=VALUE",
+                     help="--executor slurm: extra sbatch option, e.g. account=abc or qos=low (repeatable)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def reject_sweep_options(sweep: dict[str, Any]) -> None:
+    """Single-run `zslbench run`: the sweep options need --all."""
+    for key, default in SWEEP_DEFAULTS.items():
+        if key != "all_runs" and sweep.get(key, default) not in (default, None, ()):
+            raise ConfigError(f"--{key.replace('_', '-')} needs --all")
+
+
+def run_all_cli(
+    *, profile: str, source: str, data_dir: Path | None, device: str, results: Path | None,
+    sets: tuple[str, ...], force: bool, single: dict[str, Any], **sweep: Any,
+) -> None:
+    """`zslbench run --all ...`: plan, print or run, summarise, build the report; exits 1 when a
+    run failed and 130 on Ctrl-C."""
+    for opt, value in single.items():
+        if value not in (None, False):
+            plural = {"model": "--models", "dataset": "--datasets", "seed": "--seeds"}.get(opt, f"--{opt}s")
+            raise ConfigError(f"--{opt} selects a single run; with --all use {plural}")
+    jobs = sweep.get("jobs")
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: must be >= 1")
+    seeds = []
+    for text in _split(sweep.get("seeds")):
+        try:
+            seeds.append(int(text))
+        except ValueError:
+            raise ConfigError(f"--seeds: {text!r} is not an integer") from None
+    executor = sweep.get("executor") or "local"
+    if executor != "slurm":
+        for key in ("slurm_partition", "slurm_time", "slurm_gpus_per_job", "slurm_cpus_per_job", "slurm_extra"):
+            if sweep.get(key, SWEEP_DEFAULTS[key]) not in (SWEEP_DEFAULTS[key], None, ()):
+                raise ConfigError(f"--{key.replace('_', '-')} needs --executor slurm")
+    elif jobs is not None:
+        raise ConfigError("--jobs applies to --executor local (SLURM runs one array task per run)")
+    slurm = None
+    if executor == "slurm":
+        for key in ("slurm_gpus_per_job", "slurm_cpus_per_job"):
+            if sweep[key] < 0 or (key == "slurm_cpus_per_job" and sweep[key] < 1):
+                raise ConfigError(f"--{key.replace('_', '-')} {sweep[key]}: must be >= {1 if 'cpus' in key else 0}")
+        slurm = SlurmOptions(sweep.get("slurm_partition"), parse_slurm_time(sweep.get("slurm_time") or "60"),
+                             sweep["slurm_gpus_per_job"], sweep["slurm_cpus_per_job"],
+                             parse_slurm_extra(sweep.get("slurm_extra") or ()))
+    plan = plan_sweep(
+        profile, models=_split(sweep.get("models")) or None, methods=_split(sweep.get("methods")) or None,
+        datasets=_split(sweep.get("datasets")) or None, seeds=seeds or None, only=sweep.get("only"),
+        source=source, data_dir=data_dir, device=device, results=results, sets=sets, force=force,
+    )
+    parallel = min(jobs or cpu_count(), max(1, len(plan.to_run)))
+    echo = lambda text: click.echo(text, err=True)  # noqa: E731
+    if sweep.get("dry_run"):
+        click.echo(format_plan(plan, parallel, executor))
+        return
+    if source == "auto" and any(j.kind == "gzsl" for j in plan.to_run):
+        from zslbench.data import resolve_source
+
+        synth = sorted({j.dataset for j in plan.to_run if resolve_source(j.dataset, "auto", data_dir) == "synthetic"})
+        if synth:
+            echo(f"warning: no xlsa17 files for {', '.join(synth)}; using SYNTHETIC data "
+                 "(pass --data-dir or set $ZSLBENCH_DATA for the real data)")
+    for note in plan.notes:
+        echo(f"note: {note}")
+    n = len(plan.to_run)
+    echo(f"sweep: {len(plan.jobs)} planned, {plan.count('done')} done already, {n} to run"
+         + (f" on {parallel} local job(s), about {_fmt_seconds(time_left(plan, parallel))}" if executor == "local" and n else ""))
+    try:
+        summary = run_sweep(plan, executor, jobs, slurm)
+    except SweepInterrupted as exc:
+        echo(exc.summary.format())
+        echo("interrupted: no partial record was kept; run the same command again to resume "
+             "(done runs are skipped)")
+        sys.exit(130)
+    echo(summary.format())
+    build_report(plan.settings.results, echo)
+    if summary.failed or summary.by("interrupted"):  # a run stopped from outside is missing too
+        sys.exit(1)
