@@ -32,17 +32,45 @@ STEP_COLUMNS = ("SA", "UA", "H", "AUSUC", "JA", "F")
 
 
 def czsl_identity(method: str, classnorm: bool, data: ZSLData, seed: int, cfg: CZSLConfig) -> dict:
+    return _identity(method, classnorm, data.name, data.source, data.fingerprint, seed, cfg)
+
+
+def _identity(method: str, classnorm: bool, dataset: str, source: str, fingerprint: str, seed: int,
+              cfg: CZSLConfig) -> dict:
+    """What a CZSL run id hashes; the runner and the sweep planner both build it here."""
     return {
         "kind": "czsl",
         "track": TRACK,
         "method": method,
         "classnorm": bool(classnorm),
-        "dataset": data.name,
-        "data_source": data.source,
-        "data_fingerprint": data.fingerprint,
+        "dataset": dataset,
+        "data_source": source,
+        "data_fingerprint": fingerprint,
         "seed": int(seed),
         "config": cfg.to_dict(),
     }
+
+
+def czsl_run_id(
+    method: str,
+    dataset: str,
+    seed: int = 1,
+    classnorm: bool = True,
+    profile: str = "paper",
+    source: str = "auto",
+    data_dir: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> str:
+    """The run id that run_czsl(...) with these arguments will use, without loading the data."""
+    from zslbench.data import fingerprint
+    from zslbench.train.czsl import CZSL_METHODS
+
+    CZSL_METHODS.get(method)
+    check_czsl_dataset(dataset)
+    cfg = make_czsl_config(profile, overrides)
+    src = resolve_source(dataset, source, data_dir)
+    fp = fingerprint(dataset, src, data_dir, scale=cfg.synthetic_scale, seed=cfg.synthetic_seed)
+    return store.make_run_id(_identity(method, classnorm, dataset, src, fp, seed, cfg))
 
 
 def check_czsl_dataset(dataset: str) -> None:

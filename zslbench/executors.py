@@ -187,13 +187,19 @@ def _train(job: Job, settings: SweepSettings):
             data_dir=settings.data_dir, device=settings.device, results=settings.results,
             overrides=dict(settings.gzsl_overrides), force=settings.force, progress=False, data=data,
         )
-    from zslbench.czsl_runner import run_czsl  # written on the czsl branch; imported lazily
+    from zslbench.config import make_czsl_config
+    from zslbench.czsl_runner import run_czsl
+    from zslbench.data import resolve_source
 
+    cfg = make_czsl_config(settings.profile, settings.czsl_overrides)
+    src = resolve_source(job.dataset, settings.source, settings.data_dir)
+    data_dir = None if settings.data_dir is None else str(settings.data_dir)
+    data = _load_data(job.dataset, src, data_dir, cfg.synthetic_scale, cfg.synthetic_seed)
     return run_czsl(
         job.name, job.dataset, seed=job.seed, classnorm=bool(job.classnorm), profile=settings.profile,
-        source=settings.source, data_dir=settings.data_dir, device=settings.device,
+        source=src, data_dir=settings.data_dir, device=settings.device,
         results=settings.results, overrides=dict(settings.czsl_overrides), force=settings.force,
-        progress=False,
+        progress=False, data=data,
     )
 
 
