@@ -212,12 +212,7 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
     seed = prof.seeds[0] if seed is None else seed
     _check_writable(results)
 
-    if source == "auto":
-        from zslbench.data import resolve_source
-
-        if resolve_source(dataset, "auto", data_dir) == "synthetic":
-            click.echo(f"warning: no xlsa17 files for {dataset} found; using SYNTHETIC data "
-                       "(pass --data-dir or set $ZSLBENCH_DATA for the real data)", err=True)
+    _warn_if_synthetic(dataset, source, data_dir)
     outcome = run_gzsl(model, dataset, seed=seed, profile=profile, source=source, data_dir=data_dir,
                        device=device, results=results, overrides=overrides, force=force)
     rec = outcome.record
@@ -276,12 +271,7 @@ def _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, d
     make_czsl_config(profile, overrides)  # validate values before any work
     seed = prof.seeds[0] if seed is None else seed
     _check_writable(results)
-    if source == "auto":
-        from zslbench.data import resolve_source
-
-        if resolve_source(dataset, "auto", data_dir) == "synthetic":
-            click.echo(f"warning: no xlsa17 files for {dataset} found; using SYNTHETIC data "
-                       "(pass --data-dir or set $ZSLBENCH_DATA for the real data)", err=True)
+    _warn_if_synthetic(dataset, source, data_dir)
     outcome = run_czsl(method, dataset, seed=seed, classnorm=classnorm, profile=profile, source=source,
                        data_dir=data_dir, device=device, results=results, overrides=overrides, force=force)
     rec = outcome.record
@@ -292,6 +282,17 @@ def _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, d
     click.echo(f"  mAUC={m['mAUC']:.2f}  mH={m['mH']:.2f}  mJA={m['mJA']:.2f}  forgetting={m['forgetting']:.3f}")
     click.echo("  (features track: not comparable with the paper's image-track CZSL table)")
     click.echo(f"  record: {outcome.path / 'record.json'}")
+
+
+def _warn_if_synthetic(dataset: str, source: str, data_dir: Path | None) -> None:
+    """`--data auto` without the real files falls back to synthetic data: say so on stderr."""
+    if source != "auto":
+        return
+    from zslbench.data import resolve_source
+
+    if resolve_source(dataset, "auto", data_dir) == "synthetic":
+        click.echo(f"warning: no xlsa17 files for {dataset} found; using SYNTHETIC data "
+                   "(pass --data-dir or set $ZSLBENCH_DATA for the real data)", err=True)
 
 
 def _check_writable(results: Path | None) -> None:

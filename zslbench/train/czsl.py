@@ -14,7 +14,6 @@ these snapshots (zslbench.metrics.czsl_scores).
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -29,6 +28,7 @@ from zslbench.data.types import ZSLData
 from zslbench.metrics import czsl_scores, czsl_steps
 from zslbench.models import ClassStandardization, normalize_attributes
 from zslbench.models.embedders import AttributeEmbedder, kaiming_relu_init_, proper_init_
+from zslbench.progress import Progress
 from zslbench.train.gzsl import predict_logits, resolve_device
 from zslbench.train.methods import CZSL_METHODS, CZSLMethod, CZSLState
 
@@ -70,25 +70,6 @@ class CZSLResult:
     logits_history: np.ndarray | None = field(default=None, repr=False)
 
 
-class _TaskProgress:
-    """A progress bar over tasks on stderr, silent when stderr is not a terminal."""
-
-    def __init__(self, total: int, desc: str, enabled: bool | None) -> None:
-        enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.bar = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, desc=desc, unit="task", leave=False, file=sys.stderr)
-
-    def update(self, **postfix) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 @dataclass
@@ -224,7 +205,7 @@ def train_czsl(
         eval_seconds += time.perf_counter() - t0
 
     tag = f"{method_name}{'+cn' if classnorm else ''}/{data.name}/seed{seed}"
-    bar = _TaskProgress(T, tag, progress)
+    bar = Progress(T, tag, "task", progress)
     start = time.perf_counter()
     snapshot(0)
     task_log = []

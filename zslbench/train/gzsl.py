@@ -7,7 +7,6 @@ the metrics, the per-epoch log and the variance trace; writing them is the store
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ from zslbench.data.types import ZSLData
 from zslbench.errors import ConfigError
 from zslbench.metrics import ausuc, gzsl_scores
 from zslbench.models import MODELS, normalize_attributes, scaled_cosine
+from zslbench.progress import Progress
 from zslbench.train.trace import TraceBuffer
 
 
@@ -53,25 +53,6 @@ def resolve_device(device: str) -> torch.device:
     raise ConfigError(f"--device {device!r}: expected cpu or cuda")
 
 
-class _Progress:
-    """A per-epoch progress bar on stderr that stays silent when stderr is not a terminal."""
-
-    def __init__(self, total: int, desc: str, enabled: bool | None) -> None:
-        enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.bar = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, desc=desc, unit="epoch", leave=False, file=sys.stderr)
-
-    def update(self, **postfix) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _prepare(data: ZSLData, cfg: GZSLConfig, device: torch.device):
@@ -202,7 +183,7 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
     epoch_log: list[dict] = []
     best_h, oracle_epoch, oracle_logits, final_metrics = -1.0, 0, None, {}
     eval_seconds = 0.0
-    bar = _Progress(cfg.epochs, f"{model_name}/{data.name}/seed{seed}", progress)
+    bar = Progress(cfg.epochs, f"{model_name}/{data.name}/seed{seed}", "epoch", progress)
     start = time.perf_counter()
     model.train()
     for epoch in range(1, cfg.epochs + 1):
