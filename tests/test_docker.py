@@ -232,11 +232,6 @@ def test_workflow_runs_the_readme_test_command(workflow, dockerfile):
     assert readme_test in in_image  # the very same argv, e.g. .venv/bin/python -m pytest -q
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the README's ci:main block still runs one model; its change to `zslbench run --all "
-    "--profile quick` comes from the sweeps branch (remove this mark when it lands)",
-)
 def test_workflow_runs_the_readme_main_command(workflow, dockerfile):
     ep = entrypoint_of(dockerfile)
     in_image = [docker_run_argv(c, ep)[1] for c in workflow_commands(workflow)
