@@ -20,6 +20,7 @@ from typing import ClassVar
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from zslbench.config import CZSLConfig
 from zslbench.registry import Registry
@@ -114,10 +115,22 @@ def set_flat_grad(params: list[nn.Parameter], flat: torch.Tensor) -> None:
         i += n
 
 
-def position_logits(state: CZSLState, x: torch.Tensor, n_cols: int) -> torch.Tensor:
+def position_logits(state: CZSLState, x: torch.Tensor, n_cols: int, keep: int | None = None) -> torch.Tensor:
     """[B, n_cols] logits against the classes at positions 0..n_cols-1, in the model's
-    current mode (train mode: the CN statistics are taken over exactly these classes)."""
+    current mode (train mode: the CN statistics are taken over exactly these classes).
+
+    ``keep`` (<= n_cols): return only the first ``keep`` columns.  All n_cols classes still go
+    through the model's body (so the CN statistics, and their gradients, are the same), but
+    only the kept ones through the last layer: a prototype's last layer, ReLU and
+    normalisation depend on its own row only, so the kept columns equal the first ``keep``
+    columns of the full logits.  Saves most of the work when a caller masks the other
+    columns out anyway (A-GEM's reference pass)."""
     from zslbench.models import scaled_cosine
 
-    protos = state.model(state.attrs[:n_cols])
+    model = state.model
+    if keep is None or keep >= n_cols:
+        protos = model(state.attrs[:n_cols])
+    else:
+        hidden = model.body(state.attrs[:n_cols])
+        protos = F.relu(model.last(hidden[:keep]))
     return scaled_cosine(x, protos, state.gamma)
