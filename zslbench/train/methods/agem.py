@@ -70,6 +70,7 @@ class AGEM(CZSLMethod):
     def __init__(self, cfg, settings) -> None:
         super().__init__(cfg, settings)
         self.memory = torch.zeros(0, dtype=torch.int64)  # indices into the training images
+        self.memory_x: torch.Tensor | None = None  # their features, scaled (see after_task)
         self.n_projected = 0
         self.n_steps = 0
 
@@ -80,17 +81,22 @@ class AGEM(CZSLMethod):
         labels = state.train_pos[idx.to(state.train_pos.device)].cpu()
         new = [idx[sample_per_class(labels, k, state.generator)] for _ in range(draws)]
         self.memory = torch.cat([self.memory, *new])
+        # The memory items' features as scaled_cosine scales them (gamma * unit rows), once per
+        # task rather than at every reference pass.
+        mem_x = state.train_x.index_select(0, self.memory.to(state.train_x.device))
+        self.memory_x = state.gamma * F.normalize(mem_x, dim=1)
 
     def reference_gradient(self, state: CZSLState) -> torch.Tensor:
         n = self.memory.numel()
         take = torch.randperm(n, generator=state.generator)[: min(self.cfg.agem_ref_batch, n)]
+        take = take.to(state.train_x.device)
         idx = self.memory[take].to(state.train_x.device)
         n_cols = state.offsets[-1] if self.cfg.agem_ref_attrs == "all_code" else state.offsets[state.task + 1]
         own_task = state.train_task[idx]
         # Columns after the last memory task's classes are masked for every item: they enter
         # the CN statistics (body) but need not go through the last layer (see position_logits).
         keep = min(n_cols, state.offsets[int(own_task.max()) + 1])
-        logits = position_logits(state, state.train_x[idx], n_cols, keep=keep)
+        logits = position_logits(state, self.memory_x.index_select(0, take), n_cols, keep=keep, x_scaled=True)
         mask = state.task_of_pos[:keep].unsqueeze(0) != own_task.unsqueeze(1)
         logits = logits.masked_fill(mask, float("-inf"))
         loss = F.cross_entropy(logits, state.train_pos[idx])

@@ -115,7 +115,9 @@ def set_flat_grad(params: list[nn.Parameter], flat: torch.Tensor) -> None:
         i += n
 
 
-def position_logits(state: CZSLState, x: torch.Tensor, n_cols: int, keep: int | None = None) -> torch.Tensor:
+def position_logits(
+    state: CZSLState, x: torch.Tensor, n_cols: int, keep: int | None = None, x_scaled: bool = False
+) -> torch.Tensor:
     """[B, n_cols] logits against the classes at positions 0..n_cols-1, in the model's
     current mode (train mode: the CN statistics are taken over exactly these classes).
 
@@ -124,7 +126,10 @@ def position_logits(state: CZSLState, x: torch.Tensor, n_cols: int, keep: int | 
     only the kept ones through the last layer: a prototype's last layer, ReLU and
     normalisation depend on its own row only, so the kept columns equal the first ``keep``
     columns of the full logits.  Saves most of the work when a caller masks the other
-    columns out anyway (A-GEM's reference pass)."""
+    columns out anyway (A-GEM's reference pass).
+
+    ``x_scaled``: ``x`` is already ``gamma * F.normalize(features)``, the feature side of
+    scaled_cosine (A-GEM keeps its memory that way)."""
     from zslbench.models import scaled_cosine
 
     model = state.model
@@ -133,4 +138,6 @@ def position_logits(state: CZSLState, x: torch.Tensor, n_cols: int, keep: int | 
     else:
         hidden = model.body(state.attrs[:n_cols])
         protos = F.relu(model.last(hidden[:keep]))
+    if x_scaled:  # the prototype side of scaled_cosine
+        return x @ (state.gamma * F.normalize(protos, dim=1)).t()
     return scaled_cosine(x, protos, state.gamma)
