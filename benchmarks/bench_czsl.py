@@ -15,7 +15,10 @@ with CZSL_THREADS (1) torch threads, like every CZSL run.  Reported: per method 
 median over repetitions, wall clock and CPU time of the process; the goal (issue #7, goal 5)
 compares the mean of the tasks >= 2 (where EWC/MAS/A-GEM do their extra work) with
 Sequential's.  Multitask trains on all tasks <= t (capped at 200 steps), so its cost grows
-with t; it is reported but not part of the goal.
+with t; it is reported but not part of the goal.  A sixth arm, agem[seen], is A-GEM with the
+non-default agem_ref_attrs="seen", for comparison only.  Last, the script prints the counted
+matrix-product FLOPs of a training step and of A-GEM's reference pass (step_flops): the floor
+of A-GEM's ratio when both are computed exactly.
 
 Usage: python benchmarks/bench_czsl.py [--quick] [--reps N] [--tasks K] [--clock cpu|wall]
        [--profile METHOD]

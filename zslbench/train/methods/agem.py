@@ -86,17 +86,19 @@ class AGEM(CZSLMethod):
         mem_x = state.train_x.index_select(0, self.memory.to(state.train_x.device))
         self.memory_x = state.gamma * F.normalize(mem_x, dim=1)
 
-    def reference_gradient(self, state: CZSLState) -> torch.Tensor:
+    def reference_gradient(self, state: CZSLState) -> list[torch.Tensor]:
+        """The reference gradient, one tensor per parameter (as ``state.params()``)."""
         n = self.memory.numel()
         take = torch.randperm(n, generator=state.generator)[: min(self.cfg.agem_ref_batch, n)]
-        take = take.to(state.train_x.device)
         idx = self.memory[take].to(state.train_x.device)
+        take = take.to(state.train_x.device)
         n_cols = state.offsets[-1] if self.cfg.agem_ref_attrs == "all_code" else state.offsets[state.task + 1]
         own_task = state.train_task[idx]
         # Columns after the last memory task's classes are masked for every item: they enter
         # the CN statistics (body) but need not go through the last layer (see position_logits).
         keep = min(n_cols, state.offsets[int(own_task.max()) + 1])
-        logits = position_logits(state, self.memory_x.index_select(0, take), n_cols, keep=keep, x_scaled=True)
+        x = self.memory_x.index_select(0, take)
+        logits = position_logits(state, x, n_cols, keep=keep, x_scaled=True)
         mask = state.task_of_pos[:keep].unsqueeze(0) != own_task.unsqueeze(1)
         logits = logits.masked_fill(mask, float("-inf"))
         loss = F.cross_entropy(logits, state.train_pos[idx])

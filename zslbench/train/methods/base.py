@@ -99,22 +99,6 @@ def register(cls: type[CZSLMethod]) -> type[CZSLMethod]:
     return CZSL_METHODS.register(cls.name, cls)
 
 
-def flat_grad(params: list[nn.Parameter]) -> torch.Tensor:
-    return torch.cat([
-        (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params
-    ])
-
-
-def set_flat_grad(params: list[nn.Parameter], flat: torch.Tensor) -> None:
-    i = 0
-    for p in params:
-        n = p.numel()
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-        p.grad.copy_(flat[i : i + n].view_as(p))
-        i += n
-
-
 def position_logits(
     state: CZSLState, x: torch.Tensor, n_cols: int, keep: int | None = None, x_scaled: bool = False
 ) -> torch.Tensor:
