@@ -17,9 +17,11 @@ from zslbench.data.types import ZSLData
 from zslbench.errors import ConfigError, DataError
 from zslbench.registry import Registry
 from zslbench.train.czsl import CZSL_METHODS, _make_state, build_czsl_head, prepare_czsl, train_task
-from zslbench.train.methods.agem import agem_project, sample_per_class
-from zslbench.train.methods.base import CZSLMethod, register
-from zslbench.train.methods.importance import OnlineRegularizer, compute_importance, quadratic_penalty
+from zslbench.train.methods.agem import agem_project, agem_project_, sample_per_class
+from zslbench.train.methods.base import CZSLMethod, position_logits, register
+from zslbench.train.methods.importance import (
+    OnlineRegularizer, add_penalty_grad, compute_importance, quadratic_penalty,
+)
 
 METHODS = ["sequential", "multitask", "ewc-online", "mas-online", "agem"]
 
@@ -132,6 +134,19 @@ def test_agem_projection_keeps_an_agreeing_gradient():
     np.testing.assert_allclose(agem_project(torch.tensor([-2.0, 3.0]), g_ref).numpy(), [0.0, 3.0])
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_agem_in_place_projection_per_tensor_equals_the_flat_projection(seed):
+    gen = torch.Generator().manual_seed(seed)
+    shapes = [(3, 4), (4,), (5, 2)]
+    grads = [torch.randn(s, generator=gen) for s in shapes]
+    refs = [torch.randn(s, generator=gen) for s in shapes]
+    flat = agem_project(torch.cat([g.reshape(-1) for g in grads]), torch.cat([r.reshape(-1) for r in refs]))
+    before = [g.clone() for g in grads]
+    projected = agem_project_(grads, refs)
+    torch.testing.assert_close(torch.cat([g.reshape(-1) for g in grads]), flat)
+    assert projected == (not all(torch.equal(a, b) for a, b in zip(before, grads)))
+
+
 def test_agem_memory_takes_k_distinct_items_per_class():
     labels = torch.tensor([0] * 7 + [1] * 3 + [2] * 12)
     idx = sample_per_class(labels, 5, torch.Generator().manual_seed(0))
@@ -192,6 +207,38 @@ def test_penalty_is_zero_at_the_anchor_and_grows_with_distance():
         values.append(float(quadratic_penalty(moved, omega, anchor, 10.0).detach()))
     assert 0 < values[0] < values[1] < values[2]
     assert values[2] == pytest.approx(4 * values[1]) and values[1] == pytest.approx(4 * values[0])
+
+
+def test_penalty_gradient_added_after_backward_equals_autograd_of_the_penalty():
+    torch.manual_seed(1)
+    params = [torch.nn.Parameter(torch.randn(3, 4)), torch.nn.Parameter(torch.randn(5))]
+    omega = [torch.rand(3, 4), torch.rand(5)]
+    anchor = [p.detach() + 0.3 * torch.randn_like(p) for p in params]
+    expected = torch.autograd.grad(quadratic_penalty(params, omega, anchor, 10.0), params)
+    add_penalty_grad(params, omega, anchor, 10.0)  # .grad None: starts from zero
+    for p, e in zip(params, expected):
+        torch.testing.assert_close(p.grad, e)
+    add_penalty_grad(params, omega, anchor, 10.0)  # adds to an existing gradient
+    for p, e in zip(params, expected):
+        torch.testing.assert_close(p.grad, 2 * e)
+
+
+def test_position_logits_keep_equals_the_first_columns_of_the_full_logits():
+    data = _id_data()
+    cfg = CZSLConfig(tasks_cub=4, hidden_dim=8)
+    setup = prepare_czsl(data, cfg, seed=0)
+    state = _make_state(data, setup, cfg, build_czsl_head(5, 16, cfg, True), torch.device("cpu"), 0)
+    x = state.train_x[:7]
+    full = position_logits(state, x, 8)  # train mode: CN statistics over all 8 classes
+    grads_full = torch.autograd.grad(full[:, :4].logsumexp(1).sum(), state.params())
+    part = position_logits(state, x, 8, keep=4)
+    assert part.shape == (7, 4)
+    torch.testing.assert_close(part, full[:, :4])
+    grads_part = torch.autograd.grad(part.logsumexp(1).sum(), state.params())
+    for a, b in zip(grads_full, grads_part):
+        torch.testing.assert_close(a, b)
+    # a different set of classes in the body changes the CN statistics, hence the logits
+    assert not torch.allclose(position_logits(state, x, 4), part)
 
 
 def test_online_accumulation_uses_the_decay():
@@ -270,9 +317,9 @@ def test_agem_memory_and_reference_pass(double, ref_attrs, monkeypatch):
     calls = []
     original = agem_module.position_logits
 
-    def spy(st, x, n_cols):
+    def spy(st, x, n_cols, **kw):
         calls.append((x.shape[0], n_cols))
-        return original(st, x, n_cols)
+        return original(st, x, n_cols, **kw)
 
     monkeypatch.setattr(agem_module, "position_logits", spy)
     train_task(state, method, 0)

@@ -148,7 +148,8 @@ def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
                 done = True
                 break
             batch = perm[b : b + cfg.batch_size]
-            x, pos = state.train_x[batch], state.train_pos[batch]
+            # index_select: several times faster than train_x[batch] for rows of 2048 floats
+            x, pos = state.train_x.index_select(0, batch), state.train_pos[batch]
             protos = state.model(state.attrs[:hi])  # the classes of tasks <= t
             logits = scaled_cosine(x, protos, state.gamma)
             if method.masked:

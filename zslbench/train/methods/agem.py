@@ -10,7 +10,7 @@
   code) computes the prototypes from all classes' attributes, so future classes enter the
   ClassNorm statistics; ``"seen"`` uses the seen classes only.
 * Projection of the flattened gradient of all parameters: kept when ``g . g_ref >= 0``,
-  else ``g - (g . g_ref / |g_ref|^2) g_ref``.
+  else ``g - (g . g_ref / |g_ref|^2) g_ref`` (computed per parameter tensor, ``agem_project_``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from torch.nn import functional as F
 
 from zslbench.train.methods.base import (
-    CZSLMethod, CZSLState, flat_grad, position_logits, register, set_flat_grad,
+    CZSLMethod, CZSLState, position_logits, register,
 )
 
 
@@ -33,6 +33,20 @@ def agem_project(g: torch.Tensor, g_ref: torch.Tensor) -> torch.Tensor:
     if ref_sq <= 0:
         return g
     return g - (dot / ref_sq) * g_ref
+
+
+def agem_project_(grads: list[torch.Tensor], refs: list[torch.Tensor]) -> bool:
+    """:func:`agem_project` on the flattened concatenation of ``grads`` (and of ``refs``),
+    computed per tensor without building the flat vectors; ``grads`` are changed in place.
+    Returns whether they were projected."""
+    dot = sum(torch.dot(g.reshape(-1), r.reshape(-1)) for g, r in zip(grads, refs))
+    if dot >= 0:
+        return False
+    ref_sq = sum(torch.dot(r.reshape(-1), r.reshape(-1)) for r in refs)
+    if ref_sq <= 0:
+        return False
+    torch._foreach_add_(grads, refs, alpha=-float(dot / ref_sq))
+    return True
 
 
 def sample_per_class(labels: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
@@ -56,6 +70,7 @@ class AGEM(CZSLMethod):
     def __init__(self, cfg, settings) -> None:
         super().__init__(cfg, settings)
         self.memory = torch.zeros(0, dtype=torch.int64)  # indices into the training images
+        self.memory_x: torch.Tensor | None = None  # their features, scaled (see after_task)
         self.n_projected = 0
         self.n_steps = 0
 
@@ -66,34 +81,43 @@ class AGEM(CZSLMethod):
         labels = state.train_pos[idx.to(state.train_pos.device)].cpu()
         new = [idx[sample_per_class(labels, k, state.generator)] for _ in range(draws)]
         self.memory = torch.cat([self.memory, *new])
+        # The memory items' features as scaled_cosine scales them (gamma * unit rows), once per
+        # task rather than at every reference pass.
+        mem_x = state.train_x.index_select(0, self.memory.to(state.train_x.device))
+        self.memory_x = state.gamma * F.normalize(mem_x, dim=1)
 
-    def reference_gradient(self, state: CZSLState) -> torch.Tensor:
+    def reference_gradient(self, state: CZSLState) -> list[torch.Tensor]:
+        """The reference gradient, one tensor per parameter (as ``state.params()``)."""
         n = self.memory.numel()
         take = torch.randperm(n, generator=state.generator)[: min(self.cfg.agem_ref_batch, n)]
         idx = self.memory[take].to(state.train_x.device)
+        take = take.to(state.train_x.device)
         n_cols = state.offsets[-1] if self.cfg.agem_ref_attrs == "all_code" else state.offsets[state.task + 1]
-        logits = position_logits(state, state.train_x[idx], n_cols)
         own_task = state.train_task[idx]
-        mask = state.task_of_pos[:n_cols].unsqueeze(0) != own_task.unsqueeze(1)
+        # Columns after the last memory task's classes are masked for every item: they enter
+        # the CN statistics (body) but need not go through the last layer (see position_logits).
+        keep = min(n_cols, state.offsets[int(own_task.max()) + 1])
+        x = self.memory_x.index_select(0, take)
+        logits = position_logits(state, x, n_cols, keep=keep, x_scaled=True)
+        mask = state.task_of_pos[:keep].unsqueeze(0) != own_task.unsqueeze(1)
         logits = logits.masked_fill(mask, float("-inf"))
         loss = F.cross_entropy(logits, state.train_pos[idx])
         params = state.params()
         grads = torch.autograd.grad(loss, params, allow_unused=True)
-        return torch.cat([
-            (g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, params)
-        ])
+        return [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, params)]
 
     def after_backward(self, state: CZSLState) -> None:
         if self.memory.numel() == 0:
             return
         params = state.params()
-        g = flat_grad(params)
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
         g_ref = self.reference_gradient(state)
-        projected = agem_project(g, g_ref)
         self.n_steps += 1
-        if projected is not g:
+        # the projection of the flattened gradient, per parameter tensor (no torch.cat per step)
+        if agem_project_([p.grad for p in params], g_ref):
             self.n_projected += 1
-            set_flat_grad(params, projected)
 
     def summary(self) -> dict:
         return {

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from zslbench.config import CZSLConfig
 from zslbench.registry import Registry
@@ -98,26 +99,29 @@ def register(cls: type[CZSLMethod]) -> type[CZSLMethod]:
     return CZSL_METHODS.register(cls.name, cls)
 
 
-def flat_grad(params: list[nn.Parameter]) -> torch.Tensor:
-    return torch.cat([
-        (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params
-    ])
-
-
-def set_flat_grad(params: list[nn.Parameter], flat: torch.Tensor) -> None:
-    i = 0
-    for p in params:
-        n = p.numel()
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-        p.grad.copy_(flat[i : i + n].view_as(p))
-        i += n
-
-
-def position_logits(state: CZSLState, x: torch.Tensor, n_cols: int) -> torch.Tensor:
+def position_logits(
+    state: CZSLState, x: torch.Tensor, n_cols: int, keep: int | None = None, x_scaled: bool = False
+) -> torch.Tensor:
     """[B, n_cols] logits against the classes at positions 0..n_cols-1, in the model's
-    current mode (train mode: the CN statistics are taken over exactly these classes)."""
+    current mode (train mode: the CN statistics are taken over exactly these classes).
+
+    ``keep`` (<= n_cols): return only the first ``keep`` columns.  All n_cols classes still go
+    through the model's body (so the CN statistics, and their gradients, are the same), but
+    only the kept ones through the last layer: a prototype's last layer, ReLU and
+    normalisation depend on its own row only, so the kept columns equal the first ``keep``
+    columns of the full logits.  Saves most of the work when a caller masks the other
+    columns out anyway (A-GEM's reference pass).
+
+    ``x_scaled``: ``x`` is already ``gamma * F.normalize(features)``, the feature side of
+    scaled_cosine (A-GEM keeps its memory that way)."""
     from zslbench.models import scaled_cosine
 
-    protos = state.model(state.attrs[:n_cols])
+    model = state.model
+    if keep is None or keep >= n_cols:
+        protos = model(state.attrs[:n_cols])
+    else:
+        hidden = model.body(state.attrs[:n_cols])
+        protos = F.relu(model.last(hidden[:keep]))
+    if x_scaled:  # the prototype side of scaled_cosine
+        return x @ (state.gamma * F.normalize(protos, dim=1)).t()
     return scaled_cosine(x, protos, state.gamma)
