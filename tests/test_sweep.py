@@ -27,12 +27,6 @@ TINY = ["--set", "epochs=1", "--set", "synthetic_scale=0.05"]
 TINY_SETS = ["epochs=1", "synthetic_scale=0.05"]
 
 
-def czsl_present() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("zslbench.czsl_runner") is not None
-
-
 def sweep_cmd(results: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "zslbench", "run", "--all", "--profile", "quick", "--only", "gzsl",
             "--results", str(results), *TINY, *args]
@@ -77,8 +71,7 @@ def test_full_grid_counts():
     assert len({j.run_id for j in gz}) == 40 and all(j.state == "todo" for j in gz)
     assert {j.dataset for j in gz} == {"sun", "cub", "awa1", "awa2"}
     assert {j.dataset for j in cz} == {"cub", "sun"} and {j.classnorm for j in cz} == {False, True}
-    if not czsl_present():
-        assert all(j.state == "unavailable" for j in cz) and quick.notes
+    assert len({j.run_id for j in cz}) == 40 and all(j.state == "todo" for j in cz)
     paper = plan_sweep("paper", results=Path("/nonexistent/results"), source="synthetic")
     assert len(paper.jobs) == 5 * 4 * 5 + 5 * 2 * 2 * 5
     assert paper.seeds == (1, 2, 3, 4, 5)
@@ -93,11 +86,6 @@ def test_full_grid_counts():
     ({"datasets": ["apy"], "only": "gzsl", "models": ["mlp3+cn"]}, 2, 0),
 ])
 def test_filters(kwargs, n_gzsl, n_czsl):
-    needs_czsl = kwargs.get("only") == "czsl" or "methods" in kwargs
-    if needs_czsl and not czsl_present():
-        with pytest.raises(ConfigError, match="czsl_runner"):
-            plan_sweep("quick", source="synthetic", results=Path("/nonexistent"), **kwargs)
-        return
     plan = plan_sweep("quick", source="synthetic", results=Path("/nonexistent"), **kwargs)
     assert sum(j.kind == "gzsl" for j in plan.jobs) == n_gzsl
     assert sum(j.kind == "czsl" for j in plan.jobs) == n_czsl

@@ -8,8 +8,6 @@ which runs are done already.  Execution is delegated to :mod:`zslbench.executors
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import math
 import sys
 import time
@@ -53,24 +51,14 @@ class Plan:
 
     @property
     def to_run(self) -> list[Job]:
-        return [j for j in self.jobs if j.state in ("todo", "unknown")]
+        return [j for j in self.jobs if j.state == "todo"]
 
 
 # --------------------------------------------------------------------------- planning
-def _czsl_module():
-    """zslbench.czsl_runner if this installation has it, else None."""
-    if importlib.util.find_spec("zslbench.czsl_runner") is None:
-        return None
-    return importlib.import_module("zslbench.czsl_runner")
-
-
 def _czsl_method_names() -> list[str]:
-    try:
-        from zslbench.train.czsl import CZSL_METHODS as registry
+    from zslbench.train.czsl import CZSL_METHODS as registry
 
-        return list(registry)
-    except ImportError:
-        return list(CZSL_METHODS)
+    return list(registry)
 
 
 def _choose(option: str, given: list[str] | None, default: tuple[str, ...], valid: list[str]) -> list[str]:
@@ -129,8 +117,9 @@ def plan_sweep(
     sets: list[str] | tuple[str, ...] = (),
     force: bool = False,
 ) -> Plan:
-    """The grid narrowed by the filters, each run marked done / todo / unknown / unavailable."""
+    """The grid narrowed by the filters, each run marked done or todo."""
     from zslbench.config import get_profile, make_gzsl_config
+    from zslbench.czsl_runner import czsl_run_id
     from zslbench.data import DATASETS
     from zslbench.models import MODELS
     from zslbench.runner import gzsl_run_id
@@ -167,15 +156,6 @@ def plan_sweep(
     notes: list[str] = []
     jobs: list[Job] = []
     order = list(dict.fromkeys([*gz_ds, *cz_ds]))  # group by dataset: workers reuse loaded data
-    czsl = _czsl_module() if want_czsl and cz_ds else None
-    czsl_id = getattr(czsl, "czsl_run_id", None) if czsl else None
-    if want_czsl and cz_ds and czsl is None:
-        if only == "czsl" or methods:
-            raise ConfigError("CZSL runs are not available: this installation has no zslbench.czsl_runner")
-        notes.append("CZSL runs are listed but not run: this installation has no zslbench.czsl_runner")
-    elif want_czsl and cz_ds and czsl_id is None:
-        notes.append("CZSL run ids are not known before running (no czsl_runner.czsl_run_id): "
-                     "CZSL runs show as 'unknown' and are skipped by run_czsl when done")
     for ds in order:
         if want_gzsl and ds in gz_ds:
             for model in gz_models:
@@ -187,10 +167,8 @@ def plan_sweep(
             for method in cz_methods:
                 for cn in (False, True):
                     for seed in seeds_t:
-                        rid, state = None, "unavailable" if czsl is None else "unknown"
-                        if czsl_id is not None:
-                            rid = czsl_id(method, ds, seed, cn, profile, source, data_dir, cz_over)
-                            state = "todo" if force or not store.is_done(results, rid) else "done"
+                        rid = czsl_run_id(method, ds, seed, cn, profile, source, data_dir, cz_over)
+                        state = "todo" if force or not store.is_done(results, rid) else "done"
                         jobs.append(Job("czsl", method, ds, seed, cn, rid, state))
     if not jobs:
         raise ConfigError("no runs match the filters (--only/--models/--methods/--datasets)")
@@ -250,12 +228,8 @@ def format_plan(plan: Plan, parallel: int, executor: str) -> str:
         f"plan: {len(plan.jobs)} runs ({n_gz} GZSL, {n_cz} CZSL), profile {plan.settings.profile}, "
         f"seeds {','.join(map(str, plan.seeds))}, results {plan.settings.results}",
     ]
-    counts = {s: plan.count(s) for s in ("done", "todo", "unknown", "unavailable")}
+    counts = {s: plan.count(s) for s in ("done", "todo")}
     parts = [f"{counts['done']} done", f"{counts['todo']} to run"]
-    if counts["unknown"]:
-        parts.append(f"{counts['unknown']} unknown (run unless done)")
-    if counts["unavailable"]:
-        parts.append(f"{counts['unavailable']} unavailable")
     lines.append("state: " + ", ".join(parts))
     if plan.to_run:
         where = f"{parallel} parallel job(s)" if executor == "local" else "SLURM (one array task per run)"
@@ -360,44 +334,29 @@ def run_sweep(
 
 
 def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
-    """Tables and plots for what is in `results`, through the report layer, loaded lazily:
-    ``zslbench.report.build_report(results)`` when it exists, else ``zslbench.report.tables``
-    (build_table / write_table into <results>/tables) and ``zslbench.report.plots``
-    (plot_variance into <results>/plots).  Without a report layer it only says so."""
+    """The GZSL/CZSL tables (<results>/tables) and the variance plots (<results>/plots) for what
+    is in `results`. A failure here is reported, not raised: the records are safe and
+    `zslbench table` / `zslbench plot` can rebuild the report later."""
     import warnings
 
+    from zslbench.report.plots import plot_variance
+    from zslbench.report.tables import build_table, write_table
+
     results = Path(results)
-    steps: list[tuple[str, Callable[[], list]]] = []
-    try:
-        from zslbench.report import build_report as build
 
-        steps.append(("report", lambda: list(build(results) or [])))
-    except ImportError:
-        try:
-            from zslbench.report.tables import build_table, write_table
+    def tables() -> list:
+        written = []
+        for kind in KINDS:
+            table = build_table(kind, results)
+            if not getattr(table, "empty", False):
+                written += write_table(table, results / "tables")
+        return written
 
-            def tables() -> list:
-                written = []
-                for kind in KINDS:
-                    table = build_table(kind, results)
-                    if not getattr(table, "empty", False):
-                        written += write_table(table, results / "tables")
-                return written
+    def plots() -> list:
+        return list(plot_variance(results, None, out_dir=results / "plots"))
 
-            steps.append(("tables", tables))
-        except ImportError:
-            pass
-        try:
-            from zslbench.report.plots import plot_variance
-
-            steps.append(("plots", lambda: list(plot_variance(results, None, out_dir=results / "plots"))))
-        except ImportError:
-            pass
-    if not steps:
-        echo("note: tables and plots not built: this installation has no report layer (zslbench.report.build_report, or .tables and .plots)")
-        return []
     written: list[Path] = []
-    for what, step in steps:
+    for what, step in (("tables", tables), ("plots", plots)):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

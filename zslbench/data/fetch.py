@@ -35,7 +35,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
