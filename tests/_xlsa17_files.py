@@ -3,7 +3,7 @@ generated res101.mat whose labels agree with the splits.
 
 The genuine files have no image features.  Generated labels: test_unseen images round-robin over
 a fixed set of unseen classes, trainval and test_seen images round-robin over the other classes
-(the same construction as tests/test_xlsa17.py).
+(shared by tests/test_xlsa17.py and tests/test_fetch.py).
 """
 
 from __future__ import annotations

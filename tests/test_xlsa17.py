@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import scipy.io as sio
 
+from _xlsa17_files import MAIN, SHARED, consistent_labels
 from zslbench.data import DATASETS, load_dataset, resolve_source
 from zslbench.data.xlsa17 import (
     CheckResult,
@@ -31,14 +32,12 @@ from zslbench.data.xlsa17 import (
 )
 from zslbench.errors import ConfigError, DataError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "xlsa17"
 
 pytestmark = pytest.mark.skipif(
     not (SHARED / "manifest.json").is_file(),
     reason=f"genuine xlsa17 att_splits files not found at {SHARED}",
 )
 
-MAIN = ("trainval_loc", "test_seen_loc", "test_unseen_loc")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -46,21 +45,6 @@ MAIN = ("trainval_loc", "test_seen_loc", "test_unseen_loc")
 
 def read_mat(path: Path) -> dict:
     return {k: v for k, v in sio.loadmat(path).items() if not k.startswith("__")}
-
-
-def consistent_labels(splits: dict, n_unseen: int) -> np.ndarray:
-    """1-based labels [N] such that test_unseen holds exactly the unseen classes."""
-    n_cls = splits["att"].shape[1]
-    locs = {k: splits[k].ravel().astype(np.int64) - 1 for k in MAIN}
-    n_img = int(max(v.max() for v in locs.values())) + 1
-    unseen = np.unique(np.linspace(0, n_cls - 1, n_unseen).round().astype(np.int64))
-    assert unseen.size == n_unseen
-    seen = np.setdiff1d(np.arange(n_cls), unseen)
-    labels = np.zeros(n_img, dtype=np.int64)
-    labels[locs["test_unseen_loc"]] = unseen[np.arange(locs["test_unseen_loc"].size) % unseen.size]
-    labels[locs["trainval_loc"]] = seen[np.arange(locs["trainval_loc"].size) % seen.size]
-    labels[locs["test_seen_loc"]] = seen[np.arange(locs["test_seen_loc"].size) % seen.size]
-    return labels + 1
 
 
 def res101(labels1: np.ndarray, dim: int, seed: int = 0) -> dict:

@@ -24,7 +24,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -278,21 +277,10 @@ def _read_cache(path: Path, spec: DatasetSpec, scale: float, seed: int, fp: str)
 
 
 def _write_cache(path: Path, data: ZSLData) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            arrays = {k: getattr(data, k) for k in _ARRAYS}
-            np.savez(fh, fingerprint=np.array(data.fingerprint), **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from zslbench.store import atomic_write
+
+    arrays = {k: getattr(data, k) for k in _ARRAYS}
+    atomic_write(path, lambda fh: np.savez(fh, fingerprint=np.array(data.fingerprint), **arrays))
 
 
 @functools.lru_cache(maxsize=4)
