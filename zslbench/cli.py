@@ -405,6 +405,13 @@ INTERRUPTED = (
 )
 
 
+def _exit_interrupted() -> None:
+    from zslbench.interrupt import exit_interrupted
+
+    click.echo(INTERRUPTED, err=True)
+    exit_interrupted(130)
+
+
 def _sigterm_as_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -420,8 +427,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="zslbench", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo(INTERRUPTED, err=True)
-        sys.exit(130)
+        _exit_interrupted()
     except click.UsageError as exc:
         cmd = exc.ctx.command_path if exc.ctx is not None else "zslbench"
         click.echo(f"{cmd}: error: {exc.format_message()}", err=True)
@@ -433,8 +439,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"zslbench: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        click.echo(INTERRUPTED, err=True)
-        sys.exit(130)
+        _exit_interrupted()
     sys.exit(0)
 
 

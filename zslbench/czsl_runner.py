@@ -16,10 +16,10 @@ from typing import Any, Mapping
 
 from zslbench import store
 from zslbench.config import CZSL_DATASETS, CZSL_PITFALL_OPTIONS, CZSLConfig, make_czsl_config
-from zslbench.data import load_dataset, resolve_source
+from zslbench.data import resolve_source
 from zslbench.data.types import ZSLData
 from zslbench.errors import ConfigError
-from zslbench.runner import RunOutcome, read_done
+from zslbench.runner import RunOutcome, load_for_run, read_done
 from zslbench.train.gzsl import torch_threads
 
 TRACK = "features"
@@ -104,8 +104,7 @@ def run_czsl(
     cfg = make_czsl_config(profile, overrides)
     results = Path(results) if results is not None else store.default_results_dir()
     if data is None:
-        src = resolve_source(dataset, source, data_dir)
-        data = load_dataset(dataset, src, data_dir, scale=cfg.synthetic_scale, synthetic_seed=cfg.synthetic_seed)
+        data = load_for_run(dataset, source, data_dir, cfg)
     identity = czsl_identity(method, classnorm, data, seed, cfg)
     run_id = store.make_run_id(identity)
     folder = store.run_dir(results, run_id)

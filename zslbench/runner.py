@@ -68,7 +68,8 @@ def gzsl_run_id(
     return store.make_run_id(_identity(model, key, src, fp, seed, cfg))
 
 
-def load_for_run(dataset: str, source: str, data_dir: Path | None, cfg: GZSLConfig) -> ZSLData:
+def load_for_run(dataset: str, source: str, data_dir: Path | None, cfg) -> ZSLData:
+    """The data a run reads; `cfg` (GZSLConfig or CZSLConfig) gives the synthetic scale and seed."""
     src = resolve_source(dataset, source, data_dir)
     return load_dataset(dataset, src, data_dir, scale=cfg.synthetic_scale, synthetic_seed=cfg.synthetic_seed)
 

@@ -476,7 +476,9 @@ def run_all_cli(
         echo(exc.summary.format())
         echo("interrupted: no partial record was kept; run the same command again to resume "
              "(done runs are skipped)")
-        sys.exit(130)
+        from zslbench.interrupt import exit_interrupted
+
+        exit_interrupted(130)
     echo(summary.format())
     build_report(plan.settings.results, echo)
     if summary.failed or summary.by("interrupted"):  # a run stopped from outside is missing too
