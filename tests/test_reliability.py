@@ -231,27 +231,113 @@ def test_results_are_readable_by_others_as_the_umask_allows(tmp_path):
     assert (tmp_path / "table.md").stat().st_mode & 0o777 == 0o644
 
 
+# Small quick-profile runs: GZSL mlp3+cn and CZSL ewc-online (with and without ClassNorm) on CUB.
+GZ_TINY = ["--set", "synthetic_scale=0.05", "--set", "epochs=2"]
+CZ_TINY = ["--set", "synthetic_scale=0.05"]
+SWEEP = ["run", "--all", "--data", "synthetic", "--profile", "quick", "--models", "mlp3+cn", "--methods",
+         "ewc-online", "--datasets", "cub", "--seeds", "3", *GZ_TINY]
+
+
+def _records(results: Path) -> dict:
+    return {r["run_id"]: r for r in store.iter_records(results)}
+
+
+@pytest.mark.slow
+def test_metrics_do_not_depend_on_the_launcher(tmp_path):
+    """The same run id gives bit-identical metrics (every metric, GZSL and CZSL) whether it is
+    launched as a single `run`, by a sweep in-process (--jobs 1) or by a pool of 2 workers
+    (--jobs 2, which used to set one thread per worker), and every launcher trains with the
+    config's thread count."""
+    single = tmp_path / "single"
+    common = ["--data", "synthetic", "--profile", "quick", "--dataset", "cub", "--seed", "3", "--results", str(single)]
+    for args in (["run", "--model", "mlp3+cn", *common, *GZ_TINY],
+                 ["run", "--czsl", "--method", "ewc-online", "--cn", *common, *CZ_TINY],
+                 ["run", "--czsl", "--method", "ewc-online", "--no-cn", *common, *CZ_TINY]):
+        proc = zsl(*args)
+        assert proc.returncode == 0, proc.stderr
+    for jobs in ("1", "2"):
+        proc = zsl(*SWEEP, "--jobs", jobs, "--results", str(tmp_path / f"jobs{jobs}"))
+        assert proc.returncode == 0, proc.stderr
+    runs = {name: _records(tmp_path / name) for name in ("single", "jobs1", "jobs2")}
+    assert len(runs["single"]) == 3
+    assert {r["kind"] for r in runs["single"].values()} == {"gzsl", "czsl"}
+    for name in ("jobs1", "jobs2"):
+        assert set(runs[name]) == set(runs["single"]), name  # the same run ids
+    for run_id, rec in runs["single"].items():
+        for name in ("jobs1", "jobs2"):
+            other = runs[name][run_id]
+            assert other["metrics"].keys() == rec["metrics"].keys()
+            for metric, value in rec["metrics"].items():  # bit for bit (NaN-safe)
+                assert repr(other["metrics"][metric]) == repr(value), (name, rec["kind"], metric)
+        for name in ("single", "jobs1", "jobs2"):
+            r = runs[name][run_id]
+            assert r["config"]["threads"] == 1
+            assert r["env"]["threads"] == 1 and r["env"]["numerics"]["threads_intraop"] == 1, (name, r["kind"])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["gzsl", "czsl"])
-def test_metrics_do_not_depend_on_the_thread_count(tmp_path, kind):
-    """What makes a sweep's numbers independent of --jobs (which sets threads per worker)."""
+def test_the_callers_thread_setting_does_not_leak_into_a_run(tmp_path, kind):
     import torch
 
     from zslbench.czsl_runner import run_czsl
     from zslbench.runner import run_gzsl
 
-    def one(threads: int) -> dict:
+    def one(caller_threads: int, overrides: dict) -> dict:
         before = torch.get_num_threads()
-        torch.set_num_threads(threads)
+        torch.set_num_threads(caller_threads)
         try:
+            results = tmp_path / f"{caller_threads}-{overrides.get('threads', 'default')}"
             if kind == "gzsl":
-                out = run_gzsl("mlp3+cn", "cub", seed=3, profile="quick", source="synthetic",
-                               results=tmp_path / str(threads), overrides={"epochs": 2, "synthetic_scale": 0.1})
+                out = run_gzsl("mlp3+cn", "cub", seed=3, profile="quick", source="synthetic", results=results,
+                               overrides={"epochs": 2, "synthetic_scale": 0.05, **overrides})
             else:
                 out = run_czsl("ewc-online", "cub", seed=3, classnorm=True, profile="quick", source="synthetic",
-                               results=tmp_path / str(threads), overrides={"synthetic_scale": 0.05})
+                               results=results, overrides={"synthetic_scale": 0.05, **overrides})
+            assert torch.get_num_threads() == caller_threads  # the caller's setting is restored
         finally:
             torch.set_num_threads(before)
-        return out.record["metrics"]
+        return out.record
 
-    assert one(1) == one(2)
+    a, b = one(1, {}), one(2, {})
+    assert a["run_id"] == b["run_id"]
+    assert repr(a["metrics"]) == repr(b["metrics"])
+    assert a["env"]["threads"] == b["env"]["threads"] == 1
+    two = one(1, {"threads": 2})  # threads=2 is another run id, and the run uses 2 threads
+    assert two["run_id"] != a["run_id"] and two["config"]["threads"] == 2 and two["env"]["threads"] == 2
+
+
+@pytest.mark.slow
+def test_from_record_reports_environment_differences_and_tolerances(tmp_path):
+    first = zsl("run", "--model", "mlp3+eq9", "--dataset", "apy", *TINY, "--results", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    (record_path,) = tmp_path.glob("runs/*/record.json")
+    record = json.loads(record_path.read_text())
+
+    def replay(rec: dict, *extra: str):
+        path = tmp_path / f"doctored-{len(list(tmp_path.glob('doctored-*')))}.json"
+        path.write_text(json.dumps(rec))
+        return zsl("run", "--from-record", str(path), *extra)
+
+    # another machine's numeric environment, same metrics: an exact match that names the differences
+    env = dict(record["env"], numerics=dict(record["env"]["numerics"], cpu_vendor="GenuineIntel",
+                                            cpu_capability="AVX512", mkl="2025.1"))
+    proc = replay(dict(record, env=env))
+    assert proc.returncode == 0, proc.stderr
+    assert "metrics match the record exactly" in proc.stdout
+    for line in ("cpu_vendor: recorded 'GenuineIntel'", "cpu_capability: recorded 'AVX512'", "mkl: recorded '2025.1'"):
+        assert line in proc.stdout, proc.stdout
+    # a metric nudged by less than its tolerance: within tolerance, exit 0
+    nudged = dict(record, env=env, metrics=dict(record["metrics"], H=record["metrics"]["H"] + 0.2))
+    proc = replay(nudged)
+    assert proc.returncode == 0, proc.stderr
+    assert "within tolerance" in proc.stdout and "H: recorded" in proc.stdout
+    assert "cpu_capability: recorded 'AVX512'" in proc.stdout
+    # ... beyond a tighter tolerance given on the command line: exit 1
+    proc = replay(nudged, "--atol", "H=0.1")
+    assert proc.returncode == 1 and "MISMATCH" in proc.stderr and "H" in proc.stderr
+    # beyond the default tolerance: exit 1, naming the metric
+    far = dict(record, metrics=dict(record["metrics"], ZSL=record["metrics"]["ZSL"] + 0.8))
+    proc = replay(far)
+    assert proc.returncode == 1
+    assert "ZSL: recorded" in proc.stdout and "BEYOND tolerance" in proc.stdout and "ZSL" in proc.stderr

@@ -158,13 +158,18 @@ def _v(value) -> str:
 @click.option("--force", is_flag=True, help="Retrain even when the run is already done.")
 @click.option("--from-record", "from_record", type=click.Path(path_type=Path), default=None,
               help="Rerun the run a record.json describes and report whether the metrics match.")
+@click.option("--atol", multiple=True, metavar="[METRIC=]X",
+              help="--from-record: absolute tolerance, in each metric's unit (default: 0.5 for percent "
+                   "metrics, 0.005 for forgetting; repeatable).")
+@click.option("--rtol", multiple=True, metavar="[METRIC=]X",
+              help="--from-record: relative tolerance (default 0; repeatable).")
 @click.option("--czsl", is_flag=True, help="A continual-ZSL run (features track) of --method.")
 @click.option("--method", help="CZSL method with --czsl (see `zslbench list methods`).")
 @click.option("--cn/--no-cn", "classnorm", default=True, show_default=True,
               help="CZSL: with or without ClassNorm.")
 @sweep_options
 def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, sets, force, from_record,
-            czsl, method, classnorm, **sweep) -> None:
+            atol, rtol, czsl, method, classnorm, **sweep) -> None:
     """Train and evaluate one run and write its record; with --all, run the whole grid as a
     resumable sweep (see README, Sweeps)."""
     from zslbench.config import GZSLConfig, get_profile, make_gzsl_config, parse_overrides
@@ -178,8 +183,10 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
                     if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
         if clashing or sweep.get("all_runs"):
             _fail(f"--from-record takes everything from the record; drop {', '.join(clashing) or '--all'}")
-        _rerun(from_record, data_dir, device, results)
+        _rerun(from_record, data_dir, device, results, atol, rtol)
         return
+    if atol or rtol:
+        _fail(f"{'--atol' if atol else '--rtol'} needs --from-record")
     if sweep.get("all_runs"):
         from zslbench.sweep import run_all_cli
 
@@ -223,34 +230,32 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
     click.echo(f"  record: {outcome.path / 'record.json'}")
 
 
-def _rerun(path: Path, data_dir: Path | None, device: str, results: Path | None) -> None:
+def _rerun(path: Path, data_dir: Path | None, device: str, results: Path | None,
+           atol: tuple[str, ...] = (), rtol: tuple[str, ...] = ()) -> None:
     import shutil
     import tempfile
 
+    from zslbench.replay import report_lines
     from zslbench.runner import rerun_record
 
     if results is not None:
         _check_writable(results)
     target = Path(results) if results is not None else Path(tempfile.mkdtemp(prefix="zslbench-rerun-"))
     try:
-        report = rerun_record(path, target, data_dir=data_dir, device=device)
+        report = rerun_record(path, target, data_dir=data_dir, device=device, atol=atol, rtol=rtol)
     finally:
         if results is None:
             shutil.rmtree(target, ignore_errors=True)
     rec = report.original
     name = rec.get("model") or f"CZSL {rec.get('method')}{'+cn' if rec.get('classnorm') else ''}"
     click.echo(f"rerun of {rec['run_id']} ({name} on {rec['dataset']} [{rec['data_source']}], seed {rec['seed']})")
-    if not report.same_data:
-        click.echo("  the data differ from the record's (different data fingerprint)")
-    if report.differences:
-        for key, (old, new) in report.differences.items():
-            click.echo(f"  {key}: recorded {old!r}, rerun {new!r}")
-    if report.matches:
-        click.echo("  metrics match the record exactly: " +
-                   "  ".join(f"{k}={v:.4g}" for k, v in rec["metrics"].items() if isinstance(v, (int, float))))
-    else:
-        click.echo("  MISMATCH: the rerun does not reproduce the record", err=True)
-        sys.exit(1)
+    out, err = report_lines(report.comparison)
+    for line in out:
+        click.echo(line)
+    for line in err:
+        click.echo(f"  {line}", err=True)
+    if report.comparison.exit_code:
+        sys.exit(report.comparison.exit_code)
 
 
 def _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, device, results,

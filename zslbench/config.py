@@ -62,6 +62,8 @@ class GZSLConfig:
     synthetic_seed: int = 0
     # --- instrumentation ---
     trace: bool = True
+    # --- numerics: torch threads of the run, whatever launches it (README, Numerical reproducibility) ---
+    threads: int = _positive(1)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -237,6 +239,8 @@ class CZSLConfig:
     # --- data ---
     synthetic_scale: float = _positive(1.0)
     synthetic_seed: int = _non_negative(0)
+    # --- numerics: torch threads of the run, whatever launches it (README, Numerical reproducibility) ---
+    threads: int = _positive(1)
 
     def __post_init__(self) -> None:
         validate(self)

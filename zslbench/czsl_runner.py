@@ -20,14 +20,14 @@ from zslbench.data import resolve_source
 from zslbench.data.types import ZSLData
 from zslbench.errors import ConfigError
 from zslbench.runner import RunOutcome, load_for_run, read_done
-from zslbench.train.gzsl import torch_threads
+from zslbench.numerics import data_content_sha256, numeric_context
 
 TRACK = "features"
 TRACK_NOTE = (
     "features track: fixed 2048-d image features, only the attribute head trains; NOT comparable "
     "with the paper's CZSL table (image track: ResNet-18 fine-tuned on raw images)"
 )
-CZSL_THREADS = 1
+CZSL_THREADS = CZSLConfig.threads  # the default thread count of a CZSL run (benchmarks use it)
 STEP_COLUMNS = ("SA", "UA", "H", "AUSUC", "JA", "F")
 
 
@@ -113,10 +113,10 @@ def run_czsl(
         if done is not None:
             return RunOutcome(run_id, folder, done, skipped=True)
 
-    # One torch thread, always: the head's matmuls are small (batch 32), a second thread only
-    # adds synchronisation, and a fixed count keeps results bit-identical whatever the sweep's
-    # --jobs (reductions split across threads round differently).
-    with torch_threads(CZSL_THREADS):
+    # cfg.threads (default 1), whatever launched the run: the head's matmuls are small (batch
+    # 32), a second thread mostly adds synchronisation, and a thread count fixed by the run id
+    # keeps its numbers independent of the launcher (README, Numerical reproducibility).
+    with numeric_context(cfg.threads, device):
         result = train_czsl(data, method, cfg, seed, classnorm=classnorm, device=device, progress=progress)
         env = store.environment(result.device)
     defaults = CZSLConfig()
@@ -130,6 +130,7 @@ def run_czsl(
         "profile": profile,
         "data_vintage": data.vintage,
         "data_summary": data.summary(),
+        "data_content_sha256": data_content_sha256(data),
         "metrics": {k: float(v) for k, v in result.metrics.items()},
         "num_tasks": len(result.class_split),
         "class_split": result.class_split,

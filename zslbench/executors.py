@@ -238,6 +238,8 @@ def _die_with_parent() -> None:
 
 
 def _init_worker(threads: int, parent: int) -> None:
+    # `threads` is the worker's share of the cores for what it does outside a run (loading
+    # data); each run sets its own torch threads from its config (numerics.numeric_context).
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     # A terminal's Ctrl-C reaches the workers too; the sweep process decides what to do and sends
@@ -249,13 +251,9 @@ def _init_worker(threads: int, parent: int) -> None:
     _die_with_parent()
     if os.getppid() != parent:  # the sweep died before prctl took effect
         os._exit(1)
-    import torch
+    from zslbench.numerics import claim_process_threads
 
-    torch.set_num_threads(threads)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass
+    claim_process_threads(threads)
 
 
 class SweepInterrupted(Exception):
@@ -270,7 +268,8 @@ def run_local(
     n_jobs: int | None = None,
     on_result: Callable[[JobResult], None] | None = None,
 ) -> list[JobResult]:
-    """Run the jobs on a pool of n_jobs worker processes (spawned, torch threads = cores // n_jobs).
+    """Run the jobs on a pool of n_jobs worker processes (spawned).  n_jobs sets how many runs
+    go at once, never the threads of a run: each run uses its config's `threads`.
 
     A job whose lock is held by another sweep is put back at the end of the queue and then waits
     for the lock (by then the other sweep has usually finished it, and it is skipped).
@@ -464,12 +463,12 @@ class _DropSacctNoise(logging.Filter):
 
 
 def _slurm_entry(job: Job, settings: SweepSettings) -> JobResult:
-    """What each array task runs: threads = the CPUs SLURM gave it, then the job (waiting for its
-    lock: another sweep may hold it, and a dead holder's lock is free)."""
-    threads = int(os.environ.get("SLURM_CPUS_PER_TASK", "1") or 1)
-    import torch
+    """What each array task runs: the job (waiting for its lock: another sweep may hold it, and
+    a dead holder's lock is free).  The run uses its config's `threads`; the CPUs SLURM gave
+    the task (--slurm-cpus-per-job) only bound what the task does outside the run."""
+    from zslbench.numerics import claim_process_threads
 
-    torch.set_num_threads(max(1, threads))
+    claim_process_threads(max(1, int(os.environ.get("SLURM_CPUS_PER_TASK", "1") or 1)))
     return execute_job(job, settings, wait_for_lock=True)
 
 

@@ -16,6 +16,7 @@ from zslbench.config import PITFALL_OPTIONS, GZSLConfig, make_gzsl_config
 from zslbench.data import load_dataset, resolve_source
 from zslbench.data.types import ZSLData
 from zslbench.models import MODELS
+from zslbench.numerics import data_content_sha256, numeric_context
 
 
 @dataclass
@@ -104,7 +105,10 @@ def run_gzsl(
         if done is not None:
             return RunOutcome(run_id, folder, done, skipped=True)
 
-    result = train_gzsl(data, model, cfg, seed, device=device, progress=progress)
+    # cfg.threads, whatever launched the run: the numbers depend on the run id, not the launcher
+    with numeric_context(cfg.threads, device):
+        result = train_gzsl(data, model, cfg, seed, device=device, progress=progress)
+        env = store.environment(result.device)
     defaults = GZSLConfig()
     record = {
         "run_id": run_id,
@@ -113,6 +117,7 @@ def run_gzsl(
         "profile": profile,
         "data_vintage": data.vintage,
         "data_summary": data.summary(),
+        "data_content_sha256": data_content_sha256(data),
         "metrics": result.metrics,
         "selected_epoch": result.selected_epoch,
         "metrics_final_epoch": result.final_metrics,
@@ -124,7 +129,7 @@ def run_gzsl(
         "train_seconds": round(result.train_seconds, 3),
         "eval_seconds": round(result.eval_seconds, 3),
         "n_parameters": result.n_parameters,
-        "env": store.environment(result.device),
+        "env": env,
         "created_at": datetime.now(timezone.utc).isoformat(),
     }
     files = {"epochs.csv": _csv(result.epoch_log)}
@@ -161,12 +166,21 @@ def _csv(rows: list[dict]) -> str:
 class RerunReport:
     original: dict
     outcome: RunOutcome
-    same_data: bool
-    differences: dict  # metric -> (recorded, rerun) for every metric that differs
+    comparison: "Comparison"  # zslbench.replay.Comparison
+
+    @property
+    def same_data(self) -> bool:
+        return self.comparison.same_data
 
     @property
     def matches(self) -> bool:
-        return self.same_data and not self.differences
+        """Bit-identical metrics and the same data."""
+        return self.comparison.verdict == "exact"
+
+    @property
+    def differences(self) -> dict:
+        """metric -> (recorded, rerun) for every metric that is not bit-identical."""
+        return {c.name: (c.recorded, c.rerun) for c in self.comparison.checks if c.status != "exact"}
 
 
 def rerun_record(
@@ -175,9 +189,13 @@ def rerun_record(
     data_dir: Path | None = None,
     device: str = "cpu",
     progress: bool | None = None,
+    atol: tuple[str, ...] = (),
+    rtol: tuple[str, ...] = (),
 ) -> RerunReport:
-    """Rerun the run a record describes, from its stored config, and compare the metrics."""
+    """Rerun the run a record describes, from its stored config, and compare the metrics
+    (zslbench.replay: exact, within the tolerances --atol/--rtol, or different)."""
     from zslbench.errors import RecordError
+    from zslbench.replay import tolerances_for
 
     original = store.read_record(Path(record_path))
     kind = original.get("kind")
@@ -190,9 +208,15 @@ def rerun_record(
     unknown = sorted(set(original["config"]) - set(config_cls.__dataclass_fields__))
     if unknown:
         raise RecordError(f"{record_path}: config has fields this zslbench does not know: {', '.join(unknown)}")
+    tolerances_for(original["metrics"], atol, rtol)  # bad --atol/--rtol fail before training
+    overrides = dict(original["config"])
+    if "threads" not in overrides:  # a record from before `threads` was a config field
+        threads = (original.get("env") or {}).get("threads")
+        if isinstance(threads, int) and threads >= 1:
+            overrides["threads"] = threads  # replay with the thread count it ran with
     common = dict(
         seed=int(original["seed"]), profile=original.get("profile", "paper"), source=original["data_source"],
-        data_dir=data_dir, device=device, results=results, overrides=original["config"], force=True,
+        data_dir=data_dir, device=device, results=results, overrides=overrides, force=True,
         progress=progress,
     )
     if kind == "gzsl":
@@ -201,15 +225,10 @@ def rerun_record(
         from zslbench.czsl_runner import run_czsl
 
         outcome = run_czsl(original["method"], original["dataset"], classnorm=bool(original["classnorm"]), **common)
-    return _compare(original, outcome)
+    return _compare(original, outcome, atol, rtol)
 
 
-def _compare(original: dict, outcome: RunOutcome) -> RerunReport:
-    new = outcome.record
-    diffs = {
-        k: (v, new["metrics"].get(k))
-        for k, v in original["metrics"].items()
-        if new["metrics"].get(k) != v
-    }
-    same_data = new.get("data_fingerprint") == original.get("data_fingerprint")
-    return RerunReport(original, outcome, same_data, diffs)
+def _compare(original: dict, outcome: RunOutcome, atol=(), rtol=()) -> RerunReport:
+    from zslbench.replay import compare_records
+
+    return RerunReport(original, outcome, compare_records(original, outcome.record, atol, rtol))

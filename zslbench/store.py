@@ -83,17 +83,24 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def environment(device: str) -> dict:
+    """The record's env block; `numerics` says what determines the numbers
+    (zslbench.numerics.numeric_environment). Call it where the run trains, so that the thread
+    count is the one in effect."""
     import numpy
     import torch
 
+    from zslbench.numerics import numeric_environment
+
+    numerics = numeric_environment(device)
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": numpy.__version__,
         "platform": platform.platform(),
         "device": device,
-        "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor() or platform.machine(),
+        "device_name": numerics.get("gpu") or numerics.get("cpu_model") or platform.machine(),
         "threads": torch.get_num_threads(),
+        "numerics": numerics,
         "git_commit": git_commit(),
     }
 

@@ -333,6 +333,19 @@ def run_sweep(
     return SweepSummary(len(plan.jobs), plan.count("done"), out, plan.count("unavailable"), time.monotonic() - start)
 
 
+def run_threads(plan: Plan) -> int:
+    """The most torch threads any planned run uses (its config's `threads`)."""
+    from zslbench.config import make_czsl_config, make_gzsl_config
+
+    out = 1
+    kinds = {j.kind for j in plan.jobs}
+    if "gzsl" in kinds:
+        out = max(out, make_gzsl_config(plan.settings.profile, plan.settings.gzsl_overrides).threads)
+    if "czsl" in kinds:
+        out = max(out, make_czsl_config(plan.settings.profile, plan.settings.czsl_overrides).threads)
+    return out
+
+
 def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
     """The GZSL/CZSL tables (<results>/tables) and the variance plots (<results>/plots) for what
     is in `results`. A failure here is reported, not raised: the records are safe and
@@ -387,7 +400,9 @@ def sweep_options(f):
         click.option("--all", "all_runs", is_flag=True, help="Run the whole grid (GZSL and CZSL) as a sweep."),
         click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
                      help="--all: local process pool or SLURM (submitit)."),
-        click.option("--jobs", type=int, default=None, help="--all, local: parallel runs (default: CPU cores)."),
+        click.option("--jobs", type=int, default=None,
+                     help="--all, local: runs at once (default: CPU cores / the runs' threads); never "
+                          "changes a run's threads or numbers."),
         click.option("--dry-run", is_flag=True, help="--all: print the plan (done / to run, time left) and stop."),
         click.option("--models", help="--all: GZSL models, comma-separated."),
         click.option("--methods", help="--all: CZSL methods, comma-separated."),
@@ -398,7 +413,8 @@ def sweep_options(f):
         click.option("--slurm-time", default="60", show_default=True,
                      help="--executor slurm: time limit per run (minutes or HH:MM:SS)."),
         click.option("--slurm-gpus-per-job", type=int, default=0, show_default=True, help="--executor slurm: GPUs per run."),
-        click.option("--slurm-cpus-per-job", type=int, default=1, show_default=True, help="--executor slurm: CPUs per run."),
+        click.option("--slurm-cpus-per-job", type=int, default=1, show_default=True,
+                     help="--executor slurm: CPUs allocated per run (a run uses its config's `threads`)."),
         click.option("--slurm-extra", multiple=True, metavar="KEY=VALUE",
                      help="--executor slurm: extra sbatch option, e.g. account=abc or qos=low (repeatable)."),
     ]
@@ -453,8 +469,18 @@ def run_all_cli(
         datasets=_split(sweep.get("datasets")) or None, seeds=seeds or None, only=sweep.get("only"),
         source=source, data_dir=data_dir, device=device, results=results, sets=sets, force=force,
     )
-    parallel = min(jobs or cpu_count(), max(1, len(plan.to_run)))
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
+    threads = run_threads(plan)
+    if executor == "local":
+        if jobs is None:  # as many runs at once as their threads fit on the cores
+            jobs = max(1, cpu_count() // threads)
+        elif jobs * threads > cpu_count() and len(plan.to_run) > 1:
+            echo(f"note: {jobs} jobs x {threads} threads per run > {cpu_count()} CPU cores: the runs will "
+                 "compete for the cores (the numbers do not change)")
+    elif slurm is not None and slurm.cpus_per_job < threads:
+        echo(f"note: the runs use {threads} torch threads (config `threads`) but --slurm-cpus-per-job is "
+             f"{slurm.cpus_per_job}: the threads will share fewer CPUs (the numbers do not change)")
+    parallel = min(jobs or cpu_count(), max(1, len(plan.to_run)))
     if sweep.get("dry_run"):
         click.echo(format_plan(plan, parallel, executor))
         return

@@ -93,8 +93,10 @@ def load_dataset(
 
         return load_xlsa17(key, root)
     from zslbench.data.synthetic import make_synthetic
+    from zslbench.numerics import blas_threads
 
-    return make_synthetic(key, scale=scale, seed=synthetic_seed, cache_dir=synthetic_cache_dir)
+    with blas_threads(1):  # the same bits whatever numpy's BLAS thread count (zslbench.numerics)
+        return make_synthetic(key, scale=scale, seed=synthetic_seed, cache_dir=synthetic_cache_dir)
 
 
 def fingerprint(

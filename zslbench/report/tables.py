@@ -371,6 +371,27 @@ def _pooling_notes(by_variant, labels, name_key) -> list[str]:
     return notes
 
 
+def _numeric_env_notes(by_variant, labels, name_key) -> list[str]:
+    """A note per cell whose runs come from more than one numeric environment (device, CPU
+    instruction set, BLAS, torch, threads: zslbench.numerics.numeric_key)."""
+    from zslbench.numerics import numeric_key
+
+    notes = []
+    for v, recs in by_variant.items():
+        groups: dict[tuple, dict[str, list]] = {}
+        for r in recs:
+            name = r[name_key] if name_key != "row" else _czsl_row(r)
+            groups.setdefault((name, r["dataset"]), {}).setdefault(numeric_key(r.get("env")), []).append(r["seed"])
+        for (name, ds), envs in sorted(groups.items(), key=str):
+            if len(envs) > 1:
+                parts = "; ".join(f"{key} (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, sorted(seeds)))})"
+                                  for key, seeds in sorted(envs.items()))
+                notes.append(f"⚠ `{name}` on {_display(ds)} (`{labels[v]}`) pools runs from {len(envs)} numeric "
+                             f"environments: {parts}. The same seed can give slightly different numbers on "
+                             "each (README, Numerical reproducibility).")
+    return notes
+
+
 def _gzsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[str]:
     recs = [r for v in variants for r in by_variant[v]]
     frame = section.cells
@@ -398,6 +419,7 @@ def _gzsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[s
     for v in variants:
         notes.append(_variant_note("gzsl", v, labels[v], by_variant[v], single))
     notes += _pooling_notes(by_variant, labels, "model")
+    notes += _numeric_env_notes(by_variant, labels, "model")
     return notes
 
 
@@ -496,6 +518,7 @@ def _czsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[s
     for v in variants:
         notes.append(_variant_note("czsl", v, labels[v], by_variant[v], single))
     notes += _pooling_notes(by_variant, labels, "row")
+    notes += _numeric_env_notes(by_variant, labels, "row")
     return notes
 
 

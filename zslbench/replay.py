@@ -1,0 +1,222 @@
+"""Comparing a replayed run with its record (`zslbench run --from-record`).
+
+Three outcomes:
+- ``exact``: every metric is bit-identical (what the same machine and numeric stack give);
+- ``within_tolerance``: not bit-identical, but every metric is within its tolerance; the
+  report says which parts of the recorded numeric environment differ from this one (another
+  CPU instruction set, MKL version, torch, ... round differently, and training amplifies it);
+- ``differs``: some metric is beyond its tolerance, or the data differ: a real difference.
+
+A metric passes when |rerun - recorded| <= atol + rtol * |recorded|.  Default tolerances
+(DEFAULT_ATOL, DEFAULT_RTOL) are per metric, in the metric's own unit: percentage points for
+the percent metrics, a fraction for CZSL forgetting; `seen_scale` is a setting, compared
+exactly.  How they were chosen: README, Numerical reproducibility.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from zslbench.errors import ConfigError
+from zslbench.numerics import NOT_RECORDED, env_differences
+
+PERCENT_METRICS = ("S", "U", "H", "ZSL", "AUSUC", "S_uncal", "U_uncal", "H_uncal", "mAUC", "mH", "mJA")
+FRACTION_METRICS = ("forgetting",)
+EXACT_METRICS = ("seen_scale",)
+
+PERCENT_ATOL = 0.5  # percentage points
+DEFAULT_ATOL: dict[str, float] = {
+    **{m: PERCENT_ATOL for m in PERCENT_METRICS},
+    **{m: PERCENT_ATOL / 100 for m in FRACTION_METRICS},  # the same share, as a fraction
+    **{m: 0.0 for m in EXACT_METRICS},
+}
+DEFAULT_RTOL: dict[str, float] = {m: 0.0 for m in DEFAULT_ATOL}
+UNKNOWN_METRIC_ATOL = 0.0  # a metric without a default is compared exactly
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    atol: float
+    rtol: float
+
+    def allows(self, recorded: float, rerun: float) -> bool:
+        return abs(rerun - recorded) <= self.atol + self.rtol * abs(recorded)
+
+    def __str__(self) -> str:
+        parts = [f"atol {self.atol:g}"] + ([f"rtol {self.rtol:g}"] if self.rtol else [])
+        return ", ".join(parts)
+
+
+def parse_tolerances(option: str, items: Iterable[str]) -> tuple[float | None, dict[str, float]]:
+    """`--atol`/`--rtol` values: a bare number (every metric, in its own unit) and/or
+    METRIC=NUMBER items.  Returns (the bare number or None, {metric: number})."""
+    everywhere: float | None = None
+    per_metric: dict[str, float] = {}
+    for item in items:
+        for part in str(item).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            key, sep, text = part.partition("=")
+            if not sep:
+                key, text = "", part
+            try:
+                value = float(text)
+            except ValueError:
+                raise ConfigError(f"{option} {part!r}: expected a number or METRIC=NUMBER") from None
+            if not value >= 0 or math.isinf(value):
+                raise ConfigError(f"{option} {part!r}: must be a finite number >= 0")
+            if key:
+                per_metric[key.strip()] = value
+            else:
+                everywhere = value
+    return everywhere, per_metric
+
+
+def tolerances_for(metrics: Iterable[str], atol: Iterable[str] = (), rtol: Iterable[str] = ()) -> dict[str, Tolerance]:
+    """The tolerance of each metric: the defaults, overridden by --atol/--rtol.  A METRIC=
+    item naming no metric of the record is refused (a typo would silently check nothing)."""
+    metrics = list(metrics)
+    a_all, a_per = parse_tolerances("--atol", atol)
+    r_all, r_per = parse_tolerances("--rtol", rtol)
+    for option, per in (("--atol", a_per), ("--rtol", r_per)):
+        unknown = sorted(set(per) - set(metrics))
+        if unknown:
+            raise ConfigError(f"{option}: no metric {', '.join(map(repr, unknown))} in this record; "
+                              f"its metrics: {', '.join(metrics)}")
+    out = {}
+    for m in metrics:
+        a = a_per.get(m, a_all if a_all is not None else DEFAULT_ATOL.get(m, UNKNOWN_METRIC_ATOL))
+        r = r_per.get(m, r_all if r_all is not None else DEFAULT_RTOL.get(m, 0.0))
+        out[m] = Tolerance(a, r)
+    return out
+
+
+@dataclass
+class MetricCheck:
+    name: str
+    recorded: Any
+    rerun: Any
+    tolerance: Tolerance
+    status: str  # "exact" | "within" | "differs"
+
+    @property
+    def difference(self) -> float | None:
+        if _is_number(self.recorded) and _is_number(self.rerun):
+            return float(self.rerun) - float(self.recorded)
+        return None
+
+
+@dataclass
+class Comparison:
+    checks: list[MetricCheck]
+    same_data: bool
+    env_diffs: list[tuple[str, Any, Any]] = field(default_factory=list)
+    same_data_bits: bool | None = None  # the data's content hashes, where both records have one
+
+    @property
+    def verdict(self) -> str:
+        if not self.same_data or any(c.status == "differs" for c in self.checks):
+            return "differs"
+        if all(c.status == "exact" for c in self.checks):
+            return "exact"
+        return "within_tolerance"
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.verdict == "differs" else 0
+
+    def by(self, status: str) -> list[MetricCheck]:
+        return [c for c in self.checks if c.status == status]
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _identical(a: Any, b: Any) -> bool:
+    if _is_number(a) and _is_number(b) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b and type(a) is type(b) or (_is_number(a) and _is_number(b) and float(a) == float(b))
+
+
+def check_metric(name: str, recorded: Any, rerun: Any, tol: Tolerance) -> MetricCheck:
+    if _identical(recorded, rerun):
+        status = "exact"
+    elif (_is_number(recorded) and _is_number(rerun) and math.isfinite(recorded) and math.isfinite(rerun)
+          and tol.allows(float(recorded), float(rerun))):
+        status = "within"
+    else:
+        status = "differs"
+    return MetricCheck(name, recorded, rerun, tol, status)
+
+
+def compare_records(original: Mapping, rerun: Mapping, atol: Iterable[str] = (), rtol: Iterable[str] = ()) -> Comparison:
+    """Compare the rerun's record with the original one: every metric of the original, the
+    data fingerprint, and the numeric environments."""
+    recorded = dict(original.get("metrics") or {})
+    new = dict(rerun.get("metrics") or {})
+    tols = tolerances_for(recorded, atol, rtol)
+    checks = []
+    for name, value in recorded.items():
+        if name not in new:
+            checks.append(MetricCheck(name, value, None, tols[name], "differs"))
+        else:
+            checks.append(check_metric(name, value, new[name], tols[name]))
+    same_data = rerun.get("data_fingerprint") == original.get("data_fingerprint")
+    bits = None
+    if original.get("data_content_sha256") and rerun.get("data_content_sha256"):
+        bits = original["data_content_sha256"] == rerun["data_content_sha256"]
+    return Comparison(checks, same_data, env_differences(original.get("env"), rerun.get("env")), bits)
+
+
+def _fmt(x: Any) -> str:
+    return f"{x!r}" if not _is_number(x) else repr(float(x)) if isinstance(x, float) else str(x)
+
+
+def format_env_diffs(diffs: list[tuple[str, Any, Any]]) -> list[str]:
+    lines = []
+    for key, old, new in diffs:
+        old_text = "not recorded" if old is NOT_RECORDED else _fmt(old)
+        new_text = "not known here" if new is NOT_RECORDED else _fmt(new)
+        lines.append(f"    {key}: recorded {old_text}, here {new_text}")
+    return lines
+
+
+def report_lines(cmp: Comparison) -> tuple[list[str], list[str]]:
+    """(stdout lines, stderr lines) of the comparison's report."""
+    out: list[str] = []
+    err: list[str] = []
+    if not cmp.same_data:
+        out.append("  the data differ from the record's (different data fingerprint)")
+    elif cmp.same_data_bits is False:
+        out.append("  the data have the record's fingerprint but not its bits (synthetic data generated "
+                   "with another numpy BLAS?)")
+    for c in cmp.checks:
+        if c.status == "exact":
+            continue
+        diff = c.difference
+        delta = f", difference {diff:+.6g}" if diff is not None else ""
+        what = "within tolerance" if c.status == "within" else "BEYOND tolerance"
+        out.append(f"  {c.name}: recorded {_fmt(c.recorded)}, rerun {_fmt(c.rerun)}{delta} ({what}: {c.tolerance})")
+    verdict = cmp.verdict
+    exact_part = "  ".join(f"{c.name}={c.recorded:.4g}" for c in cmp.checks if _is_number(c.recorded))
+    if verdict == "exact":
+        out.append("  metrics match the record exactly: " + exact_part)
+    elif verdict == "within_tolerance":
+        out.append(f"  metrics match the record within tolerance, not exactly ({len(cmp.by('within'))} of "
+                   f"{len(cmp.checks)} metrics differ, each within its tolerance; --atol/--rtol, README)")
+    if cmp.env_diffs:
+        out.append("  the numeric environment differs from the record's:")
+        out += format_env_diffs(cmp.env_diffs)
+    elif verdict != "exact" and cmp.same_data_bits is not False:
+        out.append("  the recorded numeric environment is the same as this one, where the same run id "
+                   "should give bit-identical numbers: an unexpected difference (see README, "
+                   "Numerical reproducibility)")
+    if verdict == "differs":
+        beyond = [c.name for c in cmp.by("differs")]
+        reason = f"metrics beyond tolerance: {', '.join(beyond)}" if beyond else "the data differ"
+        err.append(f"MISMATCH: the rerun does not reproduce the record ({reason})")
+    return out, err
