@@ -242,8 +242,28 @@ def _records(results: Path) -> dict:
     return {r["run_id"]: r for r in store.iter_records(results)}
 
 
+def zsl_here(capsys, *args) -> tuple[int, str, str]:
+    """`zslbench ARGS` in this process (no interpreter start-up): (exit code, stdout, stderr)."""
+    import warnings
+
+    from zslbench.cli import main
+
+    capsys.readouterr()
+    handler, formatwarning = signal.getsignal(signal.SIGTERM), warnings.formatwarning  # main() sets both
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+        warnings.formatwarning = formatwarning
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.mark.slow
-def test_metrics_do_not_depend_on_the_launcher(tmp_path):
+def test_metrics_do_not_depend_on_the_launcher(tmp_path, capsys):
     """The same run id gives bit-identical metrics (every metric, GZSL and CZSL) whether it is
     launched as a single `run`, by a sweep in-process (--jobs 1) or by a pool of 2 workers
     (--jobs 2, which used to set one thread per worker), and every launcher trains with the
@@ -253,11 +273,12 @@ def test_metrics_do_not_depend_on_the_launcher(tmp_path):
     for args in (["run", "--model", "mlp3+cn", *common, *GZ_TINY],
                  ["run", "--czsl", "--method", "ewc-online", "--cn", *common, *CZ_TINY],
                  ["run", "--czsl", "--method", "ewc-online", "--no-cn", *common, *CZ_TINY]):
-        proc = zsl(*args)
-        assert proc.returncode == 0, proc.stderr
-    for jobs in ("1", "2"):
-        proc = zsl(*SWEEP, "--jobs", jobs, "--results", str(tmp_path / f"jobs{jobs}"))
-        assert proc.returncode == 0, proc.stderr
+        code, _, err = zsl_here(capsys, *args)
+        assert code == 0, err
+    code, _, err = zsl_here(capsys, *SWEEP, "--jobs", "1", "--results", str(tmp_path / "jobs1"))  # in this process
+    assert code == 0, err
+    proc = zsl(*SWEEP, "--jobs", "2", "--results", str(tmp_path / "jobs2"))  # two spawned workers
+    assert proc.returncode == 0, proc.stderr
     runs = {name: _records(tmp_path / name) for name in ("single", "jobs1", "jobs2")}
     assert len(runs["single"]) == 3
     assert {r["kind"] for r in runs["single"].values()} == {"gzsl", "czsl"}
@@ -308,16 +329,16 @@ def test_the_callers_thread_setting_does_not_leak_into_a_run(tmp_path, kind):
 
 
 @pytest.mark.slow
-def test_from_record_reports_environment_differences_and_tolerances(tmp_path):
-    first = zsl("run", "--model", "mlp3+eq9", "--dataset", "apy", *TINY, "--results", str(tmp_path))
-    assert first.returncode == 0, first.stderr
+def test_from_record_reports_environment_differences_and_tolerances(tmp_path, capsys):
+    code, _, err = zsl_here(capsys, "run", "--model", "mlp3+eq9", "--dataset", "apy", *TINY, "--results", str(tmp_path))
+    assert code == 0, err
     (record_path,) = tmp_path.glob("runs/*/record.json")
     record = json.loads(record_path.read_text())
 
     def replay(rec: dict, *extra: str):
         path = tmp_path / f"doctored-{len(list(tmp_path.glob('doctored-*')))}.json"
         path.write_text(json.dumps(rec))
-        return zsl("run", "--from-record", str(path), *extra)
+        return subprocess.CompletedProcess([], *zsl_here(capsys, "run", "--from-record", str(path), *extra))
 
     # another machine's numeric environment, same metrics: an exact match that names the differences
     env = dict(record["env"], numerics=dict(record["env"]["numerics"], cpu_vendor="GenuineIntel",
