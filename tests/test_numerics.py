@@ -96,10 +96,14 @@ def test_the_record_env_says_what_determines_the_numerics():
 
 def test_env_vars_that_change_the_numerics_are_recorded(monkeypatch):
     monkeypatch.setenv("MKL_CBWR", "AVX2,STRICT")
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
     env = numerics.numeric_environment("cpu")
-    assert env["env_vars"]["MKL_CBWR"] == "AVX2,STRICT"
-    assert "OMP_NUM_THREADS" not in env["env_vars"]
+    assert env["env_vars"]["MKL_CBWR"] == "AVX2,STRICT" and "ATEN_CPU_CAPABILITY" not in env["env_vars"]
+    # thread-count variables are recorded apart: a run sets its own threads, so replays ignore them
+    assert env["thread_env_vars"]["OMP_NUM_THREADS"] == "3" and "OMP_NUM_THREADS" not in env["env_vars"]
+    other = dict(env, thread_env_vars={})
+    assert numerics.env_differences({"numerics": env}, {"numerics": other}) == []
 
 
 def test_cuda_reproducibility_settings_are_data():

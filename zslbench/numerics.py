@@ -24,13 +24,16 @@ from typing import Any, Iterator, Mapping
 
 from zslbench.errors import ConfigError
 
-# Environment variables that change what the math libraries compute, or with how many threads.
+# Environment variables that change which kernels the math libraries run (compared by replays).
 NUMERIC_ENV_VARS = (
-    "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "MKL_NUM_THREADS", "MKL_DYNAMIC",
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "ATEN_CPU_CAPABILITY",
+    "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "OPENBLAS_CORETYPE", "ATEN_CPU_CAPABILITY",
     "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "KMP_DETERMINISTIC_REDUCTION", "CUBLAS_WORKSPACE_CONFIG",
-    "NVIDIA_TF32_OVERRIDE", "CUDA_VISIBLE_DEVICES",
+    "NVIDIA_TF32_OVERRIDE",
 )
+# Thread-count variables: recorded, not compared (a run sets its own threads; the sweep's
+# workers set these for what they do outside a run).
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MKL_DYNAMIC", "OPENBLAS_NUM_THREADS",
+                   "CUDA_VISIBLE_DEVICES", "SLURM_CPUS_PER_TASK")
 
 # What cuBLAS needs for reproducible results (CUDA >= 10.2), set before its first use.
 CUBLAS_WORKSPACE = ":4096:8"
@@ -271,6 +274,7 @@ def numeric_environment(device: str = "cpu") -> dict:
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "deterministic_warn_only": torch.is_deterministic_algorithms_warn_only_enabled(),
         "env_vars": {k: os.environ[k] for k in NUMERIC_ENV_VARS if k in os.environ},
+        "thread_env_vars": {k: os.environ[k] for k in THREAD_ENV_VARS if k in os.environ},
     }
     if str(device).startswith("cuda") and torch.cuda.is_available():
         index = torch.device(device).index or 0
