@@ -140,3 +140,31 @@ def test_sweep_applies_a_set_only_where_it_acts_and_agrees_with_the_runners(tmp_
                        source="synthetic", results=tmp_path, sets=sets, preset="code")
     states = {(j.kind, j.name, j.classnorm): j.state for j in again.jobs}
     assert states[("czsl", "sequential", False)] == "done" and states[("gzsl", "linear", None)] == "done"
+
+
+def test_a_sweep_set_that_acts_on_no_planned_run_is_refused(tmp_path):
+    from zslbench.errors import ConfigError
+    from zslbench.sweep import plan_sweep
+
+    common = dict(methods=["agem"], datasets=["cub"], seeds=[1], source="synthetic", results=tmp_path)
+    with pytest.raises(ConfigError, match="ewc_lambda"):
+        plan_sweep("quick", sets=["ewc_lambda=3"], **common)
+    with pytest.raises(ConfigError, match="agem_ref_attrs"):  # acts with ClassNorm only
+        plan_sweep("quick", sets=["agem_ref_attrs=seen"], only="czsl", **{**common, "methods": ["sequential"]})
+    plan = plan_sweep("quick", sets=["agem_ref_attrs=seen"], **common)
+    ids = {j.classnorm: j.run_id for j in plan.jobs}
+    default = {j.classnorm: j.run_id for j in plan_sweep("quick", **common).jobs}
+    assert ids[False] == default[False] and ids[True] != default[True]
+
+
+def test_records_from_before_presets_rerun_with_their_own_settings():
+    from zslbench.runner import legacy_czsl_config
+
+    old = make_czsl_config("paper", {"attr_param_group": "embedder"}).to_dict()
+    old.pop("agem_ref_grad")
+    old["fisher_minmax"] = True
+    cfg = legacy_czsl_config(old)
+    assert cfg["fisher_minmax"] == "trainable_only" and cfg["agem_ref_grad"] == "clean"
+    assert cfg["attr_param_group"] == "embedder"
+    assert legacy_czsl_config({**old, "fisher_minmax": False})["fisher_minmax"] == "none"
+    make_czsl_config("paper", cfg)  # a valid config today

@@ -140,6 +140,7 @@ def plan_sweep(
     from zslbench.presets import with_preset
 
     gz_over, cz_over = split_overrides(sets)
+    explicit = {"gzsl": set(gz_over), "czsl": set(cz_over)}
     gz_over, cz_over = with_preset("gzsl", preset, gz_over), with_preset("czsl", preset, cz_over)
     make_gzsl_config(profile, gz_over)  # bad values fail before any work
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
@@ -178,7 +179,27 @@ def plan_sweep(
                         jobs.append(Job("czsl", method, ds, seed, cn, rid, state))
     if not jobs:
         raise ConfigError("no runs match the filters (--only/--models/--methods/--datasets)")
+    _check_sets_act(jobs, explicit, profile, source, data_dir, gz_over, cz_over)
     return Plan(settings, jobs, seeds_t, notes)
+
+
+def _check_sets_act(jobs, explicit, profile, source, data_dir, gz_over, cz_over) -> None:
+    """A --set must act on at least one planned run (zslbench.applicability)."""
+    from zslbench.applicability import acts, czsl_traits, gzsl_traits
+    from zslbench.config import make_czsl_config, make_gzsl_config
+    from zslbench.data import resolve_source
+
+    pending = explicit["gzsl"] | explicit["czsl"]
+    cfgs = {"gzsl": make_gzsl_config(profile, gz_over).to_dict(), "czsl": make_czsl_config(profile, cz_over).to_dict()}
+    for job in jobs:
+        if not pending:
+            return
+        src = resolve_source(job.dataset, source, data_dir)
+        traits = (gzsl_traits(job.name, job.dataset, src) if job.kind == "gzsl"
+                  else czsl_traits(job.name, job.classnorm, job.dataset, src))
+        pending -= {k for k in explicit[job.kind] if acts(job.kind, k, traits, cfgs[job.kind])}
+    if pending:
+        raise ConfigError(f"--set {', '.join(sorted(pending))}: acts on none of the planned runs")
 
 
 # --------------------------------------------------------------------------- estimates
