@@ -338,7 +338,7 @@ def _agem_note(cfg: dict) -> str:
     mode = cfg.get("agem_ref_grad")
     if mode == "stale_code":
         return ("A-GEM: `agem_ref_grad=stale_code`, the authors' code's reference gradient, which "
-                "still holds the previous step's gradient (so it rarely projects).")
+                "still holds the previous step's gradient.")
     if mode == "clean":
         return "A-GEM: `agem_ref_grad=clean`, the clean reference gradient of published A-GEM."
     return ("A-GEM: the clean reference gradient (these records predate `agem_ref_grad`; "
