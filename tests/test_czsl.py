@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 import zslbench.models
+from zslbench.applicability import acts, czsl_traits
 from zslbench.config import CZSLConfig, make_czsl_config, parse_overrides
 from zslbench.czsl_runner import read_acc_matrix, read_steps, run_czsl
 from zslbench.data.synthetic import make_synthetic
@@ -167,7 +170,8 @@ def _tiny_importance_problem():
     return model, list(model.parameters()), logits_fn, x
 
 
-@pytest.mark.parametrize("kind, minmax", [("fisher", True), ("fisher", False), ("mas", False)])
+@pytest.mark.parametrize("kind, minmax", [("fisher", "trainable_only"), ("fisher", "code"), ("fisher", "none"),
+                                          ("mas", "none")])
 def test_importances_are_non_negative(kind, minmax):
     model, params, logits_fn, x = _tiny_importance_problem()
     model.train()
@@ -175,9 +179,33 @@ def test_importances_are_non_negative(kind, minmax):
     flat = torch.cat([o.reshape(-1) for o in omega])
     assert (flat >= 0).all() and flat.max() > 0
     assert [o.shape for o in omega] == [p.shape for p in params]
-    if minmax:
+    if minmax == "trainable_only":
         assert flat.min() == 0 and flat.max() == pytest.approx(1.0)
     assert model.training  # the eval-mode pass restores the mode
+
+
+def test_fisher_minmax_code_divides_by_the_maximum():
+    # The code's minimum runs over every parameter, including a frozen one whose Fisher is 0:
+    # in effect (F - 0) / (max - 0).  "trainable_only" subtracts the trainable minimum first.
+    torch.manual_seed(0)
+    model = torch.nn.Linear(8, 3)  # no ReLU: every weight has a non-zero Fisher
+    params = list(model.parameters())
+    x = torch.rand(20, 8)
+    logits_fn = model
+    raw = compute_importance(model, params, logits_fn, x, None, "fisher", batch_size=6, minmax="none")
+    flat = torch.cat([r.reshape(-1) for r in raw])
+    assert flat.min() > 0  # so that the two normalisations differ
+    code = compute_importance(model, params, logits_fn, x, None, "fisher", batch_size=6, minmax="code")
+    trainable = compute_importance(model, params, logits_fn, x, None, "fisher", batch_size=6,
+                                   minmax="trainable_only")
+    frozen = torch.zeros(4)  # the Fisher of a frozen parameter, as the code's attribute matrix
+    with_frozen = torch.cat([flat, frozen])
+    code_minmax = (with_frozen - with_frozen.min()) / (with_frozen.max() - with_frozen.min())
+    for c, t, r in zip(code, trainable, raw):
+        torch.testing.assert_close(c, r / flat.max())
+        torch.testing.assert_close(t, (r - flat.min()) / (flat.max() - flat.min()))
+    torch.testing.assert_close(torch.cat([c.reshape(-1) for c in code]), code_minmax[: flat.numel()])
+    assert not torch.allclose(torch.cat([c.reshape(-1) for c in code]), torch.cat([t.reshape(-1) for t in trainable]))
 
 
 def test_fisher_with_labels_outside_the_mask_is_the_code_s_gradient():
@@ -374,7 +402,11 @@ def test_every_method_writes_a_complete_record_on_synthetic_cub(method, classnor
     assert [len(t) for t in rec["class_split"]] == [20] * 10 and len(rec["task_seconds"]) == 10
     split = json.loads((folder / "image_split.json").read_text())
     assert len(split["train"]) + len(split["test"]) == rec["data_summary"]["images"]
-    assert rec["config"] == make_czsl_config("quick", TINY).to_dict()
+    full = make_czsl_config("quick", TINY).to_dict()
+    traits = czsl_traits(method, classnorm, "cub", "synthetic")
+    assert rec["config"] == {k: v for k, v in full.items() if acts("czsl", k, traits, full)}
+    assert "tasks_sun" not in rec["config"] and ("cn_momentum" in rec["config"]) == classnorm
+    assert rec["preset"] == "code"
     steps = read_steps(folder)
     assert steps["t"].tolist() == list(range(11))
     assert m["mJA"] == pytest.approx(100 * steps["JA"][1:].mean())
@@ -417,7 +449,9 @@ def test_sun_run_records_its_split_and_the_quirk_options(tmp_path):
                    overrides=overrides, progress=False)
     rec = out.record
     assert [len(t) for t in rec["class_split"]] == [47, 47, 47] + [48] * 12
-    assert rec["non_default_options"] == {"agem_double_memory": False, "sun_eval_split": "val"}
+    # agem_double_memory does not act on sequential: it is left out of the config
+    assert rec["non_default_options"] == {"sun_eval_split": "val"}
+    assert "agem_double_memory" not in rec["config"] and rec["config"]["sun_eval_split"] == "val"
     counts = rec["image_split"]["counts"]
     # 3-4 images per class at this scale: one val and one test image each
     assert rec["image_split"]["eval_split"] == "val" and counts["val"] == counts["test"] == 717
@@ -439,12 +473,115 @@ def test_cli_czsl_run_and_errors(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "fisher_minmax" in err
     code, _, err = zsl("run", "--method", "agem", "--dataset", "cub")
     assert code == 2 and "--czsl" in err
-    sets = [item for k, v in TINY.items() for item in ("--set", f"{k}={v}")]
-    code, out, err = zsl("run", "--czsl", "--method", "sequential", "--no-cn", "--dataset", "cub",
-                         "--profile", "quick", "--data", "synthetic", "--results", str(tmp_path), *sets)
+    tiny = {k: v for k, v in TINY.items() if not k.startswith(("multitask_", "agem_"))}
+    sets = [item for k, v in tiny.items() for item in ("--set", f"{k}={v}")]
+    base = ("run", "--czsl", "--method", "sequential", "--no-cn", "--dataset", "cub", "--profile", "quick",
+            "--data", "synthetic", "--results", str(tmp_path))
+    # an option that does not act on the run is refused, naming it and the method
+    for extra, named in ((("--set", "agem_ref_grad=clean"), "method sequential"),
+                         (("--set", "cn_momentum=0.2"), "without ClassNorm"),
+                         (("--set", "tasks_sun=5"), "dataset cub")):
+        code, _, err = zsl(*base, *sets, *extra)
+        assert code == 2 and err.count("\n") == 1 and extra[1].split("=")[0] in err and named in err, err
+    assert not (tmp_path / "runs").exists()
+    code, out, err = zsl(*base, *sets)
     assert code == 0, err
     assert "features track" in out and "mAUC=" in out
     (run,) = (tmp_path / "runs").iterdir()
     rec = json.loads((run / "record.json").read_text())
     assert rec["classnorm"] is False and rec["method"] == "sequential"
-    assert rec["config"] == make_czsl_config("quick", TINY).to_dict()
+    full = make_czsl_config("quick", tiny).to_dict()
+    traits = czsl_traits("sequential", False, "cub", "synthetic")
+    assert rec["config"] == {k: v for k, v in full.items() if acts("czsl", k, traits, full)}
+
+
+@pytest.mark.parametrize("name", ["ewc-online", "mas-online"])
+def test_importances_visit_the_task_s_images_in_a_shuffled_order_from_the_run_generator(name):
+    # The images are stored class by class (as xlsa17 stores them), so index-order batches are
+    # nearly one class each; the authors' loader shuffles.  The importances must equal a pass
+    # over the permutation drawn from the run's generator, and differ from an index-order pass.
+    from zslbench.models import scaled_cosine
+
+    base = _id_data(n_classes=8, per_class=10)
+    rng = np.random.default_rng(1)  # features clustered by class, as real image features are
+    feats = (rng.random((8, 16)) * 2)[base.labels] + 0.2 * rng.random(base.features.shape)
+    data = dataclasses.replace(base, features=feats.astype(np.float32))
+    cfg = CZSLConfig(tasks_cub=4, epochs_per_task=1, batch_size=4, hidden_dim=8, split_cub="1/0/1")
+    setup = prepare_czsl(data, cfg, seed=5)
+    state = _make_state(data, setup, cfg, build_czsl_head(5, 16, cfg, True), torch.device("cpu"), 5)
+    method = CZSL_METHODS.get(name)(cfg, setup.settings)
+    train_task(state, method, 0)
+    idx = state.task_train_idx[1]
+    labels = state.train_pos[idx]
+    assert torch.unique_consecutive(labels).numel() == labels.unique().numel() > 1  # class by class
+    lo, hi = state.offsets[0], state.offsets[1]
+    kind = "fisher" if name == "ewc-online" else "mas"
+    minmax = "code" if kind == "fisher" else "none"
+
+    def logits_fn(xb):
+        return scaled_cosine(xb, state.model(state.attrs[lo:hi]), state.gamma)
+
+    before = state.generator.get_state()
+    got = method.current_importance(state, 1)
+    replay = torch.Generator()
+    replay.set_state(before)
+    perm = torch.randperm(idx.numel(), generator=replay)
+    x = state.train_x[idx]
+    shuffled = compute_importance(state.model, state.params(), logits_fn, x[perm], None, kind, 4, minmax)
+    in_order = compute_importance(state.model, state.params(), logits_fn, x, None, kind, 4, minmax)
+    for g, s in zip(got, shuffled):
+        torch.testing.assert_close(g, s, rtol=1e-5, atol=1e-7)
+    flat = lambda ts: torch.cat([t.reshape(-1) for t in ts])  # noqa: E731
+    rel = (flat(got) - flat(in_order)).abs().sum() / flat(in_order).abs().sum()
+    assert rel > 0.05, float(rel)
+    # the generator moved on: the next task's importances use a fresh permutation
+    assert not torch.equal(state.generator.get_state(), before)
+
+
+@pytest.mark.parametrize("mode", ["stale_code", "clean"])
+def test_agem_stale_reference_gradient_adds_the_previous_step_s_gradient(mode, monkeypatch):
+    # The authors' compute_ref_grad backpropagates into .grad that still holds the gradient the
+    # previous optimiser step used (projected, or at a task's first step the previous task's
+    # last one): g_ref(stale) = clean reference gradient + that gradient.
+    import zslbench.train.methods.agem as agem_module
+
+    data = _id_data()
+    cfg = CZSLConfig(tasks_cub=4, epochs_per_task=2, batch_size=4, hidden_dim=8, agem_mem_per_class_cub=2,
+                     agem_ref_batch=5, agem_ref_grad=mode)
+    setup = prepare_czsl(data, cfg, seed=1)
+    state = _make_state(data, setup, cfg, build_czsl_head(5, 16, cfg, True), torch.device("cpu"), 1)
+    method = CZSL_METHODS.get("agem")(cfg, setup.settings)
+    used: list[list[torch.Tensor]] = []  # per optimiser step: the gradient it used
+    refs: list[tuple[int, list[torch.Tensor], list[torch.Tensor]]] = []  # (step, clean, projected against)
+    clean_now: list[list[torch.Tensor]] = []
+    original_ref, original_proj, original_after = method.reference_gradient, agem_module.agem_project_, method.after_backward
+
+    def ref_spy(st):
+        g = original_ref(st)
+        clean_now.append([t.clone() for t in g])
+        return g
+
+    def proj_spy(grads, ref):
+        refs.append((len(used), clean_now[-1], [t.clone() for t in ref]))
+        return original_proj(grads, ref)
+
+    def after_spy(st):
+        original_after(st)
+        used.append([p.grad.clone() for p in st.params()])
+
+    method.reference_gradient = ref_spy
+    method.after_backward = after_spy
+    monkeypatch.setattr(agem_module, "agem_project_", proj_spy)
+    first_steps = []
+    for t in range(3):
+        first_steps.append(len(used))
+        train_task(state, method, t)
+    assert len(refs) == len(used) - first_steps[1] > 0  # every step after task 1 has a reference
+    for step, clean, ref in refs:
+        expected = [c + u for c, u in zip(clean, used[step - 1])] if mode == "stale_code" else clean
+        for r, e in zip(ref, expected):
+            torch.testing.assert_close(r, e, rtol=0, atol=1e-6)
+    # at the first step of task 1 the previous gradient is task 0's last one (no memory yet)
+    assert refs[0][0] == first_steps[1] and first_steps[1] - 1 < first_steps[1]
+    if mode == "stale_code":
+        assert any((r[2][0] - r[1][0]).abs().max() > 1e-4 for r in refs)

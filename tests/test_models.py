@@ -120,6 +120,19 @@ def test_kaiming_baseline_init_option():
     assert abs(last.var().item() * 1024 / 2 - 1) < 0.02  # kaiming: variance 2 / fan_in
 
 
+def test_linear_honours_baseline_last_init():
+    # The authors' code re-draws linear's layer with kaiming_uniform_(fan_in, relu): bound
+    # sqrt(6 / 312) = 0.139 on CUB, against PyTorch's default 1 / sqrt(312) = 0.057.
+    weights = {}
+    for init in ("torch_default", "kaiming_relu"):
+        torch.manual_seed(0)
+        weights[init] = MODELS.get("linear").build(312, 2048, GZSLConfig(baseline_last_init=init)).last.weight
+    default, kaiming = weights["torch_default"], weights["kaiming_relu"]
+    assert default.abs().max() <= 1 / math.sqrt(312) < kaiming.abs().max() <= math.sqrt(6 / 312)
+    assert abs(kaiming.var().item() * 312 / 2 - 1) < 0.02  # variance 2 / fan_in
+    assert abs(default.var().item() * 3 * 312 - 1) < 0.02  # variance 1 / (3 fan_in)
+
+
 def test_attribute_normalisation_modes():
     a = torch.rand(7, 12) + 0.1
     torch.testing.assert_close(normalize_attributes(a, "sqrtA").norm(dim=1), torch.full((7,), math.sqrt(12)))

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "results"
 GOLDEN = ROOT / "tests" / "fixtures" / "golden"
 REGEN = os.environ.get("ZSLBENCH_REGEN_GOLDEN") == "1"
+# The fixture's records predate presets: their variant label says so.
+OLD_QUICK = "quick, record from before presets"
 
 
 def build(kind: str):
@@ -149,7 +151,7 @@ def test_missing_cells_are_missing_not_zero():
     eq10_csv = [r for r in rows if r["model"] == "mlp3+eq10" and r["data_source"] == "synthetic"]
     assert all(r["mean"] == "" and r["n"] == "0" for r in eq10_csv)
     md = table.to_markdown()
-    line = next(ln for ln in md.splitlines() if ln.startswith("| mlp3+eq10 (quick)"))
+    line = next(ln for ln in md.splitlines() if ln.startswith(f"| mlp3+eq10 ({OLD_QUICK})"))
     assert line.count("—") == 4 and "0.0" not in line
 
 
@@ -162,7 +164,7 @@ def test_fewer_seeds_are_flagged():
     lin = frame[(frame["model"] == "linear") & (frame["dataset"] == "sun") & (frame["metric"] == "H")]
     assert lin["fewer_seeds"].tolist() == [False]
     md = table.to_markdown()
-    eq9_line = next(ln for ln in md.splitlines() if ln.startswith("| mlp3+eq9 (quick)"))
+    eq9_line = next(ln for ln in md.splitlines() if ln.startswith(f"| mlp3+eq9 ({OLD_QUICK})"))
     assert eq9_line.count("(n=2)") == 4
     assert "unmarked cells have n = 3 seeds" in md
 
@@ -181,8 +183,8 @@ def test_sources_are_separate_tables_and_variants_separate_rows():
     # The non-default option is a separate, labelled variant with its own 2 runs.
     sun_cn = frame[(frame["data_source"] == "synthetic") & (frame["model"] == "mlp3+cn") & (frame["dataset"] == "sun")
                    & (frame["metric"] == "H")]
-    assert dict(zip(sun_cn["variant"], sun_cn["n"])) == {"quick": 3, "quick, select_epoch=best_test_H": 2}
-    assert "| mlp3+cn (quick, select_epoch=best_test_H) | ours" in md
+    assert dict(zip(sun_cn["variant"], sun_cn["n"])) == {OLD_QUICK: 3, f"{OLD_QUICK}, select_epoch=best_test_H": 2}
+    assert f"| mlp3+cn ({OLD_QUICK}, select_epoch=best_test_H) | ours" in md
     # Footnotes: data source, options off the defaults, epoch selection and calibration.
     assert "`select_epoch=best_test_H ⚠`" in md and "an oracle" in md
     assert "`epochs=4`, `synthetic_scale=0.15`" in md
@@ -263,3 +265,53 @@ def test_cli_table_bad_usage_is_one_line_exit_2(args, needle):
 def test_parse_formats():
     assert parse_formats(None) == ("csv", "md", "tex")
     assert parse_formats("md, csv,md") == ("md", "csv")
+
+
+def _new_format_copy(rec: dict, kind: str) -> dict:
+    """A record as this zslbench writes it, from an older fixture record of the same run: the
+    config holds only the fields that act on the run, and the record has a preset label."""
+    from zslbench import config
+    from zslbench.applicability import active_config, czsl_traits, gzsl_traits
+    from zslbench.runner import preset_fields
+
+    if kind == "czsl":
+        cfg = config.make_czsl_config(rec["profile"])
+        traits = czsl_traits(rec["method"], rec["classnorm"], rec["dataset"], rec["data_source"])
+    else:
+        cfg = config.make_gzsl_config(rec["profile"])
+        traits = gzsl_traits(rec["model"], rec["dataset"], rec["data_source"])
+    active = active_config(kind, traits, cfg)
+    new = {k: v for k, v in rec.items() if not k.startswith("_")}
+    new.update(config=active, non_default_options={}, **preset_fields(kind, active))
+    new["run_id"] = "new-" + rec["run_id"]
+    return new
+
+
+@pytest.mark.parametrize("kind, name_key", [("czsl", "method"), ("gzsl", "model")])
+def test_records_from_before_presets_never_share_a_cell_with_new_ones(kind, name_key, tmp_path):
+    import shutil
+
+    from zslbench import store
+
+    shutil.copytree(FIXTURE, tmp_path / "results")
+    old = [r for r in raw_records(kind) if r["data_source"] == "synthetic"]
+    first = old[0]
+    twins = [r for r in old if all(r[k] == first[k] for k in (name_key, "dataset", "classnorm"))]
+    new = _new_format_copy(first, kind)
+    store.write_run(tmp_path / "results", new["run_id"], new, {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = build_table(kind, tmp_path / "results")
+    (section,) = [s for s in table.sections if s.source == "synthetic"]
+    cells = section.cells
+    metric = "mAUC" if kind == "czsl" else "H"
+    here = cells[(cells[name_key] == first[name_key]) & (cells["dataset"] == first["dataset"])
+                 & (cells["metric"] == metric)]
+    if kind == "czsl":
+        here = here[here["classnorm"] == first["classnorm"]]
+    same_profile = [r for r in twins if r["config"] == first["config"]]
+    counts = sorted(int(n) for n in here["n"] if n > 0)
+    assert counts == sorted([1, len(same_profile)]), here[["variant", "n"]]
+    labels = set(here.loc[here["n"] > 0, "variant"])
+    assert any("before presets" in label for label in labels)
+    assert any("preset " in label for label in labels), labels

@@ -40,12 +40,14 @@ def cli() -> None:
 
 # --- list --------------------------------------------------------------------------------
 @cli.command("list")
-@click.argument("what", required=False, type=click.Choice(["models", "methods", "datasets", "profiles"]))
+@click.argument("what", required=False,
+                type=click.Choice(["models", "methods", "datasets", "profiles", "presets"]))
 def list_cmd(what: str | None) -> None:
-    """List the registered models, CZSL methods, datasets or profiles."""
+    """List the registered models, CZSL methods, datasets, profiles or presets."""
     from zslbench.config import PROFILES
     from zslbench.data.specs import DATASETS
     from zslbench.models import MODELS
+    from zslbench.presets import DEFAULT_PRESET, PRESETS
 
     sections = {
         "models": [(n, MODELS.get(n).description) for n in MODELS],
@@ -55,6 +57,11 @@ def list_cmd(what: str | None) -> None:
             for n, s in DATASETS.items()
         ],
         "profiles": [(p.name, p.description) for p in PROFILES.values()],
+        "presets": [
+            (p.name, ("(default) " if p.name == DEFAULT_PRESET else "") + p.description + "; sets "
+             + " ".join(f"{k}={_flag(v)}" for k, v in p.gzsl.items()))
+            for p in PRESETS.values()
+        ],
     }
     try:
         from zslbench.train.czsl import CZSL_METHODS  # available once CZSL is installed
@@ -138,6 +145,10 @@ def data_fetch(data_dir, url, from_zip, sha256, keep_zip, retries, retry_wait, t
         click.echo(f"warning: {note}", err=True)
 
 
+def _flag(value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def _v(value) -> str:
     return "-" if value is None else str(value)
 
@@ -148,6 +159,8 @@ def _v(value) -> str:
 @click.option("--dataset", help="Dataset: sun, cub, awa1, awa2, apy.")
 @click.option("--seed", type=int, default=None, help="Seed (default: the profile's first seed).")
 @click.option("--profile", default="paper", show_default=True, help="paper or quick.")
+@click.option("--preset", default=None,
+              help="colab (default: the notebook) or code (the authors' trainer); see `zslbench list presets`.")
 @click.option("--data", "source", type=click.Choice(["auto", "xlsa17", "synthetic"]), default="auto",
               show_default=True, help="Data source; auto = xlsa17 where found, else synthetic.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="xlsa17 data folder.")
@@ -168,18 +181,21 @@ def _v(value) -> str:
 @click.option("--cn/--no-cn", "classnorm", default=True, show_default=True,
               help="CZSL: with or without ClassNorm.")
 @sweep_options
-def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, sets, force, from_record,
+def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, from_record,
             atol, rtol, czsl, method, classnorm, **sweep) -> None:
     """Train and evaluate one run and write its record; with --all, run the whole grid as a
     resumable sweep (see README, Sweeps)."""
     from zslbench.config import GZSLConfig, get_profile, make_gzsl_config, parse_overrides
     from zslbench.data import DATASETS
     from zslbench.models import MODELS
+    from zslbench.presets import get_preset, with_preset
     from zslbench.runner import run_gzsl
 
+    get_preset(preset)  # an unknown name fails first
     if from_record is not None:
         ctx = click.get_current_context()
-        clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force", "czsl", "method")
+        clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force", "czsl", "method",
+                                                                "preset")
                     if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
         if clashing or sweep.get("all_runs"):
             _fail(f"--from-record takes everything from the record; drop {', '.join(clashing) or '--all'}")
@@ -195,14 +211,14 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
         _check_writable(results)
         return run_all_cli(profile=profile, source=source, data_dir=data_dir, device=device, results=results,
                            sets=sets, force=force, single={"model": model, "dataset": dataset, "seed": seed},
-                           **sweep)
+                           preset=preset, **sweep)
     from zslbench.sweep import reject_sweep_options
 
     reject_sweep_options(sweep)
     if czsl:
         if model:
             _fail("run: --model is for GZSL runs; a --czsl run takes --method")
-        _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, device, results,
+        _run_czsl_cmd(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
                       sets, force)
         return
     if method:
@@ -214,8 +230,10 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
     MODELS.get(model)
     _check_dataset_name(dataset, DATASETS)
     prof = get_profile(profile)
-    overrides = parse_overrides(GZSLConfig, sets)
-    make_gzsl_config(profile, overrides)  # validate values before any work
+    explicit = parse_overrides(GZSLConfig, sets)
+    overrides = with_preset("gzsl", preset, explicit)
+    cfg = make_gzsl_config(profile, overrides)  # validate values before any work
+    _refuse_inactive("gzsl", model, dataset, source, data_dir, cfg, explicit)
     seed = prof.seeds[0] if seed is None else seed
     _check_writable(results)
 
@@ -228,6 +246,16 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
     click.echo(f"{model} on {dataset} [{rec['data_source']}] seed {seed}: {state}")
     click.echo("  " + "  ".join(f"{k}={m[k]:.2f}" for k in ("S", "U", "H", "ZSL", "AUSUC")))
     click.echo(f"  record: {outcome.path / 'record.json'}")
+
+
+def _refuse_inactive(kind, name, dataset, source, data_dir, cfg, explicit, classnorm=True) -> None:
+    """Exit 2 for an explicit --set of an option that does not act on this run."""
+    from zslbench.applicability import czsl_traits, gzsl_traits, refuse_inactive
+    from zslbench.data import resolve_source
+
+    src = resolve_source(dataset, source, data_dir)
+    traits = gzsl_traits(name, dataset, src) if kind == "gzsl" else czsl_traits(name, classnorm, dataset, src)
+    refuse_inactive(kind, traits, cfg, explicit)
 
 
 def _rerun(path: Path, data_dir: Path | None, device: str, results: Path | None,
@@ -258,7 +286,7 @@ def _rerun(path: Path, data_dir: Path | None, device: str, results: Path | None,
         sys.exit(report.comparison.exit_code)
 
 
-def _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, device, results,
+def _run_czsl_cmd(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
                   sets, force) -> None:
     """`zslbench run --czsl`: one continual-ZSL run on the features track."""
     from zslbench.config import CZSL_DATASETS, CZSLConfig, get_profile, make_czsl_config, parse_overrides
@@ -271,9 +299,13 @@ def _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, d
         _fail(f"run --czsl: --dataset is required; valid datasets: {', '.join(CZSL_DATASETS)}")
     CZSL_METHODS.get(method)
     check_czsl_dataset(dataset)
+    from zslbench.presets import with_preset
+
     prof = get_profile(profile)
-    overrides = parse_overrides(CZSLConfig, sets)
-    make_czsl_config(profile, overrides)  # validate values before any work
+    explicit = parse_overrides(CZSLConfig, sets)
+    overrides = with_preset("czsl", preset, explicit)
+    cfg = make_czsl_config(profile, overrides)  # validate values before any work
+    _refuse_inactive("czsl", method, dataset, source, data_dir, cfg, explicit, classnorm)
     seed = prof.seeds[0] if seed is None else seed
     _check_writable(results)
     _warn_if_synthetic(dataset, source, data_dir)

@@ -19,7 +19,7 @@ from zslbench.config import CZSL_DATASETS, CZSL_PITFALL_OPTIONS, CZSLConfig, mak
 from zslbench.data import resolve_source
 from zslbench.data.types import ZSLData
 from zslbench.errors import ConfigError
-from zslbench.runner import RunOutcome, load_for_run, read_done
+from zslbench.runner import RunOutcome, load_for_run, preset_fields, read_done
 from zslbench.numerics import data_content_sha256, numeric_context
 
 TRACK = "features"
@@ -37,7 +37,10 @@ def czsl_identity(method: str, classnorm: bool, data: ZSLData, seed: int, cfg: C
 
 def _identity(method: str, classnorm: bool, dataset: str, source: str, fingerprint: str, seed: int,
               cfg: CZSLConfig) -> dict:
-    """What a CZSL run id hashes; the runner and the sweep planner both build it here."""
+    """What a CZSL run id hashes; the runner and the sweep planner both build it here.  The
+    config holds only the fields that act on the run (zslbench.applicability)."""
+    from zslbench.applicability import active_config, czsl_traits
+
     return {
         "kind": "czsl",
         "track": TRACK,
@@ -47,7 +50,7 @@ def _identity(method: str, classnorm: bool, dataset: str, source: str, fingerpri
         "data_source": source,
         "data_fingerprint": fingerprint,
         "seed": int(seed),
-        "config": cfg.to_dict(),
+        "config": active_config("czsl", czsl_traits(method, classnorm, dataset, source), cfg),
     }
 
 
@@ -120,6 +123,7 @@ def run_czsl(
         result = train_czsl(data, method, cfg, seed, classnorm=classnorm, device=device, progress=progress)
         env = store.environment(result.device)
     defaults = CZSLConfig()
+    active = identity["config"]
     split_json = json.dumps(result.image_split.to_json(), separators=(",", ":"))
     steps_csv = _steps_csv(result.steps)
     acc_csv = _acc_csv(result.acc_matrix)
@@ -128,6 +132,7 @@ def run_czsl(
         **identity,
         "track_note": TRACK_NOTE,
         "profile": profile,
+        **preset_fields("czsl", active),
         "data_vintage": data.vintage,
         "data_summary": data.summary(),
         "data_content_sha256": data_content_sha256(data),
@@ -146,7 +151,8 @@ def run_czsl(
                   "image_split": "image_split.json"},
         "method_summary": result.method_summary,
         "non_default_options": {
-            k: getattr(cfg, k) for k in CZSL_PITFALL_OPTIONS if getattr(cfg, k) != getattr(defaults, k)
+            k: getattr(cfg, k) for k in CZSL_PITFALL_OPTIONS
+            if k in active and getattr(cfg, k) != getattr(defaults, k)
         },
         "train_seconds": round(result.train_seconds, 3),
         "eval_seconds": round(result.eval_seconds, 3),

@@ -32,7 +32,10 @@ def gzsl_identity(model: str, data: ZSLData, seed: int, cfg: GZSLConfig) -> dict
 
 
 def _identity(model: str, dataset: str, source: str, fingerprint: str, seed: int, cfg: GZSLConfig) -> dict:
-    """What a GZSL run id hashes; the runner and the sweep planner both build it here."""
+    """What a GZSL run id hashes; the runner and the sweep planner both build it here.  The
+    config holds only the fields that act on the run (zslbench.applicability)."""
+    from zslbench.applicability import active_config, gzsl_traits
+
     return {
         "kind": "gzsl",
         "model": model,
@@ -40,8 +43,17 @@ def _identity(model: str, dataset: str, source: str, fingerprint: str, seed: int
         "data_source": source,
         "data_fingerprint": fingerprint,
         "seed": int(seed),
-        "config": cfg.to_dict(),
+        "config": active_config("gzsl", gzsl_traits(model, dataset, source), cfg),
     }
+
+
+def preset_fields(kind: str, active: dict) -> dict:
+    """The record's ``preset`` label (and ``preset_overrides`` when it has some), from the
+    fields that act on the run (zslbench.presets)."""
+    from zslbench.presets import preset_label
+
+    label, differing = preset_label(kind, active)
+    return {"preset": label, **({"preset_overrides": differing} if differing else {})}
 
 
 def gzsl_run_id(
@@ -110,11 +122,13 @@ def run_gzsl(
         result = train_gzsl(data, model, cfg, seed, device=device, progress=progress)
         env = store.environment(result.device)
     defaults = GZSLConfig()
+    active = identity["config"]
     record = {
         "run_id": run_id,
         **identity,
         "classnorm": MODELS.get(model).class_norm,
         "profile": profile,
+        **preset_fields("gzsl", active),
         "data_vintage": data.vintage,
         "data_summary": data.summary(),
         "data_content_sha256": data_content_sha256(data),
@@ -124,7 +138,7 @@ def run_gzsl(
         "metrics_oracle_best_test_H": result.oracle_metrics,
         "oracle_epoch": result.oracle_epoch,
         "non_default_options": {
-            k: getattr(cfg, k) for k in PITFALL_OPTIONS if getattr(cfg, k) != getattr(defaults, k)
+            k: getattr(cfg, k) for k in PITFALL_OPTIONS if k in active and getattr(cfg, k) != getattr(defaults, k)
         },
         "train_seconds": round(result.train_seconds, 3),
         "eval_seconds": round(result.eval_seconds, 3),
@@ -210,6 +224,8 @@ def rerun_record(
         raise RecordError(f"{record_path}: config has fields this zslbench does not know: {', '.join(unknown)}")
     tolerances_for(original["metrics"], atol, rtol)  # bad --atol/--rtol fail before training
     overrides = dict(original["config"])
+    if kind == "czsl" and "preset" not in original:
+        overrides = legacy_czsl_config(overrides)
     if "threads" not in overrides:  # a record from before `threads` was a config field
         threads = (original.get("env") or {}).get("threads")
         if isinstance(threads, int) and threads >= 1:
@@ -226,6 +242,18 @@ def rerun_record(
 
         outcome = run_czsl(original["method"], original["dataset"], classnorm=bool(original["classnorm"]), **common)
     return _compare(original, outcome, atol, rtol)
+
+
+def legacy_czsl_config(config: dict) -> dict:
+    """The config of a CZSL record written before presets, in today's terms: ``fisher_minmax``
+    was a bool (true: min-max over the trainable weights) and A-GEM's reference gradient was the
+    clean one.  (Their EWC/MAS importances visited the images in index order, which no option
+    reproduces.)"""
+    config = dict(config)
+    if isinstance(config.get("fisher_minmax"), bool):
+        config["fisher_minmax"] = "trainable_only" if config["fisher_minmax"] else "none"
+    config.setdefault("agem_ref_grad", "clean")
+    return config
 
 
 def _compare(original: dict, outcome: RunOutcome, atol=(), rtol=()) -> RerunReport:

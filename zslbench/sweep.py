@@ -116,8 +116,11 @@ def plan_sweep(
     results: Path | None = None,
     sets: list[str] | tuple[str, ...] = (),
     force: bool = False,
+    preset: str | None = None,
 ) -> Plan:
-    """The grid narrowed by the filters, each run marked done or todo."""
+    """The grid narrowed by the filters, each run marked done or todo.  ``preset`` is expanded
+    under the ``sets``; an option that does not act on a run is left out of its id
+    (zslbench.applicability), so a ``--set`` applies to the runs it acts on only."""
     from zslbench.config import get_profile, make_gzsl_config
     from zslbench.czsl_runner import czsl_run_id
     from zslbench.data import DATASETS
@@ -134,7 +137,11 @@ def plan_sweep(
     seeds_t = tuple(dict.fromkeys(int(s) for s in seeds)) if seeds else tuple(prof.seeds)
     if any(s < 0 for s in seeds_t):
         raise ConfigError(f"--seeds: seeds must be >= 0, got {','.join(map(str, seeds_t))}")
+    from zslbench.presets import with_preset
+
     gz_over, cz_over = split_overrides(sets)
+    explicit = {"gzsl": set(gz_over), "czsl": set(cz_over)}
+    gz_over, cz_over = with_preset("gzsl", preset, gz_over), with_preset("czsl", preset, cz_over)
     make_gzsl_config(profile, gz_over)  # bad values fail before any work
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
     results = (Path(results) if results is not None else store.default_results_dir()).absolute()
@@ -172,7 +179,27 @@ def plan_sweep(
                         jobs.append(Job("czsl", method, ds, seed, cn, rid, state))
     if not jobs:
         raise ConfigError("no runs match the filters (--only/--models/--methods/--datasets)")
+    _check_sets_act(jobs, explicit, profile, source, data_dir, gz_over, cz_over)
     return Plan(settings, jobs, seeds_t, notes)
+
+
+def _check_sets_act(jobs, explicit, profile, source, data_dir, gz_over, cz_over) -> None:
+    """A --set must act on at least one planned run (zslbench.applicability)."""
+    from zslbench.applicability import acts, czsl_traits, gzsl_traits
+    from zslbench.config import make_czsl_config, make_gzsl_config
+    from zslbench.data import resolve_source
+
+    pending = explicit["gzsl"] | explicit["czsl"]
+    cfgs = {"gzsl": make_gzsl_config(profile, gz_over).to_dict(), "czsl": make_czsl_config(profile, cz_over).to_dict()}
+    for job in jobs:
+        if not pending:
+            return
+        src = resolve_source(job.dataset, source, data_dir)
+        traits = (gzsl_traits(job.name, job.dataset, src) if job.kind == "gzsl"
+                  else czsl_traits(job.name, job.classnorm, job.dataset, src))
+        pending -= {k for k in explicit[job.kind] if acts(job.kind, k, traits, cfgs[job.kind])}
+    if pending:
+        raise ConfigError(f"--set {', '.join(sorted(pending))}: acts on none of the planned runs")
 
 
 # --------------------------------------------------------------------------- estimates
@@ -432,7 +459,7 @@ def reject_sweep_options(sweep: dict[str, Any]) -> None:
 
 def run_all_cli(
     *, profile: str, source: str, data_dir: Path | None, device: str, results: Path | None,
-    sets: tuple[str, ...], force: bool, single: dict[str, Any], **sweep: Any,
+    sets: tuple[str, ...], force: bool, single: dict[str, Any], preset: str | None = None, **sweep: Any,
 ) -> None:
     """`zslbench run --all ...`: plan, print or run, summarise, build the report; exits 1 when a
     run failed and 130 on Ctrl-C."""
@@ -468,6 +495,7 @@ def run_all_cli(
         profile, models=_split(sweep.get("models")) or None, methods=_split(sweep.get("methods")) or None,
         datasets=_split(sweep.get("datasets")) or None, seeds=seeds or None, only=sweep.get("only"),
         source=source, data_dir=data_dir, device=device, results=results, sets=sets, force=force,
+        preset=preset,
     )
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
     threads = run_threads(plan)

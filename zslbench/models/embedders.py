@@ -54,7 +54,10 @@ class ModelSpec:
     def build(self, attr_dim: int, out_dim: int, cfg) -> AttributeEmbedder:
         """Build the embedder; `cfg` supplies hidden_dim and the CN/init options."""
         if not self.deep:
-            return AttributeEmbedder(nn.Identity(), nn.Linear(attr_dim, out_dim))
+            layer = nn.Linear(attr_dim, out_dim)
+            if cfg.baseline_last_init == "kaiming_relu":  # the code re-draws it this way
+                kaiming_relu_init_(layer)
+            return AttributeEmbedder(nn.Identity(), layer)
         hid = cfg.hidden_dim
         layers: list[nn.Module] = [nn.Linear(attr_dim, hid), nn.ReLU(), nn.Linear(hid, hid)]
         if self.class_norm:

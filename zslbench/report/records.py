@@ -6,6 +6,11 @@ Two rules keep a report honest:
 - inside a section, runs are averaged only with runs of the same *variant*: the same profile,
   the same complete config (the `trace` switch aside) and the same data vintage.  Runs that
   differ in any option become separately labelled rows.
+
+A record's config holds only the fields that act on its run (zslbench.applicability); for
+grouping, the other fields are filled in from its profile and preset, so that runs of different
+models or methods made with the same options form one variant.  Records written before presets
+existed (no ``preset`` field) hold every field, and never share a variant with newer ones.
 """
 
 from __future__ import annotations
@@ -75,15 +80,17 @@ def sorted_sections(sections) -> list:
     return sorted(sections, key=lambda s: (SOURCE_ORDER.get(s[0], 9), s))
 
 
-def reference_config(kind: str, profile: str) -> dict | None:
-    """The config a profile gives (profile 'paper' = the paper-faithful defaults), if known."""
+def reference_config(kind: str, profile: str, preset: str | None = None) -> dict | None:
+    """The config a profile (and preset) gives (profile 'paper' = the paper-faithful defaults),
+    if known."""
     from zslbench import config
+    from zslbench.presets import with_preset
 
     maker = getattr(config, f"make_{kind}_config", None)
     if maker is None:
         return None
     try:
-        return maker(profile).to_dict()
+        return maker(profile, with_preset(kind, preset, None) if preset else None).to_dict()
     except (ZSLBenchError, TypeError):
         return None
 
@@ -109,6 +116,7 @@ class Variant:
     key: str = field(repr=False)
     profile: str
     vintage: str | None
+    preset: str | None  # the records' preset label; None: records from before presets
     profile_diff: tuple  # (field, value) differing from the profile's config: --set overrides
     paper_diff: tuple  # (field, value) differing from the paper-faithful defaults
     pitfalls: tuple  # the record's non_default_options (PAPER_SPEC section 9)
@@ -129,18 +137,25 @@ def variant_of(rec: dict, kind: str) -> Variant:
     cfg = dict(rec.get("config") or {})
     profile = str(rec.get("profile", "?"))
     vintage = rec.get("data_vintage")
-    kept = {k: v for k, v in cfg.items() if k not in IGNORED_CONFIG}
-    key = json.dumps([profile, vintage, kept], sort_keys=True, default=str)
+    preset = rec.get("preset")
     paper_ref = reference_config(kind, "paper")
-    prof_ref = reference_config(kind, profile)
-    pitfalls = rec.get("non_default_options")
-    if pitfalls is None:  # a record without the field: derive it from the config
+    if preset is not None:
+        base = str(preset).split("+")[0]
+        prof_ref = reference_config(kind, profile, base)
+        cfg = {**(prof_ref or {}), **cfg}  # the fields that do not act on the run
+    else:
+        prof_ref = reference_config(kind, profile)
+    kept = {k: v for k, v in cfg.items() if k not in IGNORED_CONFIG}
+    key = json.dumps([profile, vintage, preset is not None, kept], sort_keys=True, default=str)
+    pitfalls = rec.get("non_default_options") if preset is None else None
+    if pitfalls is None:  # derive it from the config
         names = set(_pitfall_names(kind))
         pitfalls = {k: v for k, v in _diff(cfg, paper_ref) if k in names}
     return Variant(
         key=key,
         profile=profile,
         vintage=vintage,
+        preset=None if preset is None else str(preset),
         profile_diff=_diff(cfg, prof_ref if prof_ref is not None else paper_ref),
         paper_diff=_diff(cfg, paper_ref),
         pitfalls=tuple(sorted(pitfalls.items())),
@@ -169,7 +184,8 @@ def label_variants(variants: list[Variant]) -> dict[Variant, str]:
     """Short, unique labels: the profile plus the options set on top of it."""
     labels: dict[Variant, str] = {}
     for v in variants:
-        parts = [v.profile] + [f"{k}={fmt_value(val)}" for k, val in v.profile_diff]
+        head = [v.profile, f"preset {v.preset}" if v.preset is not None else "record from before presets"]
+        parts = head + [f"{k}={fmt_value(val)}" for k, val in v.profile_diff]
         labels[v] = ", ".join(parts)
     by_label: dict[str, list[Variant]] = {}
     for v, label in labels.items():

@@ -313,7 +313,8 @@ def _variant_note(kind: str, v: Variant, label: str, recs: list[dict], single: b
     pitfall_names = {k for k, _ in v.pitfalls}
     diffs = [f"{k}={fmt_value(val)}" + (" ⚠" if k in pitfall_names else "") for k, val in v.paper_diff]
     extra = [f"{k}={fmt_value(val)} ⚠" for k, val in v.pitfalls if k not in {k2 for k2, _ in v.paper_diff}]
-    text = f"{head}: profile `{v.profile}`; options differing from the paper-faithful defaults: "
+    preset = f"preset `{v.preset}`" if v.preset is not None else "written before presets existed"
+    text = f"{head}: profile `{v.profile}`, {preset}; options differing from the paper-faithful defaults: "
     text += ", ".join(f"`{d}`" for d in diffs + extra) if diffs or extra else "none"
     if v.pitfalls:
         text += " (⚠ = a PAPER_SPEC §9 option that changes what the number means)"
@@ -327,7 +328,21 @@ def _variant_note(kind: str, v: Variant, label: str, recs: list[dict], single: b
         shown = [k for k in ("mauc_range", "forgetting_max_rows") if k in cfg]
         if shown:
             text += " Metric options: " + ", ".join(f"`{k}={fmt_value(cfg[k])}`" for k in shown) + "."
+        if any(r.get("method") == "agem" for r in recs):
+            text += " " + _agem_note(cfg)
     return text
+
+
+def _agem_note(cfg: dict) -> str:
+    """Which reference gradient the A-GEM rows used (PAPER_SPEC section 9 item 18)."""
+    mode = cfg.get("agem_ref_grad")
+    if mode == "stale_code":
+        return ("A-GEM: `agem_ref_grad=stale_code`, the authors' code's reference gradient, which "
+                "still holds the previous step's gradient.")
+    if mode == "clean":
+        return "A-GEM: `agem_ref_grad=clean`, the clean reference gradient of published A-GEM."
+    return ("A-GEM: the clean reference gradient (these records predate `agem_ref_grad`; "
+            "the authors' code's is `stale_code`).")
 
 
 def _epoch_note(cfg: dict) -> str:

@@ -119,6 +119,7 @@ def _make_state(data: ZSLData, setup: CZSLSetup, cfg: CZSLConfig, model, dev, se
 
 
 def _optimizer(model: nn.Module, cfg: CZSLConfig) -> torch.optim.Optimizer:
+    """SGD over the attribute network with the settings of its group (``attr_param_group``)."""
     if cfg.attr_param_group == "embedder":
         lr, momentum = cfg.embedder_lr, cfg.embedder_momentum
     else:

@@ -9,8 +9,14 @@
   task's classes, cross-entropy -> ``g_ref``.  ``agem_ref_attrs="all_code"`` (default, as the
   code) computes the prototypes from all classes' attributes, so future classes enter the
   ClassNorm statistics; ``"seen"`` uses the seen classes only.
+* ``agem_ref_grad="stale_code"`` (default, as the code; PAPER_SPEC section 9 item 18): the
+  authors' ``compute_ref_grad`` backpropagates the reference loss into ``.grad`` while it still
+  holds the previous optimiser step's gradient (the projected one, or at the first step of a
+  task the previous task's last one), so their ``g_ref`` is the clean reference gradient plus
+  that gradient.  ``"clean"``: the reference gradient alone (A-GEM as published).
 * Projection of the flattened gradient of all parameters: kept when ``g . g_ref >= 0``,
   else ``g - (g . g_ref / |g_ref|^2) g_ref`` (computed per parameter tensor, ``agem_project_``).
+  A zero ``g_ref`` keeps ``g`` (the code divides by zero there).
 """
 
 from __future__ import annotations
@@ -73,6 +79,8 @@ class AGEM(CZSLMethod):
         self.memory_x: torch.Tensor | None = None  # their features, scaled (see after_task)
         self.n_projected = 0
         self.n_steps = 0
+        # the gradient the last optimiser step used (after any projection), for "stale_code"
+        self.prev_grad: list[torch.Tensor] | None = None
 
     def after_task(self, state: CZSLState, t: int) -> None:
         idx = state.task_train_idx[t].cpu()
@@ -107,17 +115,26 @@ class AGEM(CZSLMethod):
         return [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, params)]
 
     def after_backward(self, state: CZSLState) -> None:
-        if self.memory.numel() == 0:
-            return
         params = state.params()
+        stale = self.cfg.agem_ref_grad == "stale_code"
+        if self.memory.numel() == 0:
+            if stale:
+                self.prev_grad = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+            return
         for p in params:
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
         g_ref = self.reference_gradient(state)
+        if stale and self.prev_grad is not None:
+            torch._foreach_add_(g_ref, self.prev_grad)
         self.n_steps += 1
         # the projection of the flattened gradient, per parameter tensor (no torch.cat per step)
         if agem_project_([p.grad for p in params], g_ref):
             self.n_projected += 1
+        if stale:
+            # The trainer sets .grad to None before the next backward pass (zero_grad), so these
+            # tensors are not written again: keeping references is enough.
+            self.prev_grad = [p.grad for p in params]
 
     def summary(self) -> dict:
         return {

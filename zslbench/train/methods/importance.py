@@ -5,14 +5,21 @@ When task t >= 2 starts (0-based t >= 1), the importance of every parameter is m
 eval mode on the logits over all classes, restricted to the previous task's classes:
 
 * EWC: the squared gradient of the cross-entropy (mean over the batch), summed over the
-  batches and divided by the number of samples; then min-max normalised to [0, 1]
-  (``fisher_minmax``).  With ``importance_data="current_task_code"`` (the authors' code) the
+  batches and divided by the number of samples; then normalised (``fisher_minmax``): the
+  authors' code min-max normalises over all ``model.parameters()``, which include the frozen
+  attribute matrix whose Fisher is 0, so its minimum is 0 and it divides by the maximum
+  (``"code"``); ``"trainable_only"`` min-max normalises over the trainable weights only;
+  ``"none"`` keeps the raw Fisher.  With ``importance_data="current_task_code"`` (the authors' code) the
   batches are the *current* task's images, whose labels lie outside the previous task's
   classes: their cross-entropy is infinite, but its gradient is finite and equals the
   gradient of logsumexp over the previous task's logits, which is what is computed here.
   ``"previous_task"`` uses the previous task's images and labels instead.
 * MAS: the absolute gradient of the sum (over the batch and the classes) of the squared
   logits, summed over batches and divided by the number of samples; no normalisation.
+
+The images are visited in a random order drawn from the run's generator, in batches of the
+CZSL batch size, as the code's shuffling training loader does (PAPER_SPEC section 9 item 20):
+the Fisher sums squared batch-mean gradients, so which images share a batch matters.
 
 Online accumulation: ``omega = gamma * omega + omega_current``; the anchor is the weights at
 the start of the task; the penalty is ``lambda * sum(omega * (theta - anchor)^2)`` (no 1/2).
@@ -37,30 +44,37 @@ def compute_importance(
     targets: torch.Tensor | None,
     kind: str,
     batch_size: int,
-    minmax: bool = False,
+    minmax: str = "none",
+    generator: torch.Generator | None = None,
 ) -> list[torch.Tensor]:
     """Per-parameter importances (one tensor per parameter, same shapes).
 
     ``logits_fn(x_batch)`` returns the restricted logits [B, K] (the previous task's classes).
     ``kind``: "fisher" (squared CE gradient; ``targets`` are positions in 0..K-1, or None for
     labels outside the K classes, see the module docstring) or "mas" (abs gradient of the sum
-    of squared logits).  The model is put in eval mode and restored afterwards.
+    of squared logits).  ``minmax``: "code", "trainable_only" or "none" (module docstring).
+    ``generator``: the rows are visited in the order ``torch.randperm(n, generator=generator)``
+    (one draw); None keeps their order.  The model is put in eval mode and restored afterwards.
     """
     if kind not in ("fisher", "mas"):
         raise ValueError(f"unknown importance kind {kind!r}")
+    if minmax not in ("code", "trainable_only", "none"):
+        raise ValueError(f"unknown Fisher normalisation {minmax!r}")
     was_training = model.training
     model.eval()
     total = [torch.zeros_like(p) for p in params]
     n = x.shape[0]
+    order = None if generator is None else torch.randperm(n, generator=generator).to(x.device)
     try:
         for i in range(0, n, batch_size):
-            logits = logits_fn(x[i : i + batch_size])
+            rows = slice(i, i + batch_size) if order is None else order[i : i + batch_size]
+            logits = logits_fn(x[rows])
             if kind == "mas":
                 loss = logits.pow(2).sum()
             elif targets is None:
                 loss = torch.logsumexp(logits, dim=1).mean()
             else:
-                loss = F.cross_entropy(logits, targets[i : i + batch_size])
+                loss = F.cross_entropy(logits, targets[rows])
             grads = torch.autograd.grad(loss, params, allow_unused=True)
             for acc, g in zip(total, grads):
                 if g is not None:
@@ -68,9 +82,11 @@ def compute_importance(
     finally:
         model.train(was_training)
     total = [t / max(n, 1) for t in total]
-    if minmax:
+    if minmax != "none":
         flat = torch.cat([t.reshape(-1) for t in total])
-        lo, hi = flat.min(), flat.max()
+        hi = flat.max()
+        # "code": the minimum over the code's parameters is the 0 of its frozen attribute matrix
+        lo = flat.min() if minmax == "trainable_only" else flat.new_zeros(())
         span = hi - lo
         total = [(t - lo) / span if span > 0 else torch.zeros_like(t) for t in total]
     return total
@@ -135,7 +151,8 @@ class OnlineRegularizer(CZSLMethod):
             targets = state.train_pos[idx] - lo
         return compute_importance(
             state.model, state.params(), logits_fn, state.train_x[idx], targets, self.kind,
-            self.cfg.batch_size, minmax=self.kind == "fisher" and self.cfg.fisher_minmax,
+            self.cfg.batch_size, minmax=self.cfg.fisher_minmax if self.kind == "fisher" else "none",
+            generator=state.generator,
         )
 
     def accumulate(self, current: list[torch.Tensor]) -> None:
