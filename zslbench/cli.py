@@ -148,8 +148,9 @@ def _v(value) -> str:
 @click.option("--dataset", help="Dataset: sun, cub, awa1, awa2, apy.")
 @click.option("--seed", type=int, default=None, help="Seed (default: the profile's first seed).")
 @click.option("--profile", default="paper", show_default=True, help="paper or quick.")
-@click.option("--data", "source", type=click.Choice(["auto", "xlsa17", "synthetic"]), default="auto",
-              show_default=True, help="Data source; auto = xlsa17 where found, else synthetic.")
+@click.option("--data", "source", type=click.Choice(["auto", "xlsa17", "images", "synthetic"]), default="auto",
+              show_default=True, help="Data source; auto = the real data where found (xlsa17; raw images "
+                                      "for the CZSL image track), else synthetic.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="xlsa17 data folder.")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 @click.option("--results", type=click.Path(path_type=Path), default=None,
@@ -158,13 +159,15 @@ def _v(value) -> str:
 @click.option("--force", is_flag=True, help="Retrain even when the run is already done.")
 @click.option("--from-record", "from_record", type=click.Path(path_type=Path), default=None,
               help="Rerun the run a record.json describes and report whether the metrics match.")
-@click.option("--czsl", is_flag=True, help="A continual-ZSL run (features track) of --method.")
+@click.option("--czsl", is_flag=True, help="A continual-ZSL run of --method (see --track).")
+@click.option("--track", type=click.Choice(["features", "images"]), default="features", show_default=True,
+              help="CZSL: fixed features, or a ResNet-18 fine-tuned on raw images (the paper's protocol).")
 @click.option("--method", help="CZSL method with --czsl (see `zslbench list methods`).")
 @click.option("--cn/--no-cn", "classnorm", default=True, show_default=True,
               help="CZSL: with or without ClassNorm.")
 @sweep_options
 def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, sets, force, from_record,
-            czsl, method, classnorm, **sweep) -> None:
+            czsl, track, method, classnorm, **sweep) -> None:
     """Train and evaluate one run and write its record; with --all, run the whole grid as a
     resumable sweep (see README, Sweeps)."""
     from zslbench.config import GZSLConfig, get_profile, make_gzsl_config, parse_overrides
@@ -174,7 +177,8 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
 
     if from_record is not None:
         ctx = click.get_current_context()
-        clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force", "czsl", "method")
+        clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force", "czsl", "method",
+                                                                  "track")
                     if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
         if clashing or sweep.get("all_runs"):
             _fail(f"--from-record takes everything from the record; drop {', '.join(clashing) or '--all'}")
@@ -183,8 +187,8 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
     if sweep.get("all_runs"):
         from zslbench.sweep import run_all_cli
 
-        if czsl or method:
-            _fail("run --all: --czsl/--method select a single run; use --only czsl and --methods")
+        if czsl or method or track != "features":
+            _fail("run --all: --czsl/--method/--track select a single run; use --only czsl, --methods and --tracks")
         _check_writable(results)
         return run_all_cli(profile=profile, source=source, data_dir=data_dir, device=device, results=results,
                            sets=sets, force=force, single={"model": model, "dataset": dataset, "seed": seed},
@@ -192,12 +196,16 @@ def run_cmd(model, dataset, seed, profile, source, data_dir, device, results, se
     from zslbench.sweep import reject_sweep_options
 
     reject_sweep_options(sweep)
+    if track != "features" and not czsl:
+        _fail("run: --track is for CZSL runs (add --czsl)")
     if czsl:
         if model:
             _fail("run: --model is for GZSL runs; a --czsl run takes --method")
         _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, device, results,
-                      sets, force)
+                      sets, force, track)
         return
+    if source == "images":
+        _fail("run: --data images is for the CZSL image track (--czsl --track images)")
     if method:
         _fail("run: --method needs --czsl (GZSL runs take --model)")
     if not model:
@@ -254,10 +262,11 @@ def _rerun(path: Path, data_dir: Path | None, device: str, results: Path | None)
 
 
 def _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, device, results,
-                  sets, force) -> None:
-    """`zslbench run --czsl`: one continual-ZSL run on the features track."""
-    from zslbench.config import CZSL_DATASETS, CZSLConfig, get_profile, make_czsl_config, parse_overrides
-    from zslbench.czsl_runner import check_czsl_dataset, run_czsl
+                  sets, force, track="features") -> None:
+    """`zslbench run --czsl [--track features|images]`: one continual-ZSL run."""
+    from zslbench.config import CZSL_DATASETS, get_profile, parse_overrides
+    from zslbench.czsl_runner import check_czsl_dataset
+    from zslbench.tracks import execute_run, get_track
     from zslbench.train.czsl import CZSL_METHODS
 
     if not method:
@@ -266,22 +275,45 @@ def _run_czsl_cmd(method, classnorm, dataset, seed, profile, source, data_dir, d
         _fail(f"run --czsl: --dataset is required; valid datasets: {', '.join(CZSL_DATASETS)}")
     CZSL_METHODS.get(method)
     check_czsl_dataset(dataset)
+    runner = get_track(f"czsl-{track}")
+    if track == "features" and source == "images":
+        _fail("run --czsl: --data images is for the image track (--track images)")
+    if track == "images" and source == "xlsa17":
+        _fail("run --czsl --track images: --data xlsa17 holds features, not images (use auto, images or synthetic)")
     prof = get_profile(profile)
-    overrides = parse_overrides(CZSLConfig, sets)
-    make_czsl_config(profile, overrides)  # validate values before any work
+    overrides = parse_overrides(runner.config_cls, sets)
+    cfg = runner.make_config(profile, overrides)  # validate values before any work
     seed = prof.seeds[0] if seed is None else seed
     _check_writable(results)
-    _warn_if_synthetic(dataset, source, data_dir)
-    outcome = run_czsl(method, dataset, seed=seed, classnorm=classnorm, profile=profile, source=source,
-                       data_dir=data_dir, device=device, results=results, overrides=overrides, force=force)
+    if track == "images":
+        runner.extra_identity(cfg, data_dir)  # e.g. a missing checkpoint: one line, before any work
+        _warn_if_synthetic_images(dataset, source, data_dir)
+    else:
+        _warn_if_synthetic(dataset, source, data_dir)
+    outcome = execute_run(runner, method, dataset, seed=seed, classnorm=classnorm, profile=profile, source=source,
+                          data_dir=data_dir, device=device, results=results, overrides=overrides, force=force)
     rec = outcome.record
     m = rec["metrics"]
     name = f"{method}{'+cn' if classnorm else ''}"
     state = "already done (use --force to retrain)" if outcome.skipped else f"trained in {rec['train_seconds']:.1f}s"
-    click.echo(f"CZSL {name} on {dataset} [{rec['data_source']}, features track] seed {seed}: {state}")
+    click.echo(f"CZSL {name} on {dataset} [{rec['data_source']}, {track} track] seed {seed}: {state}")
     click.echo(f"  mAUC={m['mAUC']:.2f}  mH={m['mH']:.2f}  mJA={m['mJA']:.2f}  forgetting={m['forgetting']:.3f}")
-    click.echo("  (features track: not comparable with the paper's image-track CZSL table)")
+    if track == "features":
+        click.echo("  (features track: not comparable with the paper's image-track CZSL table)")
+    elif rec["data_source"] != "images":
+        click.echo("  (image track on SYNTHETIC images: the pipeline works; the numbers mean nothing)")
     click.echo(f"  record: {outcome.path / 'record.json'}")
+
+
+def _warn_if_synthetic_images(dataset: str, source: str, data_dir: Path | None) -> None:
+    """The image track's `--data auto` without the raw images: say so on stderr."""
+    if source != "auto":
+        return
+    from zslbench.data.images import resolve_image_source
+
+    if resolve_image_source(dataset, "auto", data_dir) == "synthetic":
+        click.echo(f"warning: no raw {dataset} images found; using SYNTHETIC images "
+                   f"(`zslbench data fetch --dataset {dataset}-images`, or pass --data-dir)", err=True)
 
 
 def _warn_if_synthetic(dataset: str, source: str, data_dir: Path | None) -> None:

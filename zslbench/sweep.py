@@ -29,6 +29,7 @@ GZSL_DATASETS = ("sun", "cub", "awa1", "awa2")
 CZSL_METHODS = ("sequential", "multitask", "ewc-online", "mas-online", "agem")
 CZSL_DATASETS = ("cub", "sun")
 KINDS = ("gzsl", "czsl")
+CZSL_TRACKS = ("features", "images")
 
 # Seconds per run when no record of the same kind and profile says better: rough averages
 # measured on 2 CPU cores (quick: the 80-run grid; paper: an mlp3+cn epoch on SUN is about
@@ -74,6 +75,18 @@ def _choose(option: str, given: list[str] | None, default: tuple[str, ...], vali
     return list(dict.fromkeys(given))
 
 
+def image_overrides(items: list[str] | tuple[str, ...]) -> dict:
+    """The `--set` items that the CZSL image track's config has."""
+    from dataclasses import fields
+
+    from zslbench.config import parse_overrides
+    from zslbench.tracks import get_track
+
+    cls = get_track("czsl-images").config_cls
+    names = {f.name for f in fields(cls)}
+    return parse_overrides(cls, [i for i in items if i.split("=", 1)[0].strip() in names])
+
+
 def split_overrides(items: list[str] | tuple[str, ...]) -> tuple[dict, dict]:
     """`--set key=value` items -> (GZSL overrides, CZSL overrides).
 
@@ -94,12 +107,21 @@ def split_overrides(items: list[str] | tuple[str, ...]) -> tuple[dict, dict]:
             gz_items.append(item)
         if key in cz_fields:
             cz_items.append(item)
-        if key not in gz_fields and key not in cz_fields:
+        if key not in gz_fields and key not in cz_fields and key not in _image_only_fields():
             config.parse_overrides(config.GZSLConfig, [item])  # raises naming the key
     gz = config.parse_overrides(config.GZSLConfig, gz_items)
     if czsl_cls is None:
         return gz, dict(gz)
     return gz, config.parse_overrides(czsl_cls, cz_items)
+
+
+def _image_only_fields() -> set[str]:
+    from dataclasses import fields
+
+    from zslbench import config
+    from zslbench.tracks import get_track
+
+    return {f.name for f in fields(get_track("czsl-images").config_cls)} - {f.name for f in fields(config.CZSLConfig)}
 
 
 def plan_sweep(
@@ -116,13 +138,17 @@ def plan_sweep(
     results: Path | None = None,
     sets: list[str] | tuple[str, ...] = (),
     force: bool = False,
+    tracks: list[str] | None = None,
 ) -> Plan:
-    """The grid narrowed by the filters, each run marked done or todo."""
+    """The grid narrowed by the filters, each run marked done or todo.
+
+    CZSL tracks (``tracks``, default features and images): image-track runs are planned where
+    the real images are in the data folder; synthetic image-track runs only when ``tracks``
+    names the image track explicitly."""
     from zslbench.config import get_profile, make_gzsl_config
-    from zslbench.czsl_runner import czsl_run_id
     from zslbench.data import DATASETS
     from zslbench.models import MODELS
-    from zslbench.runner import gzsl_run_id
+    from zslbench.tracks import get_track, planned_run_id
 
     prof = get_profile(profile)
     if only is not None and only not in KINDS:
@@ -134,12 +160,14 @@ def plan_sweep(
     seeds_t = tuple(dict.fromkeys(int(s) for s in seeds)) if seeds else tuple(prof.seeds)
     if any(s < 0 for s in seeds_t):
         raise ConfigError(f"--seeds: seeds must be >= 0, got {','.join(map(str, seeds_t))}")
+    tracks_t = _choose("--tracks", tracks, CZSL_TRACKS, list(CZSL_TRACKS))
     gz_over, cz_over = split_overrides(sets)
+    im_over = image_overrides(sets) if "images" in tracks_t else {}
     make_gzsl_config(profile, gz_over)  # bad values fail before any work
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
     results = (Path(results) if results is not None else store.default_results_dir()).absolute()
     data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
-    settings = SweepSettings(profile, source, data_dir, device, results, gz_over, cz_over, force)
+    settings = SweepSettings(profile, source, data_dir, device, results, gz_over, cz_over, force, im_over)
 
     want_gzsl = only in (None, "gzsl") and not (methods and not models and only is None)
     want_czsl = only in (None, "czsl") and not (models and not methods and only is None)
@@ -155,21 +183,40 @@ def plan_sweep(
 
     notes: list[str] = []
     jobs: list[Job] = []
+    gz_track, cz_track = get_track("gzsl"), get_track("czsl-features")
+    im_track = get_track("czsl-images")
+    explicit_images = bool(tracks) and "images" in tracks_t
+
+    def state_of(rid: str) -> str:
+        return "todo" if force or not store.is_done(results, rid) else "done"
+
     order = list(dict.fromkeys([*gz_ds, *cz_ds]))  # group by dataset: workers reuse loaded data
     for ds in order:
         if want_gzsl and ds in gz_ds:
             for model in gz_models:
                 for seed in seeds_t:
-                    rid = gzsl_run_id(model, ds, seed, profile, source, data_dir, gz_over)
-                    state = "todo" if force or not store.is_done(results, rid) else "done"
-                    jobs.append(Job("gzsl", model, ds, seed, None, rid, state))
-        if want_czsl and ds in cz_ds:
+                    rid = planned_run_id(gz_track, model, ds, seed, None, profile, source, data_dir, gz_over)
+                    jobs.append(Job("gzsl", model, ds, seed, None, rid, state_of(rid)))
+        if want_czsl and ds in cz_ds and "features" in tracks_t:
             for method in cz_methods:
                 for cn in (False, True):
                     for seed in seeds_t:
-                        rid = czsl_run_id(method, ds, seed, cn, profile, source, data_dir, cz_over)
-                        state = "todo" if force or not store.is_done(results, rid) else "done"
-                        jobs.append(Job("czsl", method, ds, seed, cn, rid, state))
+                        rid = planned_run_id(cz_track, method, ds, seed, cn, profile, source, data_dir, cz_over)
+                        jobs.append(Job("czsl", method, ds, seed, cn, rid, state_of(rid)))
+        if want_czsl and ds in cz_ds and "images" in tracks_t:
+            if source == "synthetic" and not explicit_images:
+                continue  # synthetic image-track runs only when asked for by name
+            src = im_track.resolve_source(ds, source, data_dir)
+            if src != "images" and not explicit_images:
+                notes.append(f"CZSL image track on {ds}: no raw images in the data folder, left out "
+                             f"(`zslbench data fetch --dataset {ds}-images`, or --tracks images to run "
+                             "it on synthetic images)")
+                continue
+            for method in cz_methods:
+                for cn in (False, True):
+                    for seed in seeds_t:
+                        rid = planned_run_id(im_track, method, ds, seed, cn, profile, source, data_dir, im_over)
+                        jobs.append(Job("czsl", method, ds, seed, cn, rid, state_of(rid), track="images"))
     if not jobs:
         raise ConfigError("no runs match the filters (--only/--models/--methods/--datasets)")
     return Plan(settings, jobs, seeds_t, notes)
@@ -177,8 +224,10 @@ def plan_sweep(
 
 # --------------------------------------------------------------------------- estimates
 def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
-    """Expected seconds per (kind, name, dataset) from the done records of the same kind and
-    profile (mean train + eval time), else the kind's mean, else the per-profile default."""
+    """Expected seconds per (track, name, dataset) from the done records of the same track and
+    profile (mean train + eval time), else the track's mean, else the per-profile default."""
+    from zslbench.tracks import track_key
+
     per_key: dict[tuple[str, str, str], list[float]] = {}
     per_kind: dict[str, list[float]] = {}
     import warnings
@@ -188,7 +237,7 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
         for rec in store.iter_records(plan.settings.results):
             if rec.get("profile") != plan.settings.profile or "train_seconds" not in rec:
                 continue
-            kind = rec.get("kind")
+            kind = track_key(str(rec.get("kind")), rec.get("track"))
             secs = float(rec.get("train_seconds") or 0) + float(rec.get("eval_seconds") or 0)
             name = rec.get("model") if kind == "gzsl" else rec.get("method")
             per_key.setdefault((kind, name, rec.get("dataset")), []).append(secs)
@@ -196,19 +245,19 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
     defaults = DEFAULT_SECONDS.get(plan.settings.profile, DEFAULT_SECONDS["paper"])
     out = {}
     for job in plan.to_run:
-        key = (job.kind, job.name, job.dataset)
+        key = (job.track_key, job.name, job.dataset)
         if key in per_key:
             out[key] = sum(per_key[key]) / len(per_key[key])
-        elif job.kind in per_kind:
-            out[key] = sum(per_kind[job.kind]) / len(per_kind[job.kind])
+        elif job.track_key in per_kind:
+            out[key] = sum(per_kind[job.track_key]) / len(per_kind[job.track_key])
         else:
-            out[key] = defaults[job.kind]
+            out[key] = defaults.get(job.track_key, defaults[job.kind])
     return out
 
 
 def time_left(plan: Plan, parallel: int) -> float:
     est = estimate_seconds(plan)
-    total = sum(est[(j.kind, j.name, j.dataset)] for j in plan.to_run)
+    total = sum(est[(j.track_key, j.name, j.dataset)] for j in plan.to_run)
     return total / max(1, min(parallel, len(plan.to_run) or 1))
 
 
@@ -236,7 +285,7 @@ def format_plan(plan: Plan, parallel: int, executor: str) -> str:
         lines.append(f"estimated time left: {_fmt_seconds(time_left(plan, parallel))} on {where} "
                      "(from the records' train_seconds where there are any, else a per-profile default)")
     lines += [f"note: {n}" for n in plan.notes]
-    rows = [[j.kind, j.name, "" if j.classnorm is None else ("cn" if j.classnorm else "no-cn"),
+    rows = [[j.kind if j.track in (None, "features") else f"{j.kind}/{j.track}", j.name, "" if j.classnorm is None else ("cn" if j.classnorm else "no-cn"),
              j.dataset, j.seed, j.run_id or "-", j.state] for j in plan.jobs]
     lines.append(tabulate(rows, headers=["kind", "model/method", "cn", "dataset", "seed", "run_id", "state"]))
     return "\n".join(lines)
@@ -377,7 +426,7 @@ def _split(value: str | None) -> list[str]:
 SWEEP_DEFAULTS: dict[str, Any] = {
     "all_runs": False, "executor": "local", "jobs": None, "dry_run": False, "models": None,
     "methods": None, "datasets": None, "seeds": None, "only": None, "slurm_partition": None,
-    "slurm_time": "60", "slurm_gpus_per_job": 0, "slurm_cpus_per_job": 1, "slurm_extra": (),
+    "slurm_time": "60", "slurm_gpus_per_job": 0, "slurm_cpus_per_job": 1, "slurm_extra": (), "tracks": None,
 }
 
 
@@ -394,6 +443,9 @@ def sweep_options(f):
         click.option("--datasets", help="--all: datasets, comma-separated."),
         click.option("--seeds", help="--all: seeds, comma-separated (default: the profile's)."),
         click.option("--only", type=click.Choice(KINDS), default=None, help="--all: only GZSL or only CZSL runs."),
+        click.option("--tracks", default=None,
+                     help="--all: CZSL tracks, comma-separated: features,images (default both; image-track "
+                          "runs where the raw images are in the data folder)."),
         click.option("--slurm-partition", default=None, help="--executor slurm: partition."),
         click.option("--slurm-time", default="60", show_default=True,
                      help="--executor slurm: time limit per run (minutes or HH:MM:SS)."),
@@ -452,6 +504,7 @@ def run_all_cli(
         profile, models=_split(sweep.get("models")) or None, methods=_split(sweep.get("methods")) or None,
         datasets=_split(sweep.get("datasets")) or None, seeds=seeds or None, only=sweep.get("only"),
         source=source, data_dir=data_dir, device=device, results=results, sets=sets, force=force,
+        tracks=_split(sweep.get("tracks")) or None,
     )
     parallel = min(jobs or cpu_count(), max(1, len(plan.to_run)))
     echo = lambda text: click.echo(text, err=True)  # noqa: E731

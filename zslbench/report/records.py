@@ -23,7 +23,7 @@ from zslbench.errors import ZSLBenchError
 # Config fields that cannot change a result and so do not split a variant.
 IGNORED_CONFIG = frozenset({"trace"})
 
-SOURCE_ORDER = {"xlsa17": 0, "synthetic": 1}
+SOURCE_ORDER = {"xlsa17": 0, "images": 0, "synthetic": 1}
 
 REQUIRED = {
     "gzsl": (("model", "dataset", "data_source", "seed"), ("S", "U", "H")),
@@ -131,8 +131,9 @@ def variant_of(rec: dict, kind: str) -> Variant:
     vintage = rec.get("data_vintage")
     kept = {k: v for k, v in cfg.items() if k not in IGNORED_CONFIG}
     key = json.dumps([profile, vintage, kept], sort_keys=True, default=str)
-    paper_ref = reference_config(kind, "paper")
-    prof_ref = reference_config(kind, profile)
+    ref_kind = "czsl_image" if kind == "czsl" and rec.get("track") == "images" else kind
+    paper_ref = reference_config(ref_kind, "paper")
+    prof_ref = reference_config(ref_kind, profile)
     pitfalls = rec.get("non_default_options")
     if pitfalls is None:  # a record without the field: derive it from the config
         names = set(_pitfall_names(kind))
