@@ -143,6 +143,7 @@ class _NumpyOnly(pickle.Unpickler):
         ("copyreg", "_reconstructor"),
         ("__builtin__", "object"),
         ("builtins", "object"),
+        ("_codecs", "encode"),  # how protocol-2 pickles made by Python 3 store an array's bytes
     }
 
     def find_class(self, module, name):
