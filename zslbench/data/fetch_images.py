@@ -171,30 +171,48 @@ def _safe_members(tar: tarfile.TarFile, archive: Path):
 
 def extract_tar(archive: Path, dest: Path, *, progress: bool | None = None,
                 log: Callable[[str], None] | None = None) -> None:
-    """Extract a (gzipped) tar archive safely into ``dest``; DataError for a corrupted or
-    truncated archive or an unsafe member."""
+    """Extract a ``.tgz``/``.tar.gz`` (or plain ``.tar``) archive safely into ``dest``.
+
+    The whole file is read: a gzip stream is checked against its CRC and length at the end, and
+    anything but zero padding after the end of the tar stream means a damaged archive (tarfile
+    alone stops quietly at the first unreadable header).  DataError (one line) for a corrupted
+    or truncated archive or an unsafe member."""
+    import gzip
+
     from zslbench.data.fetch import _progress_bar
 
     archive = Path(archive)
     if not archive.is_file():
         raise DataError(f"{archive}: no such file")
     size = archive.stat().st_size
-    bar = _progress_bar(size, 0, progress)
-    bar.set_description(archive.name)
-    try:
-        with open(archive, "rb") as raw:
-            try:
-                with tarfile.open(fileobj=_Reading(raw, bar), mode="r|*") as tar:
-                    kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-                    for member in _safe_members(tar, archive):
-                        tar.extract(member, dest, set_attrs=False, **kwargs)
-            except DataError:
-                raise
-            except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-                raise DataError(f"{archive}: corrupted or truncated archive "
-                                f"({_one_line(exc) or type(exc).__name__})") from None
-    finally:
-        bar.close()
+    with open(archive, "rb") as raw:
+        magic = raw.read(262)
+        raw.seek(0)
+        is_gzip = magic[:2] == b"\x1f\x8b"
+        if not is_gzip and magic[257:262] != b"ustar":
+            raise DataError(f"{archive}: not a .tgz/.tar.gz or .tar archive")
+        bar = _progress_bar(size, 0, progress)
+        bar.set_description(archive.name)
+        try:
+            stream = _Reading(raw, bar)
+            src = gzip.GzipFile(fileobj=stream, mode="rb") if is_gzip else stream
+            with tarfile.open(fileobj=src, mode="r|") as tar:
+                kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                for member in _safe_members(tar, archive):
+                    tar.extract(member, dest, set_attrs=False, **kwargs)
+                while True:  # the rest: zero padding only; reading it checks the gzip CRC
+                    chunk = src.read(1 << 20)
+                    if not chunk:
+                        break
+                    if chunk.count(0) != len(chunk):
+                        raise tarfile.ReadError("unreadable data after the last readable member")
+        except DataError:
+            raise
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            raise DataError(f"{archive}: corrupted or truncated archive "
+                            f"({_one_line(exc) or type(exc).__name__})") from None
+        finally:
+            bar.close()
     _say(log, f"  unpacked {archive.name} ({size} bytes)")
 
 
@@ -346,21 +364,23 @@ def fetch_images(
             unpacked, stage = tmp / "unpacked", tmp / "stage"
             unpacked.mkdir()
             stage.mkdir()
-            _say(log, "unpacking:")
-            for path, here in files:
-                try:
+            try:
+                _say(log, "unpacking:")
+                for path, _here in files:
                     extract_tar(path, unpacked, progress=progress, log=log)
-                except DataError as exc:
-                    if here:
-                        path.unlink(missing_ok=True)
-                        raise DataError(f"{exc}; the downloaded file was deleted") from None
+                _assemble(spec, unpacked, stage, sources)
+                _say(log, "validating (every image is decoded):")
+                res = check_images(key, stage, decode=True, progress=progress)
+                if res.status == "fail":
+                    raise DataError(f"{sources}: {spec.what} failed validation: "
+                                    + res.message.replace(str(stage) + os.sep, ""))
+            except DataError as exc:
+                downloaded = [p for p, here in files if here]
+                if not downloaded:
                     raise
-            _assemble(spec, unpacked, stage, sources)
-            _say(log, "validating (every image is decoded):")
-            res = check_images(key, stage, decode=True, progress=progress)
-            if res.status == "fail":
-                raise DataError(f"{sources}: {spec.what} failed validation: "
-                                + res.message.replace(str(stage) + os.sep, ""))
+                for p in downloaded:
+                    p.unlink(missing_ok=True)
+                raise DataError(f"{exc}; the downloaded file(s) were deleted") from None
             _say(log, f"  {res.images} images, {res.classes} classes, {res.attributes} attributes, "
                       f"split {res.split}: {res.status}")
             if res.status == "warn":
