@@ -70,9 +70,14 @@ def resize_linear(image: np.ndarray, size: int) -> np.ndarray:
         return np.ascontiguousarray(image)
     y0, y1, wy = _axis(h, size)
     x0, x1, wx = _axis(w, size)
-    src = image.astype(np.float32)
-    rows = src[y0] * (1.0 - wy)[:, None, None] + src[y1] * wy[:, None, None]
-    out = rows[:, x0] * (1.0 - wx)[None, :, None] + rows[:, x1] * wx[None, :, None]
+    # rows first (gathered as uint8: the cheap direction), then columns; float32 arithmetic
+    wy = wy[:, None, None]
+    rows = np.multiply(image[y0], 1.0 - wy, dtype=np.float32)
+    rows += np.multiply(image[y1], wy, dtype=np.float32)
+    wx = wx[None, :, None]
+    out = rows[:, x0]
+    out *= 1.0 - wx
+    out += rows[:, x1] * wx
     out += 0.5
     np.clip(out, 0.0, 255.0, out=out)
     return out.astype(np.uint8)

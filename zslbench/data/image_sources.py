@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,24 +104,30 @@ def _read_lines(path: Path, what: str) -> list[tuple[int, list[str]]]:
 def _id_table(path: Path, what: str) -> dict[int, str]:
     """``<id> <value>`` lines -> {id: value}; DataError naming the file and line."""
     table: dict[int, str] = {}
-    for n, parts in _read_lines(path, what):
+    rows = _read_lines(path, what)
+    for n, parts in rows:
         if len(parts) != 2 or not parts[0].isdigit():
             raise DataError(f"{path}:{n}: expected '<id> <value>', got {' '.join(parts)[:80]!r}")
-        key = int(parts[0])
-        if key in table:
-            raise DataError(f"{path}:{n}: id {key} listed twice")
-        table[key] = parts[1]
+        table[int(parts[0])] = parts[1]
     if not table:
         raise DataError(f"{path}: empty ({what})")
+    if len(table) != len(rows):
+        seen: set[int] = set()
+        for n, parts in rows:
+            if int(parts[0]) in seen:
+                raise DataError(f"{path}:{n}: id {parts[0]} listed twice")
+            seen.add(int(parts[0]))
     return table
 
 
 def _stat_sizes(images_dir: Path, files: list[str], listed_in: Path) -> np.ndarray:
     sizes = np.empty(len(files), dtype=np.int64)
     missing = []
+    base = str(images_dir)
+    stat, join = os.stat, os.path.join
     for i, f in enumerate(files):
         try:
-            sizes[i] = (images_dir / f).stat().st_size
+            sizes[i] = stat(join(base, f)).st_size
         except OSError:
             missing.append(f)
     if missing:
@@ -326,7 +333,10 @@ def scan_sun(root: Path) -> Listing:
     index = {c: i for i, c in enumerate(class_names)}
     labels = np.asarray([index[c] for c in folders], dtype=np.int64)
     n_classes = len(class_names)
-    attrs = np.stack([cv[labels == c].mean(axis=0) for c in range(n_classes)])
+    order = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[order], np.arange(n_classes))
+    counts = np.bincount(labels, minlength=n_classes)[:, None]
+    attrs = np.add.reduceat(cv[order], starts, axis=0) / counts  # per-class means
     norms = np.linalg.norm(attrs, axis=1, keepdims=True)
     if (norms == 0).any():
         bad = class_names[int(np.flatnonzero(norms[:, 0] == 0)[0])]
@@ -389,10 +399,39 @@ def _fingerprint(listing: Listing, image_size: int) -> str:
     return h.hexdigest()[:16]
 
 
+_FP_MEMO: dict[tuple, str] = {}
+
+
+def _signature(dataset: str, data_root: Path) -> tuple | None:
+    """(path, size, mtime) of the list/split/attribute files and of the image folder; None when
+    one is missing (then nothing is memoised)."""
+    root = Path(data_root) / (CUB_DIR if dataset == "cub" else SUN_DIR)
+    if dataset == "cub":
+        paths = [root / n for n in CUB_LISTS] + [root / CUB_ATTR_FILE, root / CUB_PICKLE,
+                                                  root.parent / CUB_PICKLE]
+    else:
+        paths = [root / SUN_DB / SUN_IMAGES_MAT, root / SUN_DB / SUN_LABELS_MAT]
+    sig = []
+    for p in [*paths, root / "images"]:
+        try:
+            st = p.stat()
+        except OSError:
+            sig.append((str(p), None))
+            continue
+        sig.append((str(p.resolve()), st.st_size, st.st_mtime_ns))
+    return tuple(sig)
+
+
 def source_fingerprint(dataset: str, data_root: Path, image_size: int) -> str:
     """The fingerprint of the real data (list/split/attribute files' contents, image file names
-    and sizes, ``image_size`` and the preprocessing); reads no image."""
-    return _fingerprint(scan(dataset, data_root), image_size)
+    and sizes, ``image_size`` and the preprocessing); reads no image.
+
+    Memoised per process while the list/split/attribute files and the image folder keep their
+    size and modification time (a sweep asks for it once per planned run)."""
+    key = (dataset, int(image_size), _signature(dataset, data_root))
+    if key not in _FP_MEMO:
+        _FP_MEMO[key] = _fingerprint(scan(dataset, data_root), image_size)
+    return _FP_MEMO[key]
 
 
 def load_real_images(dataset: str, data_root: Path, image_size: int, progress: bool | None = None):
