@@ -73,63 +73,115 @@ def list_cmd(what: str | None) -> None:
 # --- data ---------------------------------------------------------------------------------
 @cli.group()
 def data() -> None:
-    """Check (and fetch) the xlsa17 data."""
+    """Check (and fetch) the xlsa17 data, the raw CUB/SUN images and the ResNet-18 checkpoint."""
 
 
 @data.command("check")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Folder holding xlsa17/data/<DATASET>/ (default: $ZSLBENCH_DATA or the user cache).")
-@click.option("--dataset", "datasets", multiple=True, help="Dataset to check (repeatable; default: all found).")
+              help="Folder holding xlsa17/data/<DATASET>/, CUB_200_2011/, SUN/, resnet18-imagenet/ "
+                   "(default: $ZSLBENCH_DATA or the user cache).")
+@click.option("--dataset", "datasets", multiple=True,
+              help="Dataset to check: an xlsa17 dataset, cub-images, sun-images or resnet18-imagenet "
+                   "(repeatable; default: all found).")
 def data_check(data_dir: Path | None, datasets: tuple[str, ...]) -> None:
-    """Validate the xlsa17 files and print one row per dataset."""
+    """Validate the xlsa17 files (and the raw-image data) and print one row per dataset."""
     from tabulate import tabulate
 
     from zslbench.data import DATASETS, default_data_dir
+    from zslbench.data.image_check import IMAGE_CHECKS, check_image_data, found_image_data
     from zslbench.data.xlsa17 import check_all
 
     names: list[str] = []
     for item in datasets:
         names += _split_list(item)
     for name in names:
-        _check_dataset_name(name, DATASETS)
+        _check_dataset_name(name, [*DATASETS, *IMAGE_CHECKS])
+    image_names = [n for n in names if n in IMAGE_CHECKS]
+    names = [n for n in names if n not in IMAGE_CHECKS]
     data_dir = data_dir if data_dir is not None else default_data_dir()
-    results = check_all(data_dir, names or None)
-    if not results:
+    if not datasets:
+        image_names = found_image_data(data_dir)
+    results = check_all(data_dir, names or None) if names or not image_names else []
+    if not results and not image_names:
         _fail(f"{data_dir}: no xlsa17 dataset folders found (expected {data_dir}/xlsa17/data/<SUN|CUB|AWA1|AWA2|APY>)")
-    rows = []
-    for r in results:
-        rows.append([
-            r.dataset, r.vintage or "-", f"{_v(r.seen)}/{_v(r.unseen)}", _v(r.attributes),
-            f"{_v(r.trainval)}/{_v(r.test_seen)}/{_v(r.test_unseen)}", r.status,
-        ])
-    click.echo(tabulate(rows, headers=["dataset", "vintage", "seen/unseen", "attributes",
-                                       "trainval/test_seen/test_unseen", "status"]))
-    failed = [r for r in results if r.status == "fail"]
-    for r in results:
-        if r.status != "ok" and r.message:
-            click.echo(f"{r.dataset}: {r.message}", err=True)
+    failed = False
+    if results:
+        rows = []
+        for r in results:
+            rows.append([
+                r.dataset, r.vintage or "-", f"{_v(r.seen)}/{_v(r.unseen)}", _v(r.attributes),
+                f"{_v(r.trainval)}/{_v(r.test_seen)}/{_v(r.test_unseen)}", r.status,
+            ])
+        click.echo(tabulate(rows, headers=["dataset", "vintage", "seen/unseen", "attributes",
+                                           "trainval/test_seen/test_unseen", "status"]))
+        failed = any(r.status == "fail" for r in results)
+        for r in results:
+            if r.status != "ok" and r.message:
+                click.echo(f"{r.dataset}: {r.message}", err=True)
+    if image_names:
+        checks = [check_image_data(n, data_dir) for n in image_names]
+        if results:
+            click.echo()
+        click.echo(tabulate(
+            [[c.dataset, _v(c.images), _v(c.classes), _v(c.attributes), c.split, c.attr_source, c.status]
+             for c in checks],
+            headers=["dataset", "images", "classes", "attributes", "train/(val/)test", "attributes from",
+                     "status"]))
+        for c in checks:
+            if c.status != "ok" and c.message:
+                click.echo(f"{c.dataset}: {c.message}", err=True)
+        failed = failed or any(c.status == "fail" for c in checks)
     if failed:
         sys.exit(2)
 
 
 @data.command("fetch")
+@click.option("--dataset", "dataset", default="xlsa17", show_default=True,
+              type=click.Choice(["xlsa17", "cub-images", "sun-images", "resnet18-imagenet"]),
+              help="What to fetch: the xlsa17 features, the raw CUB or SUN images, or the ImageNet "
+                   "ResNet-18 checkpoint.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Where xlsa17/data/<DATASET>/ goes (default: $ZSLBENCH_DATA or the user cache).")
-@click.option("--url", default=None, help="Download from this address (a mirror) instead of the official one.")
+              help="The data folder (default: $ZSLBENCH_DATA or the user cache).")
+@click.option("--url", "urls", multiple=True,
+              help="Download from this address (a mirror) instead of the official one "
+                   "(sun-images: two, the images archive then the attribute archive).")
 @click.option("--from-zip", "from_zip", type=click.Path(path_type=Path), default=None,
               help="Use this xlsa17.zip (downloaded by hand) instead of downloading.")
-@click.option("--sha256", default=None, metavar="HEX", help="Expected SHA-256 of the archive.")
-@click.option("--keep-zip", is_flag=True, help="Keep the downloaded zip in <data-dir>/downloads/.")
+@click.option("--from-archive", "from_archives", type=click.Path(path_type=Path), multiple=True,
+              help="Use this archive (.tgz/.tar.gz; for resnet18-imagenet the .pth) instead of "
+                   "downloading (repeatable: SUN has two).")
+@click.option("--sha256", default=None, metavar="HEX", help="Expected SHA-256 of the xlsa17 archive.")
+@click.option("--keep-zip", is_flag=True, help="Keep the downloaded archive(s) in <data-dir>/downloads/.")
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
               help="Retries of a failed download (resumed where it stopped).")
 @click.option("--retry-wait", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Seconds before the first retry; doubled at each retry (at most 60).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="Network timeout in seconds.")
-def data_fetch(data_dir, url, from_zip, sha256, keep_zip, retries, retry_wait, timeout) -> None:
-    """Download xlsa17.zip (resumable), verify it, unpack and validate it atomically."""
+def data_fetch(dataset, data_dir, urls, from_zip, from_archives, sha256, keep_zip, retries, retry_wait,
+               timeout) -> None:
+    """Download the data (resumable), verify it, unpack and validate it atomically."""
+    if dataset != "xlsa17":
+        from zslbench.data.fetch_images import fetch_images
+
+        if from_zip is not None:
+            _fail("--from-zip is for xlsa17; use --from-archive")
+        if sha256 is not None:
+            _fail("--sha256 is for xlsa17 (the checkpoint is checked against the hash in its name)")
+        result = fetch_images(dataset, data_dir, urls, from_archives, keep_archives=keep_zip,
+                              retries=retries, backoff=retry_wait, timeout=timeout, log=click.echo)
+        for note in result.notes:
+            click.echo(f"warning: {note}", err=True)
+        return
     from zslbench.data.fetch import OFFICIAL_URL, fetch_xlsa17
 
+    if len(urls) > 1:
+        _fail("--url: xlsa17 takes one address")
+    url = urls[0] if urls else None
+    if from_archives:
+        if len(from_archives) > 1 or from_zip is not None:
+            _fail("--from-archive: xlsa17 takes one zip")
+        from_zip = from_archives[0]
     if url is not None and from_zip is not None:
         _fail("--url and --from-zip exclude each other")
     result = fetch_xlsa17(data_dir, url or OFFICIAL_URL, from_zip, sha256, keep_zip=keep_zip,

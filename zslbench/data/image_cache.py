@@ -1,0 +1,238 @@
+"""Decoding and the decoded-image cache of the image track.
+
+Every image is decoded with Pillow, made 3-channel RGB (grayscale, CMYK, palette and RGBA
+JPEGs included), resized to ``S x S`` with bilinear interpolation as OpenCV's ``INTER_LINEAR``
+does it (half-pixel centres, no antialiasing, edges clamped: the authors' ``cv2.resize``), and
+stored in one uint8 ``[N, S, S, 3]`` ``.npy`` file under ``<data-dir>/cache/images/``, named
+by the dataset, the size and the fingerprint of the source files and the preprocessing.  Later
+loads memory-map the file read-only: no JPEG is decoded twice.
+
+The build is atomic and resumable: it writes ``<name>.npy.partial`` block by block and, after
+each block is flushed to disk, records how many images are done in ``<name>.npy.partial.json``;
+a build that was killed resumes from the last recorded block (or starts over when the partial
+file does not match).  Only a complete, flushed file is renamed to ``<name>.npy``, so a cache
+file under the final name is always complete.  A lock file serialises concurrent builds of the
+same cache (a second process waits, then reads the finished file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from zslbench.errors import DataError
+
+#: Bumped whenever decoding or resizing changes (part of every cache key).
+PREPROCESS_VERSION = 1
+PREPROCESS = f"pillow-rgb/cv2-inter-linear/v{PREPROCESS_VERSION}"
+CACHE_SUBDIR = ("cache", "images")
+BLOCK = 256  # images per flushed block
+
+__all__ = [
+    "BLOCK",
+    "PREPROCESS",
+    "build_or_open",
+    "cache_path",
+    "decode_image",
+    "decode_workers",
+    "resize_linear",
+]
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _axis(n_src: int, n_dst: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source indices (low, high) and weights of the high one, per destination index."""
+    scale = n_src / n_dst
+    f = (np.arange(n_dst, dtype=np.float64) + 0.5) * scale - 0.5
+    lo = np.floor(f)
+    w = f - lo
+    lo = lo.astype(np.int64)
+    left = lo < 0
+    w[left], lo[left] = 0.0, 0
+    right = lo >= n_src - 1
+    w[right], lo[right] = 0.0, n_src - 1
+    hi = np.minimum(lo + 1, n_src - 1)
+    return lo, hi, w.astype(np.float32)
+
+
+def resize_linear(image: np.ndarray, size: int) -> np.ndarray:
+    """[H, W, 3] uint8 -> [size, size, 3] uint8, bilinear as OpenCV's INTER_LINEAR (no antialiasing)."""
+    h, w = image.shape[:2]
+    if (h, w) == (size, size):
+        return np.ascontiguousarray(image)
+    y0, y1, wy = _axis(h, size)
+    x0, x1, wx = _axis(w, size)
+    # rows first (gathered as uint8: the cheap direction), then columns; float32 arithmetic
+    wy = wy[:, None, None]
+    rows = np.multiply(image[y0], 1.0 - wy, dtype=np.float32)
+    rows += np.multiply(image[y1], wy, dtype=np.float32)
+    wx = wx[None, :, None]
+    out = rows[:, x0]
+    out *= 1.0 - wx
+    out += rows[:, x1] * wx
+    out += 0.5
+    np.clip(out, 0.0, 255.0, out=out)
+    return out.astype(np.uint8)
+
+
+def decode_image(path: str | os.PathLike, size: int) -> np.ndarray:
+    """Decode one image file into [size, size, 3] uint8 RGB; DataError (one line) when the file
+    is missing, truncated or not an image Pillow can read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()  # the whole file: truncation shows here
+            rgb = im if im.mode == "RGB" else im.convert("RGB")
+            arr = np.asarray(rgb)
+    except FileNotFoundError:
+        raise DataError(f"{path}: image file missing") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            Image.DecompressionBombError) as exc:
+        raise DataError(f"{path}: cannot decode the image ({_one_line(exc) or type(exc).__name__}); "
+                        "the file is truncated or corrupted") from None
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise DataError(f"{path}: unexpected decoded shape {arr.shape}")
+    return resize_linear(arr, size)
+
+
+def decode_workers() -> int:
+    """Decoding threads: Pillow releases the GIL while decoding, so one per available core
+    (at most 4)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+def cache_path(cache_root: Path, dataset: str, size: int, fingerprint: str) -> Path:
+    return Path(cache_root).joinpath(*CACHE_SUBDIR, f"{dataset}-{size}px-{fingerprint}.npy")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    lock = path.with_name(path.name + ".lock")
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    with open(lock, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _open_complete(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The finished cache, memory-mapped read-only; None (and the file removed) when unusable."""
+    if not path.is_file():
+        return None
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        arr = None
+    if arr is not None and arr.shape == shape and arr.dtype == np.uint8:
+        return arr
+    path.unlink(missing_ok=True)
+    return None
+
+
+def _read_state(state: Path, key: str) -> int:
+    try:
+        info = json.loads(state.read_text())
+    except (OSError, ValueError):
+        return 0
+    if not isinstance(info, dict) or info.get("key") != key:
+        return 0
+    done = info.get("done")
+    return done if isinstance(done, int) and done >= 0 else 0
+
+
+def build_or_open(
+    files: Sequence[Path],
+    size: int,
+    path: Path,
+    key: str,
+    *,
+    progress: bool | None = None,
+    desc: str = "decoding images",
+    workers: int | None = None,
+    decode: Callable[[Path, int], np.ndarray] | None = None,
+) -> np.ndarray:
+    """The decoded images of ``files`` as a read-only memmap [N, size, size, 3], built first when
+    the cache file ``path`` does not exist (see the module docstring)."""
+    from zslbench.progress import Progress
+    from zslbench.store import atomic_write_text
+
+    shape = (len(files), size, size, 3)
+    done_arr = _open_complete(path, shape)
+    if done_arr is not None:
+        return done_arr
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{path.parent}: cannot create the image cache folder "
+                        f"({_one_line(exc.strerror or exc)})") from None
+    decode = decode or decode_image
+    with _locked(path):
+        done_arr = _open_complete(path, shape)  # built by another process meanwhile
+        if done_arr is not None:
+            return done_arr
+        partial = path.with_name(path.name + ".partial")
+        state = path.with_name(path.name + ".partial.json")
+        start = _read_state(state, key) if partial.is_file() else 0
+        mm = None
+        if start:
+            try:
+                mm = np.load(partial, mmap_mode="r+", allow_pickle=False)
+                if mm.shape != shape or mm.dtype != np.uint8 or start > len(files):
+                    mm, start = None, 0
+            except (OSError, ValueError, EOFError):
+                mm, start = None, 0
+        if mm is None:
+            start = 0
+            state.unlink(missing_ok=True)
+            mm = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=shape)
+        bar = Progress(len(files) - start, desc, "img", enabled=progress)
+        workers = decode_workers() if workers is None else max(1, int(workers))
+        pool = None
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            for lo in range(start, len(files), BLOCK):
+                hi = min(lo + BLOCK, len(files))
+                block = files[lo:hi]
+                results = pool.map(lambda p: decode(p, size), block) if pool else map(
+                    lambda p: decode(p, size), block)
+                for i, img in enumerate(results, start=lo):
+                    mm[i] = img
+                    bar.update()
+                mm.flush()
+                atomic_write_text(state, json.dumps({"key": key, "done": hi}) + "\n")
+            mm.flush()
+            with open(partial, "rb+") as fh:
+                os.fsync(fh.fileno())
+            del mm
+            os.replace(partial, path)
+            state.unlink(missing_ok=True)
+        finally:
+            bar.close()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+    arr = _open_complete(path, shape)
+    if arr is None:  # pragma: no cover - the file was just written
+        raise DataError(f"{path}: the image cache could not be read back after building it")
+    return arr
