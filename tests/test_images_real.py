@@ -335,3 +335,18 @@ def test_resize_linear_matches_opencv_inter_linear_rules():
     assert up.shape == (32, 32, 3) and up.min() >= img.min() and up.max() <= img.max()
     # corners of an upscale are the corner pixels (edges clamped, no antialiasing)
     assert np.array_equal(up[0, 0], img[0, 0]) and np.array_equal(up[-1, -1], img[-1, -1])
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    pixels = np.repeat(np.repeat(rng.integers(0, 256, (3, 5, 3), dtype=np.uint8), 8, 0), 8, 1)  # 24 x 40
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    path = tmp_path / "rotated.jpg"
+    Image.fromarray(pixels).save(path, quality=100, exif=exif)
+    out = decode_image(path, 16)
+    upright = resize_linear(np.rot90(pixels, k=-1).copy(), 16)  # 40 x 24, turned clockwise
+    assert np.abs(out.astype(int) - upright.astype(int)).mean() < 8
+    assert np.abs(out.astype(int) - resize_linear(pixels, 16).astype(int)).mean() > 20

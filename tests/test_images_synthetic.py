@@ -166,3 +166,17 @@ def test_backbone_checkpoint(tmp_path):
     path.parent.mkdir()
     path.write_bytes(b"x")
     assert backbone_checkpoint(tmp_path) == path
+
+
+def test_synthetic_archives_command(tmp_path):
+    import tarfile
+
+    from zslbench.data.synthetic_images import main
+
+    main([str(tmp_path), "--classes", "3", "--per-class", "2", "--image-size", "16"])
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert names == ["CUB_200_2011.tgz", "SUNAttributeDB.tar.gz", "SUNAttributeDB_Images.tar.gz"]
+    with tarfile.open(tmp_path / "CUB_200_2011.tgz") as tar:
+        members = tar.getnames()
+    assert "CUB_200_2011/train_test_split.txt" in members and "attributes.txt" in members
+    assert sum(m.endswith(".jpg") for m in members) == 6

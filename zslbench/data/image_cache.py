@@ -1,7 +1,7 @@
 """Decoding and the decoded-image cache of the image track.
 
-Every image is decoded with Pillow, made 3-channel RGB (grayscale, CMYK, palette and RGBA
-JPEGs included), resized to ``S x S`` with bilinear interpolation as OpenCV's ``INTER_LINEAR``
+Every image is decoded with Pillow, turned upright by its EXIF orientation (as ``cv2.imread``
+does), made 3-channel RGB (grayscale, CMYK, palette and RGBA JPEGs included), resized to ``S x S`` with bilinear interpolation as OpenCV's ``INTER_LINEAR``
 does it (half-pixel centres, no antialiasing, edges clamped: the authors' ``cv2.resize``), and
 stored in one uint8 ``[N, S, S, 3]`` ``.npy`` file under ``<data-dir>/cache/images/``, named
 by the dataset, the size and the fingerprint of the source files and the preprocessing.  Later
@@ -29,7 +29,7 @@ from zslbench.errors import DataError
 
 #: Bumped whenever decoding or resizing changes (part of every cache key).
 PREPROCESS_VERSION = 1
-PREPROCESS = f"pillow-rgb/cv2-inter-linear/v{PREPROCESS_VERSION}"
+PREPROCESS = f"pillow-rgb-exif/cv2-inter-linear/v{PREPROCESS_VERSION}"
 CACHE_SUBDIR = ("cache", "images")
 BLOCK = 256  # images per flushed block
 
@@ -86,11 +86,12 @@ def resize_linear(image: np.ndarray, size: int) -> np.ndarray:
 def decode_image(path: str | os.PathLike, size: int) -> np.ndarray:
     """Decode one image file into [size, size, 3] uint8 RGB; DataError (one line) when the file
     is missing, truncated or not an image Pillow can read."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
             im.load()  # the whole file: truncation shows here
+            im = ImageOps.exif_transpose(im)  # as cv2.imread does with an EXIF orientation
             rgb = im if im.mode == "RGB" else im.convert("RGB")
             arr = np.asarray(rgb)
     except FileNotFoundError:
