@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from _image_layouts import cub_archive, first_image, make_cub, make_sun, sun_archives, tgz, truncate
+from _image_layouts import cub_archive, first_image, make_cub, make_sun, sun_archives, truncate
 from zslbench.data import images as images_mod
 from zslbench.data.fetch_images import check_checkpoint, fetch_checkpoint, fetch_images, hash_prefix
 from zslbench.data.image_check import check_image_data

@@ -180,3 +180,15 @@ def test_synthetic_archives_command(tmp_path):
         members = tar.getnames()
     assert "CUB_200_2011/train_test_split.txt" in members and "attributes.txt" in members
     assert sum(m.endswith(".jpg") for m in members) == 6
+
+
+def test_only_small_synthetic_sets_stay_in_memory(monkeypatch):
+    from zslbench.data import synthetic_images
+
+    monkeypatch.setattr(synthetic_images, "_MEMO", {})
+    small = _load("sun", size=8, scale=0.05)
+    assert _load("sun", size=8, scale=0.05).images is small.images  # the same arrays, not rendered again
+    monkeypatch.setattr(synthetic_images, "_MEMO_MAX_BYTES", small.images.nbytes - 1)
+    synthetic_images._MEMO.clear()
+    again = _load("sun", size=8, scale=0.05)
+    assert not synthetic_images._MEMO and np.array_equal(again.images, small.images)
