@@ -350,3 +350,22 @@ def test_exif_orientation_is_applied(tmp_path):
     upright = resize_linear(np.rot90(pixels, k=-1).copy(), 16)  # 40 x 24, turned clockwise
     assert np.abs(out.astype(int) - upright.astype(int)).mean() < 8
     assert np.abs(out.astype(int) - resize_linear(pixels, 16).astype(int)).mean() > 20
+
+
+def test_concurrent_loads_build_the_cache_once(data_dir, decodes):
+    results, errors = [], []
+
+    def load():
+        try:
+            results.append(load_image_dataset("sun", "images", data_dir, image_size=12))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and len(results) == 2
+    assert decodes.calls == 200  # one build; the second load waited for it and read the file
+    np.testing.assert_array_equal(results[0].images, results[1].images)

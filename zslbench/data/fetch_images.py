@@ -208,6 +208,8 @@ def extract_tar(archive: Path, dest: Path, *, progress: bool | None = None,
                         raise tarfile.ReadError("unreadable data after the last readable member")
         except DataError:
             raise
+        except getattr(tarfile, "FilterError", ()) as exc:
+            raise DataError(f"{archive}: unsafe member ({_one_line(exc)}); refusing the archive") from None
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             raise DataError(f"{archive}: corrupted or truncated archive "
                             f"({_one_line(exc) or type(exc).__name__})") from None
