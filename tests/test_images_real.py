@@ -19,6 +19,9 @@ from zslbench.data.image_sources import scan_cub, scan_sun
 from zslbench.data.images import image_fingerprint, load_image_dataset, resolve_image_source
 from zslbench.errors import DataError
 
+# the small generated datasets differ from the official counts: a DataWarning each load
+pytestmark = pytest.mark.filterwarnings("ignore::zslbench.data.xlsa17.DataWarning")
+
 
 @pytest.fixture(scope="module")
 def layouts(tmp_path_factory):
@@ -369,3 +372,11 @@ def test_concurrent_loads_build_the_cache_once(data_dir, decodes):
     assert not errors and len(results) == 2
     assert decodes.calls == 200  # one build; the second load waited for it and read the file
     np.testing.assert_array_equal(results[0].images, results[1].images)
+
+
+def test_unofficial_counts_are_a_data_warning(data_dir):
+    from zslbench.data.xlsa17 import DataWarning
+
+    with pytest.warns(DataWarning, match=r"48 images \(official: 11788\)"):
+        data = load_image_dataset("cub", "images", data_dir, image_size=12)
+    assert "12 classes (official: 200)" in data.meta["warnings"][0]
