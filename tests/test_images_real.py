@@ -451,3 +451,17 @@ def test_cmyk_decode_is_bit_identical_to_a_recorded_opencv_output(tmp_path):
     path = tmp_path / "cmyk.jpg"
     path.write_bytes(base64.b64decode(CMYK_JPEG))
     assert decode_image(path, 8).reshape(-1).tolist() == CMYK_CV2_8
+
+
+def test_cache_folder_from_the_environment_and_unwritable_folders(data_dir, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("ZSLBENCH_IMAGE_CACHE", str(elsewhere))
+    data = load_image_dataset("cub", "images", data_dir, image_size=12)
+    assert [p.name for p in elsewhere.glob("*.npy")] == [f"cub-12px-{data.fingerprint}.npy"]
+    assert not (data_dir / "cache").exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ZSLBENCH_IMAGE_CACHE", str(blocker / "cache"))
+    with pytest.raises(DataError, match="ZSLBENCH_IMAGE_CACHE") as info:
+        load_image_dataset("cub", "images", data_dir, image_size=12)
+    assert "cannot create the image cache folder" in _one_line(info)

@@ -39,6 +39,8 @@ __all__ = [
     "BLOCK",
     "PREPROCESS",
     "build_or_open",
+    "CACHE_ENV",
+    "cache_folder",
     "cache_path",
     "decode_image",
     "decode_workers",
@@ -144,8 +146,18 @@ def decode_workers() -> int:
     return max(1, min(4, cores))
 
 
-def cache_path(cache_root: Path, dataset: str, size: int, fingerprint: str) -> Path:
-    return Path(cache_root).joinpath(*CACHE_SUBDIR, f"{dataset}-{size}px-{fingerprint}.npy")
+CACHE_ENV = "ZSLBENCH_IMAGE_CACHE"
+
+
+def cache_folder(data_root: Path) -> Path:
+    """``$ZSLBENCH_IMAGE_CACHE`` when set (e.g. for a read-only data folder), else
+    ``<data-dir>/cache/images``."""
+    env = os.environ.get(CACHE_ENV, "").strip()
+    return Path(env).expanduser() if env else Path(data_root).joinpath(*CACHE_SUBDIR)
+
+
+def cache_path(data_root: Path, dataset: str, size: int, fingerprint: str) -> Path:
+    return cache_folder(data_root) / f"{dataset}-{size}px-{fingerprint}.npy"
 
 
 @contextlib.contextmanager
@@ -174,7 +186,8 @@ def _open_complete(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
         arr = None
     if arr is not None and arr.shape == shape and arr.dtype == np.uint8:
         return arr
-    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # a read-only folder: the build reports it
+        path.unlink(missing_ok=True)
     return None
 
 
@@ -202,9 +215,6 @@ def build_or_open(
 ) -> np.ndarray:
     """The decoded images of ``files`` as a read-only memmap [N, size, size, 3], built first when
     the cache file ``path`` does not exist (see the module docstring)."""
-    from zslbench.progress import Progress
-    from zslbench.store import atomic_write_text
-
     shape = (len(files), size, size, 3)
     done_arr = _open_complete(path, shape)
     if done_arr is not None:
@@ -213,8 +223,19 @@ def build_or_open(
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"{path.parent}: cannot create the image cache folder "
-                        f"({_one_line(exc.strerror or exc)})") from None
+                        f"({_one_line(exc.strerror or exc)}); set {CACHE_ENV} to a writable folder") from None
     decode = decode or decode_image
+    try:
+        return _build(files, size, path, key, shape, progress, desc, workers, decode)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write the image cache ({_one_line(exc.strerror or exc)}); "
+                        f"free some space or set {CACHE_ENV} to a writable folder") from None
+
+
+def _build(files, size, path, key, shape, progress, desc, workers, decode) -> np.ndarray:
+    from zslbench.progress import Progress
+    from zslbench.store import atomic_write_text
+
     with _locked(path):
         done_arr = _open_complete(path, shape)  # built by another process meanwhile
         if done_arr is not None:
