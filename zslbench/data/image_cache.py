@@ -232,6 +232,21 @@ def build_or_open(
                         f"free some space or set {CACHE_ENV} to a writable folder") from None
 
 
+def _allocate(path: Path) -> None:
+    """Reserve the disk blocks of the (sparse) file: a full disk is an OSError here rather than
+    a SIGBUS while writing through the memory map."""
+    import errno
+
+    if not hasattr(os, "posix_fallocate"):
+        return
+    with open(path, "rb+") as fh:
+        try:
+            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
+
+
 def _build(files, size, path, key, shape, progress, desc, workers, decode) -> np.ndarray:
     from zslbench.progress import Progress
     from zslbench.store import atomic_write_text
@@ -255,6 +270,12 @@ def _build(files, size, path, key, shape, progress, desc, workers, decode) -> np
             start = 0
             state.unlink(missing_ok=True)
             mm = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=shape)
+            try:
+                _allocate(partial)
+            except OSError:
+                del mm
+                partial.unlink(missing_ok=True)
+                raise
         bar = Progress(len(files) - start, desc, "img", enabled=progress)
         workers = decode_workers() if workers is None else max(1, int(workers))
         pool = None
