@@ -19,6 +19,9 @@ from zslbench.data.image_sources import scan_cub, scan_sun
 from zslbench.data.images import image_fingerprint, load_image_dataset, resolve_image_source
 from zslbench.errors import DataError
 
+# the small generated datasets differ from the official counts: a DataWarning each load
+pytestmark = pytest.mark.filterwarnings("ignore::zslbench.data.xlsa17.DataWarning")
+
 
 @pytest.fixture(scope="module")
 def layouts(tmp_path_factory):
@@ -335,3 +338,130 @@ def test_resize_linear_matches_opencv_inter_linear_rules():
     assert up.shape == (32, 32, 3) and up.min() >= img.min() and up.max() <= img.max()
     # corners of an upscale are the corner pixels (edges clamped, no antialiasing)
     assert np.array_equal(up[0, 0], img[0, 0]) and np.array_equal(up[-1, -1], img[-1, -1])
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    pixels = np.repeat(np.repeat(rng.integers(0, 256, (3, 5, 3), dtype=np.uint8), 8, 0), 8, 1)  # 24 x 40
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    path = tmp_path / "rotated.jpg"
+    Image.fromarray(pixels).save(path, quality=100, exif=exif)
+    out = decode_image(path, 16)
+    upright = resize_linear(np.rot90(pixels, k=-1).copy(), 16)  # 40 x 24, turned clockwise
+    assert np.abs(out.astype(int) - upright.astype(int)).mean() < 8
+    assert np.abs(out.astype(int) - resize_linear(pixels, 16).astype(int)).mean() > 20
+
+
+def test_concurrent_loads_build_the_cache_once(data_dir, decodes):
+    results, errors = [], []
+
+    def load():
+        try:
+            results.append(load_image_dataset("sun", "images", data_dir, image_size=12))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and len(results) == 2
+    assert decodes.calls == 200  # one build; the second load waited for it and read the file
+    np.testing.assert_array_equal(results[0].images, results[1].images)
+
+
+def test_unofficial_counts_are_a_data_warning(data_dir):
+    from zslbench.data.xlsa17 import DataWarning
+
+    with pytest.warns(DataWarning, match=r"48 images \(official: 11788\)"):
+        data = load_image_dataset("cub", "images", data_dir, image_size=12)
+    assert "12 classes (official: 200)" in data.meta["warnings"][0]
+
+
+# Outputs of OpenCV 4.14 (opencv-python-headless) for the inputs below, recorded once with
+# benchmarks/compare_opencv.py's method: cv2.resize(IMG, (s, s), interpolation=INTER_LINEAR)
+# and cv2.imread(CMYK_JPEG)[..., ::-1] (a CMYK JPEG written by Pillow).
+IMG = [
+    248, 194, 190, 207, 147, 26, 237, 21, 245, 211, 239, 45, 5, 157, 159, 60, 54, 236, 109, 46, 199,
+    82, 32, 205, 36, 7, 134, 222, 57, 146, 8, 149, 14, 15, 22, 10, 144, 208, 24, 24, 7, 41, 11, 85,
+    59, 104, 225, 110, 226, 201, 8, 159, 26, 27, 163, 122, 33, 41, 201, 67, 70, 166, 228, 40, 50,
+    179, 0, 177, 137, 63, 13, 188, 255, 64, 94, 8, 8, 156, 25, 29, 157, 146, 190, 115, 219, 135, 39,
+    100, 237, 127, 72, 227, 168, 21, 73, 132, 16, 153, 140, 107, 80, 163, 61, 110, 47
+]
+CV2_4 = [
+    177, 137, 193, 173, 78, 143, 158, 104, 135, 94, 124, 144, 23, 144, 24, 80, 97, 15, 80, 83, 34,
+    18, 90, 57, 73, 160, 206, 47, 102, 145, 54, 76, 152, 209, 74, 100, 45, 134, 161, 38, 98, 137,
+    117, 125, 122, 85, 150, 82
+]
+CV2_11 = [
+    248, 194, 190, 240, 185, 160, 222, 164, 86, 210, 135, 46, 223, 78, 145, 237, 21, 245, 225, 120,
+    154, 213, 219, 63, 136, 209, 86, 42, 172, 138, 5, 157, 159, 163, 130, 211, 162, 125, 191, 162,
+    111, 143, 163, 94, 116, 165, 60, 171, 167, 26, 227, 151, 75, 163, 135, 124, 98, 121, 125, 110,
+    109, 116, 141, 103, 111, 153, 55, 63, 216, 63, 59, 209, 84, 50, 194, 99, 44, 182, 93, 46, 185,
+    88, 48, 188, 64, 29, 160, 40, 11, 131, 96, 26, 130, 172, 50, 136, 203, 59, 138, 22, 123, 74, 25,
+    106, 72, 34, 63, 66, 48, 40, 62, 88, 100, 68, 127, 160, 73, 82, 90, 70, 36, 21, 67, 42, 32, 72,
+    61, 64, 80, 68, 77, 83, 43, 177, 49, 52, 160, 42, 74, 120, 24, 97, 92, 11, 123, 117, 18, 149,
+    142, 25, 115, 99, 31, 81, 57, 37, 55, 77, 47, 31, 113, 57, 22, 127, 62, 104, 225, 110, 126, 221,
+    91, 182, 210, 45, 220, 185, 10, 189, 106, 18, 159, 26, 27, 161, 70, 30, 163, 113, 32, 119, 151,
+    45, 63, 187, 61, 41, 201, 67, 82, 187, 185, 87, 172, 173, 98, 135, 141, 103, 106, 115, 80, 114,
+    106, 58, 122, 97, 76, 90, 113, 95, 59, 128, 128, 75, 114, 163, 103, 93, 177, 114, 84, 53, 123,
+    208, 50, 108, 202, 42, 73, 186, 36, 56, 169, 38, 118, 150, 40, 180, 131, 70, 119, 138, 99, 58,
+    146, 144, 70, 131, 193, 99, 111, 213, 111, 103, 14, 22, 162, 16, 24, 162, 22, 28, 160, 36, 45,
+    155, 84, 117, 136, 133, 189, 117, 165, 159, 88, 198, 130, 58, 172, 159, 78, 130, 203, 111, 114,
+    221, 124, 43, 127, 162, 39, 114, 159, 30, 80, 150, 27, 64, 142, 51, 117, 135, 75, 170, 129, 113,
+    140, 119, 150, 111, 109, 129, 128, 98, 93, 156, 87, 79, 167, 83, 72, 227, 168, 63, 199, 161, 39,
+    129, 145, 20, 80, 133, 18, 116, 136, 16, 153, 140, 57, 120, 150, 99, 86, 161, 90, 91, 121, 69,
+    104, 68, 61, 110, 47
+]
+CMYK_JPEG = (
+    "/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwACAQEBAQECAQEBAgICAgIEAwICAgIFBAQDBAYFBgYGBQYGBgcJCAYHCQcG"
+    "BggLCAkKCgoKCgYICwwLCgwJCgoK/8AAFAgACAAIBEMRAE0RAFkRAEsRAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAAB"
+    "AgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNi"
+    "coIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SV"
+    "lpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAA4E"
+    "QwBNAFkASwAAPwDyP/iHc/6kb/yW/wDrV5H/AMG7n/MC/wC2f9K/SCv38r//2Q=="
+)
+CMYK_CV2_8 = [
+    1, 1, 201, 1, 31, 201, 1, 61, 201, 1, 92, 201, 1, 120, 201, 1, 151, 201, 1, 181, 201, 1, 211,
+    201, 31, 1, 201, 31, 31, 201, 31, 61, 201, 31, 92, 201, 31, 120, 201, 31, 151, 201, 31, 181,
+    201, 31, 211, 201, 61, 1, 201, 61, 31, 201, 61, 61, 201, 61, 92, 201, 61, 120, 201, 61, 151,
+    201, 61, 181, 201, 61, 211, 201, 91, 1, 201, 91, 31, 201, 91, 61, 201, 91, 92, 201, 91, 120,
+    201, 91, 151, 201, 91, 181, 201, 91, 211, 201, 121, 1, 201, 121, 31, 201, 121, 61, 201, 121, 92,
+    201, 121, 120, 201, 121, 151, 201, 121, 181, 201, 121, 211, 201, 152, 1, 201, 152, 31, 201, 152,
+    61, 201, 152, 92, 201, 152, 120, 201, 152, 151, 201, 152, 181, 201, 152, 211, 201, 181, 1, 201,
+    181, 31, 201, 181, 61, 201, 181, 92, 201, 181, 120, 201, 181, 151, 201, 181, 181, 201, 181, 211,
+    201, 211, 1, 201, 211, 31, 201, 211, 61, 201, 211, 92, 201, 211, 120, 201, 211, 151, 201, 211,
+    181, 201, 211, 211, 201
+]
+
+
+def test_resize_is_bit_identical_to_recorded_opencv_outputs():
+    img = np.array(IMG, dtype=np.uint8).reshape(7, 5, 3)
+    for size, expected in ((4, CV2_4), (11, CV2_11)):
+        assert resize_linear(img, size).reshape(-1).tolist() == expected
+
+
+def test_cmyk_decode_is_bit_identical_to_a_recorded_opencv_output(tmp_path):
+    import base64
+
+    path = tmp_path / "cmyk.jpg"
+    path.write_bytes(base64.b64decode(CMYK_JPEG))
+    assert decode_image(path, 8).reshape(-1).tolist() == CMYK_CV2_8
+
+
+def test_cache_folder_from_the_environment_and_unwritable_folders(data_dir, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("ZSLBENCH_IMAGE_CACHE", str(elsewhere))
+    data = load_image_dataset("cub", "images", data_dir, image_size=12)
+    assert [p.name for p in elsewhere.glob("*.npy")] == [f"cub-12px-{data.fingerprint}.npy"]
+    assert not (data_dir / "cache").exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ZSLBENCH_IMAGE_CACHE", str(blocker / "cache"))
+    with pytest.raises(DataError, match="ZSLBENCH_IMAGE_CACHE") as info:
+        load_image_dataset("cub", "images", data_dir, image_size=12)
+    assert "cannot create the image cache folder" in _one_line(info)

@@ -166,3 +166,29 @@ def test_backbone_checkpoint(tmp_path):
     path.parent.mkdir()
     path.write_bytes(b"x")
     assert backbone_checkpoint(tmp_path) == path
+
+
+def test_synthetic_archives_command(tmp_path):
+    import tarfile
+
+    from zslbench.data.synthetic_images import main
+
+    main([str(tmp_path), "--classes", "3", "--per-class", "2", "--image-size", "16"])
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert names == ["CUB_200_2011.tgz", "SUNAttributeDB.tar.gz", "SUNAttributeDB_Images.tar.gz"]
+    with tarfile.open(tmp_path / "CUB_200_2011.tgz") as tar:
+        members = tar.getnames()
+    assert "CUB_200_2011/train_test_split.txt" in members and "attributes.txt" in members
+    assert sum(m.endswith(".jpg") for m in members) == 6
+
+
+def test_only_small_synthetic_sets_stay_in_memory(monkeypatch):
+    from zslbench.data import synthetic_images
+
+    monkeypatch.setattr(synthetic_images, "_MEMO", {})
+    small = _load("sun", size=8, scale=0.05)
+    assert _load("sun", size=8, scale=0.05).images is small.images  # the same arrays, not rendered again
+    monkeypatch.setattr(synthetic_images, "_MEMO_MAX_BYTES", small.images.nbytes - 1)
+    synthetic_images._MEMO.clear()
+    again = _load("sun", size=8, scale=0.05)
+    assert not synthetic_images._MEMO and np.array_equal(again.images, small.images)

@@ -25,6 +25,7 @@ digits of its SHA-256 must equal the ones in its name; it lands in
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -170,13 +171,14 @@ def _safe_members(tar: tarfile.TarFile, archive: Path):
 
 
 def extract_tar(archive: Path, dest: Path, *, progress: bool | None = None,
-                log: Callable[[str], None] | None = None) -> None:
+                log: Callable[[str], None] | None = None, shown_as: Path | None = None) -> None:
     """Extract a ``.tgz``/``.tar.gz`` (or plain ``.tar``) archive safely into ``dest``.
 
     The whole file is read: a gzip stream is checked against its CRC and length at the end, and
     anything but zero padding after the end of the tar stream means a damaged archive (tarfile
     alone stops quietly at the first unreadable header).  DataError (one line) for a corrupted
-    or truncated archive or an unsafe member."""
+    or truncated archive, an unsafe member or a folder that cannot take the files (named
+    ``shown_as`` in the message when given)."""
     import gzip
 
     from zslbench.data.fetch import _progress_bar
@@ -208,7 +210,15 @@ def extract_tar(archive: Path, dest: Path, *, progress: bool | None = None,
                         raise tarfile.ReadError("unreadable data after the last readable member")
         except DataError:
             raise
-        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
+                raise DataError(f"{archive}: corrupted or truncated archive "
+                                f"({_one_line(exc) or type(exc).__name__})") from None
+            raise DataError(f"{shown_as or dest}: cannot unpack {archive.name} there "
+                            f"({_one_line(exc.strerror or exc)})") from None
+        except getattr(tarfile, "FilterError", ()) as exc:
+            raise DataError(f"{archive}: unsafe member ({_one_line(exc)}); refusing the archive") from None
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
             raise DataError(f"{archive}: corrupted or truncated archive "
                             f"({_one_line(exc) or type(exc).__name__})") from None
         finally:
@@ -367,7 +377,7 @@ def fetch_images(
             try:
                 _say(log, "unpacking:")
                 for path, _here in files:
-                    extract_tar(path, unpacked, progress=progress, log=log)
+                    extract_tar(path, unpacked, progress=progress, log=log, shown_as=root)
                 _assemble(spec, unpacked, stage, sources)
                 _say(log, "validating (every image is decoded):")
                 res = check_images(key, stage, decode=True, progress=progress)

@@ -1,8 +1,10 @@
 """Decoding and the decoded-image cache of the image track.
 
-Every image is decoded with Pillow, made 3-channel RGB (grayscale, CMYK, palette and RGBA
-JPEGs included), resized to ``S x S`` with bilinear interpolation as OpenCV's ``INTER_LINEAR``
-does it (half-pixel centres, no antialiasing, edges clamped: the authors' ``cv2.resize``), and
+Every image is decoded with Pillow, turned upright by its EXIF orientation (as ``cv2.imread``
+does), made 3-channel RGB (grayscale, CMYK, palette and RGBA images included; CMYK converted
+with OpenCV's formula), resized to
+``S x S`` exactly as the authors' ``cv2.resize(..., INTER_LINEAR)`` does it (see
+:func:`resize_linear`; no crop, no antialiasing), and
 stored in one uint8 ``[N, S, S, 3]`` ``.npy`` file under ``<data-dir>/cache/images/``, named
 by the dataset, the size and the fingerprint of the source files and the preprocessing.  Later
 loads memory-map the file read-only: no JPEG is decoded twice.
@@ -28,8 +30,8 @@ import numpy as np
 from zslbench.errors import DataError
 
 #: Bumped whenever decoding or resizing changes (part of every cache key).
-PREPROCESS_VERSION = 1
-PREPROCESS = f"pillow-rgb/cv2-inter-linear/v{PREPROCESS_VERSION}"
+PREPROCESS_VERSION = 2
+PREPROCESS = f"pillow-rgb-exif/cv2-inter-linear/v{PREPROCESS_VERSION}"
 CACHE_SUBDIR = ("cache", "images")
 BLOCK = 256  # images per flushed block
 
@@ -37,6 +39,8 @@ __all__ = [
     "BLOCK",
     "PREPROCESS",
     "build_or_open",
+    "CACHE_ENV",
+    "cache_folder",
     "cache_path",
     "decode_image",
     "decode_workers",
@@ -48,51 +52,79 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def _axis(n_src: int, n_dst: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Source indices (low, high) and weights of the high one, per destination index."""
-    scale = n_src / n_dst
-    f = (np.arange(n_dst, dtype=np.float64) + 0.5) * scale - 0.5
-    lo = np.floor(f)
-    w = f - lo
-    lo = lo.astype(np.int64)
-    left = lo < 0
-    w[left], lo[left] = 0.0, 0
-    right = lo >= n_src - 1
-    w[right], lo[right] = 0.0, n_src - 1
-    hi = np.minimum(lo + 1, n_src - 1)
-    return lo, hi, w.astype(np.float32)
+_COEF_BITS = 11  # OpenCV's INTER_RESIZE_COEF_BITS
+_COEF_SCALE = np.float32(1 << _COEF_BITS)
+
+
+def _axis(n_src: int, n_dst: int, clamp: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per destination index: the two source indices and their fixed-point weights, as OpenCV
+    computes them for INTER_LINEAR (float32 positions, each weight rounded half to even to
+    11 bits; horizontally the position is clamped to the image, vertically only the indices)."""
+    scale = 1.0 / (n_dst / n_src)  # OpenCV: 1 / inv_scale
+    f = ((np.arange(n_dst) + 0.5) * scale - 0.5).astype(np.float32)
+    lo = np.floor(f).astype(np.int64)
+    f = f - lo.astype(np.float32)
+    if clamp:
+        left = lo < 0
+        f[left], lo[left] = 0, 0
+        right = lo >= n_src - 1
+        f[right], lo[right] = 0, n_src - 1
+    w0 = np.rint((np.float32(1) - f) * _COEF_SCALE).astype(np.int32)
+    w1 = np.rint(f * _COEF_SCALE).astype(np.int32)
+    return np.clip(lo, 0, n_src - 1), np.clip(lo + 1, 0, n_src - 1), w0, w1
 
 
 def resize_linear(image: np.ndarray, size: int) -> np.ndarray:
-    """[H, W, 3] uint8 -> [size, size, 3] uint8, bilinear as OpenCV's INTER_LINEAR (no antialiasing)."""
+    """[H, W, 3] uint8 -> [size, size, 3] uint8 with bilinear interpolation computed as OpenCV's
+    ``cv2.resize(..., interpolation=INTER_LINEAR)`` does for 8-bit images (half-pixel centres,
+    no antialiasing, 11-bit fixed-point weights, its vectorised rounding): bit-identical to
+    OpenCV 4.14 on every shape compared (``benchmarks/compare_opencv.py``)."""
     h, w = image.shape[:2]
-    if (h, w) == (size, size):
-        return np.ascontiguousarray(image)
-    y0, y1, wy = _axis(h, size)
-    x0, x1, wx = _axis(w, size)
-    # rows first (gathered as uint8: the cheap direction), then columns; float32 arithmetic
-    wy = wy[:, None, None]
-    rows = np.multiply(image[y0], 1.0 - wy, dtype=np.float32)
-    rows += np.multiply(image[y1], wy, dtype=np.float32)
-    wx = wx[None, :, None]
-    out = rows[:, x0]
-    out *= 1.0 - wx
-    out += rows[:, x1] * wx
-    out += 0.5
-    np.clip(out, 0.0, 255.0, out=out)
+    y0, y1, b0, b1 = _axis(h, size, clamp=False)
+    x0, x1, a0, a1 = _axis(w, size, clamp=True)
+    # horizontal pass over every source row (gathered as uint8), kept with 4 fewer bits (OpenCV
+    # packs the sums to int16 there)
+    rows = np.multiply(image[:, x0], a0[None, :, None], dtype=np.int32)
+    rows += np.multiply(image[:, x1], a1[None, :, None], dtype=np.int32)
+    rows >>= 4
+    # vertical pass: each product's high 16 bits, then a rounding shift by 2
+    out = rows[y0]
+    out *= b0[:, None, None]
+    out >>= 16
+    low = rows[y1]
+    low *= b1[:, None, None]
+    low >>= 16
+    out += low
+    out += 2
+    out >>= 2
+    np.clip(out, 0, 255, out=out)
     return out.astype(np.uint8)
+
+
+def _cmyk_to_rgb(cmyk: np.ndarray, adobe: bool) -> np.ndarray:
+    """CMYK -> RGB as OpenCV's JPEG reader does it (on libjpeg's raw values, which Pillow has
+    inverted for Adobe files): ``R = K - ((255 - C) * K >> 8)``, and so on."""
+    raw = cmyk.astype(np.int32)
+    if adobe:
+        raw = 255 - raw
+    k = raw[..., 3:4]
+    return (k - (((255 - raw[..., :3]) * k) >> 8)).astype(np.uint8)
 
 
 def decode_image(path: str | os.PathLike, size: int) -> np.ndarray:
     """Decode one image file into [size, size, 3] uint8 RGB; DataError (one line) when the file
     is missing, truncated or not an image Pillow can read."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
             im.load()  # the whole file: truncation shows here
-            rgb = im if im.mode == "RGB" else im.convert("RGB")
-            arr = np.asarray(rgb)
+            adobe = "adobe" in im.info
+            im = ImageOps.exif_transpose(im)  # as cv2.imread does with an EXIF orientation
+            if im.mode == "CMYK":
+                arr = _cmyk_to_rgb(np.asarray(im), adobe)
+            else:
+                arr = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
     except FileNotFoundError:
         raise DataError(f"{path}: image file missing") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
@@ -114,8 +146,18 @@ def decode_workers() -> int:
     return max(1, min(4, cores))
 
 
-def cache_path(cache_root: Path, dataset: str, size: int, fingerprint: str) -> Path:
-    return Path(cache_root).joinpath(*CACHE_SUBDIR, f"{dataset}-{size}px-{fingerprint}.npy")
+CACHE_ENV = "ZSLBENCH_IMAGE_CACHE"
+
+
+def cache_folder(data_root: Path) -> Path:
+    """``$ZSLBENCH_IMAGE_CACHE`` when set (e.g. for a read-only data folder), else
+    ``<data-dir>/cache/images``."""
+    env = os.environ.get(CACHE_ENV, "").strip()
+    return Path(env).expanduser() if env else Path(data_root).joinpath(*CACHE_SUBDIR)
+
+
+def cache_path(data_root: Path, dataset: str, size: int, fingerprint: str) -> Path:
+    return cache_folder(data_root) / f"{dataset}-{size}px-{fingerprint}.npy"
 
 
 @contextlib.contextmanager
@@ -144,7 +186,8 @@ def _open_complete(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
         arr = None
     if arr is not None and arr.shape == shape and arr.dtype == np.uint8:
         return arr
-    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # a read-only folder: the build reports it
+        path.unlink(missing_ok=True)
     return None
 
 
@@ -172,9 +215,6 @@ def build_or_open(
 ) -> np.ndarray:
     """The decoded images of ``files`` as a read-only memmap [N, size, size, 3], built first when
     the cache file ``path`` does not exist (see the module docstring)."""
-    from zslbench.progress import Progress
-    from zslbench.store import atomic_write_text
-
     shape = (len(files), size, size, 3)
     done_arr = _open_complete(path, shape)
     if done_arr is not None:
@@ -183,8 +223,34 @@ def build_or_open(
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"{path.parent}: cannot create the image cache folder "
-                        f"({_one_line(exc.strerror or exc)})") from None
+                        f"({_one_line(exc.strerror or exc)}); set {CACHE_ENV} to a writable folder") from None
     decode = decode or decode_image
+    try:
+        return _build(files, size, path, key, shape, progress, desc, workers, decode)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write the image cache ({_one_line(exc.strerror or exc)}); "
+                        f"free some space or set {CACHE_ENV} to a writable folder") from None
+
+
+def _allocate(path: Path) -> None:
+    """Reserve the disk blocks of the (sparse) file: a full disk is an OSError here rather than
+    a SIGBUS while writing through the memory map."""
+    import errno
+
+    if not hasattr(os, "posix_fallocate"):
+        return
+    with open(path, "rb+") as fh:
+        try:
+            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
+
+
+def _build(files, size, path, key, shape, progress, desc, workers, decode) -> np.ndarray:
+    from zslbench.progress import Progress
+    from zslbench.store import atomic_write_text
+
     with _locked(path):
         done_arr = _open_complete(path, shape)  # built by another process meanwhile
         if done_arr is not None:
@@ -204,6 +270,12 @@ def build_or_open(
             start = 0
             state.unlink(missing_ok=True)
             mm = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=shape)
+            try:
+                _allocate(partial)
+            except OSError:
+                del mm
+                partial.unlink(missing_ok=True)
+                raise
         bar = Progress(len(files) - start, desc, "img", enabled=progress)
         workers = decode_workers() if workers is None else max(1, int(workers))
         pool = None

@@ -435,11 +435,19 @@ def source_fingerprint(dataset: str, data_root: Path, image_size: int) -> str:
 
 
 def load_real_images(dataset: str, data_root: Path, image_size: int, progress: bool | None = None):
-    """An ImageData from the official layout, images from the decoded-image cache."""
+    """An ImageData from the official layout, images from the decoded-image cache; counts other
+    than the official ones are a :class:`~zslbench.data.xlsa17.DataWarning` (and in ``meta``)."""
     from zslbench.data.image_cache import build_or_open, cache_path
     from zslbench.data.image_types import ImageData
 
     listing = scan(dataset, data_root)
+    if listing.warnings:
+        import warnings
+
+        from zslbench.data.xlsa17 import DataWarning
+
+        for note in listing.warnings:
+            warnings.warn(note, DataWarning, stacklevel=3)
     fp = _fingerprint(listing, image_size)
     path = cache_path(Path(data_root), dataset, image_size, fp)
     images = build_or_open(listing.paths(), image_size, path, fp, progress=progress,

@@ -289,9 +289,27 @@ def make_synthetic_images(
     )
 
 
-@functools.lru_cache(maxsize=2)
+#: Synthetic datasets kept in memory per process (a sweep loads the same one for many runs);
+#: only small ones (the quick profile's): a full-size set at 256 px is 2-3 GB.
+_MEMO: dict[tuple, tuple] = {}
+_MEMO_MAX_BYTES = 256 * 2**20
+_MEMO_MAX_ITEMS = 2
+
+
 def _arrays(key: str, image_size: int, scale: float, seed: int):
-    """Read-only arrays of one synthetic dataset (cached: a sweep loads the same data often)."""
+    memo_key = (key, image_size, scale, seed)
+    if memo_key in _MEMO:
+        return _MEMO[memo_key]
+    arrays = _make_arrays(key, image_size, scale, seed)
+    if arrays[0].nbytes <= _MEMO_MAX_BYTES:
+        while len(_MEMO) >= _MEMO_MAX_ITEMS:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[memo_key] = arrays
+    return arrays
+
+
+def _make_arrays(key: str, image_size: int, scale: float, seed: int):
+    """Read-only arrays of one synthetic dataset."""
     classes = _classes(key, seed)
     labels, parts = _layout(key, scale, seed)
     images = render_class_images(classes, labels, image_size, _rng(key, seed, f"pixels/{scale!r}"))
