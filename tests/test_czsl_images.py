@@ -393,6 +393,7 @@ def test_sun_is_evaluated_on_val_and_a_checkpoint_path_is_recorded(tmp_path):
         _run(tmp_path / "r", "sequential", data=data, backbone_weights=str(tmp_path / "nowhere.pth"))
 
 
+@pytest.mark.slow
 def test_bf16_autocast_runs_and_is_recorded(tmp_path):
     out = _run(tmp_path, "sequential", amp="bf16")
     assert out.record["non_default_options"]["amp"] == "bf16"
@@ -467,6 +468,7 @@ def test_sweep_plans_image_runs_only_when_asked_or_with_real_images(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*official")  # a small CUB: fewer images than the official counts
 def test_cli_image_run_on_a_cub_folder_in_the_official_layout(tmp_path, capsys):
     from zslbench.data.synthetic_images import write_cub_layout
 

@@ -117,9 +117,6 @@ class GZSLTrack(Track):
     def identity(self, name, classnorm, dataset, source, fingerprint, seed, cfg):
         return _identity(name, dataset, source, fingerprint, seed, cfg)
 
-    def classnorm_of(self, name, classnorm):
-        return MODELS.get(name).class_norm
-
     def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
         from zslbench.train.gzsl import train_gzsl
 

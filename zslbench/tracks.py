@@ -10,7 +10,6 @@ record and files hold.  :func:`execute_run` (one run: the CLI, the sweep workers
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
@@ -82,9 +81,6 @@ class Track:
     def record(self, run_id: str, identity: dict, profile: str, data, cfg, result) -> tuple[dict, dict]:
         """(record, {file name: text}) of a finished run."""
         raise NotImplementedError
-
-    def classnorm_of(self, name: str, classnorm: bool | None) -> bool:
-        return bool(classnorm)
 
 
 TRACKS: Registry[Track] = Registry("run kind")
@@ -194,7 +190,3 @@ def execute_run(
     record, files = track.record(run_id, identity, profile, data, cfg, result)
     path = store.write_run(results, run_id, record, files)
     return RunOutcome(run_id, path, record, skipped=False)
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
