@@ -113,19 +113,35 @@ CZSL_ACTS_ON: dict[str, Rule] = {
     "threads": ALL,  # torch threads of the run (reduction order)
 }
 
-TABLES = {"gzsl": GZSL_ACTS_ON, "czsl": CZSL_ACTS_ON}
+# The image track: every CZSL field acts as on the features track, except the image split
+# (the dataset's own split is used: CUB's train_test_split.txt, SUN's 10/5/5 with
+# RandomState(42)); those fields are not in its config at all (config.IMAGE_TRACK_UNUSED).
+_IMAGE_SPLIT_FIELDS = ("split_cub", "split_sun", "image_split_seed")
+CZSL_IMAGES_ACTS_ON: dict[str, Rule] = {
+    **{k: v for k, v in CZSL_ACTS_ON.items() if k not in _IMAGE_SPLIT_FIELDS},
+    "image_size": ALL,
+    "backbone_weights": ALL,
+    "image_channel_order": ALL,
+    "amp": ALL,
+}
+
+TABLES = {"gzsl": GZSL_ACTS_ON, "czsl": CZSL_ACTS_ON, "czsl-images": CZSL_IMAGES_ACTS_ON}
 
 
 def config_class(kind: str) -> type:
     from zslbench import config
 
-    return {"gzsl": config.GZSLConfig, "czsl": config.CZSLConfig}[kind]
+    return {"gzsl": config.GZSLConfig, "czsl": config.CZSLConfig,
+            "czsl-images": config.CZSLImageConfig}[kind]
 
 
 def missing_entries(kind: str) -> list[str]:
     """Config fields of `kind` without an entry in its table (must be empty)."""
+    from zslbench.config import IMAGE_TRACK_UNUSED
+
     table = TABLES[kind]
-    return [f.name for f in fields(config_class(kind)) if f.name not in table]
+    unused = IMAGE_TRACK_UNUSED if kind == "czsl-images" else ()
+    return [f.name for f in fields(config_class(kind)) if f.name not in table and f.name not in unused]
 
 
 def gzsl_traits(model: str, dataset: str, source: str) -> dict:

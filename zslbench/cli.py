@@ -80,63 +80,115 @@ def list_cmd(what: str | None) -> None:
 # --- data ---------------------------------------------------------------------------------
 @cli.group()
 def data() -> None:
-    """Check (and fetch) the xlsa17 data."""
+    """Check (and fetch) the xlsa17 data, the raw CUB/SUN images and the ResNet-18 checkpoint."""
 
 
 @data.command("check")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Folder holding xlsa17/data/<DATASET>/ (default: $ZSLBENCH_DATA or the user cache).")
-@click.option("--dataset", "datasets", multiple=True, help="Dataset to check (repeatable; default: all found).")
+              help="Folder holding xlsa17/data/<DATASET>/, CUB_200_2011/, SUN/, resnet18-imagenet/ "
+                   "(default: $ZSLBENCH_DATA or the user cache).")
+@click.option("--dataset", "datasets", multiple=True,
+              help="Dataset to check: an xlsa17 dataset, cub-images, sun-images or resnet18-imagenet "
+                   "(repeatable; default: all found).")
 def data_check(data_dir: Path | None, datasets: tuple[str, ...]) -> None:
-    """Validate the xlsa17 files and print one row per dataset."""
+    """Validate the xlsa17 files (and the raw-image data) and print one row per dataset."""
     from tabulate import tabulate
 
     from zslbench.data import DATASETS, default_data_dir
+    from zslbench.data.image_check import IMAGE_CHECKS, check_image_data, found_image_data
     from zslbench.data.xlsa17 import check_all
 
     names: list[str] = []
     for item in datasets:
         names += _split_list(item)
     for name in names:
-        _check_dataset_name(name, DATASETS)
+        _check_dataset_name(name, [*DATASETS, *IMAGE_CHECKS])
+    image_names = [n for n in names if n in IMAGE_CHECKS]
+    names = [n for n in names if n not in IMAGE_CHECKS]
     data_dir = data_dir if data_dir is not None else default_data_dir()
-    results = check_all(data_dir, names or None)
-    if not results:
+    if not datasets:
+        image_names = found_image_data(data_dir)
+    results = check_all(data_dir, names or None) if names or not image_names else []
+    if not results and not image_names:
         _fail(f"{data_dir}: no xlsa17 dataset folders found (expected {data_dir}/xlsa17/data/<SUN|CUB|AWA1|AWA2|APY>)")
-    rows = []
-    for r in results:
-        rows.append([
-            r.dataset, r.vintage or "-", f"{_v(r.seen)}/{_v(r.unseen)}", _v(r.attributes),
-            f"{_v(r.trainval)}/{_v(r.test_seen)}/{_v(r.test_unseen)}", r.status,
-        ])
-    click.echo(tabulate(rows, headers=["dataset", "vintage", "seen/unseen", "attributes",
-                                       "trainval/test_seen/test_unseen", "status"]))
-    failed = [r for r in results if r.status == "fail"]
-    for r in results:
-        if r.status != "ok" and r.message:
-            click.echo(f"{r.dataset}: {r.message}", err=True)
+    failed = False
+    if results:
+        rows = []
+        for r in results:
+            rows.append([
+                r.dataset, r.vintage or "-", f"{_v(r.seen)}/{_v(r.unseen)}", _v(r.attributes),
+                f"{_v(r.trainval)}/{_v(r.test_seen)}/{_v(r.test_unseen)}", r.status,
+            ])
+        click.echo(tabulate(rows, headers=["dataset", "vintage", "seen/unseen", "attributes",
+                                           "trainval/test_seen/test_unseen", "status"]))
+        failed = any(r.status == "fail" for r in results)
+        for r in results:
+            if r.status != "ok" and r.message:
+                click.echo(f"{r.dataset}: {r.message}", err=True)
+    if image_names:
+        checks = [check_image_data(n, data_dir) for n in image_names]
+        if results:
+            click.echo()
+        click.echo(tabulate(
+            [[c.dataset, _v(c.images), _v(c.classes), _v(c.attributes), c.split, c.attr_source, c.status]
+             for c in checks],
+            headers=["dataset", "images", "classes", "attributes", "train/(val/)test", "attributes from",
+                     "status"]))
+        for c in checks:
+            if c.status != "ok" and c.message:
+                click.echo(f"{c.dataset}: {c.message}", err=True)
+        failed = failed or any(c.status == "fail" for c in checks)
     if failed:
         sys.exit(2)
 
 
 @data.command("fetch")
+@click.option("--dataset", "dataset", default="xlsa17", show_default=True,
+              type=click.Choice(["xlsa17", "cub-images", "sun-images", "resnet18-imagenet"]),
+              help="What to fetch: the xlsa17 features, the raw CUB or SUN images, or the ImageNet "
+                   "ResNet-18 checkpoint.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Where xlsa17/data/<DATASET>/ goes (default: $ZSLBENCH_DATA or the user cache).")
-@click.option("--url", default=None, help="Download from this address (a mirror) instead of the official one.")
+              help="The data folder (default: $ZSLBENCH_DATA or the user cache).")
+@click.option("--url", "urls", multiple=True,
+              help="Download from this address (a mirror) instead of the official one "
+                   "(sun-images: two, the images archive then the attribute archive).")
 @click.option("--from-zip", "from_zip", type=click.Path(path_type=Path), default=None,
               help="Use this xlsa17.zip (downloaded by hand) instead of downloading.")
-@click.option("--sha256", default=None, metavar="HEX", help="Expected SHA-256 of the archive.")
-@click.option("--keep-zip", is_flag=True, help="Keep the downloaded zip in <data-dir>/downloads/.")
+@click.option("--from-archive", "from_archives", type=click.Path(path_type=Path), multiple=True,
+              help="Use this archive (.tgz/.tar.gz; for resnet18-imagenet the .pth) instead of "
+                   "downloading (repeatable: SUN has two).")
+@click.option("--sha256", default=None, metavar="HEX", help="Expected SHA-256 of the xlsa17 archive.")
+@click.option("--keep-zip", is_flag=True, help="Keep the downloaded archive(s) in <data-dir>/downloads/.")
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
               help="Retries of a failed download (resumed where it stopped).")
 @click.option("--retry-wait", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Seconds before the first retry; doubled at each retry (at most 60).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="Network timeout in seconds.")
-def data_fetch(data_dir, url, from_zip, sha256, keep_zip, retries, retry_wait, timeout) -> None:
-    """Download xlsa17.zip (resumable), verify it, unpack and validate it atomically."""
+def data_fetch(dataset, data_dir, urls, from_zip, from_archives, sha256, keep_zip, retries, retry_wait,
+               timeout) -> None:
+    """Download the data (resumable), verify it, unpack and validate it atomically."""
+    if dataset != "xlsa17":
+        from zslbench.data.fetch_images import fetch_images
+
+        if from_zip is not None:
+            _fail("--from-zip is for xlsa17; use --from-archive")
+        if sha256 is not None:
+            _fail("--sha256 is for xlsa17 (the checkpoint is checked against the hash in its name)")
+        result = fetch_images(dataset, data_dir, urls, from_archives, keep_archives=keep_zip,
+                              retries=retries, backoff=retry_wait, timeout=timeout, log=click.echo)
+        for note in result.notes:
+            click.echo(f"warning: {note}", err=True)
+        return
     from zslbench.data.fetch import OFFICIAL_URL, fetch_xlsa17
 
+    if len(urls) > 1:
+        _fail("--url: xlsa17 takes one address")
+    url = urls[0] if urls else None
+    if from_archives:
+        if len(from_archives) > 1 or from_zip is not None:
+            _fail("--from-archive: xlsa17 takes one zip")
+        from_zip = from_archives[0]
     if url is not None and from_zip is not None:
         _fail("--url and --from-zip exclude each other")
     result = fetch_xlsa17(data_dir, url or OFFICIAL_URL, from_zip, sha256, keep_zip=keep_zip,
@@ -161,8 +213,9 @@ def _v(value) -> str:
 @click.option("--profile", default="paper", show_default=True, help="paper or quick.")
 @click.option("--preset", default=None,
               help="colab (default: the notebook) or code (the authors' trainer); see `zslbench list presets`.")
-@click.option("--data", "source", type=click.Choice(["auto", "xlsa17", "synthetic"]), default="auto",
-              show_default=True, help="Data source; auto = xlsa17 where found, else synthetic.")
+@click.option("--data", "source", type=click.Choice(["auto", "xlsa17", "images", "synthetic"]), default="auto",
+              show_default=True, help="Data source; auto = the real data where found (xlsa17; raw images "
+                                      "for the CZSL image track), else synthetic.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="xlsa17 data folder.")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 @click.option("--results", type=click.Path(path_type=Path), default=None,
@@ -176,13 +229,15 @@ def _v(value) -> str:
                    "metrics, 0.005 for forgetting; repeatable).")
 @click.option("--rtol", multiple=True, metavar="[METRIC=]X",
               help="--from-record: relative tolerance (default 0; repeatable).")
-@click.option("--czsl", is_flag=True, help="A continual-ZSL run (features track) of --method.")
+@click.option("--czsl", is_flag=True, help="A continual-ZSL run of --method (see --track).")
+@click.option("--track", type=click.Choice(["features", "images"]), default="features", show_default=True,
+              help="CZSL: fixed features, or a ResNet-18 fine-tuned on raw images (the paper's protocol).")
 @click.option("--method", help="CZSL method with --czsl (see `zslbench list methods`).")
 @click.option("--cn/--no-cn", "classnorm", default=True, show_default=True,
               help="CZSL: with or without ClassNorm.")
 @sweep_options
 def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, from_record,
-            atol, rtol, czsl, method, classnorm, **sweep) -> None:
+            atol, rtol, czsl, track, method, classnorm, **sweep) -> None:
     """Train and evaluate one run and write its record; with --all, run the whole grid as a
     resumable sweep (see README, Sweeps)."""
     from zslbench.config import GZSLConfig, get_profile, make_gzsl_config, parse_overrides
@@ -195,7 +250,7 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
     if from_record is not None:
         ctx = click.get_current_context()
         clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force", "czsl", "method",
-                                                                "preset")
+                                                                "preset", "track")
                     if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
         if clashing or sweep.get("all_runs"):
             _fail(f"--from-record takes everything from the record; drop {', '.join(clashing) or '--all'}")
@@ -206,8 +261,8 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
     if sweep.get("all_runs"):
         from zslbench.sweep import run_all_cli
 
-        if czsl or method:
-            _fail("run --all: --czsl/--method select a single run; use --only czsl and --methods")
+        if czsl or method or track != "features":
+            _fail("run --all: --czsl/--method/--track select a single run; use --only czsl, --methods and --tracks")
         _check_writable(results)
         return run_all_cli(profile=profile, source=source, data_dir=data_dir, device=device, results=results,
                            sets=sets, force=force, single={"model": model, "dataset": dataset, "seed": seed},
@@ -215,12 +270,16 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
     from zslbench.sweep import reject_sweep_options
 
     reject_sweep_options(sweep)
+    if track != "features" and not czsl:
+        _fail("run: --track is for CZSL runs (add --czsl)")
     if czsl:
         if model:
             _fail("run: --model is for GZSL runs; a --czsl run takes --method")
         _run_czsl_cmd(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
-                      sets, force)
+                      sets, force, track)
         return
+    if source == "images":
+        _fail("run: --data images is for the CZSL image track (--czsl --track images)")
     if method:
         _fail("run: --method needs --czsl (GZSL runs take --model)")
     if not model:
@@ -287,10 +346,11 @@ def _rerun(path: Path, data_dir: Path | None, device: str, results: Path | None,
 
 
 def _run_czsl_cmd(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
-                  sets, force) -> None:
-    """`zslbench run --czsl`: one continual-ZSL run on the features track."""
-    from zslbench.config import CZSL_DATASETS, CZSLConfig, get_profile, make_czsl_config, parse_overrides
-    from zslbench.czsl_runner import check_czsl_dataset, run_czsl
+                  sets, force, track="features") -> None:
+    """`zslbench run --czsl [--track features|images]`: one continual-ZSL run."""
+    from zslbench.config import CZSL_DATASETS, get_profile, parse_overrides
+    from zslbench.czsl_runner import check_czsl_dataset
+    from zslbench.tracks import execute_run, get_track
     from zslbench.train.czsl import CZSL_METHODS
 
     if not method:
@@ -299,26 +359,51 @@ def _run_czsl_cmd(method, classnorm, dataset, seed, profile, preset, source, dat
         _fail(f"run --czsl: --dataset is required; valid datasets: {', '.join(CZSL_DATASETS)}")
     CZSL_METHODS.get(method)
     check_czsl_dataset(dataset)
+    from zslbench.applicability import czsl_traits, refuse_inactive
     from zslbench.presets import with_preset
 
+    runner = get_track(f"czsl-{track}")
+    if track == "features" and source == "images":
+        _fail("run --czsl: --data images is for the image track (--track images)")
+    if track == "images" and source == "xlsa17":
+        _fail("run --czsl --track images: --data xlsa17 holds features, not images (use auto, images or synthetic)")
     prof = get_profile(profile)
-    explicit = parse_overrides(CZSLConfig, sets)
+    explicit = parse_overrides(runner.config_cls, sets)
     overrides = with_preset("czsl", preset, explicit)
-    cfg = make_czsl_config(profile, overrides)  # validate values before any work
-    _refuse_inactive("czsl", method, dataset, source, data_dir, cfg, explicit, classnorm)
+    cfg = runner.make_config(profile, overrides)  # validate values before any work
+    src = runner.resolve_source(dataset, source, data_dir)
+    refuse_inactive(runner.table, czsl_traits(method, classnorm, dataset, src), cfg, explicit)
     seed = prof.seeds[0] if seed is None else seed
     _check_writable(results)
-    _warn_if_synthetic(dataset, source, data_dir)
-    outcome = run_czsl(method, dataset, seed=seed, classnorm=classnorm, profile=profile, source=source,
-                       data_dir=data_dir, device=device, results=results, overrides=overrides, force=force)
+    if track == "images":
+        runner.extra_identity(cfg, data_dir)  # e.g. a missing checkpoint: one line, before any work
+        _warn_if_synthetic_images(dataset, source, data_dir)
+    else:
+        _warn_if_synthetic(dataset, source, data_dir)
+    outcome = execute_run(runner, method, dataset, seed=seed, classnorm=classnorm, profile=profile, source=source,
+                          data_dir=data_dir, device=device, results=results, overrides=overrides, force=force)
     rec = outcome.record
     m = rec["metrics"]
     name = f"{method}{'+cn' if classnorm else ''}"
     state = "already done (use --force to retrain)" if outcome.skipped else f"trained in {rec['train_seconds']:.1f}s"
-    click.echo(f"CZSL {name} on {dataset} [{rec['data_source']}, features track] seed {seed}: {state}")
+    click.echo(f"CZSL {name} on {dataset} [{rec['data_source']}, {track} track] seed {seed}: {state}")
     click.echo(f"  mAUC={m['mAUC']:.2f}  mH={m['mH']:.2f}  mJA={m['mJA']:.2f}  forgetting={m['forgetting']:.3f}")
-    click.echo("  (features track: not comparable with the paper's image-track CZSL table)")
+    if track == "features":
+        click.echo("  (features track: not comparable with the paper's image-track CZSL table)")
+    elif rec["data_source"] != "images":
+        click.echo("  (image track on SYNTHETIC images: the pipeline works; the numbers mean nothing)")
     click.echo(f"  record: {outcome.path / 'record.json'}")
+
+
+def _warn_if_synthetic_images(dataset: str, source: str, data_dir: Path | None) -> None:
+    """The image track's `--data auto` without the raw images: say so on stderr."""
+    if source != "auto":
+        return
+    from zslbench.data.images import resolve_image_source
+
+    if resolve_image_source(dataset, "auto", data_dir) == "synthetic":
+        click.echo(f"warning: no raw {dataset} images found; using SYNTHETIC images "
+                   f"(`zslbench data fetch --dataset {dataset}-images`, or pass --data-dir)", err=True)
 
 
 def _warn_if_synthetic(dataset: str, source: str, data_dir: Path | None) -> None:

@@ -19,8 +19,8 @@ from zslbench.config import CZSL_DATASETS, CZSL_PITFALL_OPTIONS, CZSLConfig, mak
 from zslbench.data import resolve_source
 from zslbench.data.types import ZSLData
 from zslbench.errors import ConfigError
-from zslbench.runner import RunOutcome, load_for_run, preset_fields, read_done
 from zslbench.numerics import data_content_sha256, numeric_context
+from zslbench.tracks import RunOutcome, Track, execute_run, planned_run_id, register
 
 TRACK = "features"
 TRACK_NOTE = (
@@ -36,7 +36,7 @@ def czsl_identity(method: str, classnorm: bool, data: ZSLData, seed: int, cfg: C
 
 
 def _identity(method: str, classnorm: bool, dataset: str, source: str, fingerprint: str, seed: int,
-              cfg: CZSLConfig) -> dict:
+              cfg: CZSLConfig, table: str = "czsl") -> dict:
     """What a CZSL run id hashes; the runner and the sweep planner both build it here.  The
     config holds only the fields that act on the run (zslbench.applicability)."""
     from zslbench.applicability import active_config, czsl_traits
@@ -50,7 +50,7 @@ def _identity(method: str, classnorm: bool, dataset: str, source: str, fingerpri
         "data_source": source,
         "data_fingerprint": fingerprint,
         "seed": int(seed),
-        "config": active_config("czsl", czsl_traits(method, classnorm, dataset, source), cfg),
+        "config": active_config(table, czsl_traits(method, classnorm, dataset, source), cfg),
     }
 
 
@@ -65,15 +65,7 @@ def czsl_run_id(
     overrides: Mapping[str, Any] | None = None,
 ) -> str:
     """The run id that run_czsl(...) with these arguments will use, without loading the data."""
-    from zslbench.data import fingerprint
-    from zslbench.train.czsl import CZSL_METHODS
-
-    CZSL_METHODS.get(method)
-    check_czsl_dataset(dataset)
-    cfg = make_czsl_config(profile, overrides)
-    src = resolve_source(dataset, source, data_dir)
-    fp = fingerprint(dataset, src, data_dir, scale=cfg.synthetic_scale, seed=cfg.synthetic_seed)
-    return store.make_run_id(_identity(method, classnorm, dataset, src, fp, seed, cfg))
+    return planned_run_id(FEATURES_TRACK, method, dataset, seed, classnorm, profile, source, data_dir, overrides)
 
 
 def check_czsl_dataset(dataset: str) -> None:
@@ -100,75 +92,136 @@ def run_czsl(
 ) -> RunOutcome:
     """Train CZSL `method` (± ClassNorm) on `dataset` with `seed` and write its record,
     unless it is done already."""
-    from zslbench.train.czsl import CZSL_METHODS, train_czsl
+    return execute_run(FEATURES_TRACK, method, dataset, seed, classnorm, profile, source, data_dir, device,
+                       results, overrides, force, progress, data)
 
-    CZSL_METHODS.get(method)  # fail early on an unknown name
-    check_czsl_dataset(dataset if data is None else data.name)
-    cfg = make_czsl_config(profile, overrides)
-    results = Path(results) if results is not None else store.default_results_dir()
-    if data is None:
-        data = load_for_run(dataset, source, data_dir, cfg)
-    identity = czsl_identity(method, classnorm, data, seed, cfg)
-    run_id = store.make_run_id(identity)
-    folder = store.run_dir(results, run_id)
-    if store.is_done(results, run_id) and not force:
-        done = read_done(folder)
-        if done is not None:
-            return RunOutcome(run_id, folder, done, skipped=True)
 
-    # cfg.threads (default 1), whatever launched the run: the head's matmuls are small (batch
-    # 32), a second thread mostly adds synchronisation, and a thread count fixed by the run id
-    # keeps its numbers independent of the launcher (README, Numerical reproducibility).
-    with numeric_context(cfg.threads, device):
-        result = train_czsl(data, method, cfg, seed, classnorm=classnorm, device=device, progress=progress)
-        env = store.environment(result.device)
-    defaults = CZSLConfig()
-    active = identity["config"]
-    split_json = json.dumps(result.image_split.to_json(), separators=(",", ":"))
-    steps_csv = _steps_csv(result.steps)
-    acc_csv = _acc_csv(result.acc_matrix)
-    record = {
-        "run_id": run_id,
-        **identity,
-        "track_note": TRACK_NOTE,
-        "profile": profile,
-        **preset_fields("czsl", active),
-        "data_vintage": data.vintage,
-        "data_summary": data.summary(),
-        "data_content_sha256": data_content_sha256(data),
-        "metrics": {k: float(v) for k, v in result.metrics.items()},
-        "num_tasks": len(result.class_split),
-        "class_split": result.class_split,
-        "image_split": {
+class CZSLTrackBase(Track):
+    """What the CZSL tracks share: the methods, the datasets, the record and its files."""
+
+    kind = "czsl"
+    note: str = ""
+    table: str = "czsl"  # its applicability table (zslbench.applicability.TABLES)
+
+    def names(self) -> list[str]:
+        from zslbench.train.czsl import CZSL_METHODS
+
+        return CZSL_METHODS.names()
+
+    def datasets(self) -> tuple[str, ...]:
+        return CZSL_DATASETS
+
+    def check(self, name: str, dataset: str) -> None:
+        from zslbench.train.czsl import CZSL_METHODS
+
+        CZSL_METHODS.get(name)  # fail early on an unknown name
+        check_czsl_dataset(dataset)
+
+    def identity(self, name, classnorm, dataset, source, fingerprint, seed, cfg):
+        ident = _identity(name, bool(classnorm), dataset, source, fingerprint, seed, cfg, self.table)
+        ident["track"] = self.track
+        return ident
+
+    def image_split_record(self, data, cfg, result, split_json: str) -> dict:
+        return {
             "file": "image_split.json",
             "seed": cfg.image_split_seed,
             "ratio": getattr(cfg, f"split_{data.name}"),
             "eval_split": result.eval_split,
             "counts": result.image_split.counts(),
             "sha256": hashlib.sha256(split_json.encode()).hexdigest(),
-        },
-        "files": {"steps": "steps.csv", "acc_matrix": "acc_matrix.csv", "tasks": "tasks.csv",
-                  "image_split": "image_split.json"},
-        "method_summary": result.method_summary,
-        "non_default_options": {
-            k: getattr(cfg, k) for k in CZSL_PITFALL_OPTIONS
-            if k in active and getattr(cfg, k) != getattr(defaults, k)
-        },
-        "train_seconds": round(result.train_seconds, 3),
-        "eval_seconds": round(result.eval_seconds, 3),
-        "task_seconds": [row["seconds"] for row in result.task_log],
-        "n_parameters": result.n_parameters,
-        "env": env,
-        "created_at": datetime.now(timezone.utc).isoformat(),
-    }
-    files = {
-        "steps.csv": steps_csv,
-        "acc_matrix.csv": acc_csv,
-        "tasks.csv": _rows_csv(result.task_log),
-        "image_split.json": split_json + "\n",
-    }
-    path = store.write_run(results, run_id, record, files)
-    return RunOutcome(run_id, path, record, skipped=False)
+        }
+
+    def record_extras(self, data, cfg, result) -> dict:
+        """Track-specific record fields (after the common ones)."""
+        return {}
+
+    def record(self, run_id, identity, profile, data, cfg, result):
+        from zslbench.runner import preset_fields
+
+        result, env = result
+        defaults = type(cfg)()
+        active = identity["config"]
+        split_json = json.dumps(result.image_split.to_json(), separators=(",", ":"))
+        steps_csv = _steps_csv(result.steps)
+        acc_csv = _acc_csv(result.acc_matrix)
+        record = {
+            "run_id": run_id,
+            **identity,
+            "track_note": self.note,
+            "profile": profile,
+            **preset_fields("czsl", active),
+            "data_vintage": getattr(data, "vintage", data.source),
+            "data_summary": data.summary(),
+            "data_content_sha256": data_content_sha256(data),
+            "metrics": {k: float(v) for k, v in result.metrics.items()},
+            "num_tasks": len(result.class_split),
+            "class_split": result.class_split,
+            "image_split": self.image_split_record(data, cfg, result, split_json),
+            "files": {"steps": "steps.csv", "acc_matrix": "acc_matrix.csv", "tasks": "tasks.csv",
+                      "image_split": "image_split.json"},
+            "method_summary": result.method_summary,
+            "non_default_options": {
+                k: getattr(cfg, k) for k in self.pitfall_options()
+                if k in active and getattr(cfg, k) != getattr(defaults, k)
+            },
+            "train_seconds": round(result.train_seconds, 3),
+            "eval_seconds": round(result.eval_seconds, 3),
+            "task_seconds": [row["seconds"] for row in result.task_log],
+            "n_parameters": result.n_parameters,
+            **self.record_extras(data, cfg, result),
+            "env": env,
+            "created_at": datetime.now(timezone.utc).isoformat(),
+        }
+        files = {
+            "steps.csv": steps_csv,
+            "acc_matrix.csv": acc_csv,
+            "tasks.csv": _rows_csv(result.task_log),
+            "image_split.json": split_json + "\n",
+        }
+        return record, files
+
+    def pitfall_options(self) -> tuple[str, ...]:
+        return CZSL_PITFALL_OPTIONS
+
+
+class CZSLFeaturesTrack(CZSLTrackBase):
+    key = "czsl-features"
+    track = TRACK
+    note = TRACK_NOTE
+    config_cls = CZSLConfig
+    description = "CZSL features track: the attribute head on fixed features (not comparable with the paper)"
+
+    def make_config(self, profile, overrides):
+        return make_czsl_config(profile, overrides)
+
+    def resolve_source(self, dataset, source, data_dir):
+        return resolve_source(dataset, source, data_dir)
+
+    def fingerprint(self, dataset, source, data_dir, cfg):
+        from zslbench.data import fingerprint
+
+        return fingerprint(dataset, source, data_dir, scale=cfg.synthetic_scale, seed=cfg.synthetic_seed)
+
+    def load(self, dataset, source, data_dir, cfg, progress=None):
+        from zslbench.runner import load_for_run
+
+        return load_for_run(dataset, source, data_dir, cfg)
+
+    def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
+        from zslbench.train.czsl import train_czsl
+
+        # cfg.threads (default 1), whatever launched the run: the head's matmuls are small (batch
+        # 32), a second thread mostly adds synchronisation, and a thread count fixed by the run id
+        # keeps its numbers independent of the launcher (README, Numerical reproducibility).
+        with numeric_context(cfg.threads, device):
+            result = train_czsl(data, name, cfg, seed, classnorm=bool(classnorm), device=device,
+                                progress=progress)
+            env = store.environment(result.device)
+        return result, env
+
+
+FEATURES_TRACK = register(CZSLFeaturesTrack())
 
 
 def _steps_csv(steps: dict) -> str:

@@ -10,7 +10,6 @@ and the path of a log holding the traceback, and the sweep goes on.
 from __future__ import annotations
 
 import ctypes
-import functools
 import hashlib
 import logging
 import os
@@ -48,6 +47,11 @@ class SweepSettings:
     gzsl_overrides: Mapping[str, Any] = field(default_factory=dict)
     czsl_overrides: Mapping[str, Any] = field(default_factory=dict)
     force: bool = False
+    images_overrides: Mapping[str, Any] = field(default_factory=dict)  # CZSL image track
+
+    def overrides_for(self, track_key: str) -> Mapping[str, Any]:
+        return {"gzsl": self.gzsl_overrides, "czsl-features": self.czsl_overrides,
+                "czsl-images": self.images_overrides}[track_key]
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,19 @@ class Job:
     classnorm: bool | None = None  # CZSL only (GZSL models carry it in their name)
     run_id: str | None = None  # None: not known before the run (CZSL without czsl_run_id)
     state: str = "todo"  # "done" | "todo" | "unknown" | "unavailable"
+    track: str | None = None  # CZSL: "features" (None) or "images"
+
+    @property
+    def track_key(self) -> str:
+        from zslbench.tracks import track_key
+
+        return track_key(self.kind, self.track)
 
     @property
     def label(self) -> str:
         cn = "" if self.classnorm is None else (" +cn" if self.classnorm else " no-cn")
-        return f"{self.kind} {self.name}{cn} {self.dataset} seed {self.seed}"
+        kind = self.kind if self.track in (None, "features") else f"{self.kind}/{self.track}"
+        return f"{kind} {self.name}{cn} {self.dataset} seed {self.seed}"
 
     def lock_key(self, settings: SweepSettings) -> str:
         """The run id where known, else a hash of the job's full description."""
@@ -72,7 +84,8 @@ class Job:
         text = store.canonical_json({
             "kind": self.kind, "name": self.name, "dataset": self.dataset, "seed": self.seed,
             "classnorm": self.classnorm, "profile": settings.profile, "source": settings.source,
-            "data_dir": str(settings.data_dir), "overrides": dict(settings.czsl_overrides),
+            "data_dir": str(settings.data_dir), "overrides": dict(settings.overrides_for(self.track_key)),
+            **({"track": self.track} if self.track not in (None, "features") else {}),
         })
         return "job-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -92,12 +105,21 @@ class JobInterrupted(BaseException):
 
 
 # --------------------------------------------------------------------------- one job
-@functools.lru_cache(maxsize=2)
-def _load_data(dataset: str, source: str, data_dir: str | None, scale: float, seed: int):
-    """Per-process cache: a worker loads each dataset once, not once per run."""
-    from zslbench.data import load_dataset
+def _cached_data(track, dataset: str, source: str, data_dir: str | None, cfg):
+    """Per-process cache: a worker loads each dataset once, not once per run (the two most
+    recently used datasets are kept; tracks that load the same data share the entry)."""
+    key = (dataset, source, data_dir, track.data_key(cfg))
+    if key in _DATA_CACHE:
+        _DATA_CACHE[key] = _DATA_CACHE.pop(key)  # most recently used last
+        return _DATA_CACHE[key]
+    data = track.load(dataset, source, None if data_dir is None else Path(data_dir), cfg, False)
+    _DATA_CACHE[key] = data
+    while len(_DATA_CACHE) > 2:
+        _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
+    return data
 
-    return load_dataset(dataset, source, data_dir, scale=scale, synthetic_seed=seed)
+
+_DATA_CACHE: dict = {}
 
 
 def _clean_temp_files(folder: Path) -> None:
@@ -173,33 +195,18 @@ def execute_job(job: Job, settings: SweepSettings, wait_for_lock: bool = False) 
 
 
 def _train(job: Job, settings: SweepSettings):
-    if job.kind == "gzsl":
-        from zslbench.config import make_gzsl_config
-        from zslbench.data import resolve_source
-        from zslbench.runner import run_gzsl
+    from zslbench.tracks import execute_run, get_track
 
-        cfg = make_gzsl_config(settings.profile, settings.gzsl_overrides)
-        src = resolve_source(job.dataset, settings.source, settings.data_dir)
-        data_dir = None if settings.data_dir is None else str(settings.data_dir)
-        data = _load_data(job.dataset, src, data_dir, cfg.synthetic_scale, cfg.synthetic_seed)
-        return run_gzsl(
-            job.name, job.dataset, seed=job.seed, profile=settings.profile, source=src,
-            data_dir=settings.data_dir, device=settings.device, results=settings.results,
-            overrides=dict(settings.gzsl_overrides), force=settings.force, progress=False, data=data,
-        )
-    from zslbench.config import make_czsl_config
-    from zslbench.czsl_runner import run_czsl
-    from zslbench.data import resolve_source
-
-    cfg = make_czsl_config(settings.profile, settings.czsl_overrides)
-    src = resolve_source(job.dataset, settings.source, settings.data_dir)
+    track = get_track(job.track_key)
+    overrides = dict(settings.overrides_for(track.key))
+    cfg = track.make_config(settings.profile, overrides)
+    src = track.resolve_source(job.dataset, settings.source, settings.data_dir)
     data_dir = None if settings.data_dir is None else str(settings.data_dir)
-    data = _load_data(job.dataset, src, data_dir, cfg.synthetic_scale, cfg.synthetic_seed)
-    return run_czsl(
-        job.name, job.dataset, seed=job.seed, classnorm=bool(job.classnorm), profile=settings.profile,
-        source=src, data_dir=settings.data_dir, device=settings.device,
-        results=settings.results, overrides=dict(settings.czsl_overrides), force=settings.force,
-        progress=False, data=data,
+    data = _cached_data(track, job.dataset, src, data_dir, cfg)
+    return execute_run(
+        track, job.name, job.dataset, seed=job.seed, classnorm=job.classnorm, profile=settings.profile,
+        source=src, data_dir=settings.data_dir, device=settings.device, results=settings.results,
+        overrides=overrides, force=settings.force, progress=False, data=data,
     )
 
 

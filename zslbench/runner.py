@@ -17,14 +17,9 @@ from zslbench.data import load_dataset, resolve_source
 from zslbench.data.types import ZSLData
 from zslbench.models import MODELS
 from zslbench.numerics import data_content_sha256, numeric_context
+from zslbench.tracks import RunOutcome, Track, execute_run, planned_run_id, read_done, register, track_of_record
 
-
-@dataclass
-class RunOutcome:
-    run_id: str
-    path: Path
-    record: dict
-    skipped: bool  # True when the run was already done and not retrained
+__all__ = ["RunOutcome", "gzsl_identity", "gzsl_run_id", "load_for_run", "read_done", "rerun_record", "run_gzsl"]
 
 
 def gzsl_identity(model: str, data: ZSLData, seed: int, cfg: GZSLConfig) -> dict:
@@ -67,18 +62,7 @@ def gzsl_run_id(
 ) -> str:
     """The run id that run_gzsl(...) with these arguments will use, computed without training
     or loading the data (only the data fingerprint is computed)."""
-    from zslbench.data import DATASETS, fingerprint
-
-    MODELS.get(model)
-    cfg = make_gzsl_config(profile, overrides)
-    key = dataset.strip().lower()
-    if key not in DATASETS:
-        from zslbench.errors import ConfigError
-
-        raise ConfigError(f"unknown dataset {dataset!r}; valid names: {', '.join(DATASETS)}")
-    src = resolve_source(key, source, data_dir)
-    fp = fingerprint(key, src, data_dir, scale=cfg.synthetic_scale, seed=cfg.synthetic_seed)
-    return store.make_run_id(_identity(model, key, src, fp, seed, cfg))
+    return planned_run_id(GZSL_TRACK, model, dataset, seed, None, profile, source, data_dir, overrides)
 
 
 def load_for_run(dataset: str, source: str, data_dir: Path | None, cfg) -> ZSLData:
@@ -102,70 +86,95 @@ def run_gzsl(
     data: ZSLData | None = None,
 ) -> RunOutcome:
     """Train `model` on `dataset` with `seed` and write its record, unless it is done already."""
-    from zslbench.train.gzsl import train_gzsl
-
-    MODELS.get(model)  # fail early on an unknown name
-    cfg = make_gzsl_config(profile, overrides)
-    results = Path(results) if results is not None else store.default_results_dir()
-    if data is None:
-        data = load_for_run(dataset, source, data_dir, cfg)
-    identity = gzsl_identity(model, data, seed, cfg)
-    run_id = store.make_run_id(identity)
-    folder = store.run_dir(results, run_id)
-    if store.is_done(results, run_id) and not force:
-        done = read_done(folder)
-        if done is not None:
-            return RunOutcome(run_id, folder, done, skipped=True)
-
-    # cfg.threads, whatever launched the run: the numbers depend on the run id, not the launcher
-    with numeric_context(cfg.threads, device):
-        result = train_gzsl(data, model, cfg, seed, device=device, progress=progress)
-        env = store.environment(result.device)
-    defaults = GZSLConfig()
-    active = identity["config"]
-    record = {
-        "run_id": run_id,
-        **identity,
-        "classnorm": MODELS.get(model).class_norm,
-        "profile": profile,
-        **preset_fields("gzsl", active),
-        "data_vintage": data.vintage,
-        "data_summary": data.summary(),
-        "data_content_sha256": data_content_sha256(data),
-        "metrics": result.metrics,
-        "selected_epoch": result.selected_epoch,
-        "metrics_final_epoch": result.final_metrics,
-        "metrics_oracle_best_test_H": result.oracle_metrics,
-        "oracle_epoch": result.oracle_epoch,
-        "non_default_options": {
-            k: getattr(cfg, k) for k in PITFALL_OPTIONS if k in active and getattr(cfg, k) != getattr(defaults, k)
-        },
-        "train_seconds": round(result.train_seconds, 3),
-        "eval_seconds": round(result.eval_seconds, 3),
-        "n_parameters": result.n_parameters,
-        "env": env,
-        "created_at": datetime.now(timezone.utc).isoformat(),
-    }
-    files = {"epochs.csv": _csv(result.epoch_log)}
-    if cfg.trace:
-        buf = io.StringIO()
-        result.trace.to_csv(buf, index=False, float_format="%.8g")
-        files["trace.csv"] = buf.getvalue()
-    path = store.write_run(results, run_id, record, files)
-    return RunOutcome(run_id, path, record, skipped=False)
+    return execute_run(GZSL_TRACK, model, dataset, seed, None, profile, source, data_dir, device, results,
+                       overrides, force, progress, data)
 
 
-def read_done(folder: Path) -> dict | None:
-    """The record of a done run, or None (with a warning) when it cannot be used: retrain then."""
-    import warnings
+class GZSLTrack(Track):
+    key = "gzsl"
+    kind = "gzsl"
+    track = None
+    config_cls = GZSLConfig
+    description = "GZSL: an attribute embedder on fixed xlsa17 (or synthetic) features"
 
-    from zslbench.errors import RecordError
+    def names(self) -> list[str]:
+        return MODELS.names()
 
-    try:
-        return store.read_record(folder / store.RECORD_FILE)
-    except RecordError as exc:
-        warnings.warn(f"{exc}; training the run again", stacklevel=3)
-        return None
+    def datasets(self) -> tuple[str, ...]:
+        from zslbench.data import DATASETS
+
+        return tuple(DATASETS)
+
+    def check(self, name: str, dataset: str) -> None:
+        from zslbench.data import DATASETS
+        from zslbench.errors import ConfigError
+
+        MODELS.get(name)  # fail early on an unknown name
+        if dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {dataset!r}; valid names: {', '.join(DATASETS)}")
+
+    def make_config(self, profile, overrides):
+        return make_gzsl_config(profile, overrides)
+
+    def resolve_source(self, dataset, source, data_dir):
+        return resolve_source(dataset, source, data_dir)
+
+    def fingerprint(self, dataset, source, data_dir, cfg):
+        from zslbench.data import fingerprint
+
+        return fingerprint(dataset, source, data_dir, scale=cfg.synthetic_scale, seed=cfg.synthetic_seed)
+
+    def load(self, dataset, source, data_dir, cfg, progress=None):
+        return load_for_run(dataset, source, data_dir, cfg)
+
+    def identity(self, name, classnorm, dataset, source, fingerprint, seed, cfg):
+        return _identity(name, dataset, source, fingerprint, seed, cfg)
+
+    def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
+        from zslbench.train.gzsl import train_gzsl
+
+        # cfg.threads, whatever launched the run: the numbers depend on the run id, not the launcher
+        with numeric_context(cfg.threads, device):
+            result = train_gzsl(data, name, cfg, seed, device=device, progress=progress)
+            env = store.environment(result.device)
+        return result, env
+
+    def record(self, run_id, identity, profile, data, cfg, result):
+        result, env = result
+        defaults = GZSLConfig()
+        active = identity["config"]
+        record = {
+            "run_id": run_id,
+            **identity,
+            "classnorm": MODELS.get(identity["model"]).class_norm,
+            "profile": profile,
+            **preset_fields("gzsl", active),
+            "data_vintage": data.vintage,
+            "data_summary": data.summary(),
+            "data_content_sha256": data_content_sha256(data),
+            "metrics": result.metrics,
+            "selected_epoch": result.selected_epoch,
+            "metrics_final_epoch": result.final_metrics,
+            "metrics_oracle_best_test_H": result.oracle_metrics,
+            "oracle_epoch": result.oracle_epoch,
+            "non_default_options": {
+                k: getattr(cfg, k) for k in PITFALL_OPTIONS if k in active and getattr(cfg, k) != getattr(defaults, k)
+            },
+            "train_seconds": round(result.train_seconds, 3),
+            "eval_seconds": round(result.eval_seconds, 3),
+            "n_parameters": result.n_parameters,
+            "env": env,
+            "created_at": datetime.now(timezone.utc).isoformat(),
+        }
+        files = {"epochs.csv": _csv(result.epoch_log)}
+        if cfg.trace:
+            buf = io.StringIO()
+            result.trace.to_csv(buf, index=False, float_format="%.8g")
+            files["trace.csv"] = buf.getvalue()
+        return record, files
+
+
+GZSL_TRACK = register(GZSLTrack())
 
 
 def _csv(rows: list[dict]) -> str:
@@ -212,35 +221,28 @@ def rerun_record(
     from zslbench.replay import tolerances_for
 
     original = store.read_record(Path(record_path))
-    kind = original.get("kind")
-    if kind == "gzsl":
-        config_cls = GZSLConfig
-    elif kind == "czsl":
-        from zslbench.config import CZSLConfig as config_cls
-    else:
-        raise RecordError(f"{record_path}: unknown record kind {kind!r}")
+    try:
+        track = track_of_record(original)
+    except RecordError as exc:
+        raise RecordError(f"{record_path}: {exc}") from None
+    config_cls = track.config_cls
     unknown = sorted(set(original["config"]) - set(config_cls.__dataclass_fields__))
     if unknown:
         raise RecordError(f"{record_path}: config has fields this zslbench does not know: {', '.join(unknown)}")
     tolerances_for(original["metrics"], atol, rtol)  # bad --atol/--rtol fail before training
     overrides = dict(original["config"])
-    if kind == "czsl" and "preset" not in original:
+    if track.kind == "czsl" and "preset" not in original:
         overrides = legacy_czsl_config(overrides)
     if "threads" not in overrides:  # a record from before `threads` was a config field
         threads = (original.get("env") or {}).get("threads")
         if isinstance(threads, int) and threads >= 1:
             overrides["threads"] = threads  # replay with the thread count it ran with
-    common = dict(
-        seed=int(original["seed"]), profile=original.get("profile", "paper"), source=original["data_source"],
-        data_dir=data_dir, device=device, results=results, overrides=overrides, force=True,
-        progress=progress,
+    name = original["model"] if track.kind == "gzsl" else original["method"]
+    classnorm = None if track.kind == "gzsl" else bool(original["classnorm"])
+    outcome = execute_run(
+        track, name, original["dataset"], int(original["seed"]), classnorm, original.get("profile", "paper"),
+        original["data_source"], data_dir, device, results, overrides, True, progress,
     )
-    if kind == "gzsl":
-        outcome = run_gzsl(original["model"], original["dataset"], **common)
-    else:
-        from zslbench.czsl_runner import run_czsl
-
-        outcome = run_czsl(original["method"], original["dataset"], classnorm=bool(original["classnorm"]), **common)
     return _compare(original, outcome, atol, rtol)
 
 

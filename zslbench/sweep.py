@@ -29,13 +29,16 @@ GZSL_DATASETS = ("sun", "cub", "awa1", "awa2")
 CZSL_METHODS = ("sequential", "multitask", "ewc-online", "mas-online", "agem")
 CZSL_DATASETS = ("cub", "sun")
 KINDS = ("gzsl", "czsl")
+CZSL_TRACKS = ("features", "images")
 
 # Seconds per run when no record of the same kind and profile says better: rough averages
 # measured on 2 CPU cores (quick: the 80-run grid; paper: an mlp3+cn epoch on SUN is about
-# 8 CPU-seconds, and a paper-profile A-GEM run on CUB about 4 minutes).
+# 8 CPU-seconds, and a paper-profile A-GEM run on CUB about 4 minutes).  The CZSL image track
+# ("czsl-images"): a quick A-GEM run on CUB took about 66 CPU-seconds; a paper-profile run is
+# projected from benchmarks/bench_czsl_images.py (about a day on one CPU thread).
 DEFAULT_SECONDS = {
-    "quick": {"gzsl": 8.0, "czsl": 5.0},
-    "paper": {"gzsl": 400.0, "czsl": 600.0},
+    "quick": {"gzsl": 8.0, "czsl": 5.0, "czsl-images": 70.0},
+    "paper": {"gzsl": 400.0, "czsl": 600.0, "czsl-images": 86400.0},
 }
 
 
@@ -74,6 +77,18 @@ def _choose(option: str, given: list[str] | None, default: tuple[str, ...], vali
     return list(dict.fromkeys(given))
 
 
+def image_overrides(items: list[str] | tuple[str, ...]) -> dict:
+    """The `--set` items that the CZSL image track's config has."""
+    from dataclasses import fields
+
+    from zslbench.config import parse_overrides
+    from zslbench.tracks import get_track
+
+    cls = get_track("czsl-images").config_cls
+    names = {f.name for f in fields(cls)}
+    return parse_overrides(cls, [i for i in items if i.split("=", 1)[0].strip() in names])
+
+
 def split_overrides(items: list[str] | tuple[str, ...]) -> tuple[dict, dict]:
     """`--set key=value` items -> (GZSL overrides, CZSL overrides).
 
@@ -94,12 +109,21 @@ def split_overrides(items: list[str] | tuple[str, ...]) -> tuple[dict, dict]:
             gz_items.append(item)
         if key in cz_fields:
             cz_items.append(item)
-        if key not in gz_fields and key not in cz_fields:
+        if key not in gz_fields and key not in cz_fields and key not in _image_only_fields():
             config.parse_overrides(config.GZSLConfig, [item])  # raises naming the key
     gz = config.parse_overrides(config.GZSLConfig, gz_items)
     if czsl_cls is None:
         return gz, dict(gz)
     return gz, config.parse_overrides(czsl_cls, cz_items)
+
+
+def _image_only_fields() -> set[str]:
+    from dataclasses import fields
+
+    from zslbench import config
+    from zslbench.tracks import get_track
+
+    return {f.name for f in fields(get_track("czsl-images").config_cls)} - {f.name for f in fields(config.CZSLConfig)}
 
 
 def plan_sweep(
@@ -117,15 +141,19 @@ def plan_sweep(
     sets: list[str] | tuple[str, ...] = (),
     force: bool = False,
     preset: str | None = None,
+    tracks: list[str] | None = None,
 ) -> Plan:
     """The grid narrowed by the filters, each run marked done or todo.  ``preset`` is expanded
     under the ``sets``; an option that does not act on a run is left out of its id
-    (zslbench.applicability), so a ``--set`` applies to the runs it acts on only."""
+    (zslbench.applicability), so a ``--set`` applies to the runs it acts on only.
+
+    CZSL tracks (``tracks``, default features and images): image-track runs are planned where
+    the real images are in the data folder; synthetic image-track runs only when ``tracks``
+    names the image track explicitly."""
     from zslbench.config import get_profile, make_gzsl_config
-    from zslbench.czsl_runner import czsl_run_id
     from zslbench.data import DATASETS
     from zslbench.models import MODELS
-    from zslbench.runner import gzsl_run_id
+    from zslbench.tracks import get_track, planned_run_id
 
     prof = get_profile(profile)
     if only is not None and only not in KINDS:
@@ -139,14 +167,18 @@ def plan_sweep(
         raise ConfigError(f"--seeds: seeds must be >= 0, got {','.join(map(str, seeds_t))}")
     from zslbench.presets import with_preset
 
+    tracks_t = _choose("--tracks", tracks, CZSL_TRACKS, list(CZSL_TRACKS))
     gz_over, cz_over = split_overrides(sets)
-    explicit = {"gzsl": set(gz_over), "czsl": set(cz_over)}
+    im_over = image_overrides(sets) if "images" in tracks_t else {}
+    explicit = {"gzsl": set(gz_over), "czsl-features": set(cz_over), "czsl-images": set(im_over)}
     gz_over, cz_over = with_preset("gzsl", preset, gz_over), with_preset("czsl", preset, cz_over)
+    if "images" in tracks_t:
+        im_over = with_preset("czsl", preset, im_over)
     make_gzsl_config(profile, gz_over)  # bad values fail before any work
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
     results = (Path(results) if results is not None else store.default_results_dir()).absolute()
     data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
-    settings = SweepSettings(profile, source, data_dir, device, results, gz_over, cz_over, force)
+    settings = SweepSettings(profile, source, data_dir, device, results, gz_over, cz_over, force, im_over)
 
     want_gzsl = only in (None, "gzsl") and not (methods and not models and only is None)
     want_czsl = only in (None, "czsl") and not (models and not methods and only is None)
@@ -162,50 +194,75 @@ def plan_sweep(
 
     notes: list[str] = []
     jobs: list[Job] = []
+    gz_track, cz_track = get_track("gzsl"), get_track("czsl-features")
+    im_track = get_track("czsl-images")
+    explicit_images = bool(tracks) and "images" in tracks_t
+
+    def state_of(rid: str) -> str:
+        return "todo" if force or not store.is_done(results, rid) else "done"
+
     order = list(dict.fromkeys([*gz_ds, *cz_ds]))  # group by dataset: workers reuse loaded data
     for ds in order:
         if want_gzsl and ds in gz_ds:
             for model in gz_models:
                 for seed in seeds_t:
-                    rid = gzsl_run_id(model, ds, seed, profile, source, data_dir, gz_over)
-                    state = "todo" if force or not store.is_done(results, rid) else "done"
-                    jobs.append(Job("gzsl", model, ds, seed, None, rid, state))
-        if want_czsl and ds in cz_ds:
+                    rid = planned_run_id(gz_track, model, ds, seed, None, profile, source, data_dir, gz_over)
+                    jobs.append(Job("gzsl", model, ds, seed, None, rid, state_of(rid)))
+        if want_czsl and ds in cz_ds and "features" in tracks_t:
             for method in cz_methods:
                 for cn in (False, True):
                     for seed in seeds_t:
-                        rid = czsl_run_id(method, ds, seed, cn, profile, source, data_dir, cz_over)
-                        state = "todo" if force or not store.is_done(results, rid) else "done"
-                        jobs.append(Job("czsl", method, ds, seed, cn, rid, state))
+                        rid = planned_run_id(cz_track, method, ds, seed, cn, profile, source, data_dir, cz_over)
+                        jobs.append(Job("czsl", method, ds, seed, cn, rid, state_of(rid)))
+        if want_czsl and ds in cz_ds and "images" in tracks_t:
+            if source == "synthetic" and not explicit_images:
+                continue  # synthetic image-track runs only when asked for by name
+            src = im_track.resolve_source(ds, source, data_dir)
+            if src != "images" and not explicit_images:
+                notes.append(f"CZSL image track on {ds}: no raw images in the data folder, left out "
+                             f"(`zslbench data fetch --dataset {ds}-images`, or --tracks images to run "
+                             "it on synthetic images)")
+                continue
+            for method in cz_methods:
+                for cn in (False, True):
+                    for seed in seeds_t:
+                        rid = planned_run_id(im_track, method, ds, seed, cn, profile, source, data_dir, im_over)
+                        jobs.append(Job("czsl", method, ds, seed, cn, rid, state_of(rid), track="images"))
     if not jobs:
         raise ConfigError("no runs match the filters (--only/--models/--methods/--datasets)")
-    _check_sets_act(jobs, explicit, profile, source, data_dir, gz_over, cz_over)
+    _check_sets_act(jobs, explicit, profile, source, data_dir, settings)
     return Plan(settings, jobs, seeds_t, notes)
 
 
-def _check_sets_act(jobs, explicit, profile, source, data_dir, gz_over, cz_over) -> None:
+def _check_sets_act(jobs, explicit, profile, source, data_dir, settings) -> None:
     """A --set must act on at least one planned run (zslbench.applicability)."""
     from zslbench.applicability import acts, czsl_traits, gzsl_traits
-    from zslbench.config import make_czsl_config, make_gzsl_config
-    from zslbench.data import resolve_source
+    from zslbench.tracks import get_track
 
-    pending = explicit["gzsl"] | explicit["czsl"]
-    cfgs = {"gzsl": make_gzsl_config(profile, gz_over).to_dict(), "czsl": make_czsl_config(profile, cz_over).to_dict()}
+    pending = set().union(*explicit.values())
+    cfgs: dict[str, dict] = {}
     for job in jobs:
         if not pending:
             return
-        src = resolve_source(job.dataset, source, data_dir)
+        key = job.track_key
+        track = get_track(key)
+        if key not in cfgs:
+            cfgs[key] = track.make_config(profile, settings.overrides_for(key)).to_dict()
+        src = track.resolve_source(job.dataset, source, data_dir)
         traits = (gzsl_traits(job.name, job.dataset, src) if job.kind == "gzsl"
                   else czsl_traits(job.name, job.classnorm, job.dataset, src))
-        pending -= {k for k in explicit[job.kind] if acts(job.kind, k, traits, cfgs[job.kind])}
+        table = getattr(track, "table", "gzsl")
+        pending -= {k for k in explicit.get(key, ()) if acts(table, k, traits, cfgs[key])}
     if pending:
         raise ConfigError(f"--set {', '.join(sorted(pending))}: acts on none of the planned runs")
 
 
 # --------------------------------------------------------------------------- estimates
 def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
-    """Expected seconds per (kind, name, dataset) from the done records of the same kind and
-    profile (mean train + eval time), else the kind's mean, else the per-profile default."""
+    """Expected seconds per (track, name, dataset) from the done records of the same track and
+    profile (mean train + eval time), else the track's mean, else the per-profile default."""
+    from zslbench.tracks import track_key
+
     per_key: dict[tuple[str, str, str], list[float]] = {}
     per_kind: dict[str, list[float]] = {}
     import warnings
@@ -215,7 +272,7 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
         for rec in store.iter_records(plan.settings.results):
             if rec.get("profile") != plan.settings.profile or "train_seconds" not in rec:
                 continue
-            kind = rec.get("kind")
+            kind = track_key(str(rec.get("kind")), rec.get("track"))
             secs = float(rec.get("train_seconds") or 0) + float(rec.get("eval_seconds") or 0)
             name = rec.get("model") if kind == "gzsl" else rec.get("method")
             per_key.setdefault((kind, name, rec.get("dataset")), []).append(secs)
@@ -223,19 +280,19 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
     defaults = DEFAULT_SECONDS.get(plan.settings.profile, DEFAULT_SECONDS["paper"])
     out = {}
     for job in plan.to_run:
-        key = (job.kind, job.name, job.dataset)
+        key = (job.track_key, job.name, job.dataset)
         if key in per_key:
             out[key] = sum(per_key[key]) / len(per_key[key])
-        elif job.kind in per_kind:
-            out[key] = sum(per_kind[job.kind]) / len(per_kind[job.kind])
+        elif job.track_key in per_kind:
+            out[key] = sum(per_kind[job.track_key]) / len(per_kind[job.track_key])
         else:
-            out[key] = defaults[job.kind]
+            out[key] = defaults.get(job.track_key, defaults[job.kind])
     return out
 
 
 def time_left(plan: Plan, parallel: int) -> float:
     est = estimate_seconds(plan)
-    total = sum(est[(j.kind, j.name, j.dataset)] for j in plan.to_run)
+    total = sum(est[(j.track_key, j.name, j.dataset)] for j in plan.to_run)
     return total / max(1, min(parallel, len(plan.to_run) or 1))
 
 
@@ -263,7 +320,7 @@ def format_plan(plan: Plan, parallel: int, executor: str) -> str:
         lines.append(f"estimated time left: {_fmt_seconds(time_left(plan, parallel))} on {where} "
                      "(from the records' train_seconds where there are any, else a per-profile default)")
     lines += [f"note: {n}" for n in plan.notes]
-    rows = [[j.kind, j.name, "" if j.classnorm is None else ("cn" if j.classnorm else "no-cn"),
+    rows = [[j.kind if j.track in (None, "features") else f"{j.kind}/{j.track}", j.name, "" if j.classnorm is None else ("cn" if j.classnorm else "no-cn"),
              j.dataset, j.seed, j.run_id or "-", j.state] for j in plan.jobs]
     lines.append(tabulate(rows, headers=["kind", "model/method", "cn", "dataset", "seed", "run_id", "state"]))
     return "\n".join(lines)
@@ -362,14 +419,12 @@ def run_sweep(
 
 def run_threads(plan: Plan) -> int:
     """The most torch threads any planned run uses (its config's `threads`)."""
-    from zslbench.config import make_czsl_config, make_gzsl_config
+    from zslbench.tracks import get_track
 
     out = 1
-    kinds = {j.kind for j in plan.jobs}
-    if "gzsl" in kinds:
-        out = max(out, make_gzsl_config(plan.settings.profile, plan.settings.gzsl_overrides).threads)
-    if "czsl" in kinds:
-        out = max(out, make_czsl_config(plan.settings.profile, plan.settings.czsl_overrides).threads)
+    for key in {j.track_key for j in plan.jobs}:
+        cfg = get_track(key).make_config(plan.settings.profile, plan.settings.overrides_for(key))
+        out = max(out, cfg.threads)
     return out
 
 
@@ -417,7 +472,7 @@ def _split(value: str | None) -> list[str]:
 SWEEP_DEFAULTS: dict[str, Any] = {
     "all_runs": False, "executor": "local", "jobs": None, "dry_run": False, "models": None,
     "methods": None, "datasets": None, "seeds": None, "only": None, "slurm_partition": None,
-    "slurm_time": "60", "slurm_gpus_per_job": 0, "slurm_cpus_per_job": 1, "slurm_extra": (),
+    "slurm_time": "60", "slurm_gpus_per_job": 0, "slurm_cpus_per_job": 1, "slurm_extra": (), "tracks": None,
 }
 
 
@@ -436,6 +491,9 @@ def sweep_options(f):
         click.option("--datasets", help="--all: datasets, comma-separated."),
         click.option("--seeds", help="--all: seeds, comma-separated (default: the profile's)."),
         click.option("--only", type=click.Choice(KINDS), default=None, help="--all: only GZSL or only CZSL runs."),
+        click.option("--tracks", default=None,
+                     help="--all: CZSL tracks, comma-separated: features,images (default both; image-track "
+                          "runs where the raw images are in the data folder)."),
         click.option("--slurm-partition", default=None, help="--executor slurm: partition."),
         click.option("--slurm-time", default="60", show_default=True,
                      help="--executor slurm: time limit per run (minutes or HH:MM:SS)."),
@@ -496,6 +554,7 @@ def run_all_cli(
         datasets=_split(sweep.get("datasets")) or None, seeds=seeds or None, only=sweep.get("only"),
         source=source, data_dir=data_dir, device=device, results=results, sets=sets, force=force,
         preset=preset,
+        tracks=_split(sweep.get("tracks")) or None,
     )
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
     threads = run_threads(plan)

@@ -28,7 +28,7 @@ from zslbench.errors import ZSLBenchError
 # Config fields that cannot change a result and so do not split a variant.
 IGNORED_CONFIG = frozenset({"trace"})
 
-SOURCE_ORDER = {"xlsa17": 0, "synthetic": 1}
+SOURCE_ORDER = {"xlsa17": 0, "images": 0, "synthetic": 1}
 
 REQUIRED = {
     "gzsl": (("model", "dataset", "data_source", "seed"), ("S", "U", "H")),
@@ -138,13 +138,14 @@ def variant_of(rec: dict, kind: str) -> Variant:
     profile = str(rec.get("profile", "?"))
     vintage = rec.get("data_vintage")
     preset = rec.get("preset")
-    paper_ref = reference_config(kind, "paper")
+    ref_kind = "czsl_image" if kind == "czsl" and rec.get("track") == "images" else kind
+    paper_ref = reference_config(ref_kind, "paper")
     if preset is not None:
         base = str(preset).split("+")[0]
-        prof_ref = reference_config(kind, profile, base)
+        prof_ref = reference_config(ref_kind, profile, base)
         cfg = {**(prof_ref or {}), **cfg}  # the fields that do not act on the run
     else:
-        prof_ref = reference_config(kind, profile)
+        prof_ref = reference_config(ref_kind, profile)
     kept = {k: v for k, v in cfg.items() if k not in IGNORED_CONFIG}
     key = json.dumps([profile, vintage, preset is not None, kept], sort_keys=True, default=str)
     pitfalls = rec.get("non_default_options") if preset is None else None

@@ -68,6 +68,7 @@ class CZSLResult:
     n_parameters: int
     device: str
     logits_history: np.ndarray | None = field(default=None, repr=False)
+    extras: dict = field(default_factory=dict)  # track-specific facts (e.g. the backbone)
 
 
 
@@ -81,17 +82,41 @@ class CZSLSetup:
     settings: dict
 
 
-def prepare_czsl(data: ZSLData, cfg: CZSLConfig, seed: int) -> CZSLSetup:
-    """The class split (run seed) and the per-class image split (``image_split_seed``)."""
+def prepare_czsl(data: ZSLData, cfg: CZSLConfig, seed: int, images: ImageSplit | None = None) -> CZSLSetup:
+    """The class split (run seed) and the per-class image split (``image_split_seed``), unless
+    ``images`` gives the split (the image track: the dataset's own)."""
     settings = cfg.for_dataset(data.name)
     tasks = task_split(data.n_classes, settings["num_tasks"], seed)
-    images = image_split(data.labels, data.n_classes, settings["split"], cfg.image_split_seed)
+    if images is None:
+        images = image_split(data.labels, data.n_classes, settings["split"], cfg.image_split_seed)
     eval_split = settings["eval_split"]
     eval_idx = images.val if eval_split == "val" else images.test
     return CZSLSetup(tasks, images, eval_idx, eval_split, settings)
 
 
-def _make_state(data: ZSLData, setup: CZSLSetup, cfg: CZSLConfig, model, dev, seed) -> CZSLState:
+@dataclass
+class CZSLInputs:
+    """How a track feeds its images to the model (see CZSLState): the stored rows of the
+    training and evaluation images, the encoder and the preprocessing of a batch."""
+
+    train_x: torch.Tensor
+    eval_x: torch.Tensor
+    encoder: nn.Module
+    feature_dim: int
+    prepare: object = None  # callable rows -> encoder input, or None
+    autocast_dtype: torch.dtype | None = None
+    extras: dict = field(default_factory=dict)  # facts for the record
+
+
+def feature_inputs(data: ZSLData, setup: CZSLSetup, cfg: CZSLConfig, dev: torch.device) -> CZSLInputs:
+    """The features track: fixed features, nothing to encode."""
+    feats = torch.from_numpy(np.ascontiguousarray(data.features[setup.images.train], dtype=np.float32))
+    test_x = torch.from_numpy(np.ascontiguousarray(data.features[setup.eval_idx], dtype=np.float32))
+    return CZSLInputs(feats.to(dev), test_x.to(dev), nn.Identity(), data.feature_dim)
+
+
+def _make_state(data: ZSLData, setup: CZSLSetup, cfg: CZSLConfig, model, dev, seed,
+                inputs: CZSLInputs | None = None) -> CZSLState:
     order = np.concatenate(setup.tasks)
     pos_of = np.empty(data.n_classes, dtype=np.int64)
     pos_of[order] = np.arange(order.size)
@@ -101,7 +126,8 @@ def _make_state(data: ZSLData, setup: CZSLSetup, cfg: CZSLConfig, model, dev, se
     train = setup.images.train
     train_pos = pos_of[data.labels[train]]
     train_task = task_of_pos[train_pos]
-    feats = torch.from_numpy(np.ascontiguousarray(data.features[train], dtype=np.float32))
+    if inputs is None:
+        inputs = feature_inputs(data, setup, cfg, dev)
     return CZSLState(
         model=model,
         cfg=cfg,
@@ -109,22 +135,32 @@ def _make_state(data: ZSLData, setup: CZSLSetup, cfg: CZSLConfig, model, dev, se
         attrs=attrs[torch.from_numpy(order)].to(dev),
         task_of_pos=torch.from_numpy(task_of_pos).to(dev),
         offsets=[int(o) for o in offsets],
-        train_x=feats.to(dev),
+        train_x=inputs.train_x,
         train_pos=torch.from_numpy(train_pos).to(dev),
         train_task=torch.from_numpy(train_task).to(dev),
         task_train_idx=[torch.from_numpy(np.flatnonzero(train_task == i)).to(dev) for i in range(len(setup.tasks))],
         gamma=cfg.scale,
         generator=torch.Generator().manual_seed(seed),
+        encoder=inputs.encoder,
+        prepare=inputs.prepare,
+        autocast_dtype=inputs.autocast_dtype,
     )
 
 
-def _optimizer(model: nn.Module, cfg: CZSLConfig) -> torch.optim.Optimizer:
-    """SGD over the attribute network with the settings of its group (``attr_param_group``)."""
+def _optimizer(state: CZSLState, cfg: CZSLConfig) -> torch.optim.Optimizer:
+    """SGD with the spec's groups (PAPER_SPEC 7.1, section 9 item 19): the image network (the
+    encoder, when it has parameters) is the "embedder" group; the attribute network gets the
+    group ``attr_param_group`` names."""
     if cfg.attr_param_group == "embedder":
         lr, momentum = cfg.embedder_lr, cfg.embedder_momentum
     else:
         lr, momentum = cfg.head_lr, cfg.head_momentum
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    groups = []
+    encoder_params = [p for p in state.encoder.parameters() if p.requires_grad]
+    if encoder_params:
+        groups.append({"params": encoder_params, "lr": cfg.embedder_lr, "momentum": cfg.embedder_momentum})
+    groups.append({"params": list(state.model.parameters()), "lr": lr, "momentum": momentum})
+    return torch.optim.SGD(groups, lr=lr, momentum=momentum)
 
 
 def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
@@ -138,9 +174,9 @@ def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
     n = idx.numel()
     lo, hi = state.offsets[t], state.offsets[t + 1]
     cap = method.max_iters(state)
-    optim = _optimizer(state.model, cfg)
-    state.model.train()
-    iters, loss_sum = 0, torch.zeros((), device=state.train_x.device)
+    optim = _optimizer(state, cfg)
+    state.network.train()
+    iters, loss_sum = 0, torch.zeros((), device=state.device)
     done = False
     for _ in range(cfg.epochs_per_task):
         perm = idx[torch.randperm(n, generator=state.generator).to(idx.device)]
@@ -149,8 +185,7 @@ def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
                 done = True
                 break
             batch = perm[b : b + cfg.batch_size]
-            # index_select: several times faster than train_x[batch] for rows of 2048 floats
-            x, pos = state.train_x.index_select(0, batch), state.train_pos[batch]
+            x, pos = state.encode(batch), state.train_pos[batch]
             protos = state.model(state.attrs[:hi])  # the classes of tasks <= t
             logits = scaled_cosine(x, protos, state.gamma)
             if method.masked:
@@ -183,16 +218,21 @@ def train_czsl(
     device: str = "cpu",
     progress: bool | None = None,
     keep_logits: bool = False,
+    inputs_fn=feature_inputs,
+    image_split: ImageSplit | None = None,
 ) -> CZSLResult:
+    """One CZSL run.  ``inputs_fn(data, setup, cfg, device) -> CZSLInputs`` is the track's way of
+    feeding images (default: the features track); ``image_split`` a fixed split of the images
+    (default: the per-class split of the config)."""
     method_cls = CZSL_METHODS.get(method_name)
     dev = resolve_device(device)
     torch.manual_seed(seed)
-    setup = prepare_czsl(data, cfg, seed)
-    model = build_czsl_head(data.attr_dim, data.feature_dim, cfg, classnorm).to(dev)
-    state = _make_state(data, setup, cfg, model, dev, seed)
+    setup = prepare_czsl(data, cfg, seed, image_split)
+    inputs = inputs_fn(data, setup, cfg, dev)
+    model = build_czsl_head(data.attr_dim, inputs.feature_dim, cfg, classnorm).to(dev)
+    state = _make_state(data, setup, cfg, model, dev, seed, inputs)
     method = method_cls(cfg, setup.settings)
 
-    test_x = torch.from_numpy(np.ascontiguousarray(data.features[setup.eval_idx], dtype=np.float32)).to(dev)
     test_y = data.labels[setup.eval_idx].astype(np.int64)
     attrs_global = normalize_attributes(torch.from_numpy(data.attrs.astype(np.float32)), cfg.attr_norm).to(dev)
     T = len(setup.tasks)
@@ -203,6 +243,7 @@ def train_czsl(
     def snapshot(t: int) -> None:
         nonlocal eval_seconds
         t0 = time.perf_counter()
+        test_x = state.encode_all(inputs.eval_x, cfg.inference_batch_size)
         history[t] = predict_logits(model, attrs_global, test_x, cfg.scale, cfg.inference_batch_size).numpy()
         eval_seconds += time.perf_counter() - t0
 
@@ -239,7 +280,8 @@ def train_czsl(
         method_summary=method.summary(),
         train_seconds=train_seconds,
         eval_seconds=eval_seconds,
-        n_parameters=sum(p.numel() for p in model.parameters()),
+        n_parameters=sum(p.numel() for p in state.params()),
         device=str(dev),
         logits_history=history if keep_logits else None,
+        extras=dict(inputs.extras),
     )

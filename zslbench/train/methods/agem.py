@@ -14,6 +14,8 @@
   holds the previous optimiser step's gradient (the projected one, or at the first step of a
   task the previous task's last one), so their ``g_ref`` is the clean reference gradient plus
   that gradient.  ``"clean"``: the reference gradient alone (A-GEM as published).
+* On the image track the reference pass runs the memory images through the ResNet as well
+  (train mode, as the code), so ``g_ref`` and the projection cover the backbone's parameters.
 * Projection of the flattened gradient of all parameters: kept when ``g . g_ref >= 0``,
   else ``g - (g . g_ref / |g_ref|^2) g_ref`` (computed per parameter tensor, ``agem_project_``).
   A zero ``g_ref`` keeps ``g`` (the code divides by zero there).
@@ -89,24 +91,29 @@ class AGEM(CZSLMethod):
         labels = state.train_pos[idx.to(state.train_pos.device)].cpu()
         new = [idx[sample_per_class(labels, k, state.generator)] for _ in range(draws)]
         self.memory = torch.cat([self.memory, *new])
-        # The memory items' features as scaled_cosine scales them (gamma * unit rows), once per
-        # task rather than at every reference pass.
-        mem_x = state.train_x.index_select(0, self.memory.to(state.train_x.device))
-        self.memory_x = state.gamma * F.normalize(mem_x, dim=1)
+        if state.fixed_inputs:
+            # The memory items' features as scaled_cosine scales them (gamma * unit rows), once
+            # per task rather than at every reference pass (fixed features only: a trained
+            # encoder changes them at every step).
+            mem_x = state.encode(self.memory.to(state.device))
+            self.memory_x = state.gamma * F.normalize(mem_x, dim=1)
 
     def reference_gradient(self, state: CZSLState) -> list[torch.Tensor]:
         """The reference gradient, one tensor per parameter (as ``state.params()``)."""
         n = self.memory.numel()
         take = torch.randperm(n, generator=state.generator)[: min(self.cfg.agem_ref_batch, n)]
-        idx = self.memory[take].to(state.train_x.device)
-        take = take.to(state.train_x.device)
+        idx = self.memory[take].to(state.device)
+        take = take.to(state.device)
         n_cols = state.offsets[-1] if self.cfg.agem_ref_attrs == "all_code" else state.offsets[state.task + 1]
         own_task = state.train_task[idx]
         # Columns after the last memory task's classes are masked for every item: they enter
         # the CN statistics (body) but need not go through the last layer (see position_logits).
         keep = min(n_cols, state.offsets[int(own_task.max()) + 1])
-        x = self.memory_x.index_select(0, take)
-        logits = position_logits(state, x, n_cols, keep=keep, x_scaled=True)
+        if self.memory_x is not None:
+            x = self.memory_x.index_select(0, take)
+            logits = position_logits(state, x, n_cols, keep=keep, x_scaled=True)
+        else:  # a forward of the memory items through the encoder too, in train mode (as the code)
+            logits = position_logits(state, state.encode(idx), n_cols, keep=keep)
         mask = state.task_of_pos[:keep].unsqueeze(0) != own_task.unsqueeze(1)
         logits = logits.masked_fill(mask, float("-inf"))
         loss = F.cross_entropy(logits, state.train_pos[idx])

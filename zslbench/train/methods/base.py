@@ -15,8 +15,9 @@ Tasks are 0-based in code (task ``t`` is the paper's task t+1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+import contextlib
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar
 
 import torch
 from torch import nn
@@ -33,6 +34,13 @@ class CZSLState:
     Classes are addressed by their *position* in the task order ``order`` (the classes of
     task 0, then task 1, ...), so the classes seen after task t are positions
     ``0..offsets[t+1]-1`` and task t's classes are ``offsets[t]..offsets[t+1]-1``.
+
+    Inputs: ``train_x`` holds one row per training image as the track stores it (the features
+    track: fixed features on the device; the image track: uint8 images), and
+    :meth:`encode` turns a batch of them into features [B, D]: ``prepare`` (e.g. uint8 ->
+    normalised float on the device) then ``encoder`` (identity for features, the ResNet-18
+    for images).  ``model`` is the attribute head; :meth:`params` are the trainable
+    parameters of both, encoder first.
     """
 
     model: nn.Module
@@ -48,13 +56,59 @@ class CZSLState:
     gamma: float
     generator: torch.Generator  # CPU generator for every random choice of the method
     task: int = 0
+    encoder: nn.Module = field(default_factory=nn.Identity)
+    prepare: Callable[[torch.Tensor], torch.Tensor] | None = None
+    autocast_dtype: torch.dtype | None = None  # mixed precision of the encoder's forward
+
+    def __post_init__(self) -> None:
+        self.network = nn.ModuleList([self.encoder, self.model])  # both, for train()/eval()
 
     @property
     def num_tasks(self) -> int:
         return len(self.offsets) - 1
 
+    @property
+    def device(self) -> torch.device:
+        return self.attrs.device
+
+    @property
+    def fixed_inputs(self) -> bool:
+        """True when the encoder has nothing to train (the features track): encoded inputs
+        can then be computed once and kept."""
+        return not any(p.requires_grad for p in self.encoder.parameters())
+
     def params(self) -> list[nn.Parameter]:
-        return [p for p in self.model.parameters() if p.requires_grad]
+        return [p for m in (self.encoder, self.model) for p in m.parameters() if p.requires_grad]
+
+    def encode(self, idx: torch.Tensor) -> torch.Tensor:
+        """Features [B, D] of the training images ``idx`` (indices into ``train_x``), in the
+        current mode of the encoder."""
+        # index_select: several times faster than train_x[idx] for rows of 2048 floats
+        return self.encode_rows(self.train_x.index_select(0, idx.to(self.train_x.device)))
+
+    def encode_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        x = rows if self.prepare is None else self.prepare(rows)
+        if isinstance(self.encoder, nn.Identity):
+            return x
+        ctx = (torch.autocast(self.device.type, dtype=self.autocast_dtype) if self.autocast_dtype is not None
+               else contextlib.nullcontext())
+        with ctx:
+            feats = self.encoder(x)
+        return feats.float()
+
+    def encode_all(self, rows: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """Eval-mode features of every row of ``rows`` (no gradient), batched; the rows
+        themselves when there is nothing to encode."""
+        if self.prepare is None and isinstance(self.encoder, nn.Identity):
+            return rows
+        was = self.encoder.training
+        self.encoder.eval()
+        try:
+            with torch.no_grad():
+                return torch.cat([self.encode_rows(rows[i : i + batch_size])
+                                  for i in range(0, rows.shape[0], batch_size)])
+        finally:
+            self.encoder.train(was)
 
 
 class CZSLMethod:

@@ -49,7 +49,8 @@ def compute_importance(
 ) -> list[torch.Tensor]:
     """Per-parameter importances (one tensor per parameter, same shapes).
 
-    ``logits_fn(x_batch)`` returns the restricted logits [B, K] (the previous task's classes).
+    ``logits_fn(x_batch)`` returns the restricted logits [B, K] (the previous task's classes);
+    ``x`` is what it takes in batches of ``batch_size`` rows (features, or image indices).
     ``kind``: "fisher" (squared CE gradient; ``targets`` are positions in 0..K-1, or None for
     labels outside the K classes, see the module docstring) or "mas" (abs gradient of the sum
     of squared logits).  ``minmax``: "code", "trainable_only" or "none" (module docstring).
@@ -138,11 +139,13 @@ class OnlineRegularizer(CZSLMethod):
 
         lo, hi = state.offsets[t - 1], state.offsets[t]  # the previous task's classes
 
-        def logits_fn(xb: torch.Tensor) -> torch.Tensor:
+        def logits_fn(batch: torch.Tensor) -> torch.Tensor:
             # compute_importance runs the model in eval mode, where CN uses its running
             # statistics and every prototype depends on its own class's attributes only: the
-            # previous task's columns of the logits over all classes are these.
-            return scaled_cosine(xb, state.model(state.attrs[lo:hi]), state.gamma)
+            # previous task's columns of the logits over all classes are these.  ``batch``
+            # holds training-image indices; the encoder (the ResNet on the image track) is
+            # part of the pass, so its parameters get importances too.
+            return scaled_cosine(state.encode(batch), state.model(state.attrs[lo:hi]), state.gamma)
 
         if self.cfg.importance_data == "current_task_code":
             idx, targets = state.task_train_idx[t], None
@@ -150,7 +153,7 @@ class OnlineRegularizer(CZSLMethod):
             idx = state.task_train_idx[t - 1]
             targets = state.train_pos[idx] - lo
         return compute_importance(
-            state.model, state.params(), logits_fn, state.train_x[idx], targets, self.kind,
+            state.network, state.params(), logits_fn, idx, targets, self.kind,
             self.cfg.batch_size, minmax=self.cfg.fisher_minmax if self.kind == "fisher" else "none",
             generator=state.generator,
         )

@@ -1,0 +1,506 @@
+"""Synthetic raw-image stand-ins for CUB-200-2011 and the SUN Attribute DB.
+
+Two uses:
+
+* :func:`make_synthetic_images` returns an :class:`~zslbench.data.image_types.ImageData`
+  directly (no files): the real class and attribute counts, per-class split sizes like the real
+  ones, images rendered in memory.  This is what ``--data synthetic`` (and ``auto`` without the
+  real archives) trains on.
+* :func:`write_cub_layout`, :func:`write_sun_layout` and :func:`write_archives` write small
+  JPEG datasets in the official layouts (and as ``.tgz`` archives, including a few grayscale
+  JPEGs and a CMYK one), for the tests and for anyone who wants to try ``zslbench data fetch``.
+
+How an image is made.  Each class has a latent vector ``u`` (``N_FACTORS`` standard-normal
+values).  Its attributes are ``sigmoid(L u + b + e)`` for a fixed random ``L`` (so the
+attributes are correlated, class-specific and, with hundreds of them, determine ``u`` almost
+exactly); its visual parameters are fixed functions of ``u``: background and foreground colours,
+a second texture colour, the size and aspect of an elliptic object, the frequency, orientation
+and contrast of stripes on it.  Every image of the class draws its own variation: object
+position, size and rotation jitter, stripe phase, a brightness change, a background gradient
+and pixel noise.  A CNN can learn the seen classes from the pictures and, because the pictures
+are a smooth function of the attributes, say something about unseen classes from their
+attributes.  Everything is seeded numpy, vectorised over images.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import math
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zslbench.data.image_types import IMAGE_DATASETS, ImageData
+from zslbench.errors import ConfigError
+
+GENERATOR_VERSION = 1
+N_FACTORS = 13  # latent visual factors per class
+
+#: The real datasets' shapes: classes, attributes, per-class (train, val, test) image counts.
+#: CUB's official split gives most classes 30 train / 29-30 test images (5,994 / 5,794 in all);
+#: SUN's authors' split is 10 / 5 / 5 of its 20 images per class.
+@dataclass(frozen=True)
+class ImageShape:
+    name: str
+    classes: int
+    attributes: int
+    train: int
+    val: int
+    test: int
+
+
+SHAPES = {
+    "cub": ImageShape("cub", 200, 312, 30, 0, 29),
+    "sun": ImageShape("sun", 717, 102, 10, 5, 5),
+}
+
+__all__ = [
+    "GENERATOR_VERSION",
+    "SHAPES",
+    "make_synthetic_images",
+    "render_class_images",
+    "synthetic_image_fingerprint",
+    "synthetic_classes",
+    "write_archives",
+    "write_cub_layout",
+    "write_sun_layout",
+]
+
+
+def _shape(name: str) -> ImageShape:
+    key = str(name).strip().lower()
+    if key not in IMAGE_DATASETS:
+        raise ConfigError(f"unknown image dataset {name!r}; valid names: {', '.join(IMAGE_DATASETS)}")
+    return SHAPES[key]
+
+
+def _check_scale(scale: object) -> float:
+    try:
+        value = float(scale)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"synthetic scale must be a number, got {scale!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"synthetic scale must be a positive number, got {scale!r}")
+    return value
+
+
+def _check_int(value: object, what: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < minimum:
+        raise ConfigError(f"{what} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def synthetic_image_fingerprint(name: str, image_size: int, scale: float = 1.0, seed: int = 0) -> str:
+    """The fingerprint of ``make_synthetic_images(name, image_size, scale, seed)`` (no rendering)."""
+    shape = _shape(name)
+    payload = {
+        "generator": "synthetic-images",
+        "version": GENERATOR_VERSION,
+        "dataset": shape.name,
+        "image_size": _check_int(image_size, "image_size", 8),
+        "scale": _check_scale(scale),
+        "seed": _check_int(seed, "synthetic_seed", 0),
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _rng(name: str, seed: int, stream: str) -> np.random.Generator:
+    key = int.from_bytes(hashlib.sha256(f"{name}/{stream}".encode()).digest()[:8], "little")
+    return np.random.default_rng([key, int(seed)])
+
+
+@dataclass(frozen=True)
+class SyntheticClasses:
+    """The class-level structure of a synthetic image dataset."""
+
+    latent: np.ndarray  # [C, N_FACTORS] float64
+    probs: np.ndarray  # [C, A] float64 in (0, 1): how often each attribute is seen in the class
+    attrs: np.ndarray  # [C, A] float32, as the real source gives them
+    visual: dict  # name -> [C, ...] float32 visual parameters
+
+
+def synthetic_classes(name: str, seed: int = 0) -> SyntheticClasses:
+    """Latent factors, attributes and visual parameters of every class (depends on name, seed)."""
+    return _classes(_shape(name).name, _check_int(seed, "synthetic_seed", 0))
+
+
+@functools.lru_cache(maxsize=8)
+def _classes(key: str, seed: int) -> SyntheticClasses:
+    shape = SHAPES[key]
+    rng = _rng(key, seed, "classes")
+    c, a = shape.classes, shape.attributes
+    u = rng.standard_normal((c, N_FACTORS))
+    load = rng.standard_normal((a, N_FACTORS)) * (1.6 / math.sqrt(N_FACTORS))
+    bias = rng.normal(-0.6, 0.8, size=a)
+    logits = u @ load.T + bias + 0.3 * rng.standard_normal((c, a))
+    probs = 1.0 / (1.0 + np.exp(-logits))
+    if key == "cub":
+        attrs = 100.0 * probs  # class_attribute_labels_continuous.txt: percentages
+    else:
+        attrs = probs / np.linalg.norm(probs, axis=1, keepdims=True)  # per-class mean, L2-normalised
+
+    def sig(x):
+        return 1.0 / (1.0 + np.exp(-x))
+
+    visual = {
+        "bg": 0.15 + 0.7 * sig(1.2 * u[:, 0:3]),
+        "fg": 0.1 + 0.8 * sig(1.5 * u[:, 3:6]),
+        "tex": 0.1 + 0.8 * sig(1.5 * u[:, 6:9]),
+        "radius": 0.3 + 0.3 * sig(u[:, 9]),
+        "aspect": np.exp(0.45 * np.tanh(u[:, 10])),
+        "freq": 1.5 + 4.5 * sig(u[:, 11]),  # stripe cycles per image width
+        "theta": math.pi * sig(1.2 * u[:, 12]),
+        "contrast": 0.35 + 0.5 * sig(u[:, 0] - u[:, 9]),
+    }
+    visual = {k: np.asarray(v, dtype=np.float32) for k, v in visual.items()}
+    return SyntheticClasses(latent=u, probs=probs, attrs=attrs.astype(np.float32), visual=visual)
+
+
+def render_class_images(
+    classes: SyntheticClasses, labels: np.ndarray, image_size: int, rng: np.random.Generator,
+    *, chunk: int = 64, out: np.ndarray | None = None,
+) -> np.ndarray:
+    """[N, S, S, 3] uint8 images of the given classes, each with its own random variation."""
+    labels = np.asarray(labels, dtype=np.int64)
+    n, s = labels.size, int(image_size)
+    if out is None:
+        out = np.empty((n, s, s, 3), dtype=np.uint8)
+    f32 = np.float32
+    grid = (np.arange(s, dtype=f32) + f32(0.5)) / f32(s) * f32(2.0) - f32(1.0)
+    gx, gy = grid[None, None, :], grid[None, :, None]  # [1, 1, S] and [1, S, 1]
+    vis = classes.visual
+    noise_shift = 3  # pixel noise: random bytes >> 3, uniform 0..31 (std ~9 grey levels)
+    for start in range(0, n, chunk):
+        lab = labels[start : start + chunk]
+        b = lab.size
+
+        def draw(*size, low=0.0, high=1.0, std=None):
+            if std is not None:
+                return rng.normal(0.0, std, size=size).astype(f32)
+            return rng.uniform(low, high, size=size).astype(f32)
+
+        def col(key):
+            return vis[key][lab][:, None, None]
+
+        cx = draw(b, 1, 1, low=-0.25, high=0.25)
+        cy = draw(b, 1, 1, low=-0.25, high=0.25)
+        rot = draw(b, 1, 1, std=0.25)
+        size_j = draw(b, 1, 1, low=0.85, high=1.15)
+        phase = draw(b, 1, 1, low=0.0, high=2 * math.pi)
+        bright = draw(b, 1, 1, 1, low=0.85, high=1.15) * f32(255.0)
+        grad_dir = draw(b, 1, 1, low=0.0, high=2 * math.pi)
+        grad_amp = draw(b, 1, 1, low=0.0, high=0.12)
+
+        # object frame: translated, rotated; the ellipse's axes and the stripes turn with it
+        x, y = gx - cx, gy - cy
+        cr, sr = np.cos(rot), np.sin(rot)
+        xr = x * cr + y * sr  # [B, S, S]
+        yr = y * cr - x * sr
+        radius = col("radius") * size_j
+        aspect = col("aspect")
+        ell = np.square(xr * (1.0 / (radius * aspect))) + np.square(yr * (aspect / radius))
+        ell *= -3.0
+        ell += 3.5
+        mask = np.clip(ell, 0.0, 1.0, out=ell)  # 1 inside the ellipse, 0 outside, soft edge
+        theta = col("theta")
+        k = f32(math.pi) * col("freq")
+        wave = xr * (k * np.cos(theta)) + yr * (k * np.sin(theta))
+        wave += phase
+        np.sin(wave, out=wave)
+        wave += 1.0
+        wave *= mask
+        wave *= 0.5 * col("contrast")  # stripe weight, inside the object only
+        ramp = (gx * np.cos(grad_dir) + gy * np.sin(grad_dir)) * grad_amp  # [B, S, S]
+        # planar [B, 3, S, S] (broadcasts over a last axis of 3 are slow):
+        # colour = (bg + mask * (fg - bg) + stripes * (tex - fg)) * brightness + ramp + noise
+        bg, fg, tex = (vis[key][lab][:, :, None, None] for key in ("bg", "fg", "tex"))
+        bright = bright[:, :, :, 0][:, None]  # [B, 1, 1, 1]
+        img = mask[:, None] * ((fg - bg) * bright)
+        img += wave[:, None] * ((tex - fg) * bright)
+        img += (ramp * bright[:, 0])[:, None]
+        img += bg * bright + f32(0.5 - ((255 >> noise_shift) / 2.0))
+        noise = np.frombuffer(rng.bytes(img.size), dtype=np.uint8).reshape(img.shape)
+        img += noise >> noise_shift
+        np.clip(img, 0.0, 255.0, out=img)
+        out[start : start + b] = img.transpose(0, 2, 3, 1)  # truncation after +0.5: rounding
+    return out
+
+
+def _split_counts(shape: ImageShape, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """[C, 3] per-class (train, val, test) counts: the real ones times ``scale``, with CUB's
+    slight per-class variation, at least 1 train and 1 evaluation image per class."""
+    c = shape.classes
+    base = np.array([shape.train, shape.val, shape.test], dtype=np.float64)
+    counts = np.tile(base, (c, 1))
+    if shape.name == "cub":
+        # the official split: 5,994 / 5,794, a few classes with fewer images
+        counts[:, 2] -= (rng.random(c) < 0.06) * rng.integers(0, 12, size=c)
+        counts[:, 0] -= (rng.random(c) < 0.03)
+    counts = np.rint(counts * scale).astype(np.int64)
+    counts[:, 0] = np.maximum(counts[:, 0], 1)
+    if shape.val:
+        counts[:, 1] = np.maximum(counts[:, 1], 1)
+    counts[:, 2] = np.maximum(counts[:, 2], 1)
+    return counts
+
+
+def _layout(name: str, scale: float, seed: int):
+    """Labels (grouped by class, as the official lists are) and the split of each image."""
+    shape = SHAPES[name]
+    rng = _rng(name, seed, "split")
+    counts = _split_counts(shape, scale, rng)
+    labels, parts = [], []
+    for k in range(shape.classes):
+        tags = np.repeat(np.arange(3), counts[k])
+        rng.shuffle(tags)  # train and test images interleaved within a class, like the real lists
+        labels.append(np.full(tags.size, k, dtype=np.int64))
+        parts.append(tags)
+    return np.concatenate(labels), np.concatenate(parts)
+
+
+def make_synthetic_images(
+    name: str, image_size: int = 32, scale: float = 1.0, seed: int = 0
+) -> ImageData:
+    """A synthetic image dataset with the real class/attribute counts and split sizes."""
+    shape = _shape(name)
+    fp = synthetic_image_fingerprint(shape.name, image_size, scale, seed)
+    scale = _check_scale(scale)
+    images, labels, splits, attrs = _arrays(shape.name, int(image_size), scale, int(seed))
+    return ImageData(
+        name=shape.name,
+        source="synthetic",
+        images=images,
+        labels=labels,
+        attrs=attrs,
+        splits=dict(splits),
+        class_names=tuple(f"synthetic_{k:03d}" for k in range(shape.classes)),
+        fingerprint=fp,
+        attr_source="synthetic",
+        image_size=int(image_size),
+        meta={"generator_version": GENERATOR_VERSION, "synthetic_scale": scale,
+              "synthetic_seed": int(seed)},
+    )
+
+
+#: Synthetic datasets kept in memory per process (a sweep loads the same one for many runs);
+#: only small ones (the quick profile's): a full-size set at 256 px is 2-3 GB.
+_MEMO: dict[tuple, tuple] = {}
+_MEMO_MAX_BYTES = 256 * 2**20
+_MEMO_MAX_ITEMS = 2
+
+
+def _arrays(key: str, image_size: int, scale: float, seed: int):
+    memo_key = (key, image_size, scale, seed)
+    if memo_key in _MEMO:
+        return _MEMO[memo_key]
+    arrays = _make_arrays(key, image_size, scale, seed)
+    if arrays[0].nbytes <= _MEMO_MAX_BYTES:
+        while len(_MEMO) >= _MEMO_MAX_ITEMS:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[memo_key] = arrays
+    return arrays
+
+
+def _make_arrays(key: str, image_size: int, scale: float, seed: int):
+    """Read-only arrays of one synthetic dataset."""
+    classes = _classes(key, seed)
+    labels, parts = _layout(key, scale, seed)
+    images = render_class_images(classes, labels, image_size, _rng(key, seed, f"pixels/{scale!r}"))
+    splits = {p: np.flatnonzero(parts == i).astype(np.int64) for i, p in enumerate(("train", "val", "test"))}
+    attrs = classes.attrs.copy()
+    for arr in (images, labels, attrs, *splits.values()):
+        arr.setflags(write=False)
+    return images, labels, splits, attrs
+
+
+# --------------------------------------------------------------------------- files and archives
+
+
+def _jpeg_bytes(pixels: np.ndarray, mode: str = "RGB", quality: int = 90) -> bytes:
+    from PIL import Image
+
+    im = Image.fromarray(pixels, "RGB")
+    if mode != "RGB":
+        im = im.convert(mode)
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _modes(n: int, grayscale: int, cmyk: int) -> list[str]:
+    """Which images are written as grayscale or CMYK JPEGs (spread over the list)."""
+    modes = ["RGB"] * n
+    special = ["L"] * grayscale + ["CMYK"] * cmyk
+    for j, mode in enumerate(special):
+        if n:
+            modes[(1 + 3 * j) % n] = mode
+    return modes
+
+
+def _check_counts(name: str, classes: int, per_class: int, minimum: int) -> None:
+    limit = SHAPES[name].classes
+    if not 1 <= classes <= limit:
+        raise ConfigError(f"classes must be 1..{limit} for {name}, got {classes}")
+    if per_class < minimum:
+        raise ConfigError(f"per_class must be at least {minimum}, got {per_class}")
+
+
+def write_cub_layout(
+    data_root: str | os.PathLike, *, classes: int = 200, per_class: int = 4, image_size: int = 40,
+    seed: int = 0, grayscale: int = 2, cmyk: int = 1,
+) -> Path:
+    """Write ``<data_root>/CUB_200_2011/`` in the official layout (JPEG images, list, split and
+    attribute files) with synthetic class-dependent images; returns the CUB folder.  Every other
+    image of a class is a training image (official split format: 1 = train, 0 = test)."""
+    _check_counts("cub", classes, per_class, 2)
+    root = Path(data_root) / "CUB_200_2011"
+    (root / "attributes").mkdir(parents=True, exist_ok=True)
+    cls = synthetic_classes("cub", seed)
+    labels = np.repeat(np.arange(classes), per_class)
+    pixels = render_class_images(cls, labels, image_size, _rng("cub", seed, "files"))
+    modes = _modes(labels.size, grayscale, cmyk)
+    folders = [f"{k + 1:03d}.Synthetic_Bird_{k + 1:03d}" for k in range(classes)]
+    images, class_labels, split = [], [], []
+    for i, k in enumerate(labels.tolist()):
+        j = i - k * per_class
+        rel = f"{folders[k]}/Synthetic_Bird_{k + 1:03d}_{j + 1:04d}.jpg"
+        (root / "images" / folders[k]).mkdir(parents=True, exist_ok=True)
+        (root / "images" / rel).write_bytes(_jpeg_bytes(pixels[i], modes[i]))
+        images.append(f"{i + 1} {rel}")
+        class_labels.append(f"{i + 1} {k + 1}")
+        split.append(f"{i + 1} {1 if j % 2 == 0 else 0}")
+    (root / "images.txt").write_text("\n".join(images) + "\n")
+    (root / "image_class_labels.txt").write_text("\n".join(class_labels) + "\n")
+    (root / "train_test_split.txt").write_text("\n".join(split) + "\n")
+    (root / "classes.txt").write_text("".join(f"{k + 1} {f}\n" for k, f in enumerate(folders)))
+    rows = cls.attrs[:classes]
+    (root / "attributes" / "class_attribute_labels_continuous.txt").write_text(
+        "".join(" ".join(f"{v:.6f}" for v in row) + "\n" for row in rows))
+    (root / "README").write_text("Synthetic images in the CUB-200-2011 layout (zslbench).\n")
+    return root
+
+
+def _sun_folders(classes: int, seed: int) -> list[str]:
+    """Class folders like the SUN database's (``<letter>/<name>[/<sub>]``), in a seeded order
+    that is not the sorted one (the loader numbers classes by sorted folder name)."""
+    rng = _rng("sun", seed, "folders")
+    names = []
+    for k in range(classes):
+        letter = "abcdefghijklmnopqrstuvwxyz"[k % 26]
+        name = f"{letter}/{letter}scene_{k:03d}"
+        if k % 7 == 3:
+            name += "/indoor" if k % 2 else "/outdoor"
+        names.append(name)
+    order = rng.permutation(classes)
+    return [names[i] for i in order]
+
+
+def write_sun_layout(
+    data_root: str | os.PathLike, *, classes: int = 24, per_class: int = 20, image_size: int = 40,
+    seed: int = 0, grayscale: int = 2, cmyk: int = 1,
+) -> Path:
+    """Write ``<data_root>/SUN/`` in the SUN Attribute DB layout: ``images/<class folder>/*.jpg``
+    and ``SUNAttributeDB/{images.mat, attributeLabels_continuous.mat, attributes.mat}`` with
+    per-image continuous labels (votes of 3 annotators: 0, 1/3, 2/3, 1); returns the SUN folder."""
+    import scipy.io
+
+    _check_counts("sun", classes, per_class, 1)
+    root = Path(data_root) / "SUN"
+    db = root / "SUNAttributeDB"
+    db.mkdir(parents=True, exist_ok=True)
+    cls = synthetic_classes("sun", seed)
+    folders = _sun_folders(classes, seed)
+    labels = np.repeat(np.arange(classes), per_class)
+    rng = _rng("sun", seed, "files")
+    pixels = render_class_images(cls, labels, image_size, rng)
+    modes = _modes(labels.size, grayscale, cmyk)
+    names = []
+    for i, k in enumerate(labels.tolist()):
+        stem = "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), 16))
+        rel = f"{folders[k]}/sun_{stem}.jpg"
+        (root / "images" / folders[k]).mkdir(parents=True, exist_ok=True)
+        (root / "images" / rel).write_bytes(_jpeg_bytes(pixels[i], modes[i]))
+        names.append(rel)
+    probs = cls.probs[labels]
+    votes = np.clip(np.rint((probs + rng.normal(0.0, 0.15, probs.shape)) * 3.0), 0, 3) / 3.0
+    cell = np.empty((len(names), 1), dtype=object)
+    for i, n in enumerate(names):
+        cell[i, 0] = n
+    scipy.io.savemat(str(db / "images.mat"), {"images": cell})
+    scipy.io.savemat(str(db / "attributeLabels_continuous.mat"), {"labels_cv": votes})
+    attr_names = np.empty((SHAPES["sun"].attributes, 1), dtype=object)
+    for a in range(attr_names.shape[0]):
+        attr_names[a, 0] = f"synthetic attribute {a + 1}"
+    scipy.io.savemat(str(db / "attributes.mat"), {"attributes": attr_names})
+    return root
+
+
+def write_archives(
+    out_dir: str | os.PathLike, *, datasets: tuple[str, ...] = ("cub", "sun"), **kwargs
+) -> dict[str, list[Path]]:
+    """Write the datasets as the official archives unpack (``CUB_200_2011.tgz``;
+    ``SUNAttributeDB_Images.tar.gz`` and ``SUNAttributeDB.tar.gz``) into ``out_dir``.
+
+    ``kwargs`` go to :func:`write_cub_layout` / :func:`write_sun_layout`.  Returns
+    {"cub": [path], "sun": [images archive, attribute archive]}."""
+    import tempfile
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result: dict[str, list[Path]] = {}
+    with tempfile.TemporaryDirectory(prefix=".synthetic-archives-", dir=out) as tmp:
+        tmp = Path(tmp)
+        if "cub" in datasets:
+            root = write_cub_layout(tmp, **kwargs)
+            names = tmp / "attributes.txt"  # the official archive has the attribute names at its top
+            names.write_text("".join(f"{a + 1} has_synthetic_attribute::{a + 1}\n"
+                                     for a in range(SHAPES["cub"].attributes)))
+            path = out / "CUB_200_2011.tgz"
+            with tarfile.open(path, "w:gz") as tar:
+                tar.add(root, arcname="CUB_200_2011")
+                tar.add(names, arcname="attributes.txt")
+            result["cub"] = [path]
+        if "sun" in datasets:
+            root = write_sun_layout(tmp, **kwargs)
+            images = out / "SUNAttributeDB_Images.tar.gz"
+            with tarfile.open(images, "w:gz") as tar:
+                tar.add(root / "images", arcname="images")
+            db = out / "SUNAttributeDB.tar.gz"
+            with tarfile.open(db, "w:gz") as tar:
+                tar.add(root / "SUNAttributeDB", arcname="SUNAttributeDB")
+            result["sun"] = [images, db]
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m zslbench.data.synthetic_images OUT_DIR``: write synthetic archives."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("out_dir")
+    parser.add_argument("--dataset", choices=["cub", "sun", "both"], default="both")
+    parser.add_argument("--classes", type=int, default=None)
+    parser.add_argument("--per-class", type=int, default=None)
+    parser.add_argument("--image-size", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    kwargs = {"image_size": args.image_size, "seed": args.seed}
+    if args.classes is not None:
+        kwargs["classes"] = args.classes
+    if args.per_class is not None:
+        kwargs["per_class"] = args.per_class
+    which = ("cub", "sun") if args.dataset == "both" else (args.dataset,)
+    for name, paths in write_archives(args.out_dir, datasets=which, **kwargs).items():
+        for path in paths:
+            print(f"{name}: {path}")
+
+
+if __name__ == "__main__":
+    main()
