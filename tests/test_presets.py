@@ -121,9 +121,13 @@ def test_sweep_applies_a_set_only_where_it_acts_and_agrees_with_the_runners(tmp_
     from zslbench.sweep import plan_sweep
 
     sets = ["epochs=2", "synthetic_scale=0.05", "epochs_per_task=1", "hidden_dim=16", "ewc_lambda=5"]
-    plan = plan_sweep("quick", models=["linear"], methods=["sequential"], datasets=["cub"], seeds=[1],
-                      source="synthetic", results=tmp_path, sets=sets, preset="code")
+    grid = dict(models=["linear"], methods=["sequential", "ewc-online"], datasets=["cub"], seeds=[1],
+                source="synthetic", results=tmp_path)
+    plan = plan_sweep("quick", sets=sets, preset="code", **grid)
     by = {(j.kind, j.name, j.classnorm): j.run_id for j in plan.jobs}
+    without = plan_sweep("quick", sets=sets[:-1], preset="code", **grid)
+    same = {(j.kind, j.name, j.classnorm): j.run_id == by[(j.kind, j.name, j.classnorm)] for j in without.jobs}
+    assert same == {k: k[1] != "ewc-online" for k in by}  # ewc_lambda changes the EWC runs only
     # ewc_lambda does not act on sequential: the run is the one without it
     cz = {"epochs_per_task": 1, "synthetic_scale": 0.05, "hidden_dim": 16}
     assert by[("czsl", "sequential", False)] == czsl_run_id("sequential", "cub", 1, False, "quick", "synthetic",
@@ -136,8 +140,7 @@ def test_sweep_applies_a_set_only_where_it_acts_and_agrees_with_the_runners(tmp_
                     progress=False)
     assert outg.run_id == by[("gzsl", "linear", None)] and outg.record["preset"] == "code"
     assert "hidden_dim" not in outg.record["config"] and outg.record["config"]["baseline_last_init"] == "kaiming_relu"
-    again = plan_sweep("quick", models=["linear"], methods=["sequential"], datasets=["cub"], seeds=[1],
-                       source="synthetic", results=tmp_path, sets=sets, preset="code")
+    again = plan_sweep("quick", sets=sets, preset="code", **grid)
     states = {(j.kind, j.name, j.classnorm): j.state for j in again.jobs}
     assert states[("czsl", "sequential", False)] == "done" and states[("gzsl", "linear", None)] == "done"
 
