@@ -20,11 +20,11 @@
 # that pip takes torch from is set around the torch step (tests/test_docker.py checks both).
 ARG BASE_IMAGE=python:3.11.11-slim-bookworm
 
-# The repository as .dockerignore leaves it, without the wheelhouse (the wheels are mounted for
-# the install steps, never copied into the image).
+# The repository as .dockerignore leaves it, without what is in the wheelhouse but its README
+# (the wheels are mounted for the install steps, never copied into the image).
 FROM ${BASE_IMAGE} AS source
 COPY . /src
-RUN rm -rf /src/wheelhouse
+RUN find /src/wheelhouse -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
 
 FROM ${BASE_IMAGE}
 
