@@ -7,6 +7,8 @@ What "the same steps" means here, precisely:
   that runs the tests).  Around the torch step the Dockerfile may only set pip's index
   (``PIP_INDEX_URL``/``PIP_EXTRA_INDEX_URL``): that is where the CPU (or CUDA) build comes from
   in a container, while on a machine with a local wheel pip takes that.
+  The install steps may mount the build-only inputs (``RUN --mount=...``: the wheelhouse and
+  the ``ca_bundle`` secret); those flags are not part of the command.
 * Workflow: the command run in the image for the tests is the last command of the README's
   ``ci:test`` block, and the reproduction command is the last command of its ``ci:main`` block
   (``zslbench`` being the image's entrypoint, on the venv's PATH).  Both blocks are read from the
@@ -15,6 +17,8 @@ What "the same steps" means here, precisely:
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -94,6 +98,38 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     return out
 
 
+def run_flags(args: str) -> tuple[list[str], str]:
+    """``--mount=a --mount=b cmd ...`` -> (["--mount=a", "--mount=b"], "cmd ...")."""
+    flags = []
+    rest = args.lstrip()
+    while rest.startswith("--"):
+        flag, _, rest = rest.partition(" ")
+        flags.append(flag)
+        rest = rest.lstrip()
+    return flags, rest
+
+
+def mounts(flags: list[str]) -> list[dict[str, str]]:
+    """The ``--mount=type=...,id=...,target=...`` flags as dicts."""
+    out = []
+    for flag in flags:
+        if flag.startswith("--mount="):
+            out.append(dict(kv.split("=", 1) for kv in flag[len("--mount="):].split(",")))
+    return out
+
+
+def stages(instructions) -> list[list[tuple[str, str]]]:
+    """The instructions of each build stage (FROM to the next FROM); ARGs before the first FROM
+    are left out."""
+    out: list[list[tuple[str, str]]] = []
+    for keyword, args in instructions:
+        if keyword == "FROM":
+            out.append([])
+        if out:
+            out[-1].append((keyword, args))
+    return out
+
+
 def install_commands(argvs: list[list[str]]) -> list[list[str]]:
     """The commands that build the environment: venv creation and pip installs."""
     keep = []
@@ -166,7 +202,7 @@ def test_dockerfile_installs_exactly_as_the_readme(dockerfile):
     docker_steps = []
     for keyword, args in dockerfile:
         if keyword == "RUN":
-            for argv in split_commands(args):
+            for argv in split_commands(run_flags(args)[1]):
                 env, argv = strip_env(argv)
                 if argv in install_commands([argv]):
                     assert set(env) <= INDEX_VARS, f"only the pip index may be set around {argv}: {env}"
@@ -181,7 +217,8 @@ def test_dockerfile_contract(dockerfile):
     # Base image: python 3.11 slim, a pinned patch release (through the BASE_IMAGE build arg).
     args = dict(a.split("=", 1) for a in instr["ARG"] if "=" in a)
     base = args["BASE_IMAGE"]
-    assert instr["FROM"] == ["${BASE_IMAGE}"]
+    assert all(f.split()[0] == "${BASE_IMAGE}" for f in instr["FROM"]), instr["FROM"]
+    assert instr["FROM"][-1] == "${BASE_IMAGE}"  # the image itself: the base, nothing else
     assert base.startswith("python:3.11.") and "-slim" in base and base.split(":")[1][5].isdigit()
     assert args["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
     assert entrypoint_of(dockerfile) == ["zslbench"]
@@ -192,6 +229,108 @@ def test_dockerfile_contract(dockerfile):
     for needle in ("ZSLBENCH_DATA=/data", "ZSLBENCH_RESULTS=/results", "/opt/zslbench/.venv/bin"):
         assert needle in env
     assert instr["WORKDIR"] == ["/opt/zslbench"]  # where .venv/bin is put on PATH
+
+
+def test_torch_is_installed_before_the_code_is_copied(dockerfile):
+    """A change to the code rebuilds only the layers after its COPY: torch's layer stays cached."""
+    final = stages(dockerfile)[-1]
+    def index_of(pred):
+        return next(i for i, (k, a) in enumerate(final) if pred(k, a))
+    torch_step = index_of(lambda k, a: k == "RUN" and "pip install torch==" in a)
+    first_copy = index_of(lambda k, a: k in ("COPY", "ADD"))
+    package_step = index_of(lambda k, a: k == "RUN" and "pip install -e" in a)
+    assert torch_step < first_copy < package_step
+
+
+def test_build_only_inputs_stay_out_of_the_image(dockerfile):
+    """The CA bundle secret and the wheelhouse are mounted for the install steps only; pip's
+    build settings are build arguments (not kept in the image's environment); the code is copied
+    from a stage that drops the wheelhouse."""
+    all_stages = stages(dockerfile)
+    final = all_stages[-1]
+    installs = [run_flags(a) for k, a in final if k == "RUN" and "pip install" in a]
+    assert len(installs) == 2
+    for flags, _ in installs:
+        by_type = {m["type"]: m for m in mounts(flags)}
+        assert by_type["secret"]["id"] == "ca_bundle"
+        assert by_type["secret"]["target"] == "/etc/ssl/certs/ca-certificates.crt"
+        assert by_type["bind"]["source"] == "wheelhouse"
+    arg_names = {a.split("=", 1)[0] for k, a in final if k == "ARG"}
+    assert {"PIP_CERT", "PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_NO_INDEX"} <= arg_names
+    env = " ".join(a for k, a in final if k == "ENV")
+    for name in ("PIP_CERT", "PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_NO_INDEX", "PIP_TRUSTED_HOST"):
+        assert f"{name}=" not in env
+    copies = [a for k, a in final if k in ("COPY", "ADD")]
+    assert copies == ["--from=source /src/ ./"]
+    source = next(st for st in all_stages if st[0][1].endswith(" AS source"))
+    assert ("RUN", "find /src/wheelhouse -mindepth 1 -maxdepth 1 ! -name README.md "
+                   "-exec rm -rf {} +") in source
+    # hadolint-style: no certificate is copied anywhere, in any stage.
+    assert not any(k in ("COPY", "ADD") and (".crt" in a or ".pem" in a) for k, a in dockerfile)
+
+
+def test_readme_and_dockerfile_name_the_same_build_inputs():
+    readme = README.read_text()
+    section = readme[readme.index("## Reproduce with Docker"):]
+    section = section[:section.index("\n## ", 1)]
+    assert "--secret id=ca_bundle,src=" in section
+    assert "id=ca_bundle" in DOCKERFILE.read_text()
+    for needle in ("BASE_IMAGE=", "PIP_NO_INDEX=1", "wheelhouse/", "DOCKER_BUILDKIT=1",
+                   ".ci/docker-smoke"):
+        assert needle in section, needle
+    assert "Not verified here" not in section
+
+
+def test_wheelhouse_is_in_the_build_context_but_not_in_git():
+    assert (ROOT / "wheelhouse" / "README.md").is_file()
+    ignored = {ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()
+               if ln.strip() and not ln.startswith("#")}
+    assert not {"wheelhouse", "wheelhouse/", "/wheelhouse", "wheelhouse/*"} & ignored
+    gitignore = (ROOT / ".gitignore").read_text().splitlines()
+    assert "/wheelhouse/*" in gitignore and "!/wheelhouse/README.md" in gitignore
+
+
+def test_docker_smoke_script():
+    """.ci/docker-smoke parses, uses the host network for every build and container, and .ci/run
+    runs it."""
+    script = _smoke_script()
+    proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    text = script.read_text()
+    calls = [ln for ln in text.splitlines() if re.search(r"\bd (run|build)\b", ln)]
+    assert len(calls) >= 5
+    assert all("--network host" in ln for ln in calls), [ln for ln in calls if "--network host" not in ln]
+    assert "--bridge=none" in text and "--iptables=false" in text
+    assert 'kill "$DAEMON_PID"' in text  # the daemon it started is stopped by its PID
+    assert "bash .ci/docker-smoke" in (ROOT / ".ci" / "run").read_text()
+
+
+def _smoke_script():
+    script = ROOT / ".ci" / "docker-smoke"
+    if not script.is_file() or shutil.which("bash") is None:
+        pytest.skip(".ci/docker-smoke or bash is not here")
+    return script
+
+
+def test_docker_smoke_can_be_switched_off():
+    proc = subprocess.run(["bash", str(_smoke_script())], capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin", "ZSLBENCH_DOCKER_SMOKE": "0"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "== docker-smoke: skipped: ZSLBENCH_DOCKER_SMOKE=0"
+
+
+def test_docker_smoke_skips_without_root_or_docker():
+    """A user who is not root, with no Docker daemon to talk to: it says why and exits 0."""
+    runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+    if os.geteuid() != 0 or runuser is None:
+        pytest.skip("needs root (and runuser) to run the script as an unprivileged user")
+    proc = subprocess.run([runuser, "-u", "nobody", "--", "bash", str(_smoke_script())],
+                          capture_output=True, text=True, timeout=60, cwd="/",
+                          env={"PATH": "/usr/local/bin:/usr/bin:/bin",
+                               "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("== docker-smoke: skipped: ") and "root" in last, proc.stdout
 
 
 def test_dockerignore_keeps_local_state_out():
