@@ -16,10 +16,14 @@ attributes are correlated, class-specific and, with hundreds of them, determine 
 exactly); its visual parameters are fixed functions of ``u``: background and foreground colours,
 a second texture colour, the size and aspect of an elliptic object, the frequency, orientation
 and contrast of stripes on it.  Every image of the class draws its own variation: object
-position, size and rotation jitter, stripe phase, a brightness change, a background gradient
-and pixel noise.  A CNN can learn the seen classes from the pictures and, because the pictures
+position, size and rotation jitter, stripe phase, a brightness change and a colour cast, a
+background gradient, in half of the images a distractor blob of a random colour, and pixel
+noise.  A CNN can learn the seen classes from the pictures and, because the pictures
 are a smooth function of the attributes, say something about unseen classes from their
-attributes.  Everything is seeded numpy, vectorised over images.
+attributes.  How hard: a 3-layer CNN with an attribute-embedding head, trained 4 epochs on 150
+classes of synthetic CUB at 32 px and half the images, reached about 30% accuracy on their test
+images (150-way) and about 40% zero-shot on the other 50 classes (50-way); neither is near
+100%.  Everything is seeded numpy, vectorised over images.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import numpy as np
 from zslbench.data.image_types import IMAGE_DATASETS, ImageData
 from zslbench.errors import ConfigError
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 N_FACTORS = 13  # latent visual factors per class
 
 #: The real datasets' shapes: classes, attributes, per-class (train, val, test) image counts.
@@ -150,9 +154,9 @@ def _classes(key: str, seed: int) -> SyntheticClasses:
         return 1.0 / (1.0 + np.exp(-x))
 
     visual = {
-        "bg": 0.15 + 0.7 * sig(1.2 * u[:, 0:3]),
-        "fg": 0.1 + 0.8 * sig(1.5 * u[:, 3:6]),
-        "tex": 0.1 + 0.8 * sig(1.5 * u[:, 6:9]),
+        "bg": 0.25 + 0.5 * sig(u[:, 0:3]),
+        "fg": 0.2 + 0.6 * sig(1.2 * u[:, 3:6]),
+        "tex": 0.2 + 0.6 * sig(1.2 * u[:, 6:9]),
         "radius": 0.3 + 0.3 * sig(u[:, 9]),
         "aspect": np.exp(0.45 * np.tanh(u[:, 10])),
         "freq": 1.5 + 4.5 * sig(u[:, 11]),  # stripe cycles per image width
@@ -189,10 +193,17 @@ def render_class_images(
         def col(key):
             return vis[key][lab][:, None, None]
 
-        cx = draw(b, 1, 1, low=-0.25, high=0.25)
-        cy = draw(b, 1, 1, low=-0.25, high=0.25)
-        rot = draw(b, 1, 1, std=0.25)
-        size_j = draw(b, 1, 1, low=0.85, high=1.15)
+        cx = draw(b, 1, 1, low=-0.3, high=0.3)
+        cy = draw(b, 1, 1, low=-0.3, high=0.3)
+        rot = draw(b, 1, 1, std=0.4)
+        size_j = draw(b, 1, 1, low=0.8, high=1.2)
+        light = draw(b, 3, 1, 1, std=0.04)  # the image's colour cast (all of it)
+        bg_shift = draw(b, 3, 1, 1, std=0.03)  # and its background's own
+        # a distractor: a blob of a random colour, size and place, in half of the images
+        dx = draw(b, 1, 1, low=-0.8, high=0.8)
+        dy = draw(b, 1, 1, low=-0.8, high=0.8)
+        dr = draw(b, 1, 1, low=0.08, high=0.2) * (draw(b, 1, 1) < 0.5)
+        dcol = draw(b, 3, 1, 1, low=0.1, high=0.9)
         phase = draw(b, 1, 1, low=0.0, high=2 * math.pi)
         bright = draw(b, 1, 1, 1, low=0.85, high=1.15) * f32(255.0)
         grad_dir = draw(b, 1, 1, low=0.0, high=2 * math.pi)
@@ -220,12 +231,21 @@ def render_class_images(
         ramp = (gx * np.cos(grad_dir) + gy * np.sin(grad_dir)) * grad_amp  # [B, S, S]
         # planar [B, 3, S, S] (broadcasts over a last axis of 3 are slow):
         # colour = (bg + mask * (fg - bg) + stripes * (tex - fg)) * brightness + ramp + noise
-        bg, fg, tex = (vis[key][lab][:, :, None, None] for key in ("bg", "fg", "tex"))
+        bg, fg, tex = (vis[key][lab][:, :, None, None] + light for key in ("bg", "fg", "tex"))
+        bg = bg + bg_shift
         bright = bright[:, :, :, 0][:, None]  # [B, 1, 1, 1]
-        img = mask[:, None] * ((fg - bg) * bright)
+        # the background with the distractor, then the object over it
+        blob = np.square(gx - dx) + np.square(gy - dy)
+        blob *= -3.0 / np.square(np.maximum(dr, f32(1e-3)))
+        blob += 3.5
+        np.clip(blob, 0.0, 1.0, out=blob)
+        blob *= dr > 0
+        back = bg + blob[:, None] * (dcol - bg)
+        img = back * bright
+        img += mask[:, None] * ((fg * bright) - img)
         img += wave[:, None] * ((tex - fg) * bright)
         img += (ramp * bright[:, 0])[:, None]
-        img += bg * bright + f32(0.5 - ((255 >> noise_shift) / 2.0))
+        img += f32(0.5 - ((255 >> noise_shift) / 2.0))
         noise = np.frombuffer(rng.bytes(img.size), dtype=np.uint8).reshape(img.shape)
         img += noise >> noise_shift
         np.clip(img, 0.0, 255.0, out=img)
