@@ -18,7 +18,7 @@ from typing import Any, Callable
 import click
 
 from zslbench import store
-from zslbench.errors import ConfigError
+from zslbench.errors import ConfigError, DataError
 from zslbench.executors import (
     EXECUTORS, Job, JobResult, SlurmOptions, SweepInterrupted, SweepSettings, cpu_count,
     parse_slurm_extra, parse_slurm_time,
@@ -213,6 +213,13 @@ def plan_sweep(
                 notes.append(f"CZSL image track on {ds}: no raw images in the data folder, left out "
                              f"(`zslbench data fetch --dataset {ds}-images`, or --tracks images to run "
                              "it on synthetic images)")
+                continue
+            try:
+                im_track.extra_identity(im_track.make_config(profile, im_over), data_dir)
+            except DataError as exc:  # e.g. the ImageNet checkpoint is not in the data folder
+                if explicit_images:
+                    raise
+                notes.append(f"CZSL image track on {ds} left out: {exc}")
                 continue
             for method in cz_methods:
                 for cn in (False, True):
