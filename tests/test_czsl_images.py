@@ -488,3 +488,22 @@ def test_cli_image_run_on_a_cub_folder_in_the_official_layout(tmp_path, capsys):
 
     (section,) = build_table("czsl", tmp_path / "res").sections
     assert section.source == "images" and "comparable with the paper" in section.title
+
+
+@pytest.mark.filterwarnings("ignore:.*official")
+def test_sweep_includes_image_runs_where_the_real_images_are(tmp_path):
+    from zslbench.data.synthetic_images import write_cub_layout
+    from zslbench.sweep import plan_sweep
+
+    data_dir = tmp_path / "data"
+    write_cub_layout(data_dir, classes=20, per_class=2, image_size=16)
+    common = dict(results=tmp_path / "res", only="czsl", methods=["agem"], datasets=["cub"], seeds=[1],
+                  source="auto", data_dir=data_dir)
+    quick = plan_sweep("quick", **common)  # quick: backbone_weights=none
+    assert [j.track for j in quick.jobs].count("images") == 2
+    # the paper profile needs the ImageNet checkpoint: without it the image runs are left out, said in a note
+    paper = plan_sweep("paper", **common)
+    assert {j.track for j in paper.jobs} == {None}
+    assert any("left out" in n and "resnet18" in n for n in paper.notes)
+    with pytest.raises(DataError, match="resnet18"):
+        plan_sweep("paper", tracks=["images"], **common)
