@@ -181,7 +181,7 @@ def test_nan_metrics_compare_equal_to_nan_only():
 
 def test_tolerance_options():
     tols = tolerances_for(["H", "forgetting", "seen_scale", "new_metric"])
-    assert tols["H"] == Tolerance(0.5, 0.0) and tols["forgetting"] == Tolerance(0.005, 0.0)
+    assert tols["H"] == Tolerance(1.5, 0.0) and tols["forgetting"] == Tolerance(0.02, 0.0)
     assert tols["seen_scale"].atol == 0 and tols["new_metric"].atol == 0
     tols = tolerances_for(["H", "S"], atol=["0.1", "H=2"], rtol=["S=0.01"])
     assert tols["H"] == Tolerance(2.0, 0.0) and tols["S"] == Tolerance(0.1, 0.01)
