@@ -244,6 +244,7 @@ def main() -> int:
         return 0
     machine_header("1 vs 2 torch threads, bit for bit")
     if args.ops_only and args.env_arms:
+        os.environ["PROBE_OPS_ONLY"] = "1"
         env_arms()
         print(f"\nend: {load_text()}")
         return 0
