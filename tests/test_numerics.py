@@ -303,3 +303,16 @@ def test_a_replay_says_when_the_data_bits_differ():
     assert cmp.same_data and cmp.same_data_bits is False and cmp.verdict == "within_tolerance"
     assert "fingerprint but not its bits" in "\n".join(report_lines(cmp)[0])
     assert compare_records(_record(m), _record(m)).same_data_bits is None  # old records: unknown
+
+
+def test_the_sweep_sizes_its_pool_by_the_runs_threads(tmp_path):
+    from zslbench.sweep import plan_sweep, run_threads
+
+    plan = plan_sweep("quick", models=["linear"], datasets=["apy"], seeds=[1], source="synthetic", results=tmp_path)
+    assert run_threads(plan) == 1
+    plan = plan_sweep("quick", models=["linear"], methods=["agem"], datasets=["cub"], seeds=[1],
+                      source="synthetic", results=tmp_path, sets=("threads=3",))
+    assert run_threads(plan) == 3
+    assert {j.run_id for j in plan.jobs}.isdisjoint(
+        {j.run_id for j in plan_sweep("quick", models=["linear"], methods=["agem"], datasets=["cub"], seeds=[1],
+                                      source="synthetic", results=tmp_path).jobs})
