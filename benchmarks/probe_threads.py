@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -172,8 +173,9 @@ def whole_runs(verbose: bool = True) -> dict:
     return out
 
 
-def epoch_seconds(reps: int = 3) -> float:
-    """Median CPU seconds of one quick GZSL epoch at one thread (for the env-arm cost)."""
+def epoch_seconds(reps: int = 1) -> float:
+    """Median CPU seconds of one `paper`-profile GZSL epoch of mlp3+cn on synthetic SUN at 25% of
+    the images, at one thread (the cost of an env arm)."""
     from zslbench.config import make_gzsl_config
     from zslbench.data import load_dataset
     from zslbench.train.gzsl import torch_threads, train_gzsl
@@ -191,7 +193,6 @@ def epoch_seconds(reps: int = 3) -> float:
 
 ENV_ARMS = {
     "unset": {},
-    "MKL_CBWR=AUTO,STRICT": {"MKL_CBWR": "AUTO,STRICT"},
     "MKL_CBWR=AVX2,STRICT": {"MKL_CBWR": "AVX2,STRICT"},
     "MKL_CBWR=COMPATIBLE": {"MKL_CBWR": "COMPATIBLE"},
     "ATEN_CPU_CAPABILITY=default": {"ATEN_CPU_CAPABILITY": "default"},
@@ -216,10 +217,12 @@ def env_arms() -> None:
     for label, r in results.items():
         differ = [n for n, p in r["probes"].items() if not p["same_1_vs_2"]]
         runs = [n for n, p in r["runs"].items() if not p["same"]]
-        print(f"\n{label}: cpu capability {r['capability']}; epoch {r['epoch_s']:.2f} s CPU"
-              + (f" ({r['epoch_s'] / base['epoch_s']:.2f} x unset)" if base else ""))
+        cost = "" if math.isnan(r["epoch_s"]) else f"; epoch {r['epoch_s']:.2f} s CPU" + (
+            f" ({r['epoch_s'] / base['epoch_s']:.2f} x unset)" if base else "")
+        print(f"\n{label}: cpu capability {r['capability']}{cost}")
         print(f"  probes differing between 1 and 2 threads: {differ or 'none'}")
-        print(f"  whole runs differing between 1 and 2 threads: {runs or 'none'}")
+        if r["runs"]:
+            print(f"  whole runs differing between 1 and 2 threads: {runs or 'none'}")
         if base and label != "unset":
             moved = [n for n, p in r["probes"].items() if p["digest"] != base["probes"][n]["digest"]]
             print(f"  outputs (1 thread) that differ from the unset arm's: {moved or 'none'}")
@@ -228,14 +231,23 @@ def env_arms() -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--env-arms", action="store_true", help="also run the probes under MKL_CBWR / ATEN_CPU_CAPABILITY")
+    ap.add_argument("--ops-only", action="store_true",
+                    help="with --env-arms: the operations only (no whole runs, no epoch timing)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        r = {"probes": run_probes(False), "runs": whole_runs(False), "epoch_s": epoch_seconds(),
+        ops_only = os.environ.get("PROBE_OPS_ONLY") == "1"
+        r = {"probes": run_probes(False), "runs": {} if ops_only else whole_runs(False),
+             "epoch_s": math.nan if ops_only else epoch_seconds(),
              "capability": torch.backends.cpu.get_cpu_capability()}
         print(json.dumps(r))
         return 0
     machine_header("1 vs 2 torch threads, bit for bit")
+    if args.ops_only and args.env_arms:
+        os.environ["PROBE_OPS_ONLY"] = "1"
+        env_arms()
+        print(f"\nend: {load_text()}")
+        return 0
     from zslbench.numerics import numeric_environment
 
     env = numeric_environment("cpu")
@@ -245,6 +257,8 @@ def main() -> int:
     print("\n== whole runs (every metric)")
     whole_runs()
     if args.env_arms:
+        if args.ops_only:
+            os.environ["PROBE_OPS_ONLY"] = "1"
         env_arms()
     print(f"\nend: {load_text()}")
     return 0

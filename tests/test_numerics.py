@@ -181,7 +181,7 @@ def test_nan_metrics_compare_equal_to_nan_only():
 
 def test_tolerance_options():
     tols = tolerances_for(["H", "forgetting", "seen_scale", "new_metric"])
-    assert tols["H"] == Tolerance(0.5, 0.0) and tols["forgetting"] == Tolerance(0.005, 0.0)
+    assert tols["H"] == Tolerance(1.5, 0.0) and tols["forgetting"] == Tolerance(0.02, 0.0)
     assert tols["seen_scale"].atol == 0 and tols["new_metric"].atol == 0
     tols = tolerances_for(["H", "S"], atol=["0.1", "H=2"], rtol=["S=0.01"])
     assert tols["H"] == Tolerance(2.0, 0.0) and tols["S"] == Tolerance(0.1, 0.01)
@@ -303,3 +303,16 @@ def test_a_replay_says_when_the_data_bits_differ():
     assert cmp.same_data and cmp.same_data_bits is False and cmp.verdict == "within_tolerance"
     assert "fingerprint but not its bits" in "\n".join(report_lines(cmp)[0])
     assert compare_records(_record(m), _record(m)).same_data_bits is None  # old records: unknown
+
+
+def test_the_sweep_sizes_its_pool_by_the_runs_threads(tmp_path):
+    from zslbench.sweep import plan_sweep, run_threads
+
+    plan = plan_sweep("quick", models=["linear"], datasets=["apy"], seeds=[1], source="synthetic", results=tmp_path)
+    assert run_threads(plan) == 1
+    plan = plan_sweep("quick", models=["linear"], methods=["agem"], datasets=["cub"], seeds=[1],
+                      source="synthetic", results=tmp_path, sets=("threads=3",))
+    assert run_threads(plan) == 3
+    assert {j.run_id for j in plan.jobs}.isdisjoint(
+        {j.run_id for j in plan_sweep("quick", models=["linear"], methods=["agem"], datasets=["cub"], seeds=[1],
+                                      source="synthetic", results=tmp_path).jobs})

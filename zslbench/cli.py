@@ -225,8 +225,8 @@ def _v(value) -> str:
 @click.option("--from-record", "from_record", type=click.Path(path_type=Path), default=None,
               help="Rerun the run a record.json describes and report whether the metrics match.")
 @click.option("--atol", multiple=True, metavar="[METRIC=]X",
-              help="--from-record: absolute tolerance, in each metric's unit (default: 0.5 for percent "
-                   "metrics, 0.005 for forgetting; repeatable).")
+              help="--from-record: absolute tolerance, in each metric's unit (default: 1.5 for percent "
+                   "metrics, 0.02 for forgetting; repeatable).")
 @click.option("--rtol", multiple=True, metavar="[METRIC=]X",
               help="--from-record: relative tolerance (default 0; repeatable).")
 @click.option("--czsl", is_flag=True, help="A continual-ZSL run of --method (see --track).")

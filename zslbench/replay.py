@@ -22,14 +22,17 @@ from typing import Any, Iterable, Mapping
 from zslbench.errors import ConfigError
 from zslbench.numerics import NOT_RECORDED, env_differences
 
-PERCENT_METRICS = ("S", "U", "H", "ZSL", "AUSUC", "S_uncal", "U_uncal", "H_uncal", "mAUC", "mH", "mJA")
-FRACTION_METRICS = ("forgetting",)
+PERCENT_METRICS = ("S", "U", "H", "ZSL", "AUSUC", "S_uncal", "U_uncal", "H_uncal", "mAUC", "mH", "mJA", "mSA", "mUA")
+FRACTION_METRICS = ("forgetting", "forgetting_final")
 EXACT_METRICS = ("seen_scale",)
 
-PERCENT_ATOL = 0.5  # percentage points
+# Measured (benchmarks/stack_spread.py, README): quick-profile runs under imitated other numeric
+# stacks moved by up to 1.1 points (U, S, ZSL, H) and 0.015 (forgetting_final).
+PERCENT_ATOL = 1.5  # percentage points
+FRACTION_ATOL = 0.02
 DEFAULT_ATOL: dict[str, float] = {
     **{m: PERCENT_ATOL for m in PERCENT_METRICS},
-    **{m: PERCENT_ATOL / 100 for m in FRACTION_METRICS},  # the same share, as a fraction
+    **{m: FRACTION_ATOL for m in FRACTION_METRICS},
     **{m: 0.0 for m in EXACT_METRICS},
 }
 DEFAULT_RTOL: dict[str, float] = {m: 0.0 for m in DEFAULT_ATOL}
