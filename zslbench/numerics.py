@@ -163,9 +163,15 @@ def data_content_sha256(data) -> str:
     except (KeyError, TypeError):
         pass
     h = hashlib.sha256()
-    for name in ("features", "labels", "attrs", "trainval_idx", "test_seen_idx", "test_unseen_idx",
-                 "seen_classes", "unseen_classes"):
-        arr = np.ascontiguousarray(getattr(data, name))
+    if hasattr(data, "images"):  # the image track's ImageData: pixels, labels, attributes, splits
+        arrays = {"images": data.images, "labels": data.labels, "attrs": data.attrs,
+                  **{f"split_{k}": v for k, v in sorted(data.splits.items())}}
+    else:
+        arrays = {name: getattr(data, name) for name in (
+            "features", "labels", "attrs", "trainval_idx", "test_seen_idx", "test_unseen_idx",
+            "seen_classes", "unseen_classes")}
+    for name, value in arrays.items():
+        arr = np.ascontiguousarray(value)
         h.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
         h.update(memoryview(arr).cast("B"))
     digest = h.hexdigest()
