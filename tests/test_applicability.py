@@ -41,7 +41,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("kind", ["gzsl", "czsl"])
+@pytest.mark.parametrize("kind", ["gzsl", "czsl", "czsl-images"])
 def test_every_config_field_has_exactly_one_entry(kind):
     missing = missing_entries(kind)
     assert not missing, f"config fields without an entry in applicability.TABLES[{kind!r}]: {missing}"

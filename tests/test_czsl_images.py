@@ -358,7 +358,12 @@ def test_every_method_writes_an_image_track_record(method, classnorm, tmp_path):
     for key in ("mAUC", "mH", "mJA", "forgetting"):
         assert math.isfinite(rec["metrics"][key]), key
     assert 0 <= rec["metrics"]["mJA"] <= 100 and -1 <= rec["metrics"]["forgetting"] <= 1
-    assert rec["config"] == make_czsl_image_config("quick", TINY).to_dict()
+    # the fields that act on this run (zslbench.applicability), with the values given
+    from zslbench.applicability import active_config, czsl_traits
+
+    traits = czsl_traits(method, classnorm, "cub", "synthetic")
+    assert rec["config"] == active_config("czsl-images", traits, make_czsl_image_config("quick", TINY))
+    assert "image_size" in rec["config"] and "split_cub" not in rec["config"]
     assert rec["backbone"]["backbone"] == "resnet18" and rec["image_size"] == 32
     assert rec["n_parameters"] > 11_000_000  # the backbone trains
     assert rec["image_split"]["counts"] == {"train": 24, "val": 0, "test": 24}
