@@ -77,8 +77,8 @@ def test_czsl_config_defaults_profiles_and_validation():
     assert cfg.for_dataset("sun")["multitask_max_iters"] == 150
     assert cfg.for_dataset("cub")["agem_mem_per_class"] == 10
     quick = make_czsl_config("quick")
-    assert (quick.epochs_per_task, quick.synthetic_scale) == (3, 0.5)
-    assert quick.for_dataset("sun")["multitask_max_iters"] == 30
+    assert (quick.epochs_per_task, quick.synthetic_scale, quick.head_lr) == (1, 0.2, 0.03)
+    assert quick.for_dataset("sun")["multitask_max_iters"] == 10
     with pytest.raises(ConfigError, match="awa1"):
         cfg.for_dataset("awa1")
     with pytest.raises(ConfigError, match="mauc_range"):
