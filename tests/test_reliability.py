@@ -139,7 +139,7 @@ def test_a_signal_during_training_leaves_nothing_partial(tmp_path, signum):
             time.sleep(0.05)
         time.sleep(2.0)  # inside the training loop by now
         proc.send_signal(signum)
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
             proc.kill()
