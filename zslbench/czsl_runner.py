@@ -16,11 +16,10 @@ from typing import Any, Mapping
 
 from zslbench import store
 from zslbench.config import CZSL_DATASETS, CZSL_PITFALL_OPTIONS, CZSLConfig, make_czsl_config
-from zslbench.data import resolve_source
 from zslbench.data.types import ZSLData
 from zslbench.errors import ConfigError
 from zslbench.numerics import data_content_sha256, numeric_context
-from zslbench.tracks import RunOutcome, Track, execute_run, planned_run_id, register
+from zslbench.tracks import FeatureData, RunOutcome, Track, execute_run, planned_run_id, register
 
 TRACK = "features"
 TRACK_NOTE = (
@@ -185,7 +184,7 @@ class CZSLTrackBase(Track):
         return CZSL_PITFALL_OPTIONS
 
 
-class CZSLFeaturesTrack(CZSLTrackBase):
+class CZSLFeaturesTrack(FeatureData, CZSLTrackBase):
     key = "czsl-features"
     track = TRACK
     note = TRACK_NOTE
@@ -194,19 +193,6 @@ class CZSLFeaturesTrack(CZSLTrackBase):
 
     def make_config(self, profile, overrides):
         return make_czsl_config(profile, overrides)
-
-    def resolve_source(self, dataset, source, data_dir):
-        return resolve_source(dataset, source, data_dir)
-
-    def fingerprint(self, dataset, source, data_dir, cfg):
-        from zslbench.data import fingerprint
-
-        return fingerprint(dataset, source, data_dir, scale=cfg.synthetic_scale, seed=cfg.synthetic_seed)
-
-    def load(self, dataset, source, data_dir, cfg, progress=None):
-        from zslbench.runner import load_for_run
-
-        return load_for_run(dataset, source, data_dir, cfg)
 
     def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
         from zslbench.train.czsl import train_czsl

@@ -17,7 +17,7 @@ from zslbench.data import load_dataset, resolve_source
 from zslbench.data.types import ZSLData
 from zslbench.models import MODELS
 from zslbench.numerics import data_content_sha256, numeric_context
-from zslbench.tracks import RunOutcome, Track, execute_run, planned_run_id, read_done, register, track_of_record
+from zslbench.tracks import FeatureData, RunOutcome, Track, execute_run, planned_run_id, read_done, register, track_of_record
 
 __all__ = ["RunOutcome", "gzsl_identity", "gzsl_run_id", "load_for_run", "read_done", "rerun_record", "run_gzsl"]
 
@@ -90,7 +90,7 @@ def run_gzsl(
                        overrides, force, progress, data)
 
 
-class GZSLTrack(Track):
+class GZSLTrack(FeatureData, Track):
     key = "gzsl"
     kind = "gzsl"
     track = None
@@ -115,17 +115,6 @@ class GZSLTrack(Track):
 
     def make_config(self, profile, overrides):
         return make_gzsl_config(profile, overrides)
-
-    def resolve_source(self, dataset, source, data_dir):
-        return resolve_source(dataset, source, data_dir)
-
-    def fingerprint(self, dataset, source, data_dir, cfg):
-        from zslbench.data import fingerprint
-
-        return fingerprint(dataset, source, data_dir, scale=cfg.synthetic_scale, seed=cfg.synthetic_seed)
-
-    def load(self, dataset, source, data_dir, cfg, progress=None):
-        return load_for_run(dataset, source, data_dir, cfg)
 
     def identity(self, name, classnorm, dataset, source, fingerprint, seed, cfg):
         return _identity(name, dataset, source, fingerprint, seed, cfg)

@@ -83,6 +83,26 @@ class Track:
         raise NotImplementedError
 
 
+class FeatureData:
+    """The data side of the tracks that read xlsa17 (or synthetic) features: GZSL and the CZSL
+    features track load the same data."""
+
+    def resolve_source(self, dataset: str, source: str, data_dir: Path | None) -> str:
+        from zslbench.data import resolve_source
+
+        return resolve_source(dataset, source, data_dir)
+
+    def fingerprint(self, dataset: str, source: str, data_dir: Path | None, cfg) -> str:
+        from zslbench.data import fingerprint
+
+        return fingerprint(dataset, source, data_dir, scale=cfg.synthetic_scale, seed=cfg.synthetic_seed)
+
+    def load(self, dataset: str, source: str, data_dir: Path | None, cfg, progress: bool | None = None):
+        from zslbench.runner import load_for_run
+
+        return load_for_run(dataset, source, data_dir, cfg)
+
+
 TRACKS: Registry[Track] = Registry("run kind")
 _LOADED = False
 

@@ -77,21 +77,13 @@ __all__ = [
 ]
 
 
+from zslbench.data.synthetic import _check_scale  # noqa: E402  (one check for both generators)
+
 def _shape(name: str) -> ImageShape:
     key = str(name).strip().lower()
     if key not in IMAGE_DATASETS:
         raise ConfigError(f"unknown image dataset {name!r}; valid names: {', '.join(IMAGE_DATASETS)}")
     return SHAPES[key]
-
-
-def _check_scale(scale: object) -> float:
-    try:
-        value = float(scale)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(f"synthetic scale must be a number, got {scale!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"synthetic scale must be a positive number, got {scale!r}")
-    return value
 
 
 def _check_int(value: object, what: str, minimum: int) -> int:
