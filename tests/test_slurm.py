@@ -45,9 +45,11 @@ def cluster():
         yield dict(env, PYTHONPATH=str(ROOT), ZSLBENCH_DATA="/nonexistent-zslbench-data")
 
 
-def sweep(env, results: Path, *args: str) -> subprocess.CompletedProcess:
+def sweep(env, results: Path, *args: str, synthetic: bool = True) -> subprocess.CompletedProcess:
+    # synthetic_scale acts only on synthetic data; a sweep refuses a --set that acts on no planned run
+    small = ["--set", "synthetic_scale=0.05"] if synthetic else []
     cmd = [sys.executable, "-m", "zslbench", "run", "--all", "--profile", "quick", "--executor", "slurm",
-           "--only", "gzsl", "--set", "epochs=1", "--set", "synthetic_scale=0.05", "--results", str(results), *args]
+           "--only", "gzsl", "--set", "epochs=1", *small, "--results", str(results), *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
 
 
@@ -74,7 +76,7 @@ def test_failed_slurm_run_reports_reason_and_log(cluster, tmp_path):
     (data / "res101.mat").write_bytes(b"broken")
     (data / "att_splits.mat").write_bytes(b"broken")
     out = sweep(cluster, tmp_path / "results", "--datasets", "sun", "--models", "linear", "--seeds", "1",
-                "--data-dir", str(tmp_path / "data"))
+                "--data-dir", str(tmp_path / "data"), synthetic=False)
     assert out.returncode == 1, out.stderr
     m = re.search(r"FAILED gzsl linear sun seed 1: (.+) \(log: (\S+)\)", out.stderr)
     assert m, out.stderr
