@@ -131,8 +131,9 @@ def test_a_signal_during_training_leaves_nothing_partial(tmp_path, signum):
         pytest.skip("needs /proc to see when the signal handler is in place")
     args = ["run", "--model", "linear", "--dataset", "apy", "--data", "synthetic", "--profile", "quick",
             "--set", "synthetic_scale=0.05", "--results", str(tmp_path)]
-    # The child starts with SIGINT's default disposition: a test earlier in the same pytest
-    # process may have left SIGINT ignored, and an ignored disposition is inherited.
+    # The child starts with SIGINT's default disposition: a pytest launched in the background by a
+    # non-interactive shell (`pytest &`) has SIGINT ignored, which the child would inherit, and a
+    # program started with SIGINT ignored rightly keeps ignoring it.
     proc = subprocess.Popen([sys.executable, "-m", "zslbench", *args, "--set", "epochs=100000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
