@@ -15,7 +15,6 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
-import torch
 
 import zslbench.train.czsl as czsl_module
 import zslbench.train.gzsl as gzsl_module
@@ -33,12 +32,7 @@ from zslbench.train.czsl import CZSL_METHODS, train_czsl
 from zslbench.train.gzsl import train_gzsl
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.mark.parametrize("kind", ["gzsl", "czsl", "czsl-images"])

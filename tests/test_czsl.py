@@ -29,14 +29,7 @@ from zslbench.train.methods.importance import (
 METHODS = ["sequential", "multitask", "ewc-online", "mas-online", "agem"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # These models are tiny: on a shared 2-core machine a second intra-op thread only adds
-    # contention (training becomes several times slower).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 # ---------------------------------------------------------------------------- splits, config

@@ -148,12 +148,7 @@ TINY = {"tasks_cub": 4, "tasks_sun": 4, "epochs_per_task": 1, "batch_size": 8, "
         "agem_ref_batch": 6, "agem_mem_per_class_cub": 1}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _expected_entries() -> list[tuple[str, tuple[int, ...]]]:

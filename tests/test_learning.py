@@ -32,12 +32,7 @@ CZSL_CFG = dict(tasks_cub=4, epochs_per_task=3, synthetic_scale=0.2, hidden_dim=
                 attr_param_group="head")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _gzsl(dataset: str, scale: float, model: str):

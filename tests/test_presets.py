@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from zslbench.config import GZSLConfig, make_czsl_config, make_gzsl_config
 from zslbench.presets import PRESETS, preset_label, with_preset
@@ -14,12 +13,7 @@ from zslbench.presets import PRESETS, preset_label, with_preset
 TINY = ["--profile", "quick", "--data", "synthetic", "--set", "epochs=2", "--set", "synthetic_scale=0.05"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def zsl(capsys, *args):
