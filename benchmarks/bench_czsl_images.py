@@ -36,7 +36,7 @@ from torch.nn import functional as F
 
 from zslbench.config import CZSLImageConfig
 from zslbench.czsl_runner import CZSL_THREADS
-from zslbench.data.image_types import ImageData
+from zslbench.data.images.types import ImageData
 from zslbench.models.resnet import ResNet18
 from zslbench.train.czsl import CZSL_METHODS, _make_state, build_czsl_head, prepare_czsl, train_task
 from zslbench.train.czsl_images import image_inputs, image_split_of

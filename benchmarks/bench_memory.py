@@ -37,7 +37,7 @@ def vm_hwm_mb():
             return int(line.split()[1]) / 1024
     return float("nan")
 
-import zslbench.data.synthetic as syn
+import zslbench.data.features.synthetic as syn
 calls = {{"generate": 0, "read_cache": 0}}
 _gen, _read = syn._generate, syn._read_cache
 def generate(*a, **k):

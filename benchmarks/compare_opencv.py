@@ -26,8 +26,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from zslbench.data.image_cache import decode_image, resize_linear  # noqa: E402
-from zslbench.data.synthetic_images import render_class_images, synthetic_classes  # noqa: E402
+from zslbench.data.images.cache import decode_image, resize_linear  # noqa: E402
+from zslbench.data.images.synthetic import render_class_images, synthetic_classes  # noqa: E402
 
 
 def diff(a: np.ndarray, b: np.ndarray) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zslbench.data.image_types import ImageData
+from zslbench.data.images.types import ImageData
 
 
 def make_image_data(name: str = "cub", n_classes: int = 8, per_class: int = 6, size: int = 32,

@@ -25,7 +25,7 @@ from zslbench.applicability import (
 )
 from zslbench.config import CZSLConfig, GZSLConfig
 from zslbench.czsl_runner import _identity as czsl_identity
-from zslbench.data.types import ZSLData
+from zslbench.data.features.types import ZSLData
 from zslbench.models import MODELS
 from zslbench.runner import _identity as gzsl_identity
 from zslbench.train.czsl import CZSL_METHODS, train_czsl
@@ -121,12 +121,12 @@ def test_probes_cover_every_field_with_a_different_value(kind):
 def _data_loader_calls(kind: str, dataset: str, source: str, cfg) -> tuple:
     """What the run's data depends on: load_for_run's call to the synthetic generator (scale,
     seed), or to the xlsa17 reader, whose signature has neither."""
-    from zslbench.data.xlsa17 import load_xlsa17
+    from zslbench.data.features.xlsa17 import load_xlsa17
 
     if source == "xlsa17":
         assert not {"scale", "seed", "synthetic_seed"} & set(inspect.signature(load_xlsa17).parameters)
         return ("xlsa17", dataset)
-    from zslbench.data.synthetic import synthetic_fingerprint
+    from zslbench.data.features.synthetic import synthetic_fingerprint
 
     return ("synthetic", synthetic_fingerprint(dataset, cfg.synthetic_scale, cfg.synthetic_seed))
 

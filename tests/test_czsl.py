@@ -14,9 +14,9 @@ import zslbench.models
 from zslbench.applicability import acts, czsl_traits
 from zslbench.config import CZSLConfig, make_czsl_config, parse_overrides
 from zslbench.czsl_runner import read_acc_matrix, read_steps, run_czsl
-from zslbench.data.synthetic import make_synthetic
-from zslbench.data.czsl_splits import image_split, per_class_counts, task_sizes, task_split
-from zslbench.data.types import ZSLData
+from zslbench.data.features.synthetic import make_synthetic
+from zslbench.train.czsl_splits import image_split, per_class_counts, task_sizes, task_split
+from zslbench.data.features.types import ZSLData
 from zslbench.errors import ConfigError, DataError
 from zslbench.registry import Registry
 from zslbench.train.czsl import CZSL_METHODS, _make_state, build_czsl_head, prepare_czsl, train_task

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from _xlsa17_files import SHARED, genuine_available, res101_bytes
-from zslbench.data.fetch import ARCHIVE_NAME, fetch_xlsa17
-from zslbench.data.specs import DATASETS
-from zslbench.data.xlsa17 import check_dataset
+from zslbench.data.features.fetch import ARCHIVE_NAME, fetch_xlsa17
+from zslbench.data.features.specs import DATASETS
+from zslbench.data.features.xlsa17 import check_dataset
 from zslbench.errors import DataError
 
 pytestmark = pytest.mark.skipif(

@@ -20,13 +20,13 @@ import pytest
 
 from _image_layouts import cub_archive, first_image, make_cub, make_sun, sun_archives, truncate
 from zslbench.data import images as images_mod
-from zslbench.data.fetch_images import check_checkpoint, fetch_checkpoint, fetch_images, hash_prefix
-from zslbench.data.image_check import check_image_data
+from zslbench.data.images.fetch import check_checkpoint, fetch_checkpoint, fetch_images, hash_prefix
+from zslbench.data.images.check import check_image_data
 from zslbench.data.images import backbone_checkpoint, load_image_dataset
 from zslbench.errors import DataError
 
 # the small generated datasets differ from the official counts: a DataWarning each load
-pytestmark = pytest.mark.filterwarnings("ignore::zslbench.data.xlsa17.DataWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::zslbench.data.features.xlsa17.DataWarning")
 
 FAST = {"retries": 2, "backoff": 0.001, "timeout": 10.0, "progress": False}
 

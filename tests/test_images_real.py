@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from _image_layouts import copy_tree, first_image, make_cub, make_sun, truncate
-from zslbench.data import image_cache, image_sources
-from zslbench.data.image_cache import decode_image, resize_linear
-from zslbench.data.image_sources import scan_cub, scan_sun
+from zslbench.data.images import cache as image_cache, sources as image_sources
+from zslbench.data.images.cache import decode_image, resize_linear
+from zslbench.data.images.sources import scan_cub, scan_sun
 from zslbench.data.images import image_fingerprint, load_image_dataset, resolve_image_source
 from zslbench.errors import DataError
 
 # the small generated datasets differ from the official counts: a DataWarning each load
-pytestmark = pytest.mark.filterwarnings("ignore::zslbench.data.xlsa17.DataWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::zslbench.data.features.xlsa17.DataWarning")
 
 
 @pytest.fixture(scope="module")
@@ -375,7 +375,7 @@ def test_concurrent_loads_build_the_cache_once(data_dir, decodes):
 
 
 def test_unofficial_counts_are_a_data_warning(data_dir):
-    from zslbench.data.xlsa17 import DataWarning
+    from zslbench.data.features.xlsa17 import DataWarning
 
     with pytest.warns(DataWarning, match=r"48 images \(official: 11788\)"):
         data = load_image_dataset("cub", "images", data_dir, image_size=12)

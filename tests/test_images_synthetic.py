@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zslbench.data.image_types import ImageData
+from zslbench.data.images.types import ImageData
 from zslbench.data.images import (
     backbone_checkpoint,
     image_fingerprint,
@@ -173,7 +173,7 @@ def test_backbone_checkpoint(tmp_path):
 def test_synthetic_archives_command(tmp_path):
     import tarfile
 
-    from zslbench.data.synthetic_images import main
+    from zslbench.data.images.synthetic import main
 
     main([str(tmp_path), "--classes", "3", "--per-class", "2", "--image-size", "16"])
     names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
@@ -185,7 +185,7 @@ def test_synthetic_archives_command(tmp_path):
 
 
 def test_only_small_synthetic_sets_stay_in_memory(monkeypatch):
-    from zslbench.data import synthetic_images
+    from zslbench.data.images import synthetic as synthetic_images
 
     monkeypatch.setattr(synthetic_images, "_MEMO", {})
     small = _load("sun", size=8, scale=0.05)

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from zslbench.config import CZSLConfig, GZSLConfig
-from zslbench.data.synthetic import make_synthetic
+from zslbench.data.features.synthetic import make_synthetic
 from zslbench.models import MODELS
 from zslbench.train.czsl import train_czsl
 from zslbench.train.gzsl import predict_logits, score_logits, train_gzsl

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import zslbench.data.synthetic as synth
+import zslbench.data.features.synthetic as synth
 from zslbench.data import DATASETS, default_data_dir, load_dataset, resolve_source
-from zslbench.data.synthetic import (
+from zslbench.data.features.synthetic import (
     GENERATOR_VERSION,
     clear_cache,
     make_synthetic,

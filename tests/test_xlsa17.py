@@ -21,7 +21,7 @@ import scipy.io as sio
 
 from _xlsa17_files import MAIN, SHARED, consistent_labels
 from zslbench.data import DATASETS, load_dataset, resolve_source
-from zslbench.data.xlsa17 import (
+from zslbench.data.features.xlsa17 import (
     CheckResult,
     DataWarning,
     check_all,
@@ -329,7 +329,7 @@ def test_load_dataset_auto_picks_xlsa17(built):
 
 
 def test_hash_is_cached_per_file_version(tmp_path, monkeypatch):
-    import zslbench.data.xlsa17 as mod
+    import zslbench.data.features.xlsa17 as mod
 
     p = tmp_path / "f.bin"
     p.write_bytes(b"abc" * 1000)

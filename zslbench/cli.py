@@ -45,7 +45,7 @@ def cli() -> None:
 def list_cmd(what: str | None) -> None:
     """List the registered models, CZSL methods, datasets, profiles or presets."""
     from zslbench.config import PROFILES
-    from zslbench.data.specs import DATASETS
+    from zslbench.data.features.specs import DATASETS
     from zslbench.models import MODELS
     from zslbench.presets import DEFAULT_PRESET, PRESETS
 
@@ -95,8 +95,8 @@ def data_check(data_dir: Path | None, datasets: tuple[str, ...]) -> None:
     from tabulate import tabulate
 
     from zslbench.data import DATASETS, default_data_dir
-    from zslbench.data.image_check import IMAGE_CHECKS, check_image_data, found_image_data
-    from zslbench.data.xlsa17 import check_all
+    from zslbench.data.images.check import IMAGE_CHECKS, check_image_data, found_image_data
+    from zslbench.data.features.xlsa17 import check_all
 
     names: list[str] = []
     for item in datasets:
@@ -169,7 +169,7 @@ def data_fetch(dataset, data_dir, urls, from_zip, from_archives, sha256, keep_zi
                timeout) -> None:
     """Download the data (resumable), verify it, unpack and validate it atomically."""
     if dataset != "xlsa17":
-        from zslbench.data.fetch_images import fetch_images
+        from zslbench.data.images.fetch import fetch_images
 
         if from_zip is not None:
             _fail("--from-zip is for xlsa17; use --from-archive")
@@ -180,7 +180,7 @@ def data_fetch(dataset, data_dir, urls, from_zip, from_archives, sha256, keep_zi
         for note in result.notes:
             click.echo(f"warning: {note}", err=True)
         return
-    from zslbench.data.fetch import OFFICIAL_URL, fetch_xlsa17
+    from zslbench.data.features.fetch import OFFICIAL_URL, fetch_xlsa17
 
     if len(urls) > 1:
         _fail("--url: xlsa17 takes one address")

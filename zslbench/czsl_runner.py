@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from zslbench import store
 from zslbench.config import CZSL_DATASETS, CZSL_PITFALL_OPTIONS, CZSLConfig, make_czsl_config
-from zslbench.data.types import ZSLData
+from zslbench.data.features.types import ZSLData
 from zslbench.errors import ConfigError
 from zslbench.numerics import data_content_sha256, numeric_context
 from zslbench.tracks import FeatureData, RunOutcome, Track, execute_run, planned_run_id, register

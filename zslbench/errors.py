@@ -15,3 +15,8 @@ class ConfigError(ZSLBenchError):
 
 class RecordError(ZSLBenchError):
     """A run record is missing, corrupted or of an unknown format."""
+
+
+def one_line(text: object) -> str:
+    """``text`` with every run of whitespace (newlines included) made one space."""
+    return " ".join(str(text).split())

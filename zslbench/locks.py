@@ -1,10 +1,15 @@
-"""One lock per run, so that two sweeps over one results folder never train the same run twice.
+"""File locks (``fcntl.flock``): the one lock implementation of the package.
 
-A lock is ``<results>/locks/<key>.lock`` held with ``fcntl.flock`` for as long as the run is
-being trained.  The kernel releases a flock when the process holding it dies, however it dies
-(SIGKILL, OOM killer, a SLURM job cancelled), so a lock left behind by a dead process is never
-an obstacle: the next process that asks gets it.  The file itself only carries information for
-humans (pid, host and start time of the holder) and is removed by the holder on release.
+:class:`FileLock` is an exclusive lock on one file.  Its users: one lock per run
+(:class:`RunLock`, ``<results>/locks/<key>.lock``), so that two sweeps over one results folder
+never train the same run twice; one lock per data folder while ``zslbench data fetch`` installs
+into it; one lock per decoded-image cache file while it is built.
+
+A run lock is held for as long as the run is being trained.  The kernel releases a flock when
+the process holding it dies, however it dies (SIGKILL, OOM killer, a SLURM job cancelled), so a
+lock left behind by a dead process is never an obstacle: the next process that asks gets it.
+A run lock's file only carries information for humans (pid, host and start time of the holder)
+and is removed by the holder on release; the data locks keep their file.
 
 Removing a flock file safely: the holder unlinks the path while it still holds the lock, and
 an acquirer checks after locking that the path still names the inode it locked (otherwise it
@@ -23,7 +28,6 @@ import errno
 import fcntl
 import os
 import socket
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,18 +40,24 @@ def lock_path(results: Path, key: str) -> Path:
     return Path(results) / LOCK_DIR / f"{key}.lock"
 
 
-class RunLock:
-    """An exclusive, process-death-safe lock on one run key."""
+class FileLock:
+    """An exclusive, process-death-safe lock on the file ``path`` (created when missing).
 
-    def __init__(self, results: Path, key: str) -> None:
-        self.path = lock_path(results, key)
+    ``remove``: the holder deletes the file on release (it then only lives while held, and
+    carries the holder's pid, host and start time for humans).  ``wait=True`` in
+    :meth:`acquire` blocks until the lock is free.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, remove: bool = True) -> None:
+        self.path = Path(path)
+        self.remove = remove
         self._fd: int | None = None
 
     @property
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self, wait: bool = False, poll: float = 0.5) -> bool:
+    def acquire(self, wait: bool = False) -> bool:
         """Take the lock; with wait=False return False at once when another process holds it."""
         if self._fd is not None:
             return True
@@ -55,16 +65,13 @@ class RunLock:
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
                 os.close(fd)
                 if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    if not wait:
-                        return False
-                    time.sleep(poll)
-                    continue
+                    return False
                 raise ZSLBenchError(
-                    f"{self.path}: cannot lock ({exc.strerror}); the results folder must be on a "
+                    f"{self.path}: cannot lock ({exc.strerror}); the folder must be on a "
                     "filesystem with file locks (flock)"
                 ) from None
             try:
@@ -75,16 +82,18 @@ class RunLock:
                 os.close(fd)
                 continue
             self._fd = fd
-            info = f"pid={os.getpid()} host={socket.gethostname()} started={datetime.now(timezone.utc).isoformat()}\n"
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, info.encode(), 0)
+            if self.remove:
+                info = f"pid={os.getpid()} host={socket.gethostname()} started={datetime.now(timezone.utc).isoformat()}\n"
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, info.encode(), 0)
             return True
 
     def release(self) -> None:
         if self._fd is None:
             return
         try:
-            os.unlink(self.path)  # while still holding the lock (see the module docstring)
+            if self.remove:
+                os.unlink(self.path)  # while still holding the lock (see the module docstring)
         except FileNotFoundError:
             pass
         finally:
@@ -98,9 +107,16 @@ class RunLock:
         except OSError:
             return ""
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self):
         self.acquire(wait=True)
         return self
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+class RunLock(FileLock):
+    """The lock of one run key: ``<results>/locks/<key>.lock``."""
+
+    def __init__(self, results: Path, key: str) -> None:
+        super().__init__(lock_path(results, key))

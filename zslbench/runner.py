@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from zslbench import store
 from zslbench.config import PITFALL_OPTIONS, GZSLConfig, make_gzsl_config
 from zslbench.data import load_dataset, resolve_source
-from zslbench.data.types import ZSLData
+from zslbench.data.features.types import ZSLData
 from zslbench.models import MODELS
 from zslbench.numerics import data_content_sha256, numeric_context
 from zslbench.tracks import FeatureData, RunOutcome, Track, execute_run, planned_run_id, read_done, register, track_of_record

@@ -23,6 +23,7 @@ from zslbench.executors import (
     EXECUTORS, Job, JobResult, SlurmOptions, SweepInterrupted, SweepSettings, cpu_count,
     parse_slurm_extra, parse_slurm_time,
 )
+from zslbench.progress import Progress
 
 GZSL_MODELS = ("linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn")
 GZSL_DATASETS = ("sun", "cub", "awa1", "awa2")
@@ -339,7 +340,6 @@ class SweepSummary:
     total: int
     already_done: int
     results: list[JobResult]
-    unavailable: int = 0
     wall_seconds: float = 0.0
     interrupted: bool = False
 
@@ -357,7 +357,6 @@ class SweepSummary:
             f"{trained} trained, {self.already_done + skipped} skipped (done already), "
             f"{len(self.failed)} failed"
             + (f", {len(self.by('interrupted'))} stopped" if self.by("interrupted") else "")
-            + (f", {self.unavailable} unavailable" if self.unavailable else "")
             + f" (of {self.total} planned)"
         ]
         for r in self.failed:
@@ -369,30 +368,23 @@ class _Bar:
     """Sweep-level progress: a tqdm bar on a terminal; one line per finished run otherwise."""
 
     def __init__(self, total: int, enabled: bool | None) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.total, self.n, self.failed = total, 0, 0
-        self.bar = None
-        if self.enabled and total:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, desc="sweep", unit="run", file=sys.stderr, dynamic_ncols=True)
+        self.bar = Progress(total, "sweep", "run", enabled if total else False)
 
     def __call__(self, res: JobResult) -> None:
         self.n += 1
         self.failed += res.status == "failed"
-        if self.bar is not None:
-            self.bar.set_postfix(failed=self.failed, refresh=False)
-            self.bar.update(1)
+        if self.bar.shown:
+            self.bar.update(failed=self.failed)
             if res.status == "failed":
-                self.bar.write(f"FAILED {res.job.label}: {res.reason}", file=sys.stderr)
+                self.bar.write(f"FAILED {res.job.label}: {res.reason}")
         else:
             what = {"trained": f"trained in {res.seconds:.1f}s", "skipped": f"skipped ({res.reason or 'done'})",
                     "failed": f"FAILED: {res.reason}", "interrupted": "stopped"}.get(res.status, res.status)
             print(f"[{self.n}/{self.total}] {res.job.label} [{res.run_id or '-'}]: {what}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.bar.close()
 
 
 def run_sweep(
@@ -417,11 +409,11 @@ def run_sweep(
             out = executors.run_slurm(todo, plan.settings, slurm or SlurmOptions(), on_result=bar)
     except SweepInterrupted as exc:
         bar.close()
-        exc.summary = SweepSummary(len(plan.jobs), plan.count("done"), exc.results, plan.count("unavailable"),
+        exc.summary = SweepSummary(len(plan.jobs), plan.count("done"), exc.results,
                                    time.monotonic() - start, interrupted=True)
         raise
     bar.close()
-    return SweepSummary(len(plan.jobs), plan.count("done"), out, plan.count("unavailable"), time.monotonic() - start)
+    return SweepSummary(len(plan.jobs), plan.count("done"), out, time.monotonic() - start)
 
 
 def run_threads(plan: Plan) -> int:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from zslbench.data.specs import DATASETS, DatasetSpec
-from zslbench.data.types import ZSLData
+from zslbench.data.features.specs import DATASETS, DatasetSpec
+from zslbench.data.features.types import ZSLData
 from zslbench.errors import ConfigError
 
 SOURCES = ("auto", "xlsa17", "synthetic")
@@ -60,7 +60,7 @@ def resolve_source(
         raise ConfigError(f"unknown data source {source!r}; valid sources: {', '.join(SOURCES)}")
     if src != "auto":
         return src
-    from zslbench.data.xlsa17 import FEATURES_FILE, SPLITS_FILE, find_dataset_dir
+    from zslbench.data.features.xlsa17 import FEATURES_FILE, SPLITS_FILE, find_dataset_dir
 
     folder = find_dataset_dir(default_data_dir() if data_dir is None else data_dir, key)
     if folder is None:
@@ -89,10 +89,10 @@ def load_dataset(
     root = default_data_dir() if data_dir is None else Path(data_dir)
     src = resolve_source(key, source, root)
     if src == "xlsa17":
-        from zslbench.data.xlsa17 import load_xlsa17
+        from zslbench.data.features.xlsa17 import load_xlsa17
 
         return load_xlsa17(key, root)
-    from zslbench.data.synthetic import make_synthetic
+    from zslbench.data.features.synthetic import make_synthetic
     from zslbench.numerics import blas_threads
 
     with blas_threads(1):  # the same bits whatever numpy's BLAS thread count (zslbench.numerics)
@@ -113,9 +113,9 @@ def fingerprint(
     key = _dataset_name(name)
     root = default_data_dir() if data_dir is None else Path(data_dir)
     if resolve_source(key, source, root) == "xlsa17":
-        from zslbench.data.xlsa17 import xlsa17_fingerprint
+        from zslbench.data.features.xlsa17 import xlsa17_fingerprint
 
         return xlsa17_fingerprint(key, root)
-    from zslbench.data.synthetic import synthetic_fingerprint
+    from zslbench.data.features.synthetic import synthetic_fingerprint
 
     return synthetic_fingerprint(key, scale, seed)

@@ -153,7 +153,7 @@ def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str,
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    from zslbench.data.specs import DATASETS
+    from zslbench.data.features.specs import DATASETS
 
     display = DATASETS[dataset].display if dataset in DATASETS else dataset
     lines = sorted(
@@ -240,7 +240,7 @@ def variance_figures(results: Path, dataset: str | None = None, stat: str = DEFA
 
 
 def _caption(dataset: str, source: str, stat: str, data: pd.DataFrame, max_points: int) -> str:
-    from zslbench.data.specs import DATASETS
+    from zslbench.data.features.specs import DATASETS
 
     display = DATASETS[dataset].display if dataset in DATASETS else dataset
     longest = int(data.groupby(["variant", "model"]).size().max())

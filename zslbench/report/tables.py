@@ -47,7 +47,7 @@ METRIC_LABEL = {"forgetting": "Forgetting", "train_seconds": "time (s)"}
 
 
 def _display(dataset: str) -> str:
-    from zslbench.data.specs import DATASETS
+    from zslbench.data.features.specs import DATASETS
 
     return DATASETS[dataset].display if dataset in DATASETS else dataset
 

@@ -23,8 +23,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from zslbench.config import CZSLConfig
-from zslbench.data.czsl_splits import ImageSplit, image_split, task_split
-from zslbench.data.types import ZSLData
+from zslbench.train.czsl_splits import ImageSplit, image_split, task_split
+from zslbench.data.features.types import ZSLData
 from zslbench.metrics import czsl_scores, czsl_steps
 from zslbench.models import ClassStandardization, normalize_attributes
 from zslbench.models.embedders import AttributeEmbedder, kaiming_relu_init_, proper_init_

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from zslbench.config import CZSLImageConfig
-from zslbench.data.czsl_splits import ImageSplit
-from zslbench.data.image_types import ImageData
+from zslbench.train.czsl_splits import ImageSplit
+from zslbench.data.images.types import ImageData
 from zslbench.models.resnet import IMAGENET_MEAN, IMAGENET_STD, build_backbone, checkpoint_sha256
 from zslbench.train.czsl import CZSLInputs, CZSLResult, CZSLSetup, train_czsl
 

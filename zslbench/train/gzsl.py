@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from zslbench.config import GZSLConfig
-from zslbench.data.types import ZSLData
+from zslbench.data.features.types import ZSLData
 from zslbench.errors import ConfigError
 from zslbench.metrics import ausuc, gzsl_scores
 from zslbench.models import MODELS, normalize_attributes, scaled_cosine

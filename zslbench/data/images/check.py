@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zslbench.data.image_sources import ImageCheck, check_images
+from zslbench.data.images.sources import ImageCheck, check_images
 from zslbench.errors import DataError
 
 IMAGE_CHECKS = ("cub-images", "sun-images", "resnet18-imagenet")
@@ -28,7 +28,7 @@ def found_image_data(data_dir: Path) -> list[str]:
 def check_image_data(name: str, data_dir: Path, *, progress: bool | None = None) -> ImageCheck:
     """One row of ``data check``: status ok / warn (counts other than the official ones) / fail."""
     if name == "resnet18-imagenet":
-        from zslbench.data.fetch_images import check_checkpoint
+        from zslbench.data.images.fetch import check_checkpoint
         from zslbench.data.images import BACKBONE_DIR, BACKBONE_FILE
 
         path = Path(data_dir) / BACKBONE_DIR / BACKBONE_FILE

@@ -22,12 +22,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from zslbench.errors import DataError
+from zslbench.errors import DataError, one_line
 
 #: Bumped whenever decoding or resizing changes (part of every cache key).
 PREPROCESS_VERSION = 2
@@ -46,10 +46,6 @@ __all__ = [
     "decode_workers",
     "resize_linear",
 ]
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 _COEF_BITS = 11  # OpenCV's INTER_RESIZE_COEF_BITS
@@ -129,7 +125,7 @@ def decode_image(path: str | os.PathLike, size: int) -> np.ndarray:
         raise DataError(f"{path}: image file missing") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: cannot decode the image ({_one_line(exc) or type(exc).__name__}); "
+        raise DataError(f"{path}: cannot decode the image ({one_line(exc) or type(exc).__name__}); "
                         "the file is truncated or corrupted") from None
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise DataError(f"{path}: unexpected decoded shape {arr.shape}")
@@ -158,22 +154,6 @@ def cache_folder(data_root: Path) -> Path:
 
 def cache_path(data_root: Path, dataset: str, size: int, fingerprint: str) -> Path:
     return cache_folder(data_root) / f"{dataset}-{size}px-{fingerprint}.npy"
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    lock = path.with_name(path.name + ".lock")
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock
-        yield
-        return
-    with open(lock, "a") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _open_complete(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -223,12 +203,12 @@ def build_or_open(
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"{path.parent}: cannot create the image cache folder "
-                        f"({_one_line(exc.strerror or exc)}); set {CACHE_ENV} to a writable folder") from None
+                        f"({one_line(exc.strerror or exc)}); set {CACHE_ENV} to a writable folder") from None
     decode = decode or decode_image
     try:
         return _build(files, size, path, key, shape, progress, desc, workers, decode)
     except OSError as exc:
-        raise DataError(f"{path}: cannot write the image cache ({_one_line(exc.strerror or exc)}); "
+        raise DataError(f"{path}: cannot write the image cache ({one_line(exc.strerror or exc)}); "
                         f"free some space or set {CACHE_ENV} to a writable folder") from None
 
 
@@ -248,10 +228,11 @@ def _allocate(path: Path) -> None:
 
 
 def _build(files, size, path, key, shape, progress, desc, workers, decode) -> np.ndarray:
+    from zslbench.locks import FileLock
     from zslbench.progress import Progress
     from zslbench.store import atomic_write_text
 
-    with _locked(path):
+    with FileLock(path.with_name(path.name + ".lock"), remove=False):
         done_arr = _open_complete(path, shape)  # built by another process meanwhile
         if done_arr is not None:
             return done_arr

@@ -42,8 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zslbench.data.specs import DATASETS, DatasetSpec
-from zslbench.data.types import ZSLData
+from zslbench.data.features.specs import DATASETS, DatasetSpec
+from zslbench.data.features.types import ZSLData
 from zslbench.errors import ConfigError
 
 GENERATOR_VERSION = 2

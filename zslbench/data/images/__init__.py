@@ -5,7 +5,7 @@ The public functions (all cheap to import; Pillow and scipy load only when real 
 
 * :func:`resolve_image_source`: which source ``load_image_dataset`` will use;
 * :func:`image_fingerprint`: the fingerprint the loaded data will carry, without decoding;
-* :func:`load_image_dataset`: an :class:`~zslbench.data.image_types.ImageData`;
+* :func:`load_image_dataset`: an :class:`~zslbench.data.images.types.ImageData`;
 * :func:`backbone_checkpoint`: the path of the ImageNet ResNet-18 checkpoint.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from zslbench.data.image_types import IMAGE_DATASETS, IMAGE_SOURCES, ImageData
+from zslbench.data.images.types import IMAGE_DATASETS, IMAGE_SOURCES, ImageData
 from zslbench.errors import ConfigError, DataError
 
 #: Folders under the data folder, as the official archives unpack (see data fetch).
@@ -115,10 +115,10 @@ def image_fingerprint(
     size = _image_size(image_size)
     src = resolve_image_source(key, source, data_dir)
     if src == "synthetic":
-        from zslbench.data.synthetic_images import synthetic_image_fingerprint
+        from zslbench.data.images.synthetic import synthetic_image_fingerprint
 
         return synthetic_image_fingerprint(key, size, synthetic_scale, synthetic_seed)
-    from zslbench.data.image_sources import source_fingerprint
+    from zslbench.data.images.sources import source_fingerprint
 
     return source_fingerprint(key, _data_root(data_dir), size)
 
@@ -144,10 +144,10 @@ def load_image_dataset(
     size = _image_size(image_size)
     src = resolve_image_source(key, source, data_dir)
     if src == "synthetic":
-        from zslbench.data.synthetic_images import make_synthetic_images
+        from zslbench.data.images.synthetic import make_synthetic_images
 
         return make_synthetic_images(key, size, synthetic_scale, synthetic_seed)
-    from zslbench.data.image_sources import load_real_images
+    from zslbench.data.images.sources import load_real_images
 
     return load_real_images(key, _data_root(data_dir), size, progress=progress)
 

@@ -2,7 +2,7 @@
 
 Two uses:
 
-* :func:`make_synthetic_images` returns an :class:`~zslbench.data.image_types.ImageData`
+* :func:`make_synthetic_images` returns an :class:`~zslbench.data.images.types.ImageData`
   directly (no files): the real class and attribute counts, per-class split sizes like the real
   ones, images rendered in memory.  This is what ``--data synthetic`` (and ``auto`` without the
   real archives) trains on.
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zslbench.data.image_types import IMAGE_DATASETS, ImageData
+from zslbench.data.images.types import IMAGE_DATASETS, ImageData
 from zslbench.errors import ConfigError
 
 GENERATOR_VERSION = 2
@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 
-from zslbench.data.synthetic import _check_scale  # noqa: E402  (one check for both generators)
+from zslbench.data.features.synthetic import _check_scale  # noqa: E402  (one check for both generators)
 
 def _shape(name: str) -> ImageShape:
     key = str(name).strip().lower()
@@ -492,7 +492,7 @@ def write_archives(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m zslbench.data.synthetic_images OUT_DIR``: write synthetic archives."""
+    """``python -m zslbench.data.images.synthetic OUT_DIR``: write synthetic archives."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)

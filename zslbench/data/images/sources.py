@@ -2,7 +2,7 @@
 
 ``scan_cub`` / ``scan_sun`` read and cross-check the list, split and attribute files and check
 that every listed image file exists (no decoding); ``load_real_images`` adds the decoded images
-from the cache (:mod:`zslbench.data.image_cache`); ``check_images`` (``zslbench data check``)
+from the cache (:mod:`zslbench.data.images.cache`); ``check_images`` (``zslbench data check``)
 decodes every image and compares the counts with the official ones.
 
 CUB-200-2011 (``<data-dir>/CUB_200_2011/``): images in the order of ``images.txt``; the class of
@@ -384,7 +384,7 @@ def scan(dataset: str, data_root: Path) -> Listing:
 
 
 def _fingerprint(listing: Listing, image_size: int) -> str:
-    from zslbench.data.image_cache import PREPROCESS
+    from zslbench.data.images.cache import PREPROCESS
 
     h = hashlib.sha256()
     h.update(json.dumps({"dataset": listing.dataset, "image_size": int(image_size),
@@ -436,15 +436,15 @@ def source_fingerprint(dataset: str, data_root: Path, image_size: int) -> str:
 
 def load_real_images(dataset: str, data_root: Path, image_size: int, progress: bool | None = None):
     """An ImageData from the official layout, images from the decoded-image cache; counts other
-    than the official ones are a :class:`~zslbench.data.xlsa17.DataWarning` (and in ``meta``)."""
-    from zslbench.data.image_cache import build_or_open, cache_path
-    from zslbench.data.image_types import ImageData
+    than the official ones are a :class:`~zslbench.data.features.xlsa17.DataWarning` (and in ``meta``)."""
+    from zslbench.data.images.cache import build_or_open, cache_path
+    from zslbench.data.images.types import ImageData
 
     listing = scan(dataset, data_root)
     if listing.warnings:
         import warnings
 
-        from zslbench.data.xlsa17 import DataWarning
+        from zslbench.data.features.xlsa17 import DataWarning
 
         for note in listing.warnings:
             warnings.warn(note, DataWarning, stacklevel=3)
@@ -478,7 +478,7 @@ def check_images(dataset: str, data_root: Path, *, decode: bool = True,
                  progress: bool | None = None, log=None) -> ImageCheck:
     """Check one dataset's layout: lists and attributes consistent, every listed image present
     and (``decode``) decodable; counts other than the official ones are a warning."""
-    from zslbench.data.image_cache import decode_image, decode_workers
+    from zslbench.data.images.cache import decode_image, decode_workers
     from zslbench.progress import Progress
 
     name = f"{dataset}-images"
