@@ -33,7 +33,8 @@ from zslbench.data.images.sources import scan_cub  # noqa: E402
 def write_dataset(root: Path, n: int) -> list[Path]:
     from PIL import Image
 
-    from zslbench.data.images.synthetic import render_class_images, synthetic_classes, write_cub_layout
+    from zslbench.data.images.synthetic import render_class_images, synthetic_classes
+    from zslbench.data.images.synthetic_files import write_cub_layout
 
     classes = max(1, n // 4)
     cub = write_cub_layout(root, classes=classes, per_class=4, image_size=32, grayscale=0, cmyk=0)

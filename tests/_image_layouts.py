@@ -1,5 +1,5 @@
 """Small generated datasets in the official CUB-200-2011 / SUN Attribute DB layouts for the tests
-(written with zslbench.data.images.synthetic), and ways to damage them."""
+(written with zslbench.data.images.synthetic_files), and ways to damage them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from zslbench.data.images.synthetic import write_cub_layout, write_sun_layout
+from zslbench.data.images.synthetic_files import write_cub_layout, write_sun_layout
 
 CUB_KW = {"classes": 12, "per_class": 4, "image_size": 24, "grayscale": 2, "cmyk": 1}
 SUN_KW = {"classes": 10, "per_class": 20, "image_size": 24, "grayscale": 2, "cmyk": 1}

@@ -470,7 +470,7 @@ def test_sweep_plans_image_runs_only_when_asked_or_with_real_images(tmp_path):
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:.*official")  # a small CUB: fewer images than the official counts
 def test_cli_image_run_on_a_cub_folder_in_the_official_layout(tmp_path, capsys):
-    from zslbench.data.images.synthetic import write_cub_layout
+    from zslbench.data.images.synthetic_files import write_cub_layout
 
     data_dir = tmp_path / "data"
     write_cub_layout(data_dir, classes=20, per_class=4, image_size=40)
@@ -492,7 +492,7 @@ def test_cli_image_run_on_a_cub_folder_in_the_official_layout(tmp_path, capsys):
 
 @pytest.mark.filterwarnings("ignore:.*official")
 def test_sweep_includes_image_runs_where_the_real_images_are(tmp_path):
-    from zslbench.data.images.synthetic import write_cub_layout
+    from zslbench.data.images.synthetic_files import write_cub_layout
     from zslbench.sweep import plan_sweep
 
     data_dir = tmp_path / "data"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from _image_layouts import copy_tree, first_image, make_cub, make_sun, truncate
-from zslbench.data.images import cache as image_cache, sources as image_sources
+from zslbench.data.images import cache as image_cache, real as image_real
 from zslbench.data.images.cache import decode_image, resize_linear
 from zslbench.data.images.sources import scan_cub, scan_sun
 from zslbench.data.images import image_fingerprint, load_image_dataset, resolve_image_source
@@ -272,7 +272,7 @@ def test_changed_source_files_change_the_fingerprint(data_dir, decodes):
     # the list files and the image folder are unchanged)
     fp2 = load_image_dataset("cub", "images", data_dir, image_size=16).fingerprint
     assert fp2 != fp
-    image_sources._FP_MEMO.clear()
+    image_real._FP_MEMO.clear()
     assert image_fingerprint("cub", "images", data_dir, 16) == fp2
     path = data_dir / "CUB_200_2011" / "train_test_split.txt"
     path.write_text(path.read_text().replace("1 1", "1 0", 1) + "\n")  # a list file: noticed

@@ -173,7 +173,7 @@ def test_backbone_checkpoint(tmp_path):
 def test_synthetic_archives_command(tmp_path):
     import tarfile
 
-    from zslbench.data.images.synthetic import main
+    from zslbench.data.images.synthetic_files import main
 
     main([str(tmp_path), "--classes", "3", "--per-class", "2", "--image-size", "16"])
     names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))

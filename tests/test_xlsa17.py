@@ -329,7 +329,7 @@ def test_load_dataset_auto_picks_xlsa17(built):
 
 
 def test_hash_is_cached_per_file_version(tmp_path, monkeypatch):
-    import zslbench.data.features.xlsa17 as mod
+    import zslbench.data.features.xlsa17_files as mod
 
     p = tmp_path / "f.bin"
     p.write_bytes(b"abc" * 1000)

@@ -28,6 +28,7 @@ import errno
 import fcntl
 import os
 import socket
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -44,8 +45,7 @@ class FileLock:
     """An exclusive, process-death-safe lock on the file ``path`` (created when missing).
 
     ``remove``: the holder deletes the file on release (it then only lives while held, and
-    carries the holder's pid, host and start time for humans).  ``wait=True`` in
-    :meth:`acquire` blocks until the lock is free.
+    carries the holder's pid, host and start time for humans).
     """
 
     def __init__(self, path: str | os.PathLike, *, remove: bool = True) -> None:
@@ -57,19 +57,23 @@ class FileLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self, wait: bool = False) -> bool:
-        """Take the lock; with wait=False return False at once when another process holds it."""
+    def acquire(self, wait: bool = False, poll: float = 0.5) -> bool:
+        """Take the lock; with wait=False return False at once when another process holds it,
+        with wait=True try again every ``poll`` seconds until it is free."""
         if self._fd is not None:
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
                 os.close(fd)
                 if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    return False
+                    if not wait:
+                        return False
+                    time.sleep(poll)
+                    continue
                 raise ZSLBenchError(
                     f"{self.path}: cannot lock ({exc.strerror}); the folder must be on a "
                     "filesystem with file locks (flock)"

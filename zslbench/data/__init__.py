@@ -1,5 +1,10 @@
 """Datasets: the xlsa17 files when present, else synthetic stand-ins of the same shapes.
 
+The entry points of the feature datasets are here (:func:`load_dataset`, :func:`resolve_source`,
+:func:`fingerprint`).  The folders: ``features/`` (xlsa17 and synthetic features, their types
+and specs), ``images/`` (the raw images of the CZSL image track), ``download.py`` and
+``archives.py`` (the machinery of every ``zslbench data fetch``).
+
 Heavy modules (scipy) are imported lazily, so importing this package is cheap.
 """
 

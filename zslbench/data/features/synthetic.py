@@ -115,7 +115,7 @@ def _spec(name: str) -> DatasetSpec:
     return DATASETS[key]
 
 
-def _check_scale(scale: object) -> float:
+def check_scale(scale: object) -> float:
     try:
         value = float(scale)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -150,7 +150,7 @@ def synthetic_fingerprint(name: str, scale: float = 1.0, seed: int = 0) -> str:
     """The fingerprint that make_synthetic(name, scale, seed) will carry (no data generated)."""
     spec = _spec(name)
     return hashlib.sha256(
-        _canonical(spec.name, _check_scale(scale), _check_seed(seed)).encode()
+        _canonical(spec.name, check_scale(scale), _check_seed(seed)).encode()
     ).hexdigest()
 
 
@@ -433,7 +433,7 @@ def make_synthetic(
     the same arguments; do not modify its arrays) and, with ``cache_dir``, on disk.
     """
     spec = _spec(name)
-    scale = _check_scale(scale)
+    scale = check_scale(scale)
     seed = _check_seed(seed)
     cd = None if cache_dir is None else str(Path(cache_dir).expanduser().resolve())
     return _cached(spec.name, scale, seed, cd)

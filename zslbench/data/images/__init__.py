@@ -7,6 +7,12 @@ The public functions (all cheap to import; Pillow and scipy load only when real 
 * :func:`image_fingerprint`: the fingerprint the loaded data will carry, without decoding;
 * :func:`load_image_dataset`: an :class:`~zslbench.data.images.types.ImageData`;
 * :func:`backbone_checkpoint`: the path of the ImageNet ResNet-18 checkpoint.
+
+The modules: ``types`` (ImageData), ``sources`` (reading the official layouts), ``real`` (the
+real images: fingerprint, load, check), ``cache`` (decoding and the decoded-image cache),
+``synthetic`` (the synthetic images), ``synthetic_files`` (synthetic datasets written as files
+and archives), ``check`` (``zslbench data check`` for the image data), ``fetch``
+(``zslbench data fetch`` for the images and the checkpoint).
 """
 
 from __future__ import annotations
@@ -118,7 +124,7 @@ def image_fingerprint(
         from zslbench.data.images.synthetic import synthetic_image_fingerprint
 
         return synthetic_image_fingerprint(key, size, synthetic_scale, synthetic_seed)
-    from zslbench.data.images.sources import source_fingerprint
+    from zslbench.data.images.real import source_fingerprint
 
     return source_fingerprint(key, _data_root(data_dir), size)
 
@@ -147,7 +153,7 @@ def load_image_dataset(
         from zslbench.data.images.synthetic import make_synthetic_images
 
         return make_synthetic_images(key, size, synthetic_scale, synthetic_seed)
-    from zslbench.data.images.sources import load_real_images
+    from zslbench.data.images.real import load_real_images
 
     return load_real_images(key, _data_root(data_dir), size, progress=progress)
 

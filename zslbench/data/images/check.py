@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zslbench.data.images.sources import ImageCheck, check_images
+from zslbench.data.images.real import ImageCheck, check_images
 from zslbench.errors import DataError
 
 IMAGE_CHECKS = ("cub-images", "sun-images", "resnet18-imagenet")

@@ -213,7 +213,7 @@ def fetch_images(
                                 timeout=timeout, progress=progress, log=log)
     if name not in FETCH_SPECS:
         raise DataError(f"--dataset: cannot fetch {name!r}; valid: {', '.join(FETCHABLE)}")
-    from zslbench.data.images.sources import check_images
+    from zslbench.data.images.real import check_images
 
     spec = FETCH_SPECS[name]
     key = "cub" if name == "cub-images" else "sun"
