@@ -1,0 +1,45 @@
+"""The GZSL and CZSL tables: run records -> tidy CSV, Markdown and LaTeX (booktabs).
+
+One table section per data source (and CZSL track): synthetic and real numbers are never
+mixed.  Inside a section, our rows are (model or method, config variant); runs are averaged
+over seeds only within a variant (see `zslbench.report.records`).  The paper's numbers come
+from `zslbench/baselines/` and stand beside ours.
+
+Layout of the files:
+- `<kind>.csv`: tidy, one row per (section, variant, model, dataset, metric) of ours, with
+  mean, std, n, the paper's value and the difference.  Missing cells are rows with n = 0 and
+  empty numbers.  The paper's other methods are not repeated here (they are in baselines/).
+- `<kind>.md`: per section and dataset, a small table (model | from | metrics | time), so that
+  it reads in an 80-column terminal; notes under each section.
+- `<kind>.tex`: per section, one booktabs `table*` laid out like the paper's table.
+
+The modules: `cells` (constants, a cell's statistics and text), `model` (Table, Section, Row,
+the files written), `build` (records -> table), `notes` (the prose under each section),
+`markdown` and `latex` (the renderings).
+"""
+
+from zslbench.report.tables.build import build_czsl_table, build_gzsl_table, build_table
+from zslbench.report.tables.cells import (
+    CZSL_DATASETS, CZSL_METHOD_ORDER, CZSL_METRICS, FORMATS, GZSL_DATASETS, GZSL_METRICS, cell_stats,
+)
+from zslbench.report.tables.latex import tex_escape
+from zslbench.report.tables.model import Row, Section, Table, parse_formats, write_table
+
+__all__ = [
+    "CZSL_DATASETS",
+    "CZSL_METHOD_ORDER",
+    "CZSL_METRICS",
+    "FORMATS",
+    "GZSL_DATASETS",
+    "GZSL_METRICS",
+    "Row",
+    "Section",
+    "Table",
+    "build_czsl_table",
+    "build_gzsl_table",
+    "build_table",
+    "cell_stats",
+    "parse_formats",
+    "tex_escape",
+    "write_table",
+]
