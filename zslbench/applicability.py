@@ -9,7 +9,15 @@ is among the allowed ones; the empty rule ``ALL`` matches every run.  The traits
 * CZSL: ``method``, ``classnorm``, ``dataset``, ``source``.
 
 A key that is a config field name is a condition on that field's value (e.g. the first CN's
-affine only exists with ``cn_placement=colab_two``).
+affine only exists with ``cn_placement=colab_two``).  A rule on the field's own value
+(``cuda_tf32``) says that the other values are the run without the option.
+
+``cuda_tf32`` acts only when on.  Off is float32 on CUDA (what torch computes for
+a matmul by default, and for a convolution once cuDNN's TF32 is switched off), and a CPU has
+no TF32 at all, so a run with ``cuda_tf32`` off is the same run as one that never had the
+option: it stays out of the run id.  The device is not part of a run's identity, so the
+option cannot act only on GPU runs through the table; instead it is refused on a CPU run
+(zslbench.devices.check_cuda_tf32), and every CPU run id stays what it was.
 
 What the table decides:
 
@@ -62,6 +70,7 @@ GZSL_ACTS_ON: dict[str, Rule] = {
     "synthetic_seed": SYNTHETIC,
     "trace": ALL,  # writes trace.csv
     "threads": ALL,  # torch threads of the run (reduction order)
+    "cuda_tf32": {"cuda_tf32": (True,)},  # on CUDA only (see above)
 }
 
 _WITH_CN: Rule = {"classnorm": (True,)}
@@ -111,6 +120,7 @@ CZSL_ACTS_ON: dict[str, Rule] = {
     "synthetic_scale": SYNTHETIC,
     "synthetic_seed": SYNTHETIC,
     "threads": ALL,  # torch threads of the run (reduction order)
+    "cuda_tf32": {"cuda_tf32": (True,)},  # on CUDA only (see above)
 }
 
 # The image track: every CZSL field acts as on the features track, except the image split
@@ -179,6 +189,13 @@ def acts(kind: str, name: str, traits: Mapping[str, Any], cfg: Any) -> bool:
     return _failing(kind, name, traits, _as_dict(cfg)) is None
 
 
+def set_accepted(kind: str, name: str, traits: Mapping[str, Any], cfg: Any) -> bool:
+    """Whether an explicit ``--set name=...`` is accepted for the run: the field acts, or only
+    its own value keeps it from acting (``--set cuda_tf32=false`` asks for the run without
+    the option, which is no mistake)."""
+    return _failing(kind, name, traits, _as_dict(cfg)) in (None, name)
+
+
 def _as_dict(cfg: Any) -> dict:
     return dict(cfg) if isinstance(cfg, Mapping) else cfg.to_dict()
 
@@ -209,7 +226,7 @@ def refuse_inactive(kind: str, traits: Mapping[str, Any], cfg: Any, explicit: It
     values = _as_dict(cfg)
     for name in explicit:
         key = _failing(kind, name, traits, values)
-        if key is not None:
+        if key not in (None, name):
             raise ConfigError(
                 f"--set {name}: this option does not act on {_describe(key, traits, values)}"
             )

@@ -293,6 +293,9 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
     overrides = with_preset("gzsl", preset, explicit)
     cfg = make_gzsl_config(profile, overrides)  # validate values before any work
     _refuse_inactive("gzsl", model, dataset, source, data_dir, cfg, explicit)
+    from zslbench.devices import check_cuda_tf32
+
+    check_cuda_tf32(device, cfg.cuda_tf32)
     seed = prof.seeds[0] if seed is None else seed
     _check_writable(results)
 
@@ -373,6 +376,9 @@ def _run_czsl_cmd(method, classnorm, dataset, seed, profile, preset, source, dat
     cfg = runner.make_config(profile, overrides)  # validate values before any work
     src = runner.resolve_source(dataset, source, data_dir)
     refuse_inactive(runner.table, czsl_traits(method, classnorm, dataset, src), cfg, explicit)
+    from zslbench.devices import check_cuda_tf32
+
+    check_cuda_tf32(device, cfg.cuda_tf32)
     seed = prof.seeds[0] if seed is None else seed
     _check_writable(results)
     if track == "images":

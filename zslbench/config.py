@@ -64,6 +64,8 @@ class GZSLConfig:
     trace: bool = True
     # --- numerics: torch threads of the run, whatever launches it (README, Numerical reproducibility) ---
     threads: int = _positive(1)
+    # TF32 matmuls and convolutions on CUDA (off: float32; refused on a CPU run; zslbench.devices)
+    cuda_tf32: bool = False
 
     def __post_init__(self) -> None:
         validate(self)
@@ -252,6 +254,8 @@ class CZSLConfig:
     synthetic_seed: int = _non_negative(0)
     # --- numerics: torch threads of the run, whatever launches it (README, Numerical reproducibility) ---
     threads: int = _positive(1)
+    # TF32 matmuls and convolutions on CUDA (off: float32; refused on a CPU run; zslbench.devices)
+    cuda_tf32: bool = False
 
     def __post_init__(self) -> None:
         validate(self)

@@ -69,7 +69,7 @@ class CZSLImagesTrack(CZSLTrackBase):
         from zslbench.numerics import numeric_context
 
         weights = resolve_backbone_weights(cfg, data_dir)
-        with numeric_context(cfg.threads, device):
+        with numeric_context(cfg.threads, device, cfg.cuda_tf32):
             result = train_czsl_images(data, name, cfg, seed, classnorm=bool(classnorm), device=device,
                                        progress=progress, weights=weights)
             env = store.environment(result.device)

@@ -200,7 +200,7 @@ class CZSLFeaturesTrack(FeatureData, CZSLTrackBase):
         # cfg.threads (default 1), whatever launched the run: the head's matmuls are small (batch
         # 32), a second thread mostly adds synchronisation, and a thread count fixed by the run id
         # keeps its numbers independent of the launcher (README, Numerical reproducibility).
-        with numeric_context(cfg.threads, device):
+        with numeric_context(cfg.threads, device, cfg.cuda_tf32):
             result = train_czsl(data, name, cfg, seed, classnorm=bool(classnorm), device=device,
                                 progress=progress)
             env = store.environment(result.device)

@@ -48,10 +48,11 @@ def check_threads(n: Any) -> int:
 
 
 @contextlib.contextmanager
-def numeric_context(threads: int, device: str = "cpu") -> Iterator[dict]:
+def numeric_context(threads: int, device: str = "cpu", cuda_tf32: bool = False) -> Iterator[dict]:
     """Train inside this: torch's intra-op threads (which MKL and OpenMP follow) and numpy's
     BLAS threads set to `threads`; on CUDA the settings of :func:`cuda_reproducibility`
-    applied.  The caller's settings are restored afterwards.
+    applied (determinism, and TF32 only when `cuda_tf32`; ConfigError for `cuda_tf32` on a
+    CPU).  The caller's settings are restored afterwards.
 
     Inter-op threads are not touched here: torch lets a process set them once, before any
     inter-op work, so they could not be restored; they do not enter zslbench's numeric path
@@ -59,14 +60,17 @@ def numeric_context(threads: int, device: str = "cpu") -> Iterator[dict]:
     (:func:`claim_process_threads`).  Yields what was applied (for the record)."""
     import torch
 
+    from zslbench.devices import check_cuda_tf32, is_cuda
+
     check_threads(threads)
+    check_cuda_tf32(device, cuda_tf32)
     before = torch.get_num_threads()
     restore_cuda = None
     applied: dict = {"threads": threads}
     torch.set_num_threads(threads)
     try:
-        if str(device).startswith("cuda"):
-            restore_cuda, applied["cuda"] = _apply_cuda()
+        if is_cuda(device):
+            restore_cuda, applied["cuda"] = _apply_cuda(cuda_tf32)
         with blas_threads(threads) as applied["numpy_blas_limited"]:
             yield applied
     finally:
@@ -104,9 +108,11 @@ def claim_process_threads(threads: int = 1) -> None:
 
 
 # --------------------------------------------------------------------------- CUDA
-def cuda_reproducibility(environ: Mapping[str, str]) -> dict:
+def cuda_reproducibility(environ: Mapping[str, str], cuda_tf32: bool = False) -> dict:
     """What a reproducible CUDA run needs, as data (no side effects): environment variables to
-    set (CUBLAS_WORKSPACE_CONFIG when unset) and the torch switches."""
+    set (CUBLAS_WORKSPACE_CONFIG when unset) and the torch switches: deterministic algorithms,
+    no cuDNN autotuning, and TF32 matmuls and convolutions only when `cuda_tf32` (torch's own
+    default lets cuDNN convolutions use TF32, so "amp off" would not be float32)."""
     env: dict[str, str] = {}
     notes: list[str] = []
     current = environ.get("CUBLAS_WORKSPACE_CONFIG")
@@ -120,28 +126,38 @@ def cuda_reproducibility(environ: Mapping[str, str]) -> dict:
         "use_deterministic_algorithms": True,
         "cudnn_benchmark": False,
         "cudnn_deterministic": True,
+        "matmul_tf32": bool(cuda_tf32),
+        "cudnn_tf32": bool(cuda_tf32),
         "notes": notes,
     }
 
 
-def _apply_cuda():
-    """Apply cuda_reproducibility(os.environ); return (restore, applied).  The environment
-    variable stays set: cuBLAS reads it once, when its first handle is created."""
+def _apply_cuda(cuda_tf32: bool = False):
+    """Apply cuda_reproducibility(os.environ, cuda_tf32); return (restore, applied).  The
+    environment variable stays set: cuBLAS reads it once, when its first handle is created."""
     import torch
 
-    plan = cuda_reproducibility(os.environ)
+    plan = cuda_reproducibility(os.environ, cuda_tf32)
     for key, value in plan["set_env"].items():
         os.environ[key] = value
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
     before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-              torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+              cudnn.benchmark, cudnn.deterministic, matmul.allow_tf32, cudnn.allow_tf32)
+    # torch >= 2.9 keeps the same switches as fp32_precision strings too; restored as they were
+    precision = [(m, m.fp32_precision) for m in (matmul, getattr(cudnn, "conv", None), getattr(cudnn, "rnn", None))
+                 if hasattr(m, "fp32_precision")]
     torch.use_deterministic_algorithms(plan["use_deterministic_algorithms"])
-    torch.backends.cudnn.benchmark = plan["cudnn_benchmark"]
-    torch.backends.cudnn.deterministic = plan["cudnn_deterministic"]
+    cudnn.benchmark = plan["cudnn_benchmark"]
+    cudnn.deterministic = plan["cudnn_deterministic"]
+    matmul.allow_tf32 = plan["matmul_tf32"]
+    cudnn.allow_tf32 = plan["cudnn_tf32"]
 
     def restore() -> None:
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
-        torch.backends.cudnn.benchmark = before[2]
-        torch.backends.cudnn.deterministic = before[3]
+        cudnn.benchmark, cudnn.deterministic = before[2], before[3]
+        matmul.allow_tf32, cudnn.allow_tf32 = before[4], before[5]
+        for module, value in precision:
+            module.fp32_precision = value
 
     return restore, plan
 
@@ -283,7 +299,8 @@ def numeric_environment(device: str = "cpu") -> dict:
         "thread_env_vars": {k: os.environ[k] for k in THREAD_ENV_VARS if k in os.environ},
     }
     if str(device).startswith("cuda") and torch.cuda.is_available():
-        index = torch.device(device).index or 0
+        index = torch.device(device).index
+        index = torch.cuda.current_device() if index is None else index
         out.update({
             "gpu": torch.cuda.get_device_name(index),
             "gpu_capability": ".".join(map(str, torch.cuda.get_device_capability(index))),
@@ -309,7 +326,7 @@ def _cpu_capability() -> str | None:
 # --------------------------------------------------------------------------- comparing environments
 # The fields of a record's env block that can change the numbers, in the order they are reported.
 ENV_FIELDS = (
-    "device", "gpu", "gpu_capability", "cuda", "cudnn", "matmul_tf32", "cpu_vendor", "cpu_model",
+    "device", "gpu", "gpu_capability", "cuda", "cudnn", "matmul_tf32", "cudnn_tf32", "cpu_vendor", "cpu_model",
     "cpu_isa", "cpu_capability", "torch_blas", "mkl", "onednn", "numpy_blas", "torch", "numpy",
     "python", "threads_intraop", "deterministic_algorithms", "env_vars",
 )

@@ -123,7 +123,7 @@ class GZSLTrack(FeatureData, Track):
         from zslbench.train.gzsl import train_gzsl
 
         # cfg.threads, whatever launched the run: the numbers depend on the run id, not the launcher
-        with numeric_context(cfg.threads, device):
+        with numeric_context(cfg.threads, device, cfg.cuda_tf32):
             result = train_gzsl(data, name, cfg, seed, device=device, progress=progress)
             env = store.environment(result.device)
         return result, env

@@ -176,6 +176,9 @@ def plan_sweep(
     if "images" in tracks_t:
         im_over = with_preset("czsl", preset, im_over)
     make_gzsl_config(profile, gz_over)  # bad values fail before any work
+    from zslbench.devices import check_cuda_tf32
+
+    check_cuda_tf32(device, any(o.get("cuda_tf32") for o in (gz_over, cz_over, im_over)))
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
     results = (Path(results) if results is not None else store.default_results_dir()).absolute()
     data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
@@ -244,7 +247,7 @@ def plan_sweep(
 
 def _check_sets_act(jobs, explicit, profile, source, data_dir, settings) -> None:
     """A --set must act on at least one planned run (zslbench.applicability)."""
-    from zslbench.applicability import acts, czsl_traits, gzsl_traits
+    from zslbench.applicability import czsl_traits, gzsl_traits, set_accepted
     from zslbench.tracks import get_track
 
     pending = set().union(*explicit.values())
@@ -260,7 +263,7 @@ def _check_sets_act(jobs, explicit, profile, source, data_dir, settings) -> None
         traits = (gzsl_traits(job.name, job.dataset, src) if job.kind == "gzsl"
                   else czsl_traits(job.name, job.classnorm, job.dataset, src))
         table = getattr(track, "table", "gzsl")
-        pending -= {k for k in explicit.get(key, ()) if acts(table, k, traits, cfgs[key])}
+        pending -= {k for k in explicit.get(key, ()) if set_accepted(table, k, traits, cfgs[key])}
     if pending:
         raise ConfigError(f"--set {', '.join(sorted(pending))}: acts on none of the planned runs")
 

@@ -32,6 +32,7 @@ import torch
 from zslbench.config import CZSLImageConfig
 from zslbench.train.czsl_splits import ImageSplit
 from zslbench.data.images.types import ImageData
+from zslbench.devices import NO_COPY, PIN_AND_COPY, transfer
 from zslbench.models.resnet import IMAGENET_MEAN, IMAGENET_STD, build_backbone, checkpoint_sha256
 from zslbench.train.czsl import CZSLInputs, CZSLResult, CZSLSetup, train_czsl
 
@@ -43,17 +44,17 @@ class ImagePreprocess:
     ``device``: ``(x / 255 - mean) / std`` as ``x * scale - shift`` per channel."""
 
     def __init__(self, device: torch.device) -> None:
-        self.device = device
+        self.device = device  # canonical (with its index: a tensor on it reports this device)
         mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32)
         std = torch.tensor(IMAGENET_STD, dtype=torch.float32)
         self.scale = (1.0 / (255.0 * std)).view(1, 3, 1, 1).to(device)
         self.shift = (mean / std).view(1, 3, 1, 1).to(device)
-        self.pin = device.type == "cuda"
 
     def __call__(self, rows: torch.Tensor) -> torch.Tensor:
-        if rows.device != self.device:
-            if self.pin and not rows.is_pinned():
-                rows = rows.pin_memory()
+        how = transfer(rows.device, self.device)
+        if how == PIN_AND_COPY and not rows.is_pinned():
+            rows = rows.pin_memory()
+        if how != NO_COPY:
             rows = rows.to(self.device, non_blocking=True)
         x = rows.permute(0, 3, 1, 2).float()  # NHWC storage = NCHW in channels_last
         return x.mul_(self.scale).sub_(self.shift)

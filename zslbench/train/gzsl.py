@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from zslbench.config import GZSLConfig
 from zslbench.data.features.types import ZSLData
+from zslbench.devices import canonical_device
 from zslbench.errors import ConfigError
 from zslbench.metrics import ausuc, gzsl_scores
 from zslbench.models import MODELS, normalize_attributes, scaled_cosine
@@ -41,16 +42,9 @@ class GZSLResult:
 
 
 def resolve_device(device: str) -> torch.device:
-    if device == "cpu":
-        return torch.device("cpu")
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(
-                f"--device {device}: CUDA is not available in this torch build ({torch.__version__}) "
-                "or no GPU is visible; install a CUDA build of torch (see README) or use --device cpu"
-            )
-        return torch.device(device)
-    raise ConfigError(f"--device {device!r}: expected cpu or cuda")
+    """The run's device with its index (``cuda`` -> ``cuda:0``): every tensor and model of the
+    run is placed there (zslbench.devices)."""
+    return canonical_device(device)
 
 
 
