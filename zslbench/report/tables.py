@@ -62,6 +62,12 @@ def cell_stats(values: list[float]) -> tuple[float, float, int]:
     return mean, std, n
 
 
+def shows_delta(source: str) -> bool:
+    """Whether ours − paper is computed: not on synthetic data, whose numbers say nothing about
+    the paper's (its values are shown there for reference only)."""
+    return source != "synthetic"
+
+
 def _nan(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
@@ -248,7 +254,7 @@ def _cell(source, v: Variant, label, model, ds, metric, values, recs, paper_valu
         "data_source": source, "variant": label, "profile": v.profile, "model": model, "dataset": ds,
         "metric": metric, "mean": mean, "std": std, "n": n, "n_max": 0, "fewer_seeds": False,
         "seeds": ";".join(str(s) for s in sorted(r["seed"] for r in recs)),
-        "paper": paper_value, "delta": mean - paper_value if n else math.nan,
+        "paper": paper_value, "delta": mean - paper_value if n and shows_delta(source) else math.nan,
         "options": fmt_items(v.paper_diff),
     }
 
@@ -419,8 +425,12 @@ def _gzsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[s
         cells += "; (n=k) marks a cell with fewer seeds than that"
     cells += f"; a single seed has no std; {MISSING} = no run of ours."
     notes.append(cells)
+    paper_note = ("paper (Δ): the paper's number (`baselines/paper_gzsl.csv`) and Δ = ours − paper; "
+                  if shows_delta(section.source) else
+                  "paper (ref.): the paper's number (`baselines/paper_gzsl.csv`), for reference only: no "
+                  "difference is computed on synthetic data; ")
     notes.append(
-        "paper (Δ): the paper's number (`baselines/paper_gzsl.csv`) and Δ = ours − paper; "
+        paper_note +
         f"{NOT_REPORTED} = not reported in the paper; `linear` has no row in the paper. "
         "reported: the paper's numbers for the other methods, not rerun here."
     )
@@ -494,7 +504,8 @@ def build_czsl_table(results: Path) -> Table:
                         "mean": mean, "std": std, "n": n, "n_max": 0, "fewer_seeds": False,
                         "seeds": ";".join(str(s) for s in sorted(r["seed"] for r in here)),
                         "rel_change_pct": rel, "paper": p_value, "paper_rel_change": p_rel,
-                        "delta": mean - p_value if n else math.nan, "options": fmt_items(v.paper_diff),
+                        "delta": mean - p_value if n and shows_delta(source) else math.nan,
+                        "options": fmt_items(v.paper_diff),
                     })
         frame = pd.DataFrame(cells, columns=CZSL_COLUMNS)
         n_max = _mark_fewer(frame, CZSL_METRICS)
@@ -549,7 +560,9 @@ def _czsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[s
     )
     notes.append(
         "paper: the paper's number and its printed relative change (`baselines/paper_czsl.csv`); "
-        f"{NOT_REPORTED} = none printed. The difference ours − paper is in `czsl.csv` (column delta) only."
+        f"{NOT_REPORTED} = none printed. "
+        + ("The difference ours − paper is in `czsl.csv` (column delta) only." if shows_delta(section.source)
+           else "No difference ours − paper is computed on synthetic data.")
     )
     single = len(variants) == 1
     for v in variants:
@@ -578,7 +591,8 @@ def _md_gzsl_block(section: Section, ds: str) -> str:
             cells = [section.cell(row, ds, m) for m in section.metrics + ("train_seconds",)]
             body.append([_row_label(row), "ours", *(_ours_text(c) for c in cells)])
             if any(not _nan(c["paper"]) for c in cells):
-                body.append(["", "paper (Δ)", *(_paper_text(c, section, row, ds) for c in cells)])
+                what = "paper (Δ)" if shows_delta(section.source) else "paper (ref.)"
+                body.append(["", what, *(_paper_text(c, section, row, ds) for c in cells)])
         else:
             values = section.reported[row.name]
             scores = [values.get((ds, m), math.nan) for m in section.metrics]
@@ -620,7 +634,7 @@ def _paper_text(cell: dict, section: Section, row: Row, ds: str) -> str:
         return NOT_REPORTED
     d = _digits(cell["metric"], value)
     text = approx + _num(value, d)
-    if cell["n"]:
+    if cell["n"] and shows_delta(section.source):
         text += f" ({_signed(cell['mean'] - value, _digits(cell['metric']))})"
     return text
 
@@ -773,7 +787,7 @@ def _latex_section(section: Section) -> list[str]:
         name = tex_escape(row.name) + (r"\textsuperscript{(%s)}" % marks[row.variant] if row.show_variant else "")
         lines.append(name + " & ours & " + " & ".join(cells) + r" \\")
         if any_paper:
-            what = r"paper ($\Delta$)" if gz else "paper"
+            what = (r"paper ($\Delta$)" if shows_delta(section.source) else "paper (ref.)") if gz else "paper"
             lines.append(r" & {\tiny " + what + "} & " + " & ".join(r"{\tiny " + p + "}" for p in paper_cells) + r" \\")
     if gz:
         lines.append(r"\midrule")
