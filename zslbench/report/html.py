@@ -31,6 +31,7 @@ code { background: #f3f3f3; padding: 0 0.2em; font-size: 0.92em; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 figcaption { font-size: 0.85rem; color: #333; max-width: 60rem; }
 details summary { cursor: pointer; color: #0a4f8a; }
+td details summary { white-space: nowrap; }
 details.fold { margin: 0.4rem 0 1rem; } details.fold > summary { font-weight: 600; }
 td details ul { margin: 0.2rem 0; padding-left: 1.1rem; font-size: 0.82rem; }
 .legend span { display: inline-block; padding: 0 0.4rem; margin-right: 0.6rem; }
