@@ -1,7 +1,8 @@
 """How much one option moves the numbers: variants compared with the section's base variant.
 
 In each data section the *base* is the variant with the most runs (on a tie, the one with the
-default options first; zslbench.report.records.order_variants).  Every other variant of the
+fewest options set away from the paper's defaults, then the first in
+zslbench.report.records.order_variants).  Every other variant of the
 same profile and data vintage whose config differs from the base's is an *ablation*: its runs
 are compared, per model (or CZSL row) and dataset, with the base's runs of the same seeds
 (zslbench.report.stats.compare: paired t over the seeds, else Welch).  The change is
@@ -82,7 +83,8 @@ def ablations(results: Path) -> list[Ablation]:
         for sec, variants in group_records(records, kind).items():
             if len(variants) < 2:
                 continue
-            base_v, base_label, base_recs = max(variants, key=lambda item: len(item[2]))  # first on ties
+            # the most runs; on a tie the fewest options away from the paper's defaults, then the first
+            base_v, base_label, base_recs = min(variants, key=lambda item: (-len(item[2]), len(item[0].paper_diff)))
             for v, _label, recs in variants:
                 if v is base_v or v.profile != base_v.profile or v.vintage != base_v.vintage:
                     continue

@@ -244,7 +244,7 @@ def _ablation_blocks(results: Path) -> list:
     blocks: list = [
         Heading(2, "How much each option moves the numbers", "ablations"),
         Para("Per data section, each option variant is compared with the base variant (the one with the most "
-             "runs) on the same models, datasets and seeds: the change is variant − base (H and AUSUC for GZSL, "
+             "runs; on a tie, the fewest options away from the paper's defaults) on the same models, datasets and seeds: the change is variant − base (H and AUSUC for GZSL, "
              "mH and mAUC for CZSL), the mean of the per-seed differences with its 95 % t interval (paired t; "
              "Welch's t where the seeds differ). `zslbench run --all --ablate OPTION` plans such runs."),
     ]
