@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zslbench.report import stats
-from zslbench.report.claims import by_seed, group_records
+from zslbench.report.claims import base_first, by_seed, group_records
 from zslbench.report.records import IGNORED_CONFIG, collect, fmt_value
 
 EFFECT_METRICS = {"gzsl": ("H", "AUSUC"), "czsl": ("mH", "mAUC")}
@@ -76,6 +76,7 @@ def _explained_by_presets(keys: list[str], old: str, new: str) -> bool:
 
 def ablations(results: Path) -> list[Ablation]:
     out: list[Ablation] = []
+    merged: dict[tuple, Ablation] = {}
     for kind in ("gzsl", "czsl"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -83,8 +84,7 @@ def ablations(results: Path) -> list[Ablation]:
         for sec, variants in group_records(records, kind).items():
             if len(variants) < 2:
                 continue
-            # the most runs; on a tie the fewest options away from the paper's defaults, then the first
-            base_v, base_label, base_recs = min(variants, key=lambda item: (-len(item[2]), len(item[0].paper_diff)))
+            base_v, base_label, base_recs = base_first(variants)[0]
             for v, _label, recs in variants:
                 if v is base_v or v.profile != base_v.profile or v.vintage != base_v.vintage:
                     continue
@@ -92,8 +92,14 @@ def ablations(results: Path) -> list[Ablation]:
                 if not change:
                     continue
                 effects = _effects(kind, recs, base_recs)
-                if effects:
-                    out.append(Ablation(kind, sec[0], sec[1] if len(sec) > 1 else None, base_label, change, effects))
+                if not effects:
+                    continue
+                key = (kind, sec, change)
+                if key in merged:  # variants with the same change (e.g. on other models) share a table
+                    merged[key].effects += effects
+                else:
+                    merged[key] = Ablation(kind, sec[0], sec[1] if len(sec) > 1 else None, base_label, change, effects)
+                    out.append(merged[key])
     return sorted(out, key=lambda a: (a.kind, a.source, str(a.track), a.change))
 
 
@@ -103,7 +109,7 @@ def _effects(kind: str, flipped: list[dict], base: list[dict]) -> list[Effect]:
     for name, ds in keys:
         mine = [r for r in flipped if row_name(r, kind) == name and r["dataset"] == ds]
         theirs = [r for r in base if row_name(r, kind) == name and r["dataset"] == ds]
-        if not theirs:
+        if not theirs or _prints(mine) != _prints(theirs):  # runs on other data files do not pair
             continue
         for metric in EFFECT_METRICS[kind]:
             va, ids_a = by_seed(mine, metric)
@@ -111,6 +117,10 @@ def _effects(kind: str, flipped: list[dict], base: list[dict]) -> list[Effect]:
             if va and vb:
                 out.append(Effect(name, ds, metric, stats.compare(va, vb), ids_a, ids_b))
     return out
+
+
+def _prints(recs: list[dict]) -> set:
+    return {r.get("data_fingerprint") for r in recs}
 
 
 def _ds_rank(ds: str) -> tuple:

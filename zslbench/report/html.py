@@ -26,6 +26,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 td.good { background: #d6eaf8; color: #003f73; font-weight: 600; }
 td.bad { background: #fbe0cf; color: #7a2e00; font-weight: 600; }
 td.neutral { background: #f1f1f1; color: #444; }
+td.good, td.bad, td.neutral { white-space: nowrap; }
 code { background: #f3f3f3; padding: 0 0.2em; font-size: 0.92em; }
 .banner { border: 3px solid #D55E00; background: #fff3ea; padding: 0.6rem 0.8rem; font-weight: 600; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
