@@ -202,3 +202,22 @@ def test_report_command(tmp_path):
     assert (out / "index.html").is_file() and (out / "report.md").is_file()
     assert f"wrote {out / 'index.html'}" in res.output
     assert stats.ALPHA == 0.05 and stats.MIN_N == 3  # the values the docs state
+
+
+def test_claims_file_is_shipped_and_well_formed():
+    from zslbench.models import MODELS
+    from zslbench.report.claims import load_claims
+    from zslbench.train.czsl import CZSL_METHODS
+
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "baselines" / "claims.csv").read_bytes() == (root / "zslbench" / "baselines" / "claims.csv").read_bytes()
+    claims = load_claims()
+    assert [c.id for c in claims] == [str(i) for i in range(1, 9)]
+    for c in claims:
+        assert c.kind in ("compare", "speed") and c.direction in ("greater", "less") and c.source
+        if c.table == "gzsl":
+            assert {c.a, *c.b} <= set(MODELS.names())
+            assert set(c.metrics) <= {"H", "pre_var_drift", "train_seconds"}
+        else:
+            assert (c.a, c.b) == ("cn", ("no-cn",)) and set(c.methods) <= set(CZSL_METHODS.names())
+            assert set(c.metrics) <= {"mAUC", "mH", "mJA", "forgetting"}
