@@ -447,8 +447,8 @@ def run_threads(plan: Plan) -> int:
 
 def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
     """The GZSL/CZSL tables (<results>/tables), the variance plots (<results>/plots) and the
-    report page (<results>/report/index.html) for what is in `results`. A failure here is reported, not raised: the records are safe and
-    `zslbench table` / `zslbench plot` can rebuild the report later."""
+    report page (<results>/report) for what is in `results`. A failure here is reported, not
+    raised: the records are safe and `zslbench table` / `plot` / `report` can rebuild them later."""
     import warnings
 
     from zslbench.report.plots import plot_variance
