@@ -526,6 +526,27 @@ def plot_variance_cmd(dataset: str, results: Path | None, stat: str, out: Path |
         click.echo(f"wrote {path}")
 
 
+@cli.command("report")
+@click.option("--results", type=click.Path(path_type=Path), default=None,
+              help="Results folder (default: $ZSLBENCH_RESULTS or ./results).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: <results>/report).")
+def report_cmd(results: Path | None, out: Path | None) -> None:
+    """One page (index.html, report.md) of the results, the paper's claims checked, and the
+    effect of each option variant; static, opens from disk."""
+    import warnings
+
+    from zslbench.report.page import write_report
+
+    results = _results_dir(results)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        files = write_report(results, out)
+    _echo_warnings(caught)
+    click.echo(f"wrote {files.index}")
+    click.echo(f"wrote {files.markdown} and {len(files.images)} image(s) in {files.index.parent / 'plots'}")
+
+
 # --- entry point ---------------------------------------------------------------------------
 INTERRUPTED = (
     "zslbench: interrupted; nothing partial was kept (runs count only once complete): "

@@ -143,6 +143,7 @@ def plan_sweep(
     force: bool = False,
     preset: str | None = None,
     tracks: list[str] | None = None,
+    ablate: list[str] | None = None,
 ) -> Plan:
     """The grid narrowed by the filters, each run marked done or todo.  ``preset`` is expanded
     under the ``sets``; an option that does not act on a run is left out of its id
@@ -150,7 +151,8 @@ def plan_sweep(
 
     CZSL tracks (``tracks``, default features and images): image-track runs are planned where
     the real images are in the data folder; synthetic image-track runs only when ``tracks``
-    names the image track explicitly."""
+    names the image track explicitly.  ``ablate``: options flipped beside each run
+    (zslbench.ablation)."""
     from zslbench.config import get_profile, make_gzsl_config
     from zslbench.data import DATASETS
     from zslbench.models import MODELS
@@ -242,6 +244,13 @@ def plan_sweep(
     if not jobs:
         raise ConfigError("no runs match the filters (--only/--models/--methods/--datasets)")
     _check_sets_act(jobs, explicit, profile, source, data_dir, settings)
+    if ablate:
+        from zslbench.ablation import ablation_jobs, parse_options
+
+        options = parse_options(ablate, {get_track(j.track_key).config_cls for j in jobs})
+        extra = ablation_jobs(jobs, options, settings, preset, explicit, state_of)
+        notes.append(f"--ablate {','.join(options)}: {len(extra)} runs beside the {len(jobs)} of the grid")
+        jobs += extra
     return Plan(settings, jobs, seeds_t, notes)
 
 
@@ -331,7 +340,8 @@ def format_plan(plan: Plan, parallel: int, executor: str) -> str:
         lines.append(f"estimated time left: {_fmt_seconds(time_left(plan, parallel))} on {where} "
                      "(from the records' train_seconds where there are any, else a per-profile default)")
     lines += [f"note: {n}" for n in plan.notes]
-    rows = [[j.kind if j.track in (None, "features") else f"{j.kind}/{j.track}", j.name, "" if j.classnorm is None else ("cn" if j.classnorm else "no-cn"),
+    rows = [[j.kind if j.track in (None, "features") else f"{j.kind}/{j.track}",
+             j.name + (f" [{j.ablation}]" if j.ablation else ""), "" if j.classnorm is None else ("cn" if j.classnorm else "no-cn"),
              j.dataset, j.seed, j.run_id or "-", j.state] for j in plan.jobs]
     lines.append(tabulate(rows, headers=["kind", "model/method", "cn", "dataset", "seed", "run_id", "state"]))
     return "\n".join(lines)
@@ -431,9 +441,9 @@ def run_threads(plan: Plan) -> int:
 
 
 def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
-    """The GZSL/CZSL tables (<results>/tables) and the variance plots (<results>/plots) for what
-    is in `results`. A failure here is reported, not raised: the records are safe and
-    `zslbench table` / `zslbench plot` can rebuild the report later."""
+    """The GZSL/CZSL tables (<results>/tables), the variance plots (<results>/plots) and the
+    report page (<results>/report) for what is in `results`. A failure here is reported, not
+    raised: the records are safe and `zslbench table` / `plot` / `report` can rebuild them later."""
     import warnings
 
     from zslbench.report.plots import plot_variance
@@ -452,8 +462,15 @@ def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
     def plots() -> list:
         return list(plot_variance(results, None, out_dir=results / "plots"))
 
+    def report() -> list:
+        from zslbench.report.page import write_report
+
+        files = write_report(results, results / "report")
+        echo(f"report: {files.index} (Markdown: {files.markdown})")
+        return [files.index, files.markdown, *files.images]
+
     written: list[Path] = []
-    for what, step in (("tables", tables), ("plots", plots)):
+    for what, step in (("tables", tables), ("plots", plots), ("report", report)):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -475,6 +492,7 @@ SWEEP_DEFAULTS: dict[str, Any] = {
     "all_runs": False, "executor": "local", "jobs": None, "dry_run": False, "models": None,
     "methods": None, "datasets": None, "seeds": None, "only": None, "slurm_partition": None,
     "slurm_time": "60", "slurm_gpus_per_job": 0, "slurm_cpus_per_job": 1, "slurm_extra": (), "tracks": None,
+    "ablate": None,
 }
 
 
@@ -496,6 +514,10 @@ def sweep_options(f):
         click.option("--tracks", default=None,
                      help="--all: CZSL tracks, comma-separated: features,images (default both; image-track "
                           "runs where the raw images are in the data folder)."),
+        click.option("--ablate", default=None, metavar="OPTION[,OPTION...]",
+                     help="--all: beside each run, the same run with one option flipped to each other value "
+                          "(choices, bool negation, seen_logit_scale 1.0/0.95, OPTION=VALUE; `preset` flips "
+                          "colab <-> code), where it acts; the report shows each option's effect."),
         click.option("--slurm-partition", default=None, help="--executor slurm: partition."),
         click.option("--slurm-time", default="60", show_default=True,
                      help="--executor slurm: time limit per run (minutes or HH:MM:SS)."),
@@ -556,7 +578,7 @@ def run_all_cli(
         datasets=_split(sweep.get("datasets")) or None, seeds=seeds or None, only=sweep.get("only"),
         source=source, data_dir=data_dir, device=device, results=results, sets=sets, force=force,
         preset=preset,
-        tracks=_split(sweep.get("tracks")) or None,
+        tracks=_split(sweep.get("tracks")) or None, ablate=_split(sweep.get("ablate")) or None,
     )
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
     threads = run_threads(plan)

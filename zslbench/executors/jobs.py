@@ -56,6 +56,12 @@ class Job:
     run_id: str = ""  # known before the run (sweep planning computes it)
     state: str = "todo"  # "done" | "todo"
     track: str | None = None  # CZSL: "features" (None) or "images"
+    overrides: tuple = ()  # (field, value) pairs on top of the sweep's overrides (--ablate)
+    ablation: str = ""  # what those overrides flip, e.g. "select_epoch=best_test_H"
+
+    def overrides_in(self, settings: SweepSettings) -> dict:
+        """The config overrides of this job: the sweep's for its track, then its own."""
+        return {**settings.overrides_for(self.track_key), **dict(self.overrides)}
 
     @property
     def track_key(self) -> str:
@@ -67,7 +73,8 @@ class Job:
     def label(self) -> str:
         cn = "" if self.classnorm is None else (" +cn" if self.classnorm else " no-cn")
         kind = self.kind if self.track in (None, "features") else f"{self.kind}/{self.track}"
-        return f"{kind} {self.name}{cn} {self.dataset} seed {self.seed}"
+        flip = f" [{self.ablation}]" if self.ablation else ""
+        return f"{kind} {self.name}{cn} {self.dataset} seed {self.seed}{flip}"
 
     def lock_key(self) -> str:
         """The name of the run's lock: its run id (every planned job has one)."""
@@ -198,7 +205,7 @@ def _train(job: Job, settings: SweepSettings):
     from zslbench.tracks import execute_run, get_track
 
     track = get_track(job.track_key)
-    overrides = dict(settings.overrides_for(track.key))
+    overrides = job.overrides_in(settings)
     cfg = track.make_config(settings.profile, overrides)
     src = track.resolve_source(job.dataset, settings.source, settings.data_dir)
     data_dir = None if settings.data_dir is None else str(settings.data_dir)

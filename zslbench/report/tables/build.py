@@ -16,6 +16,7 @@ from zslbench.report.records import (
 )
 from zslbench.report.tables.cells import (
     CZSL_DATASETS, CZSL_METHOD_ORDER, CZSL_METRICS, GZSL_DATASETS, GZSL_METRICS, cell_stats,
+    shows_delta,
 )
 from zslbench.report.tables.model import CZSL_COLUMNS, GZSL_COLUMNS, Row, Section, Table
 from zslbench.report.tables.notes import czsl_notes, czsl_title, gzsl_notes, gzsl_title
@@ -98,7 +99,7 @@ def _cell(source, v: Variant, label, model, ds, metric, values, recs, paper_valu
         "data_source": source, "variant": label, "profile": v.profile, "model": model, "dataset": ds,
         "metric": metric, "mean": mean, "std": std, "n": n, "n_max": 0, "fewer_seeds": False,
         "seeds": ";".join(str(s) for s in sorted(r["seed"] for r in recs)),
-        "paper": paper_value, "delta": mean - paper_value if n else math.nan,
+        "paper": paper_value, "delta": mean - paper_value if n and shows_delta(source) else math.nan,
         "options": fmt_items(v.paper_diff),
     }
 
@@ -167,7 +168,8 @@ def build_czsl_table(results: Path) -> Table:
                         "mean": mean, "std": std, "n": n, "n_max": 0, "fewer_seeds": False,
                         "seeds": ";".join(str(s) for s in sorted(r["seed"] for r in here)),
                         "rel_change_pct": rel, "paper": p_value, "paper_rel_change": p_rel,
-                        "delta": mean - p_value if n else math.nan, "options": fmt_items(v.paper_diff),
+                        "delta": mean - p_value if n and shows_delta(source) else math.nan,
+                        "options": fmt_items(v.paper_diff),
                     })
         frame = pd.DataFrame(cells, columns=CZSL_COLUMNS)
         n_max = _mark_fewer(frame, CZSL_METRICS)

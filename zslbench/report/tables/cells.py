@@ -36,6 +36,12 @@ def cell_stats(values: list[float]) -> tuple[float, float, int]:
     return mean, std, n
 
 
+def shows_delta(source: str) -> bool:
+    """Whether ours − paper is computed: not on synthetic data, whose numbers say nothing about
+    the paper's (its values are shown there for reference only)."""
+    return source != "synthetic"
+
+
 def is_nan(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
@@ -98,7 +104,7 @@ def paper_text(cell: dict, section, row, ds: str) -> str:
         return NOT_REPORTED
     d = digits(cell["metric"], value)
     text = approx + num(value, d)
-    if cell["n"]:
+    if cell["n"] and shows_delta(section.source):
         text += f" ({signed(cell['mean'] - value, digits(cell['metric']))})"
     return text
 

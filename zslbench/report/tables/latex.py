@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from zslbench.report.tables.cells import (
-    METRIC_LABEL, czsl_paper_text, digits, display, is_nan, num, paper_text, plain,
+    METRIC_LABEL, czsl_paper_text, digits, display, is_nan, num, paper_text, plain, shows_delta,
 )
 
 
@@ -108,7 +108,7 @@ def _latex_section(section) -> list[str]:
         name = tex_escape(row.name) + (r"\textsuperscript{(%s)}" % marks[row.variant] if row.show_variant else "")
         lines.append(name + " & ours & " + " & ".join(cells) + r" \\")
         if any_paper:
-            what = r"paper ($\Delta$)" if gz else "paper"
+            what = (r"paper ($\Delta$)" if shows_delta(section.source) else "paper (ref.)") if gz else "paper"
             lines.append(r" & {\tiny " + what + "} & " + " & ".join(r"{\tiny " + p + "}" for p in paper_cells) + r" \\")
     if gz:
         lines.append(r"\midrule")

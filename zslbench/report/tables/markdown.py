@@ -8,7 +8,7 @@ import math
 
 from zslbench.report.tables.cells import (
     METRIC_LABEL, czsl_paper_text, display, is_nan, ours_text, paper_text, plain, rel_text,
-    reported_time,
+    reported_time, shows_delta,
 )
 
 
@@ -30,7 +30,8 @@ def _md_gzsl_block(section, ds: str) -> str:
             cells = [section.cell(row, ds, m) for m in section.metrics + ("train_seconds",)]
             body.append([_row_label(row), "ours", *(ours_text(c) for c in cells)])
             if any(not is_nan(c["paper"]) for c in cells):
-                body.append(["", "paper (Δ)", *(paper_text(c, section, row, ds) for c in cells)])
+                what = "paper (Δ)" if shows_delta(section.source) else "paper (ref.)"
+                body.append(["", what, *(paper_text(c, section, row, ds) for c in cells)])
         else:
             values = section.reported[row.name]
             scores = [values.get((ds, m), math.nan) for m in section.metrics]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from zslbench.report.records import Variant, fmt_value
 from zslbench.report.tables.cells import (
-    APPROX, GZSL_DATASETS, GZSL_METRICS, MISSING, NOT_REPORTED, display,
+    APPROX, GZSL_DATASETS, GZSL_METRICS, MISSING, NOT_REPORTED, display, shows_delta,
 )
 from zslbench.report.tables.model import Section
 
@@ -168,8 +168,12 @@ def gzsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[st
         cells += "; (n=k) marks a cell with fewer seeds than that"
     cells += f"; a single seed has no std; {MISSING} = no run of ours."
     notes.append(cells)
+    paper_note = ("paper (Δ): the paper's number (`baselines/paper_gzsl.csv`) and Δ = ours − paper; "
+                  if shows_delta(section.source) else
+                  "paper (ref.): the paper's number (`baselines/paper_gzsl.csv`), for reference only: no "
+                  "difference is computed on synthetic data; ")
     notes.append(
-        "paper (Δ): the paper's number (`baselines/paper_gzsl.csv`) and Δ = ours − paper; "
+        paper_note +
         f"{NOT_REPORTED} = not reported in the paper; `linear` has no row in the paper. "
         "reported: the paper's numbers for the other methods, not rerun here."
     )
@@ -229,7 +233,9 @@ def czsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[st
     )
     notes.append(
         "paper: the paper's number and its printed relative change (`baselines/paper_czsl.csv`); "
-        f"{NOT_REPORTED} = none printed. The difference ours − paper is in `czsl.csv` (column delta) only."
+        f"{NOT_REPORTED} = none printed. "
+        + ("The difference ours − paper is in `czsl.csv` (column delta) only." if shows_delta(section.source)
+           else "No difference ours − paper is computed on synthetic data.")
     )
     single = len(variants) == 1
     for v in variants:

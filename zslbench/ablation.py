@@ -1,0 +1,154 @@
+"""`zslbench run --all --ablate OPTION[,OPTION...]`: beside each planned run, the same run with
+one option flipped.
+
+The alternatives of an option: every other value of a field with a fixed set of choices; the
+negation of a bool; 1.0 and 0.95 for ``seen_logit_scale``; ``NAME=VALUE`` flips to one given
+value.  ``preset`` flips the whole preset (``colab`` <-> ``code``) except the fields set with
+``--set``.  A flip is planned only where the option acts on the run (zslbench.applicability)
+and changes its config; the flipped run has its own run id, so it is resumed and skipped like
+any other.  The report (zslbench.report.effects) pairs each flipped run with its base run by
+seed and shows the change of H and AUSUC (mH and mAUC for CZSL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+from zslbench.errors import ConfigError
+
+PRESET = "preset"
+# seen_logit_scale is a free field ("colab_rule" or a number): its alternatives are the two
+# constant factors of the authors' work (PAPER_SPEC section 9 item 2).
+FIXED_ALTERNATIVES = {"seen_logit_scale": ("1.0", "0.95")}
+
+
+@dataclass(frozen=True)
+class Flip:
+    option: str  # a config field, or "preset"
+    value: str  # the new value (or preset name), as text
+    overrides: Mapping[str, Any]  # the fields to set on top of the run's own overrides
+
+    @property
+    def label(self) -> str:
+        return f"{self.option}={self.value}"
+
+
+def _field(cls: type, name: str):
+    return next((f for f in dataclasses.fields(cls) if f.name == name), None)
+
+
+def alternatives(cls: type, name: str, current: Any) -> list[Any]:
+    """The values `name` is flipped to from `current` (ConfigError where none are known)."""
+    f = _field(cls, name)
+    if f is None:
+        raise ConfigError(f"--ablate {name}: not an option of {cls.__name__}")
+    if name in FIXED_ALTERNATIVES:
+        return [v for v in FIXED_ALTERNATIVES[name] if str(v) != str(current)]
+    choices = f.metadata.get("choices")
+    if choices:
+        return [c for c in choices if c != current]
+    if f.type in (bool, "bool"):
+        return [not current]
+    raise ConfigError(f"--ablate {name}: no alternatives known for this option (it has no fixed choices); "
+                      f"give one as {name}=VALUE")
+
+
+def parse_options(items: Iterable[str], classes: Iterable[type]) -> list[str]:
+    """Check the --ablate items against the config classes of the planned runs."""
+    classes = list(classes)
+    names = sorted({f.name for cls in classes for f in dataclasses.fields(cls)})
+    out = []
+    for item in items:
+        name = item.split("=", 1)[0].strip()
+        if name == PRESET and "=" not in item:
+            out.append(PRESET)
+            continue
+        if name not in names:
+            import difflib
+
+            close = difflib.get_close_matches(name, names + [PRESET], n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"--ablate: unknown option {name!r}{hint}")
+        if "=" not in item:  # fails now for a field without known alternatives
+            cls = next(c for c in classes if _field(c, name) is not None)
+            alternatives(cls, name, getattr(cls(), name))
+        out.append(item.strip())
+    return list(dict.fromkeys(out))
+
+
+def flips(options: Iterable[str], table: str, config_cls: type, kind: str, traits: Mapping[str, Any],
+          cfg: Mapping[str, Any], preset: str | None, explicit: Iterable[str] = ()) -> list[Flip]:
+    """The flipped variants of one run (a pure function of its traits and config).
+
+    table: its applicability table (gzsl, czsl, czsl-images); kind: gzsl or czsl (the preset's
+    side); cfg: its complete config as a dict; explicit: the fields set with --set."""
+    from zslbench.applicability import acts
+    from zslbench.config import parse_overrides
+    from zslbench.presets import DEFAULT_PRESET, PRESETS
+
+    explicit = set(explicit)
+    out: list[Flip] = []
+    for option in options:
+        if option == PRESET:
+            other = "code" if (preset or DEFAULT_PRESET) != "code" else "colab"
+            fields = {k: v for k, v in PRESETS[other].fields(kind).items() if k not in explicit and k in cfg}
+            changed = {k: v for k, v in fields.items()
+                       if str(cfg[k]) != str(v) and acts(table, k, traits, cfg)}
+            if changed:
+                out.append(Flip(PRESET, other, fields))
+            continue
+        name = option.split("=", 1)[0].strip()
+        if _field(config_cls, name) is None or not acts(table, name, traits, cfg):
+            continue
+        if "=" in option:
+            values = list(parse_overrides(config_cls, [option]).values())
+        else:
+            values = alternatives(config_cls, name, cfg[name])
+        for value in values:
+            if str(value) != str(cfg[name]):
+                out.append(Flip(name, _text(value), {name: value}))
+    return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def ablation_jobs(jobs: list, options: list[str], settings, preset: str | None,
+                  explicit: Mapping[str, Iterable[str]], state_of: Callable[[str], str]) -> list:
+    """The extra sweep jobs (zslbench.executors.Job) that flip each option beside each job."""
+    from zslbench.applicability import czsl_traits, gzsl_traits
+    from zslbench.tracks import get_track, planned_run_id
+
+    seen = {j.run_id for j in jobs}
+    cfgs: dict[str, dict] = {}
+    out = []
+    acted: set[str] = set()
+    for job in jobs:
+        key = job.track_key
+        track = get_track(key)
+        base = dict(settings.overrides_for(key))
+        if key not in cfgs:
+            cfgs[key] = track.make_config(settings.profile, base).to_dict()
+        src = track.resolve_source(job.dataset, settings.source, settings.data_dir)
+        traits = (gzsl_traits(job.name, job.dataset, src) if job.kind == "gzsl"
+                  else czsl_traits(job.name, job.classnorm, job.dataset, src))
+        table = getattr(track, "table", "gzsl")
+        for option, flip in ((o, f) for o in options for f in flips(
+                [o], table, track.config_cls, job.kind, traits, cfgs[key], preset, explicit.get(key, ()))):
+            acted.add(option)
+            rid = planned_run_id(track, job.name, job.dataset, job.seed, job.classnorm, settings.profile,
+                                 settings.source, settings.data_dir, {**base, **flip.overrides})
+            if rid in seen:
+                continue
+            seen.add(rid)
+            out.append(dataclasses.replace(job, run_id=rid, state=state_of(rid),
+                                           overrides=tuple(sorted(flip.overrides.items())), ablation=flip.label))
+    idle = [o for o in options if o not in acted]
+    if idle:
+        raise ConfigError(f"--ablate {', '.join(idle)}: changes none of the planned runs")
+    return out

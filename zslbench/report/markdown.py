@@ -1,0 +1,62 @@
+"""Render report blocks (zslbench.report.blocks) as Markdown for a terminal or a code host.
+
+The tables are the HTML page's tables, cell for cell; a cell with the runs behind it shows its
+summary, and the runs are listed under the table.
+"""
+
+from __future__ import annotations
+
+from zslbench.report.blocks import Bullets, Figure, Fold, Heading, Para, Table
+
+
+def md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(t: Table) -> list[str]:
+    from tabulate import tabulate
+
+    body = [[md_cell(c.details.summary if c.details is not None else c.text) for c in row] for row in t.rows]
+    align = ["right" if i in t.numeric else "left" for i in range(len(t.headers))]
+    out = []
+    if t.caption:
+        out += [f"**{t.caption}**", ""]
+    out.append(tabulate(body, headers=[md_cell(h) for h in t.headers], tablefmt="pipe", colalign=align,
+                        disable_numparse=True))
+    runs = {}  # the rows of one model share their runs: list them once
+    for row in t.rows:
+        for c in row:
+            if c.details is not None:
+                runs.setdefault((row[0].text, c.details.summary, tuple(c.details.lines)), None)
+    if runs:
+        out += ["", "Runs behind the rows:", ""]
+        for name, summary, lines in runs:
+            out.append(f"- {md_cell(name)} ({summary}): " + "; ".join(lines))
+    out.append("")
+    return out
+
+
+def _block(b, depth: int = 0) -> list[str]:
+    if isinstance(b, Heading):
+        return ["#" * min(6, b.level + depth) + " " + b.text, ""]
+    if isinstance(b, Para):
+        return [f"> **{b.text}**" if b.style == "banner" else b.text, ""]
+    if isinstance(b, Bullets):
+        return [f"{i}. {x}" if b.ordered else f"- {x}" for i, x in enumerate(b.items, 1)] + [""]
+    if isinstance(b, Table):
+        return _table(b)
+    if isinstance(b, Figure):
+        return [f"![{b.alt}]({b.src})", "", f"*{b.caption}*", ""]
+    if isinstance(b, Fold):
+        out = [f"**{b.summary}**", ""]
+        for x in b.blocks:
+            out += _block(x, depth)
+        return out
+    raise TypeError(f"unknown report block {type(b).__name__}")
+
+
+def render_markdown(blocks: list) -> str:
+    lines: list[str] = []
+    for b in blocks:
+        lines += _block(b)
+    return "\n".join(lines).rstrip("\n") + "\n"
