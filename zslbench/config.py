@@ -27,6 +27,11 @@ def _non_negative(default: Any) -> Any:
 
 @dataclass(frozen=True)
 class GZSLConfig:
+    """One GZSL run's options; the defaults are the paper's protocol as the notebook runs it.
+
+    ``--set key=value`` sets a field; the fields that act on a run are part of its run id.
+    """
+
     # --- optimisation (PAPER_SPEC section 4) ---
     epochs: int = 50
     batch_size: int = 256
@@ -358,6 +363,8 @@ CZSL_IMAGE_PITFALL_OPTIONS = CZSL_PITFALL_OPTIONS + (
 # --- profiles --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Profile:
+    """A named set of overrides of the three config classes, with the seeds a sweep runs."""
+
     name: str
     seeds: tuple[int, ...]
     gzsl: Mapping[str, Any]
