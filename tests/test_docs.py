@@ -122,7 +122,7 @@ def logical_lines(block: str) -> list[str]:
     """Lines of a code block, with ``\\`` continuations and indented synopsis lines joined."""
     out: list[str] = []
     for line in block.splitlines():
-        if out and (out[-1].endswith("\\") or (line[:1].isspace() and line.lstrip().startswith("["))):
+        if out and (out[-1].endswith("\\") or (line[:1].isspace() and line.lstrip().startswith(("[", "--")))):
             out[-1] = out[-1].rstrip("\\") + " " + line.strip()
         else:
             out.append(line)

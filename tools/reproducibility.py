@@ -90,13 +90,13 @@ def _value(number: dict) -> str:
 
 
 def _table(numbers: list[dict], groups: list[dict], first_column: str) -> list[str]:
-    lines = [f"| {first_column} | dataset | metric | paper | command | verified | note |",
+    lines = [f"| {first_column} | dataset | metric | paper | verified | note | command |",
              "|---|---|---|---|---|---|---|"]
     for n in numbers:
         g = group_of(n, groups)
         dataset = "all four" if n["dataset"] == "ALL" else n["dataset"]
-        lines.append(f"| {n['label']} (`{n['key']}`) | {dataset} | {METRIC_LABELS.get(n['metric'], n['metric'])} "
-                     f"| {_value(n)} | `{command_for(n, g)}` | {g['status']} | {g['number']} |")
+        lines.append(f"| `{n['key']}` | {dataset} | {METRIC_LABELS.get(n['metric'], n['metric'])} "
+                     f"| {_value(n)} | {g['status']} | {g['number']} | `{command_for(n, g)}` |")
     return lines
 
 
@@ -117,10 +117,12 @@ def render(root: Path = ROOT) -> str:
         "One row per number that the paper reports for its own models and methods: the paper's value,",
         "the command that reproduces it (after `zslbench data fetch` of the data it needs), and how far",
         "it has been verified. The competing GZSL methods of the paper's table are quoted from their",
-        "papers and not rerun, so they have no row. GZSL values are percentages (U, S, H) or seconds;",
-        "CZSL values are percentages (mAUC, mH, mJA) or a fraction (Forgetting). A sweep averages the",
-        "profile's five seeds; `zslbench table gzsl|czsl` prints the mean, the std and the difference",
-        "from the paper.",
+        "papers and not rerun, so they have no row. The paper's rows are named by zslbench's keys",
+        "(`mlp3`, `mlp3+eq9`, `mlp3+eq10`, `mlp3+cn` are the rows 3-layer MLP, with Eq. (9), with",
+        "Eq. (10) and with CN; a CZSL method with `+cn` is its row with ClassNorm). GZSL values are",
+        "percentages (U, S, H) or seconds; CZSL values are percentages (mAUC, mH, mJA) or a fraction",
+        "(Forgetting). A sweep averages the profile's five seeds; `zslbench table gzsl|czsl` prints",
+        "the mean, the std and the difference from the paper.",
         "",
         "What the statuses mean, and how many of the paper's numbers each covers:",
         "",
@@ -130,9 +132,9 @@ def render(root: Path = ROOT) -> str:
     for status, meaning in STATUSES.items():
         out.append(f"| {status} | {meaning} | {status_counts.get(status, 0)} |")
     out += ["", f"{len(numbers)} numbers in all.", "", "## GZSL", ""]
-    out += _table([n for n in numbers if n["table"] == "gzsl"], groups, "the paper's row")
+    out += _table([n for n in numbers if n["table"] == "gzsl"], groups, "model")
     out += ["", "## Continual ZSL", ""]
-    out += _table([n for n in numbers if n["table"] == "czsl"], groups, "the paper's row")
+    out += _table([n for n in numbers if n["table"] == "czsl"], groups, "method")
     out += ["", "## Notes", ""]
     for g in groups:
         out.append(f"{g['number']}. {g['note']}")
