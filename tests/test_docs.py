@@ -33,8 +33,9 @@ DOCS = ROOT / "docs"
 CODE_DIRS = ("zslbench", "tests", "benchmarks")
 COMMAND_SOURCES_EXCLUDED = {"report.md"}  # written and checked with `zslbench report`
 
-# A docs page named in code or prose: docs/<name>.md with an optional #anchor.
-DOC_REF = re.compile(r"(?<![\w/.-])docs/([\w./-]+?\.md)(?:#([\w-]+))?")
+# A docs page named in code or prose: docs/<name>.md with an optional #anchor, and more anchors of
+# the same page after it as ", #anchor".
+DOC_REF = re.compile(r"(?<![\w/.-])docs/([\w./-]+?\.md)(?:#([\w-]+)((?:,\s*#[\w-]+)*))?")
 HTML_ID = re.compile(r"""\sid=["']([^"']+)["']""")
 
 
@@ -75,11 +76,13 @@ def page_anchors(site: Path, page: str) -> set[str]:
 def broken_doc_refs(text: str, site: Path) -> list[str]:
     """The ``docs/...md#...`` references in ``text`` whose page or anchor does not exist."""
     broken = []
-    for page, anchor in DOC_REF.findall(text):
+    for page, anchor, more in DOC_REF.findall(text):
         if not (DOCS / page).is_file():
             broken.append(f"docs/{page} (no such page)")
-        elif anchor and anchor not in page_anchors(site, page):
-            broken.append(f"docs/{page}#{anchor} (no such section)")
+            continue
+        for a in [anchor, *re.findall(r"#([\w-]+)", more)] if anchor else []:
+            if a not in page_anchors(site, page):
+                broken.append(f"docs/{page}#{a} (no such section)")
     return broken
 
 
@@ -96,6 +99,7 @@ def test_the_reference_checker_catches_a_missing_page_and_a_missing_section(site
     assert broken_doc_refs(f"see {ref}pitfalls", site) == []
     assert broken_doc_refs(f"see {ref}no-such-section", site) == [f"{ref}no-such-section (no such section)"]
     assert broken_doc_refs("see docs/" + "no-such-page.md", site) == ["docs/no-such-page.md (no such page)"]
+    assert broken_doc_refs(f"see {ref}pitfalls, #pitfall-3, #nope", site) == [f"{ref}nope (no such section)"]
 
 
 def test_every_docs_page_named_in_code_and_readme_exists(site):
