@@ -45,7 +45,7 @@ def test_every_section_and_pitfall_the_tool_maps_to_is_an_anchor_of_the_page():
     (f"a {OLD} §9 option", "a docs/paper-protocol.md#pitfalls option"),
     (f"({OLD} 7.1, section 9 item 19)", "(docs/paper-protocol.md#czsl-protocol, #pitfall-19)"),
     (f"({OLD} §8b)", "(docs/paper-protocol.md#claims)"),
-    ("launcher (README, Numerical reproducibility).", "launcher (docs/numerics.md)."),
+    ("launcher (READ" + "ME, Numerical reproducibility).", "launcher (docs/numerics.md)."),
 ])
 def test_references_in_code_become_paths(old, new):
     assert tool.rewrite(old, ROOT / "zslbench" / "x.py") == new
