@@ -62,6 +62,8 @@ def test_references_in_markdown_become_relative_links():
     # generated tables keep the plain text their code writes
     golden = ROOT / "tests" / "fixtures" / "golden" / "gzsl.md"
     assert tool.rewrite(f"a {OLD} §9 option", golden) == "a docs/paper-protocol.md#pitfalls option"
+    tex = ROOT / "tests" / "fixtures" / "golden" / "gzsl.tex"
+    assert tool.rewrite("((!) = a PAPER\\_SPEC \\S{}9 option", tex) == "((!) = a docs/paper-protocol.md\\#pitfalls option"
 
 
 def test_a_section_or_pitfall_that_does_not_exist_is_an_error():
@@ -69,3 +71,4 @@ def test_a_section_or_pitfall_that_does_not_exist_is_an_error():
         tool.rewrite(f"{OLD} section 10", ROOT / "x.py")
     with pytest.raises(ValueError, match="no pitfall 22"):
         tool.rewrite(f"{OLD} section 9 item 22", ROOT / "x.py")
+

@@ -46,6 +46,8 @@ PITFALLS = range(1, 22)
 
 _ONE = r"(?:(?:sections?|§)\s*)?\d+(?:\.\d+)?b?(?:-\d+(?:\.\d+)?)?(?:,?\s+items?\s+\d+(?:\s*(?:-|and)\s*\d+)?)?"
 REF = re.compile(rf"PAPER_SPEC(?P<body>\s*{_ONE}(?:\s*(?:,|and)\s*{_ONE})*)")
+# The same in LaTeX output (the tables' .tex files): PAPER\_SPEC \S{}9.
+TEX_REF = re.compile(r"PAPER\\_SPEC\s*\\S\{\}\s*(?P<sec>\d+(?:\.\d+)?b?)")
 PART = re.compile(r"(?:(?:sections?|§)\s*)?(?P<sec>\d+(?:\.\d+)?b?)(?:-(?P<sec_to>\d+(?:\.\d+)?))?"
                   r"(?:,?\s+items?\s+(?P<item>\d+)(?:\s*(?P<op>-|and)\s*(?P<item_to>\d+))?)?")
 
@@ -118,6 +120,7 @@ def rewrite(text: str, path: Path) -> str:
         return f"{PROTOCOL}#" + ", #".join(anchors)
 
     text = REF.sub(protocol, text)
+    text = TEX_REF.sub(lambda m: f"{PROTOCOL}\\#" + ", \\#".join(anchors_of(m.group("sec"))), text)
     for pattern, plain, target, label in README_SECTIONS:
         if markdown and target is not None:
             link = f"[{label}]({os.path.relpath(ROOT / target.split('#')[0], path.parent)}#{target.split('#')[1]})"
@@ -152,7 +155,7 @@ def candidate_files() -> list[Path]:
 
 
 def leftovers(text: str) -> list[str]:
-    found = [m.group(0) for m in re.finditer(r"PAPER_SPEC[^\n]{0,40}", text)]
+    found = [m.group(0) for m in re.finditer(r"PAPER\\?_SPEC[^\n]{0,40}", text)]
     found += [m.group(0) for pattern, *_ in README_SECTIONS for m in pattern.finditer(text)]
     return found
 
