@@ -63,6 +63,7 @@ def test_site_builds_strictly_with_every_page(site):
     # mkdocstrings rendered the docstrings, not just the headings
     assert "gzsl_scores" in api and "per-class accuracies" in api
     assert "GZSLConfig" in api and "select_epoch" in api
+    assert ":func:" not in api and ":class:" not in api and ":meth:" not in api, "a Sphinx role shown as text"
 
 
 # --------------------------------------------------------------------------- references in code

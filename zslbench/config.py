@@ -181,7 +181,7 @@ class CZSLConfig:
     The paper fine-tunes a ResNet-18 on raw images; here the image features are the fixed
     2048-d xlsa17 (or synthetic) features and only the attribute head trains, so the numbers
     are NOT comparable with the paper's CZSL table.  Per-dataset settings are separate
-    fields (``*_cub`` / ``*_sun``); :meth:`for_dataset` resolves them.
+    fields (``*_cub`` / ``*_sun``); ``for_dataset`` resolves them.
 
     Optimiser: the authors' code has two SGD parameter groups, "head" (lr 1e-3, momentum 0.9),
     which holds the attribute network (their ``AttrsHead``), and "embedder" (lr 5e-3,
@@ -315,7 +315,7 @@ class CZSLImageConfig(CZSLConfig):
     """Continual ZSL on the image track: the paper's protocol (PAPER_SPEC sections 1.2, 7.1).
 
     An ImageNet-pretrained ResNet-18 (512-d) is fine-tuned end to end with the attribute head
-    (prototype size 512).  Everything of :class:`CZSLConfig` applies, with two defaults of
+    (prototype size 512).  Everything of ``CZSLConfig`` applies, with two defaults of
     the authors' code that differ from the features track: the attribute network is in the SGD
     ``head`` group (lr 1e-3, momentum 0.9; the ResNet is the ``embedder`` group, lr 5e-3,
     momentum 0; PAPER_SPEC section 9 item 19), and SUN is evaluated on its ``val`` split.

@@ -244,7 +244,7 @@ def gzsl_scores(
 
     * ``S``: accuracy on the samples whose label is a seen class, predictions
       by the argmax over *all* classes of the calibrated logits
-      (:func:`calibrate` with ``seen_scale``).
+      (``calibrate`` with ``seen_scale``).
     * ``U``: the same on the samples of unseen classes.
     * ``H``: ``2 S U / (S + U)``, 0 when both are 0.
     * ``ZSL``: accuracy on the unseen-class samples with the argmax restricted
@@ -414,10 +414,10 @@ def ausuc(logits: Any, labels: Any, seen_mask: Any) -> float:
     """Area under the Seen-Unseen accuracy curve, in percent; exact.
 
     ``seen_mask`` is a boolean vector over the classes.  The curve is
-    :func:`seen_unseen_curve` (per-sample accuracies, one point per distinct
+    ``seen_unseen_curve`` (per-sample accuracies, one point per distinct
     seen/unseen gap, both endpoints included) and the area is the trapezoid
     rule of ``accS`` over ``accU``; it equals the limit of the bias sweep
-    :func:`ausuc_sweep`.  Returns a value in [0, 100]; with no seen or no
+    ``ausuc_sweep``.  Returns a value in [0, 100]; with no seen or no
     unseen classes, the plain accuracy times 100 (as the authors' code).
 
     This is the sorting algorithm of PAPER_SPEC section 5: O(N log N + N C).
@@ -629,7 +629,7 @@ def czsl_scores(
     ``mAUC``, ``mH``, ``mJA`` (and the optional ``mSA``, ``mUA``) are in percent;
     ``forgetting`` (mean over k = 2..T of the per-step forgetting) and ``forgetting_final``
     (its value after the last task) are fractions in [-1, 1] (negative when accuracy on old
-    tasks rose).  See :func:`czsl_steps` for the per-step definitions.
+    tasks rose).  See ``czsl_steps`` for the per-step definitions.
 
     * mH = mean over t = 1..T-1 of H_t;
     * mJA = mean over t = 1..T of JA_t;
