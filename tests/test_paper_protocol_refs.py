@@ -72,3 +72,9 @@ def test_a_section_or_pitfall_that_does_not_exist_is_an_error():
     with pytest.raises(ValueError, match="no pitfall 22"):
         tool.rewrite(f"{OLD} section 9 item 22", ROOT / "x.py")
 
+
+
+def test_no_reference_to_a_document_outside_the_repository_is_left():
+    left = [f"{path.relative_to(ROOT)}: {ref}" for path in tool.candidate_files()
+            for ref in tool.leftovers(path.read_text(errors="replace"))]
+    assert not left, "run python tools/paper_protocol_refs.py:\n" + "\n".join(left)

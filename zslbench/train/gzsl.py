@@ -1,4 +1,4 @@
-"""GZSL training and evaluation: the paper's protocol (PAPER_SPEC sections 4-5).
+"""GZSL training and evaluation: the paper's protocol (docs/paper-protocol.md#gzsl-training, #evaluation).
 
 `train_gzsl` is a pure function of (data, model name, config, seed, device): it returns
 the metrics, the per-epoch log and the variance trace; writing them is the store's job.
@@ -47,7 +47,7 @@ def resolve_device(device: str) -> torch.device:
         if not torch.cuda.is_available():
             raise ConfigError(
                 f"--device {device}: CUDA is not available in this torch build ({torch.__version__}) "
-                "or no GPU is visible; install a CUDA build of torch (see README) or use --device cpu"
+                "or no GPU is visible; install a CUDA build of torch (see docs/installation.md#gpu) or use --device cpu"
             )
         return torch.device(device)
     raise ConfigError(f"--device {device!r}: expected cpu or cuda")
