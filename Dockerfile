@@ -4,7 +4,7 @@
 #   docker build -t zslbench .
 #   docker run --rm -v "$PWD/data:/data" -v "$PWD/results:/results" zslbench run --all --profile quick
 #
-# Three settings (README, "Reproduce with Docker"):
+# Three settings (docs/installation.md#docker):
 #   internet:   the defaults (python:3.11 slim from Docker Hub, torch from the PyTorch CPU index);
 #   TLS proxy:  --secret id=ca_bundle,src=/path/to/ca-bundle.crt (the CA bundle pip trusts during
 #               the build; it is mounted for the install steps only and is in no layer);

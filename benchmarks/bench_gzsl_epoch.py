@@ -216,7 +216,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke version: 10%% of the images, 1 rep")
     ap.add_argument("--reps", type=int, default=None, help="repetitions per arm (default 3; quick 1)")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads for every arm (default 1: see README, shared machine)")
+                    help="torch threads for every arm (default 1: see benchmarks/README.md, Machine and load)")
     ap.add_argument("--clock", choices=("auto", "cpu", "wall"), default="auto",
                     help="clock for the verdicts (auto: CPU time with 1 thread, else wall)")
     ap.add_argument("--profile", action="store_true",

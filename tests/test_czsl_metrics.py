@@ -1,4 +1,4 @@
-"""Continual-ZSL metrics (PAPER_SPEC section 7.3): hand-derived histories and a slow, direct
+"""Continual-ZSL metrics (docs/paper-protocol.md#czsl-metrics): hand-derived histories and a slow, direct
 implementation of every formula."""
 
 from __future__ import annotations

@@ -351,7 +351,7 @@ def test_sweep_range_covers_wide_logits():
     exact = ausuc(logits, labels, mask)
     assert ausuc_sweep(logits, labels, mask, n_thresholds=20001) == pytest.approx(exact, abs=1e-2)
 
-    # The authors' fixed range, lambda in arange(-10, 10, 0.01) (PAPER_SPEC section 9, item 8).
+    # The authors' fixed range, lambda in arange(-10, 10, 0.01) (docs/paper-protocol.md#pitfall-8).
     seen_samples = mask[labels]
     acc_s, acc_u = [], []
     for b in np.arange(-10, 10, 0.01):

@@ -20,7 +20,7 @@ from zslbench.errors import ConfigError
 
 PRESET = "preset"
 # seen_logit_scale is a free field ("colab_rule" or a number): its alternatives are the two
-# constant factors of the authors' work (PAPER_SPEC section 9 item 2).
+# constant factors of the authors' work (docs/paper-protocol.md#pitfall-2).
 FIXED_ALTERNATIVES = {"seen_logit_scale": ("1.0", "0.95")}
 
 

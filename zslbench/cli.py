@@ -239,7 +239,7 @@ def _v(value) -> str:
 def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, from_record,
             atol, rtol, czsl, track, method, classnorm, **sweep) -> None:
     """Train and evaluate one run and write its record; with --all, run the whole grid as a
-    resumable sweep (see README, Sweeps)."""
+    resumable sweep (see docs/sweeps.md)."""
     from zslbench.config import GZSLConfig, get_profile, make_gzsl_config, parse_overrides
     from zslbench.data import DATASETS
     from zslbench.models import MODELS

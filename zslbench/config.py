@@ -1,6 +1,6 @@
 """Run configuration: frozen dataclasses whose defaults are the paper's protocol.
 
-Every option that changes results (PAPER_SPEC section 9) is a field here with the
+Every option that changes results (docs/paper-protocol.md#pitfalls) is a field here with the
 paper-faithful default, and every run record stores all of them.
 """
 
@@ -27,7 +27,12 @@ def _non_negative(default: Any) -> Any:
 
 @dataclass(frozen=True)
 class GZSLConfig:
-    # --- optimisation (PAPER_SPEC section 4) ---
+    """One GZSL run's options; the defaults are the paper's protocol as the notebook runs it.
+
+    ``--set key=value`` sets a field; the fields that act on a run are part of its run id.
+    """
+
+    # --- optimisation (docs/paper-protocol.md#gzsl-training) ---
     epochs: int = 50
     batch_size: int = 256
     lr: float = 5e-4
@@ -35,12 +40,12 @@ class GZSLConfig:
     lr_step_epochs: int = 25
     lr_gamma: float = 0.1
     test_batch_size: int = 2048
-    # --- model (PAPER_SPEC section 3) ---
+    # --- model (docs/paper-protocol.md#models) ---
     hidden_dim: int = 1024
     scale: float = 5.0  # gamma per side of the scaled cosine; logits lie in [-gamma^2, gamma^2]
     cn_momentum: float = 0.1
     cn_eps: float = 1e-5
-    # --- pitfalls, PAPER_SPEC section 9 (items 1-7) ---
+    # --- pitfalls, docs/paper-protocol.md#pitfalls (items 1-7) ---
     select_epoch: str = dataclasses.field(default="final", metadata=_choice("final", "best_test_H"))
     seen_logit_scale: str = dataclasses.field(default="colab_rule")  # "colab_rule" or a number
     cn_denominator: str = dataclasses.field(default="var_colab", metadata=_choice("var_colab", "std"))
@@ -62,7 +67,7 @@ class GZSLConfig:
     synthetic_seed: int = 0
     # --- instrumentation ---
     trace: bool = True
-    # --- numerics: torch threads of the run, whatever launches it (README, Numerical reproducibility) ---
+    # --- numerics: torch threads of the run, whatever launches it (docs/numerics.md) ---
     threads: int = _positive(1)
     # TF32 matmuls and convolutions on CUDA (off: float32; refused on a CPU run; zslbench.devices)
     cuda_tf32: bool = False
@@ -173,30 +178,30 @@ CZSL_DATASETS = ("cub", "sun")
 
 @dataclass(frozen=True)
 class CZSLConfig:
-    """Continual ZSL on the features track (PAPER_SPEC section 7).
+    """Continual ZSL on the features track (docs/paper-protocol.md#czsl).
 
     The paper fine-tunes a ResNet-18 on raw images; here the image features are the fixed
     2048-d xlsa17 (or synthetic) features and only the attribute head trains, so the numbers
     are NOT comparable with the paper's CZSL table.  Per-dataset settings are separate
-    fields (``*_cub`` / ``*_sun``); :meth:`for_dataset` resolves them.
+    fields (``*_cub`` / ``*_sun``); ``for_dataset`` resolves them.
 
     Optimiser: the authors' code has two SGD parameter groups, "head" (lr 1e-3, momentum 0.9),
     which holds the attribute network (their ``AttrsHead``), and "embedder" (lr 5e-3,
-    momentum 0), which holds the image network (PAPER_SPEC section 9 item 19).  On the features
+    momentum 0), which holds the image network (docs/paper-protocol.md#pitfall-19).  On the features
     track the only trainable module is the attribute network A -> 256 -> feature_dim (called
     the embedder in the rest of zslbench), so it gets the "head" settings by default
     (``attr_param_group="head"``); ``"embedder"`` gives it the image network's settings
     instead.  Only the group it uses acts on a run (see zslbench.applicability).
     """
 
-    # --- tasks and images (PAPER_SPEC 7.1, 1.2) ---
+    # --- tasks and images (docs/paper-protocol.md#czsl-protocol, #czsl-images) ---
     tasks_cub: int = _positive(10)  # 200 classes -> 10 tasks of 20
     tasks_sun: int = _positive(15)  # 717 classes -> 47, 47, 47, then 48 x 12
     split_cub: str = "1/0/1"  # per-class train/val/test ratio: about half train, half test
     split_sun: str = "10/5/5"  # per class: 10 train, 5 val, 5 test (20 images per class)
     image_split_seed: int = _non_negative(42)  # fixed across run seeds, like the code's RandomState(42)
     sun_eval_split: str = dataclasses.field(default="test", metadata=_choice("test", "val"))
-    # --- optimisation (PAPER_SPEC 7.1) ---
+    # --- optimisation (docs/paper-protocol.md#czsl-protocol) ---
     epochs_per_task: int = _positive(10)
     batch_size: int = _positive(32)
     inference_batch_size: int = _positive(512)
@@ -207,7 +212,7 @@ class CZSLConfig:
     attr_param_group: str = dataclasses.field(default="head", metadata=_choice("head", "embedder"))
     multitask_max_iters_cub: int = _positive(200)
     multitask_max_iters_sun: int = _positive(150)
-    # --- model (PAPER_SPEC 7.1): Lin(A,256) -> ReLU -> [CN] -> Lin(256, feature_dim) -> ReLU ---
+    # --- model (docs/paper-protocol.md#czsl-protocol): Lin(A,256) -> ReLU -> [CN] -> Lin(256, feature_dim) -> ReLU ---
     hidden_dim: int = _positive(256)
     scale: float = _positive(10.0)  # gamma per side of the scaled cosine
     attr_norm: str = dataclasses.field(
@@ -221,7 +226,7 @@ class CZSLConfig:
     baseline_last_init: str = dataclasses.field(
         default="kaiming_relu", metadata=_choice("kaiming_relu", "torch_default")
     )
-    # --- methods (PAPER_SPEC 7.2) ---
+    # --- methods (docs/paper-protocol.md#czsl-methods) ---
     ewc_lambda: float = _non_negative(10.0)
     ewc_gamma: float = _non_negative(0.99)
     mas_lambda: float = _non_negative(1e-4)
@@ -229,7 +234,7 @@ class CZSLConfig:
     agem_ref_batch: int = _positive(128)
     agem_mem_per_class_cub: int = _positive(10)
     agem_mem_per_class_sun: int = _positive(5)
-    # --- pitfalls, PAPER_SPEC section 9 (items 10-12); defaults follow the authors' code ---
+    # --- pitfalls, docs/paper-protocol.md#pitfalls (items 10-12); defaults follow the authors' code ---
     mauc_range: str = dataclasses.field(default="1..T-1", metadata=_choice("1..T-1", "0..T"))
     forgetting_max_rows: str = dataclasses.field(
         default="all_prev_hist", metadata=_choice("all_prev_hist", "since_learned")
@@ -237,7 +242,7 @@ class CZSLConfig:
     importance_data: str = dataclasses.field(
         default="current_task_code", metadata=_choice("current_task_code", "previous_task")
     )
-    # EWC's Fisher normalisation (PAPER_SPEC section 9 items 11 and 20): "code" divides by the
+    # EWC's Fisher normalisation (docs/paper-protocol.md#pitfall-11, #pitfall-20): "code" divides by the
     # maximum (the code's minimum runs over all parameters, including the frozen attribute
     # matrix whose Fisher is 0), "trainable_only" min-max normalises over the trainable
     # weights, "none" keeps the raw Fisher.
@@ -246,13 +251,13 @@ class CZSLConfig:
     )
     agem_double_memory: bool = True
     agem_ref_attrs: str = dataclasses.field(default="all_code", metadata=_choice("all_code", "seen"))
-    # A-GEM's reference gradient (PAPER_SPEC section 9 item 18): "stale_code" adds the previous
+    # A-GEM's reference gradient (docs/paper-protocol.md#pitfall-18): "stale_code" adds the previous
     # optimiser step's gradient, as the authors' code does; "clean" is the reference gradient alone.
     agem_ref_grad: str = dataclasses.field(default="stale_code", metadata=_choice("stale_code", "clean"))
     # --- data ---
     synthetic_scale: float = _positive(1.0)
     synthetic_seed: int = _non_negative(0)
-    # --- numerics: torch threads of the run, whatever launches it (README, Numerical reproducibility) ---
+    # --- numerics: torch threads of the run, whatever launches it (docs/numerics.md) ---
     threads: int = _positive(1)
     # TF32 matmuls and convolutions on CUDA (off: float32; refused on a CPU run; zslbench.devices)
     cuda_tf32: bool = False
@@ -311,13 +316,13 @@ CZSL_PITFALL_OPTIONS = (
 # --- continual ZSL, image track ----------------------------------------------------------
 @dataclass(frozen=True)
 class CZSLImageConfig(CZSLConfig):
-    """Continual ZSL on the image track: the paper's protocol (PAPER_SPEC sections 1.2, 7.1).
+    """Continual ZSL on the image track: the paper's protocol (docs/paper-protocol.md#czsl-images, #czsl-protocol).
 
     An ImageNet-pretrained ResNet-18 (512-d) is fine-tuned end to end with the attribute head
-    (prototype size 512).  Everything of :class:`CZSLConfig` applies, with two defaults of
+    (prototype size 512).  Everything of ``CZSLConfig`` applies, with two defaults of
     the authors' code that differ from the features track: the attribute network is in the SGD
     ``head`` group (lr 1e-3, momentum 0.9; the ResNet is the ``embedder`` group, lr 5e-3,
-    momentum 0; PAPER_SPEC section 9 item 19), and SUN is evaluated on its ``val`` split.
+    momentum 0; docs/paper-protocol.md#pitfall-19), and SUN is evaluated on its ``val`` split.
     The image split is the source's own (CUB's train_test_split.txt, SUN's 10/5/5 with
     RandomState(42)), so ``split_cub``, ``split_sun`` and ``image_split_seed`` do not act here
     and are left out of the record's config (a non-default value is refused).
@@ -325,7 +330,7 @@ class CZSLImageConfig(CZSLConfig):
 
     attr_param_group: str = dataclasses.field(default="head", metadata=_choice("embedder", "head"))
     sun_eval_split: str = dataclasses.field(default="val", metadata=_choice("test", "val"))
-    # --- image track (PAPER_SPEC 1.2, 7.1) ---
+    # --- image track (docs/paper-protocol.md#czsl-images, #czsl-protocol) ---
     image_size: int = _positive(256)  # images resized to image_size x image_size (no crop)
     backbone_weights: str = "imagenet"  # "imagenet" (the torchvision checkpoint), "none", or a path
     # "bgr_code": the authors' cv2 BGR pixels normalised with the RGB ImageNet statistics; "rgb"
@@ -362,6 +367,8 @@ CZSL_IMAGE_PITFALL_OPTIONS = CZSL_PITFALL_OPTIONS + (
 # --- profiles --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Profile:
+    """A named set of overrides of the three config classes, with the seeds a sweep runs."""
+
     name: str
     seeds: tuple[int, ...]
     gzsl: Mapping[str, Any]

@@ -1,7 +1,7 @@
 """One continual-ZSL run on the image track end to end: the paper's own protocol.
 
 An ImageNet-pretrained ResNet-18 is fine-tuned end to end on the raw CUB / SUN images with the
-CZSL attribute head (PAPER_SPEC sections 1.2, 7.1); on the real images these are the numbers
+CZSL attribute head (docs/paper-protocol.md#czsl-images, #czsl-protocol); on the real images these are the numbers
 comparable with the paper's CZSL table.  Data: the official archive layouts in the data folder
 (``zslbench data fetch --dataset cub-images|sun-images``), else built-in synthetic images.
 """

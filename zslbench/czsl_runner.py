@@ -2,7 +2,7 @@
 
 The features track trains only the attribute head on fixed 2048-d image features; the paper
 fine-tuned a ResNet-18 on raw images, so these numbers are NOT comparable with the paper's
-CZSL table (PAPER_SPEC section 7.1 and section 9 item 17).  Every record says so.
+CZSL table (docs/paper-protocol.md#czsl-protocol, #pitfall-17).  Every record says so.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ class CZSLFeaturesTrack(FeatureData, CZSLTrackBase):
 
         # cfg.threads (default 1), whatever launched the run: the head's matmuls are small (batch
         # 32), a second thread mostly adds synchronisation, and a thread count fixed by the run id
-        # keeps its numbers independent of the launcher (README, Numerical reproducibility).
+        # keeps its numbers independent of the launcher (docs/numerics.md).
         with numeric_context(cfg.threads, device, cfg.cuda_tf32):
             result = train_czsl(data, name, cfg, seed, classnorm=bool(classnorm), device=device,
                                 progress=progress)

@@ -43,7 +43,7 @@ def parse_device(spec: str, cuda_available: bool, device_count: int, current: in
         if not cuda_available or device_count < 1:
             raise ConfigError(
                 f"--device {spec}: CUDA is not available in this torch build ({torch.__version__}) "
-                "or no GPU is visible; install a CUDA build of torch (see README) or use --device cpu"
+                "or no GPU is visible; install a CUDA build of torch (see docs/installation.md#gpu) or use --device cpu"
             )
         if text == "cuda":
             return torch.device("cuda", int(current))

@@ -1,4 +1,4 @@
-"""Evaluation metrics for (generalized) zero-shot learning (PAPER_SPEC section 5).
+"""Evaluation metrics for (generalized) zero-shot learning (docs/paper-protocol.md#evaluation).
 
 Conventions used throughout this module:
 
@@ -12,8 +12,7 @@ Conventions used throughout this module:
 * Argmax ties are broken towards the smallest class id (``numpy.argmax``).
 * Bad input raises :class:`ValueError` with a message naming the argument.
 
-Two ways of averaging exist in the paper's code base (PAPER_SPEC section 9, item
-7): the GZSL table uses the *per-class* mean accuracy, while the AUSUC and the
+Two ways of averaging exist in the paper's code base (docs/paper-protocol.md#pitfall-7): the GZSL table uses the *per-class* mean accuracy, while the AUSUC and the
 continual metrics use *per-sample* accuracy.  ``gzsl_scores`` therefore takes an
 explicit ``acc_mode``; ``ausuc`` is always per-sample, as in the authors' code.
 """
@@ -150,7 +149,7 @@ def per_class_accuracy(pred: Any, labels: Any, classes: Any) -> float:
 
     For each class ``c`` in ``classes`` the accuracy is the fraction of the
     samples with ``labels == c`` that have ``pred == c``; the result is the
-    unweighted mean of these accuracies (PAPER_SPEC section 5).  Samples whose
+    unweighted mean of these accuracies (docs/paper-protocol.md#evaluation).  Samples whose
     label is not in ``classes`` play no part.
 
     Classes of ``classes`` without any sample are *skipped*: they neither count
@@ -220,8 +219,7 @@ def _accuracy(pred: np.ndarray, labels: np.ndarray, classes: np.ndarray, acc_mod
 def calibrate(logits: Any, seen_classes: Any, seen_scale: float) -> np.ndarray:
     """Return a copy of ``logits`` with the seen-class columns multiplied by ``seen_scale``.
 
-    This is the authors' seen-logit calibration (PAPER_SPEC section 5 and
-    section 9, item 2): multiplicative, so with ``seen_scale < 1`` it lowers
+    This is the authors' seen-logit calibration (docs/paper-protocol.md#evaluation, #pitfall-2): multiplicative, so with ``seen_scale < 1`` it lowers
     positive seen logits but *raises* negative ones; the trick only behaves as
     intended for non-negative logits.  The input is never modified.
     """
@@ -244,7 +242,7 @@ def gzsl_scores(
 
     * ``S``: accuracy on the samples whose label is a seen class, predictions
       by the argmax over *all* classes of the calibrated logits
-      (:func:`calibrate` with ``seen_scale``).
+      (``calibrate`` with ``seen_scale``).
     * ``U``: the same on the samples of unseen classes.
     * ``H``: ``2 S U / (S + U)``, 0 when both are 0.
     * ``ZSL``: accuracy on the unseen-class samples with the argmax restricted
@@ -414,13 +412,13 @@ def ausuc(logits: Any, labels: Any, seen_mask: Any) -> float:
     """Area under the Seen-Unseen accuracy curve, in percent; exact.
 
     ``seen_mask`` is a boolean vector over the classes.  The curve is
-    :func:`seen_unseen_curve` (per-sample accuracies, one point per distinct
+    ``seen_unseen_curve`` (per-sample accuracies, one point per distinct
     seen/unseen gap, both endpoints included) and the area is the trapezoid
     rule of ``accS`` over ``accU``; it equals the limit of the bias sweep
-    :func:`ausuc_sweep`.  Returns a value in [0, 100]; with no seen or no
+    ``ausuc_sweep``.  Returns a value in [0, 100]; with no seen or no
     unseen classes, the plain accuracy times 100 (as the authors' code).
 
-    This is the sorting algorithm of PAPER_SPEC section 5: O(N log N + N C).
+    This is the sorting algorithm of docs/paper-protocol.md#evaluation: O(N log N + N C).
     """
     acc_u, acc_s = seen_unseen_curve(logits, labels, seen_mask)
     return 100.0 * _trapezoid(acc_s, acc_u)
@@ -440,7 +438,7 @@ def ausuc_sweep(
     per-sample seen and unseen accuracies are recorded; the result is the
     trapezoid area of ``accS`` over ``accU``.
 
-    The grid adapts to the data (PAPER_SPEC section 9, item 8: the authors'
+    The grid adapts to the data (docs/paper-protocol.md#pitfall-8: the authors'
     fixed range of +-10 truncates the curve for wide logits): with
     ``span = max(logits) - min(logits)`` every gap lies in ``[-span, span]``,
     so ``n_thresholds`` evenly spaced biases over ``[-span - m, span + m]``
@@ -506,7 +504,7 @@ def ausuc_sweep(
 
 
 # ----------------------------------------------------------------------------
-# continual ZSL (PAPER_SPEC section 7.3)
+# continual ZSL (docs/paper-protocol.md#czsl-metrics)
 # ----------------------------------------------------------------------------
 MAUC_RANGES = ("1..T-1", "0..T")
 FORGETTING_MAX_ROWS = ("all_prev_hist", "since_learned")
@@ -624,12 +622,12 @@ def czsl_scores(
     mauc_range: str = "1..T-1",
     forgetting_max_rows: str = "all_prev_hist",
 ) -> dict[str, float]:
-    """Continual-ZSL summary scores (PAPER_SPEC section 7.3).
+    """Continual-ZSL summary scores (docs/paper-protocol.md#czsl-metrics).
 
     ``mAUC``, ``mH``, ``mJA`` (and the optional ``mSA``, ``mUA``) are in percent;
     ``forgetting`` (mean over k = 2..T of the per-step forgetting) and ``forgetting_final``
     (its value after the last task) are fractions in [-1, 1] (negative when accuracy on old
-    tasks rose).  See :func:`czsl_steps` for the per-step definitions.
+    tasks rose).  See ``czsl_steps`` for the per-step definitions.
 
     * mH = mean over t = 1..T-1 of H_t;
     * mJA = mean over t = 1..T of JA_t;

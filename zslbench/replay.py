@@ -10,7 +10,7 @@ Three outcomes:
 A metric passes when |rerun - recorded| <= atol + rtol * |recorded|.  Default tolerances
 (DEFAULT_ATOL, DEFAULT_RTOL) are per metric, in the metric's own unit: percentage points for
 the percent metrics, a fraction for CZSL forgetting; `seen_scale` is a setting, compared
-exactly.  How they were chosen: README, Numerical reproducibility.
+exactly.  How they were chosen: docs/numerics.md#replays.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ PERCENT_METRICS = ("S", "U", "H", "ZSL", "AUSUC", "S_uncal", "U_uncal", "H_uncal
 FRACTION_METRICS = ("forgetting", "forgetting_final")
 EXACT_METRICS = ("seen_scale",)
 
-# Measured (benchmarks/stack_spread.py, README): quick-profile runs under imitated other numeric
+# Measured (benchmarks/stack_spread.py, docs/numerics.md#replays): quick-profile runs under imitated other numeric
 # stacks moved by up to 1.1 points (U, S, ZSL, H) and 0.015 (forgetting_final).
 PERCENT_ATOL = 1.5  # percentage points
 FRACTION_ATOL = 0.02
@@ -210,14 +210,14 @@ def report_lines(cmp: Comparison) -> tuple[list[str], list[str]]:
         out.append("  metrics match the record exactly: " + exact_part)
     elif verdict == "within_tolerance":
         out.append(f"  metrics match the record within tolerance, not exactly ({len(cmp.by('within'))} of "
-                   f"{len(cmp.checks)} metrics differ, each within its tolerance; --atol/--rtol, README)")
+                   f"{len(cmp.checks)} metrics differ, each within its tolerance; --atol/--rtol, docs/numerics.md#replays)")
     if cmp.env_diffs:
         out.append("  the numeric environment differs from the record's:")
         out += format_env_diffs(cmp.env_diffs)
     elif verdict != "exact" and cmp.same_data_bits is not False:
         out.append("  the recorded numeric environment is the same as this one, where the same run id "
-                   "should give bit-identical numbers: an unexpected difference (see README, "
-                   "Numerical reproducibility)")
+                   "should give bit-identical numbers: an unexpected difference (see "
+                   "docs/numerics.md)")
     if verdict == "differs":
         beyond = [c.name for c in cmp.by("differs")]
         reason = f"metrics beyond tolerance: {', '.join(beyond)}" if beyond else "the data differ"

@@ -1,4 +1,4 @@
-"""Attribute normalisation (AN), PAPER_SPEC section 2 and section 9 item 6."""
+"""Attribute normalisation (AN), docs/paper-protocol.md#preprocessing, #pitfall-6."""
 
 from __future__ import annotations
 

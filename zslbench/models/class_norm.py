@@ -1,4 +1,4 @@
-"""Class standardization, Eq. (9) of the paper (PAPER_SPEC section 3.3).
+"""Class standardization, Eq. (9) of the paper (docs/paper-protocol.md#class-norm).
 
 In training mode the statistics are taken across the classes passed in (the rows of
 the input: one row per class attribute vector), and running statistics are updated;

@@ -1,4 +1,4 @@
-"""Attribute embedders P: attributes [C, A] -> class prototypes [C, D] (PAPER_SPEC section 3.2).
+"""Attribute embedders P: attributes [C, A] -> class prototypes [C, D] (docs/paper-protocol.md#variants).
 
 Models (DESIGN section 3): linear, mlp3, mlp3+eq9, mlp3+eq10, mlp3+cn.
 """

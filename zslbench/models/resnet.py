@@ -1,6 +1,6 @@
 """ResNet-18 (He et al. 2016) with torchvision's module, parameter and buffer names.
 
-The CZSL image track fine-tunes an ImageNet-pretrained ResNet-18 (PAPER_SPEC section 7.1).
+The CZSL image track fine-tunes an ImageNet-pretrained ResNet-18 (docs/paper-protocol.md#czsl-protocol).
 torchvision is not a dependency: this is the same architecture written out, so that
 torchvision's checkpoint ``resnet18-f37072fd.pth`` loads into :class:`ResNet18` unchanged
 (``load_state_dict(..., strict=True)``).  The image embedder is everything up to the global

@@ -1,4 +1,4 @@
-"""The logit-variance figure (PAPER_SPEC section 6): one line per model over training iterations.
+"""The logit-variance figure (docs/paper-protocol.md#logit-variance): one line per model over training iterations.
 
 Default statistic: `pre_var`, the variance of the logits *before* the scaled-cosine
 normalisation, z . p_c, taken over the [minibatch x seen classes] matrix at every training

@@ -119,7 +119,7 @@ class Variant:
     preset: str | None  # the records' preset label; None: records from before presets
     profile_diff: tuple  # (field, value) differing from the profile's config: --set overrides
     paper_diff: tuple  # (field, value) differing from the paper-faithful defaults
-    pitfalls: tuple  # the record's non_default_options (PAPER_SPEC section 9)
+    pitfalls: tuple  # the record's non_default_options (docs/paper-protocol.md#pitfalls)
     config: tuple  # the whole config, sorted items (for footnotes)
 
     def __eq__(self, other: object) -> bool:

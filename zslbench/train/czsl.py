@@ -1,6 +1,6 @@
-"""Continual zero-shot learning on the features track (PAPER_SPEC section 7).
+"""Continual zero-shot learning on the features track (docs/paper-protocol.md#czsl).
 
-The model is the attribute head of PAPER_SPEC 7.1 on fixed image features:
+The model is the attribute head of docs/paper-protocol.md#czsl-protocol on fixed image features:
 ``Lin(A, 256) -> ReLU -> [ClassNorm] -> Lin(256, feature_dim) -> ReLU``, scaled-cosine logits
 with gamma = 10 per side.  Tasks arrive one after another; at task t the logits are computed
 from the attributes of the classes of tasks <= t (so the ClassNorm statistics cover all seen
@@ -148,7 +148,7 @@ def _make_state(data: ZSLData, setup: CZSLSetup, cfg: CZSLConfig, model, dev, se
 
 
 def _optimizer(state: CZSLState, cfg: CZSLConfig) -> torch.optim.Optimizer:
-    """SGD with the spec's groups (PAPER_SPEC 7.1, section 9 item 19): the image network (the
+    """SGD with the spec's groups (docs/paper-protocol.md#czsl-protocol, #pitfall-19): the image network (the
     encoder, when it has parameters) is the "embedder" group; the attribute network gets the
     group ``attr_param_group`` names."""
     if cfg.attr_param_group == "embedder":

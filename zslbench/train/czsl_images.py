@@ -1,5 +1,5 @@
 """Continual ZSL on the image track: a ResNet-18 fine-tuned end to end on raw images with the
-CZSL attribute head (PAPER_SPEC sections 1.2, 7.1, 7.2).
+CZSL attribute head (docs/paper-protocol.md#czsl-images, #czsl-protocol, #czsl-methods).
 
 The training loop, the methods and the metrics are those of :mod:`zslbench.train.czsl`; this
 module only says how images reach the model (:func:`image_inputs`):

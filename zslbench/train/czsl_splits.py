@@ -1,4 +1,4 @@
-"""Continual-ZSL splits (PAPER_SPEC section 7.1 and 1.2): classes into tasks, images into
+"""Continual-ZSL splits (docs/paper-protocol.md#czsl-protocol, #czsl-images): classes into tasks, images into
 train/val/test per class.
 
 Both are pure functions of their seeds.  The task split uses the run seed (the task order

@@ -1,4 +1,4 @@
-"""GZSL training and evaluation: the paper's protocol (PAPER_SPEC sections 4-5).
+"""GZSL training and evaluation: the paper's protocol (docs/paper-protocol.md#gzsl-training, #evaluation).
 
 `train_gzsl` is a pure function of (data, model name, config, seed, device): it returns
 the metrics, the per-epoch log and the variance trace; writing them is the store's job.

@@ -1,4 +1,4 @@
-"""Per-iteration logit-variance traces (PAPER_SPEC section 6 and section 9 item 9).
+"""Per-iteration logit-variance traces (docs/paper-protocol.md#logit-variance, #pitfall-9).
 
 Statistics are written into a preallocated tensor on the training device, so tracing
 never forces a device synchronisation inside the training loop.

@@ -1,6 +1,6 @@
 """``zslbench data fetch`` for xlsa17: download, verify and unpack the xlsa17 ("GBU") archive.
 
-``fetch_xlsa17`` takes the official ``xlsa17.zip`` (PAPER_SPEC section 1.1) from a URL or from a
+``fetch_xlsa17`` takes the official ``xlsa17.zip`` (docs/paper-protocol.md#gbu-format) from a URL or from a
 local file and leaves ``<data_dir>/xlsa17/data/<DS>/`` exactly as the official zip unpacks, for
 every dataset folder the archive holds, each one validated by the loader before it is moved
 into place.  The download, the checks, the lock and the moves are those of

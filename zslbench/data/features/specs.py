@@ -1,4 +1,4 @@
-"""Facts about the GBU/xlsa17 datasets (PAPER_SPEC section 1.1)."""
+"""Facts about the GBU/xlsa17 datasets (docs/paper-protocol.md#gbu-format)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Synthetic stand-ins for the xlsa17 datasets: same names, shapes and split sizes, and the
-structure of real zero-shot data, so that the models learn on them (README, "Synthetic data").
+structure of real zero-shot data, so that the models learn on them (docs/synthetic-data.md).
 
 The generator, per dataset (everything seeded, vectorised numpy):
 
@@ -55,7 +55,7 @@ MIN_TEST_PER_CLASS = 1
 
 @dataclass(frozen=True)
 class SynthParams:
-    """The generator's knobs (the data card in the README gives the chosen values).
+    """The generator's knobs (the data card, docs/synthetic-data.md, gives the chosen values).
 
     Structure:
       classes_per_concept: mean number of classes per latent concept (super-category).

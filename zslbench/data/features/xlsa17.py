@@ -1,6 +1,6 @@
 """Reader and validator for the xlsa17 ("GBU") release: ``res101.mat`` + ``att_splits.mat``.
 
-Layout (PAPER_SPEC section 1.1): ``<data_dir>/xlsa17/data/<DIR>/{res101.mat,att_splits.mat}``,
+Layout (docs/paper-protocol.md#gbu-format): ``<data_dir>/xlsa17/data/<DIR>/{res101.mat,att_splits.mat}``,
 ``<DIR>`` in AWA1, AWA2, APY, CUB, SUN (:mod:`zslbench.data.features.xlsa17_files`).  Both
 vintages of the release are accepted:
 

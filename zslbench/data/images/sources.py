@@ -42,7 +42,7 @@ SUN_LABELS_MAT = "attributeLabels_continuous.mat"
 SUN_SPLIT = (10, 5)  # per class: train, val; the rest is test
 SUN_SPLIT_SEED = 42
 
-#: The official counts (PAPER_SPEC section 1.2); others are accepted with a warning.
+#: The official counts (docs/paper-protocol.md#czsl-images); others are accepted with a warning.
 OFFICIAL = {
     "cub": {"images": 11788, "classes": 200, "attributes": 312, "train": 5994, "test": 5794},
     "sun": {"images": 14340, "classes": 717, "attributes": 102, "per_class": 20},

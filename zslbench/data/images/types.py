@@ -1,6 +1,6 @@
 """The in-memory form of a raw-image continual-ZSL dataset (the CZSL image track).
 
-The image track fine-tunes a ResNet-18 on raw images (PAPER_SPEC sections 1.2 and 7.1).  Its
+The image track fine-tunes a ResNet-18 on raw images (docs/paper-protocol.md#czsl-images, #czsl-protocol).  Its
 data stage hands the trainer one :class:`ImageData`: every image decoded and resized once
 into a uint8 array (a memory-mapped cache on disk for real data), the class labels, the class
 attributes and the per-class train/val/test split of the source.

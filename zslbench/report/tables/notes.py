@@ -66,7 +66,7 @@ def _variant_note(kind: str, v: Variant, label: str, recs: list[dict], single: b
     text = f"{head}: profile `{v.profile}`, {preset}; options differing from the paper-faithful defaults: "
     text += ", ".join(f"`{d}`" for d in diffs + extra) if diffs or extra else "none"
     if v.pitfalls:
-        text += " (⚠ = a PAPER_SPEC §9 option that changes what the number means)"
+        text += " (⚠ = a docs/paper-protocol.md#pitfalls option that changes what the number means)"
     text += "."
     cfg = dict(v.config)
     if kind == "gzsl":
@@ -83,7 +83,7 @@ def _variant_note(kind: str, v: Variant, label: str, recs: list[dict], single: b
 
 
 def _agem_note(cfg: dict) -> str:
-    """Which reference gradient the A-GEM rows used (PAPER_SPEC section 9 item 18)."""
+    """Which reference gradient the A-GEM rows used (docs/paper-protocol.md#pitfall-18)."""
     mode = cfg.get("agem_ref_grad")
     if mode == "stale_code":
         return ("A-GEM: `agem_ref_grad=stale_code`, the authors' code's reference gradient, which "
@@ -152,7 +152,7 @@ def _numeric_env_notes(by_variant, labels, name_key) -> list[str]:
                                   for key, seeds in sorted(envs.items()))
                 notes.append(f"⚠ `{name}` on {display(ds)} (`{labels[v]}`) pools runs from {len(envs)} numeric "
                              f"environments: {parts}. The same seed can give slightly different numbers on "
-                             "each (README, Numerical reproducibility).")
+                             "each (docs/numerics.md).")
     return notes
 
 
@@ -207,7 +207,7 @@ def czsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[st
         weights = sorted({str(r["config"].get("backbone_weights")) for r in recs})
         notes.append(
             "Image track: an ImageNet-pretrained ResNet-18 (512-d) fine-tuned end to end with the attribute "
-            "head, as in the paper (PAPER_SPEC 7.1); images resized to "
+            "head, as in the paper (docs/paper-protocol.md#czsl-protocol); images resized to "
             f"{', '.join(f'{s}x{s}' for s in sizes)} (the paper: 256x256), backbone weights: "
             f"{', '.join(weights)} (the paper: imagenet)."
         )

@@ -1,4 +1,4 @@
-"""A-GEM (PAPER_SPEC section 7.2, section 9 item 12).
+"""A-GEM (docs/paper-protocol.md#czsl-methods, #pitfall-12).
 
 * Memory: after each task, ``k`` training images per class of that task (CUB 10, SUN 5) are
   sampled without replacement and stored with their task.  The authors' code fills the
@@ -9,7 +9,7 @@
   task's classes, cross-entropy -> ``g_ref``.  ``agem_ref_attrs="all_code"`` (default, as the
   code) computes the prototypes from all classes' attributes, so future classes enter the
   ClassNorm statistics; ``"seen"`` uses the seen classes only.
-* ``agem_ref_grad="stale_code"`` (default, as the code; PAPER_SPEC section 9 item 18): the
+* ``agem_ref_grad="stale_code"`` (default, as the code; docs/paper-protocol.md#pitfall-18): the
   authors' ``compute_ref_grad`` backpropagates the reference loss into ``.grad`` while it still
   holds the previous optimiser step's gradient (the projected one, or at the first step of a
   task the previous task's last one), so their ``g_ref`` is the clean reference gradient plus

@@ -1,5 +1,5 @@
 """The pieces every continual-ZSL method shares: the training state, the hook interface and
-the method registry (PAPER_SPEC section 7.2).
+the method registry (docs/paper-protocol.md#czsl-methods).
 
 A method is a small class with hooks that the trainer (zslbench.train.czsl) calls:
 

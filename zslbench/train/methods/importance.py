@@ -1,5 +1,5 @@
 """Parameter importances and the online quadratic penalty of EWC-online and MAS-online
-(PAPER_SPEC section 7.2, section 9 item 11).
+(docs/paper-protocol.md#czsl-methods, #pitfall-11).
 
 When task t >= 2 starts (0-based t >= 1), the importance of every parameter is measured in
 eval mode on the logits over all classes, restricted to the previous task's classes:
@@ -18,7 +18,7 @@ eval mode on the logits over all classes, restricted to the previous task's clas
   logits, summed over batches and divided by the number of samples; no normalisation.
 
 The images are visited in a random order drawn from the run's generator, in batches of the
-CZSL batch size, as the code's shuffling training loader does (PAPER_SPEC section 9 item 20):
+CZSL batch size, as the code's shuffling training loader does (docs/paper-protocol.md#pitfall-20):
 the Fisher sums squared batch-mean gradients, so which images share a batch matters.
 
 Online accumulation: ``omega = gamma * omega + omega_current``; the anchor is the weights at

@@ -1,6 +1,6 @@
 """Multi-task: at task t, train on the data of all tasks <= t, without the task mask, for at
 most `multitask_max_iters_<dataset>` steps per task (CUB 200, SUN 150), continuing from the
-previous weights (PAPER_SPEC section 7.2, section 9 item 14)."""
+previous weights (docs/paper-protocol.md#czsl-methods, #pitfall-14)."""
 
 from __future__ import annotations
 
