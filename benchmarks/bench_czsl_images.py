@@ -35,7 +35,8 @@ import torch
 from torch.nn import functional as F
 
 from zslbench.config import CZSLImageConfig
-from zslbench.czsl_runner import CZSL_THREADS
+
+CZSL_THREADS = CZSLImageConfig.threads  # the default thread count of a CZSL run
 from zslbench.data.image_types import ImageData
 from zslbench.models.resnet import ResNet18
 from zslbench.train.czsl import CZSL_METHODS, _make_state, build_czsl_head, prepare_czsl, train_task

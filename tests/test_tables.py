@@ -270,15 +270,15 @@ def test_parse_formats():
 def _new_format_copy(rec: dict, kind: str) -> dict:
     """A record as this zslbench writes it, from an older fixture record of the same run: the
     config holds only the fields that act on the run, and the record has a preset label."""
-    from zslbench import config
     from zslbench.applicability import active_config, czsl_traits, gzsl_traits
-    from zslbench.runner import preset_fields
+    from zslbench.tracks import make_config
+    from zslbench.tracks.base import preset_fields
 
     if kind == "czsl":
-        cfg = config.make_czsl_config(rec["profile"])
+        cfg = make_config("czsl-features", rec["profile"])
         traits = czsl_traits(rec["method"], rec["classnorm"], rec["dataset"], rec["data_source"])
     else:
-        cfg = config.make_gzsl_config(rec["profile"])
+        cfg = make_config("gzsl", rec["profile"])
         traits = gzsl_traits(rec["model"], rec["dataset"], rec["data_source"])
     active = active_config(kind, traits, cfg)
     new = {k: v for k, v in rec.items() if not k.startswith("_")}

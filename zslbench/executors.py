@@ -44,14 +44,11 @@ class SweepSettings:
     data_dir: Path | None
     device: str
     results: Path
-    gzsl_overrides: Mapping[str, Any] = field(default_factory=dict)
-    czsl_overrides: Mapping[str, Any] = field(default_factory=dict)
     force: bool = False
-    images_overrides: Mapping[str, Any] = field(default_factory=dict)  # CZSL image track
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # track key -> config overrides
 
     def overrides_for(self, track_key: str) -> Mapping[str, Any]:
-        return {"gzsl": self.gzsl_overrides, "czsl-features": self.czsl_overrides,
-                "czsl-images": self.images_overrides}[track_key]
+        return self.overrides.get(track_key, {})
 
 
 @dataclass(frozen=True)
@@ -63,13 +60,11 @@ class Job:
     classnorm: bool | None = None  # CZSL only (GZSL models carry it in their name)
     run_id: str | None = None  # None: not known before the run (CZSL without czsl_run_id)
     state: str = "todo"  # "done" | "todo" | "unknown" | "unavailable"
-    track: str | None = None  # CZSL: "features" (None) or "images"
+    track: str | None = None  # the record's track: CZSL "features" or "images"
 
     @property
     def track_key(self) -> str:
-        from zslbench.tracks import track_key
-
-        return track_key(self.kind, self.track)
+        return store.track_key(self.kind, self.track)
 
     @property
     def label(self) -> str:
