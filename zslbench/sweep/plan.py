@@ -13,9 +13,9 @@ from pathlib import Path
 from zslbench import store
 from zslbench.errors import ConfigError
 from zslbench.executors import Job, SweepSettings
-from zslbench.tracks import Track, all_tracks, get_track, planned_run_id
+from zslbench.tracks import BUILTIN, Track, all_tracks, get_track, planned_run_id
 
-KINDS = ("gzsl", "czsl")  # --only
+KINDS = tuple(dict.fromkeys(t.kind for t in BUILTIN))  # --only: "gzsl", "czsl"
 # --tracks: the short names of the CZSL tracks, as before track keys existed
 TRACK_ALIASES = {"features": "czsl-features", "images": "czsl-images"}
 
@@ -141,8 +141,9 @@ def plan_sweep(
 
     notes: list[str] = []
     jobs: list[Job] = []
-    order = list(dict.fromkeys(d for t in selected for d in track_ds[t.key]))
-    for ds in order:  # grouped by dataset: workers reuse loaded data
+    # grouped by dataset (workers reuse loaded data), in the order of every track's datasets
+    order = list(dict.fromkeys(d for t in all_tracks() for d in (datasets or t.grid_datasets)))
+    for ds in order:
         for t in selected:
             if ds not in track_ds[t.key]:
                 continue
