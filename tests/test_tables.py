@@ -274,13 +274,13 @@ def _new_format_copy(rec: dict, kind: str) -> dict:
     from zslbench.tracks import make_config
     from zslbench.tracks.base import preset_fields
 
+    key = "czsl-features" if kind == "czsl" else "gzsl"
+    cfg = make_config(key, rec["profile"])
     if kind == "czsl":
-        cfg = make_config("czsl-features", rec["profile"])
         traits = czsl_traits(rec["method"], rec["classnorm"], rec["dataset"], rec["data_source"])
     else:
-        cfg = make_config("gzsl", rec["profile"])
         traits = gzsl_traits(rec["model"], rec["dataset"], rec["data_source"])
-    active = active_config(kind, traits, cfg)
+    active = active_config(key, traits, cfg)
     new = {k: v for k, v in rec.items() if not k.startswith("_")}
     new.update(config=active, non_default_options={}, **preset_fields(kind, active))
     new["run_id"] = "new-" + rec["run_id"]
