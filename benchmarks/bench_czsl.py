@@ -37,8 +37,10 @@ from _common import interleaved, load_text, machine_header, median, verdict
 import numpy as np
 import torch
 
-from zslbench.config import make_czsl_config
-from zslbench.czsl_runner import CZSL_THREADS
+from zslbench.config import CZSLConfig
+from zslbench.tracks import make_config
+
+CZSL_THREADS = CZSLConfig.threads  # the default thread count of a CZSL run
 from zslbench.data import load_dataset
 from zslbench.train.czsl import CZSL_METHODS, _make_state, build_czsl_head, prepare_czsl, train_task
 from zslbench.train.gzsl import resolve_device, torch_threads
@@ -124,7 +126,7 @@ def main(argv=None) -> int:
         ap.error("--tasks: must be >= 2 (EWC/MAS/A-GEM do their extra work from task 2 on)")
     reps = args.reps or (1 if args.quick else 3)
     overrides = {"epochs_per_task": 1, "synthetic_scale": 0.15} if args.quick else {}
-    cfg = make_czsl_config("paper", overrides)
+    cfg = make_config("czsl-features", "paper", overrides)
 
     machine_header("CZSL per-task time: 5 methods with ClassNorm, paper profile, synthetic CUB")
     data = load_dataset("cub", "synthetic", scale=cfg.synthetic_scale, synthetic_seed=cfg.synthetic_seed)
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
     print(f"config: {cfg.epochs_per_task} epochs/task, batch {cfg.batch_size}, hidden {cfg.hidden_dim}, "
           f"seed {args.seed}; timed: tasks 1..{args.tasks} of each method (train_task: before_task hook, "
           f"steps, after_task hook; no evaluation snapshots)")
-    print(f"threads: {CZSL_THREADS} (czsl_runner.CZSL_THREADS); reps: {reps}; verdict on the {args.clock} clock")
+    print(f"threads: {CZSL_THREADS} (CZSLConfig.threads); reps: {reps}; verdict on the {args.clock} clock")
 
     arm_names = METHODS + (AGEM_SEEN,)
     out: dict = {m: [[] for _ in range(args.tasks)] for m in arm_names}
@@ -148,7 +150,7 @@ def main(argv=None) -> int:
     with torch_threads(CZSL_THREADS):
         arms = {m: make_arm(data, cfg, m, args.tasks, args.seed, out) for m in arm_names}
         # warm-up, not timed: one task of each method (allocator, first kernels)
-        warm = make_czsl_config("paper", {**overrides, "epochs_per_task": 1})
+        warm = make_config("czsl-features", "paper", {**overrides, "epochs_per_task": 1})
         for m in arm_names:
             make_arm(data, warm, m, 2, args.seed, {m: [[], []], "iters": {m: [0, 0]}})()
         interleaved(arms, reps)

@@ -35,11 +35,12 @@ import torch
 from torch.nn import functional as F
 
 from zslbench.config import CZSLImageConfig
-from zslbench.czsl_runner import CZSL_THREADS
 from zslbench.data.images.types import ImageData
 from zslbench.models.resnet import ResNet18
 from zslbench.train.czsl import CZSL_METHODS, _make_state, build_czsl_head, prepare_czsl, train_task
 from zslbench.train.czsl_images import image_inputs, image_split_of
+
+CZSL_THREADS = CZSLImageConfig.threads  # the default thread count of a CZSL run
 
 GOAL = 0.9
 BATCH = 32

@@ -30,7 +30,7 @@ from _common import load_text, machine_header, median, verdict
 import numpy as np
 import torch
 
-from zslbench.config import make_gzsl_config
+from zslbench.tracks import make_config
 from zslbench.data import load_dataset
 from zslbench.metrics import ausuc, ausuc_sweep
 from zslbench.models import MODELS, normalize_attributes, scaled_cosine
@@ -135,7 +135,7 @@ def bench_ausuc(n: int, n_cls: int, n_seen: int, probe: int, reps: int, tol: flo
 
 def bench_full_eval(scale: float, reps: int, steps: int) -> None:
     data = load_dataset("sun", "synthetic", scale=scale)
-    cfg = make_gzsl_config("paper", {"synthetic_scale": scale})
+    cfg = make_config("gzsl", "paper", {"synthetic_scale": scale})
     torch.manual_seed(1)
     model = MODELS.get("mlp3+cn").build(data.attr_dim, data.feature_dim, cfg)
     attrs = normalize_attributes(torch.from_numpy(data.attrs.astype(np.float32)), cfg.attr_norm)

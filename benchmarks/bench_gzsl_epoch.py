@@ -41,7 +41,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zslbench.config import make_gzsl_config
+from zslbench.tracks import make_config
 from zslbench.data import load_dataset
 from zslbench.models import MODELS, normalize_attributes, scaled_cosine
 from zslbench.train.gzsl import make_adam, torch_threads, train_gzsl
@@ -231,8 +231,8 @@ def main(argv=None) -> int:
     default_threads = torch.get_num_threads()
     machine_header("GZSL epoch: mlp3+cn, paper profile, synthetic SUN")
     data = load_dataset("sun", "synthetic", scale=scale)
-    cfg_on = make_gzsl_config("paper", {"epochs": 1, "synthetic_scale": scale})
-    cfg_off = make_gzsl_config("paper", {"epochs": 1, "synthetic_scale": scale, "trace": False})
+    cfg_on = make_config("gzsl", "paper", {"epochs": 1, "synthetic_scale": scale})
+    cfg_off = make_config("gzsl", "paper", {"epochs": 1, "synthetic_scale": scale, "trace": False})
     n_train, n_seen = len(data.trainval_idx), len(data.seen_classes)
     sizes = batch_sizes(n_train, cfg_on.batch_size)
     flops = sum(step_flops(b, n_seen, data.attr_dim, cfg_on.hidden_dim, data.feature_dim) for b in sizes)

@@ -1,6 +1,6 @@
 """Peak memory of a `paper`-profile GZSL run of mlp3+cn on full-size synthetic SUN.
 
-A child process runs zslbench.runner.run_gzsl twice (seeds 1 and 2, as a sweep job would,
+A child process runs one GZSL run (zslbench.tracks.execute_run) twice (seeds 1 and 2, as a sweep job would,
 into a temporary results folder) and reports its peak RSS (VmHWM) after each run and how
 often the dataset was materialised (generated or read); the parent reads the child's peak
 with resource.getrusage(RUSAGE_CHILDREN).ru_maxrss. Goal: <= 1.5 GB; data loaded once.
@@ -48,11 +48,11 @@ def read_cache(*a, **k):
     return _read(*a, **k)
 syn._generate, syn._read_cache = generate, read_cache
 
-from zslbench.runner import run_gzsl
+from zslbench.tracks import execute_run, get_track
 out = {{"after_import_mb": vm_hwm_mb(), "runs": []}}
 with tempfile.TemporaryDirectory() as results:
     for seed in (1, 2):
-        o = run_gzsl("mlp3+cn", "sun", seed=seed, profile="paper", source="synthetic", results=results,
+        o = execute_run(get_track("gzsl"), "mlp3+cn", "sun", seed=seed, profile="paper", source="synthetic", results=results,
                      overrides={overrides!r}, progress=False)
         out["runs"].append({{"seed": seed, "peak_mb": vm_hwm_mb(), "train_seconds": o.record["train_seconds"],
                              "H": o.record["metrics"]["H"]}})

@@ -21,7 +21,7 @@ import sys
 import _common  # noqa: F401  (puts the checkout first on sys.path)
 from _common import interleaved, load_text, machine_header, median
 
-from zslbench.config import make_czsl_config, make_gzsl_config
+from zslbench.tracks import make_config
 from zslbench.data import load_dataset
 from zslbench.numerics import numeric_context
 from zslbench.train.czsl import train_czsl
@@ -41,7 +41,7 @@ def main() -> int:
 
     arms, results = {}, {}
     if args.only in (None, "gzsl"):
-        gcfg = make_gzsl_config("paper", {"epochs": 1, "synthetic_scale": scale})
+        gcfg = make_config("gzsl", "paper", {"epochs": 1, "synthetic_scale": scale})
         gdata = load_dataset("sun", "synthetic", scale=scale)
         for t in (1, args.threads):
             def g(t=t):
@@ -49,7 +49,7 @@ def main() -> int:
                     results[f"gzsl@{t}"] = train_gzsl(gdata, "mlp3+cn", gcfg, 1, progress=False).metrics
             arms[f"gzsl@{t}"] = g
     if args.only in (None, "czsl"):
-        ccfg = make_czsl_config("paper", {"epochs_per_task": 1, "synthetic_scale": scale})
+        ccfg = make_config("czsl-features", "paper", {"epochs_per_task": 1, "synthetic_scale": scale})
         cdata = load_dataset("cub", "synthetic", scale=scale)
         for t in (1, args.threads):
             def c(t=t):

@@ -83,7 +83,10 @@ def check_record(check: Checks, what: str, rec: dict, dev: torch.device, tf32: b
 
 
 def gzsl_step(check: Checks, dev: torch.device, tmp: Path) -> None:
-    from zslbench.runner import run_gzsl
+    from zslbench.tracks import execute_run, get_track
+
+    def run_gzsl(model, dataset, **kw):
+        return execute_run(get_track("gzsl"), model, dataset, **kw)
 
     print("\n1. GZSL: mlp3+cn on synthetic CUB, profile quick")
     before = switches()
@@ -107,7 +110,10 @@ def _metrics_text(rec: dict, keys) -> str:
 
 
 def images_step(check: Checks, dev: torch.device, tmp: Path, methods) -> None:
-    from zslbench.czsl_images import run_czsl_images
+    from zslbench.tracks import execute_run, get_track
+
+    def run_czsl_images(method, **kw):
+        return execute_run(get_track("czsl-images"), method, **kw)
 
     print("\n2. image track: synthetic CUB images, profile quick (32 px, random ResNet-18), with ClassNorm")
     common = dict(dataset="cub", seed=1, classnorm=True, profile="quick", source="synthetic", device=str(dev),

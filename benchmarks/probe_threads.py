@@ -147,15 +147,15 @@ def _digest(t) -> str:
 
 def whole_runs(verbose: bool = True) -> dict:
     """A small GZSL and CZSL run at 1 and at 2 threads: every metric compared."""
-    from zslbench.config import make_czsl_config, make_gzsl_config
+    from zslbench.tracks import make_config
     from zslbench.data import load_dataset
     from zslbench.train.czsl import train_czsl
     from zslbench.train.gzsl import torch_threads, train_gzsl
 
     out = {}
-    gcfg = make_gzsl_config("quick", {"epochs": 2, "synthetic_scale": 0.1})
+    gcfg = make_config("gzsl", "quick", {"epochs": 2, "synthetic_scale": 0.1})
     gdata = load_dataset("cub", "synthetic", scale=0.1)
-    ccfg = make_czsl_config("quick", {"synthetic_scale": 0.05})
+    ccfg = make_config("czsl-features", "quick", {"synthetic_scale": 0.05})
     cdata = load_dataset("cub", "synthetic", scale=0.05)
     for label, fn in {
         "GZSL mlp3+cn cub (quick, 2 epochs, 10%)": lambda: train_gzsl(gdata, "mlp3+cn", gcfg, 3, progress=False).metrics,
@@ -176,11 +176,11 @@ def whole_runs(verbose: bool = True) -> dict:
 def epoch_seconds(reps: int = 1) -> float:
     """Median CPU seconds of one `paper`-profile GZSL epoch of mlp3+cn on synthetic SUN at 25% of
     the images, at one thread (the cost of an env arm)."""
-    from zslbench.config import make_gzsl_config
+    from zslbench.tracks import make_config
     from zslbench.data import load_dataset
     from zslbench.train.gzsl import torch_threads, train_gzsl
 
-    cfg = make_gzsl_config("paper", {"epochs": 1, "synthetic_scale": 0.25, "trace": False})
+    cfg = make_config("gzsl", "paper", {"epochs": 1, "synthetic_scale": 0.25, "trace": False})
     data = load_dataset("sun", "synthetic", scale=0.25)
     times = []
     with torch_threads(1):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from zslbench import store
-from zslbench.config import make_czsl_config, make_gzsl_config
+from zslbench.tracks import make_config
 from zslbench.train.trace import TRACE_COLUMNS
 
 ENV = {"python": "3.11", "torch": "2.13.0+cpu", "numpy": "2", "platform": "test", "device": "cpu",
@@ -23,7 +23,7 @@ def gzsl(results: Path, model: str, dataset: str, seed: int, h: float, *, source
          preset: str = "colab") -> str:
     """One GZSL record with H = h (U = S = h); `pre_var` (first, last epoch level) writes a
     trace.csv, `epochs` (H per epoch) an epochs.csv."""
-    cfg = make_gzsl_config("paper", overrides).to_dict()
+    cfg = make_config("gzsl", "paper", overrides).to_dict()
     identity = {"kind": "gzsl", "model": model, "dataset": dataset, "data_source": source,
                 "data_fingerprint": f"{source}-{dataset}-test", "seed": seed, "config": cfg}
     run_id = store.make_run_id({**identity, "h": h})
@@ -54,7 +54,7 @@ def gzsl(results: Path, model: str, dataset: str, seed: int, h: float, *, source
 
 def czsl(results: Path, method: str, classnorm: bool, dataset: str, seed: int, level: float,
          forgetting: float = 0.1) -> str:
-    cfg = make_czsl_config("paper").to_dict()
+    cfg = make_config("czsl-features", "paper").to_dict()
     identity = {"kind": "czsl", "method": method, "classnorm": classnorm, "dataset": dataset,
                 "data_source": "xlsa17", "data_fingerprint": f"xlsa17-{dataset}-test", "seed": seed,
                 "track": "features", "config": cfg}

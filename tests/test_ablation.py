@@ -13,7 +13,8 @@ import pytest
 from zslbench import store
 from zslbench.ablation import flips, parse_options
 from zslbench.applicability import czsl_traits, gzsl_traits
-from zslbench.config import CZSLConfig, GZSLConfig, make_czsl_config, make_gzsl_config
+from zslbench.config import CZSLConfig, GZSLConfig
+from zslbench.tracks import make_config
 from zslbench.errors import ConfigError
 from zslbench.presets import PRESETS, with_preset
 from zslbench.sweep import plan_sweep
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def gz(model: str, options, preset=None, explicit=()):
-    cfg = make_gzsl_config("quick", with_preset("gzsl", preset, {})).to_dict()
+    cfg = make_config("gzsl", "quick", with_preset("gzsl", preset, {})).to_dict()
     return flips(options, "gzsl", GZSLConfig, "gzsl", gzsl_traits(model, "cub", "synthetic"), cfg, preset, explicit)
 
 
@@ -39,11 +40,11 @@ def test_only_where_the_option_acts():
     assert gz("mlp3", ["cn_denominator", "cn_affine_first"]) == []  # no ClassNorm in mlp3
     assert gz("mlp3+cn", ["baseline_last_init"]) == []  # Eq. (10) sets its last layer's init
     assert [f.value for f in gz("mlp3", ["baseline_last_init"])] == ["kaiming_relu"]
-    cfg = make_czsl_config("quick").to_dict()
+    cfg = make_config("czsl-features", "quick").to_dict()
     traits = czsl_traits("sequential", False, "cub", "synthetic")
-    assert flips(["agem_ref_grad"], "czsl", CZSLConfig, "czsl", traits, cfg, None) == []
+    assert flips(["agem_ref_grad"], "czsl-features", CZSLConfig, "czsl", traits, cfg, None) == []
     traits = czsl_traits("agem", False, "cub", "synthetic")
-    assert [f.value for f in flips(["agem_ref_grad"], "czsl", CZSLConfig, "czsl", traits, cfg, None)] == ["clean"]
+    assert [f.value for f in flips(["agem_ref_grad"], "czsl-features", CZSLConfig, "czsl", traits, cfg, None)] == ["clean"]
 
 
 def test_preset_flip():
@@ -55,9 +56,9 @@ def test_preset_flip():
     (flip,) = gz("mlp3+cn", ["preset"], explicit={"select_epoch"})
     assert "select_epoch" not in flip.overrides
     # CZSL: both presets give the code's choices, so there is nothing to flip
-    cfg = make_czsl_config("quick").to_dict()
+    cfg = make_config("czsl-features", "quick").to_dict()
     traits = czsl_traits("agem", True, "cub", "synthetic")
-    assert flips(["preset"], "czsl", CZSLConfig, "czsl", traits, cfg, None) == []
+    assert flips(["preset"], "czsl-features", CZSLConfig, "czsl", traits, cfg, None) == []
 
 
 def test_bad_options_fail_with_one_line():

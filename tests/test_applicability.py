@@ -24,10 +24,9 @@ from zslbench.applicability import (
     missing_entries,
 )
 from zslbench.config import CZSLConfig, GZSLConfig
-from zslbench.czsl_runner import _identity as czsl_identity
 from zslbench.data.features.types import ZSLData
 from zslbench.models import MODELS
-from zslbench.runner import _identity as gzsl_identity
+from zslbench.tracks import get_track
 from zslbench.train.czsl import CZSL_METHODS, train_czsl
 from zslbench.train.gzsl import train_gzsl
 
@@ -35,7 +34,7 @@ from zslbench.train.gzsl import train_gzsl
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
-@pytest.mark.parametrize("kind", ["gzsl", "czsl", "czsl-images"])
+@pytest.mark.parametrize("kind", ["gzsl", "czsl-features", "czsl-images"])
 def test_every_config_field_has_exactly_one_entry(kind):
     missing = missing_entries(kind)
     assert not missing, f"config fields without an entry in applicability.TABLES[{kind!r}]: {missing}"
@@ -96,8 +95,8 @@ CZSL_PROBE = {
     "fisher_minmax": "none", "agem_double_memory": False, "agem_ref_attrs": "seen", "agem_ref_grad": "clean",
     "synthetic_scale": 0.2, "synthetic_seed": 3, "threads": 2, "cuda_tf32": True,
 }
-PROBES = {"gzsl": GZSL_PROBE, "czsl": CZSL_PROBE}
-BASES = {"gzsl": GZSL_BASE, "czsl": CZSL_BASE}
+PROBES = {"gzsl": GZSL_PROBE, "czsl-features": CZSL_PROBE}
+BASES = {"gzsl": GZSL_BASE, "czsl-features": CZSL_BASE}
 # Fields that act through the numeric stack rather than through what the run computes: the
 # thread count changes the reduction order of some kernels on some machines (MKL's GEMM on
 # AVX-512 Intel CPUs) and none on others, so a tiny run may or may not change here.  They act
@@ -108,10 +107,10 @@ NUMERIC_STACK_FIELDS = {"threads"}
 # tests/test_devices.py checks their run ids and their refusal on a CPU.
 GPU_ONLY_FIELDS = {"cuda_tf32"}
 # Second bases that flip the config-value conditions of the table.
-ALT_BASES = {"gzsl": {"cn_placement": "penultimate_only"}, "czsl": {"attr_param_group": "embedder"}}
+ALT_BASES = {"gzsl": {"cn_placement": "penultimate_only"}, "czsl-features": {"attr_param_group": "embedder"}}
 
 
-@pytest.mark.parametrize("kind", ["gzsl", "czsl"])
+@pytest.mark.parametrize("kind", ["gzsl", "czsl-features"])
 def test_probes_cover_every_field_with_a_different_value(kind):
     cls = config_class(kind)
     base = cls(**BASES[kind]).to_dict()
@@ -177,8 +176,8 @@ def _outputs(kind: str, run: tuple, cfg, seed: int, monkeypatch) -> tuple:
 def _identity(kind: str, run: tuple, cfg) -> dict:
     name, classnorm, dataset, source = run
     if kind == "gzsl":
-        return gzsl_identity(name, dataset, source, "fp", 1, cfg)
-    return czsl_identity(name, classnorm, dataset, source, "fp", 1, cfg)
+        return get_track("gzsl").identity(name, None, dataset, source, "fp", 1, cfg)
+    return get_track("czsl-features").identity(name, classnorm, dataset, source, "fp", 1, cfg)
 
 
 def _traits(kind: str, run: tuple) -> dict:
@@ -218,11 +217,11 @@ def _case_id(kind: str, run: tuple, alt: dict) -> str:
             f"{'-alt' if alt else ''}")
 
 
-CASES = [(kind, run, alt, names) for kind in ("gzsl", "czsl") for run, alt, names in _cases(kind)]
+CASES = [(kind, run, alt, names) for kind in ("gzsl", "czsl-features") for run, alt, names in _cases(kind)]
 
 
 def test_the_cases_cover_every_model_method_and_field():
-    for kind in ("gzsl", "czsl"):
+    for kind in ("gzsl", "czsl-features"):
         runs = {(run[0], run[1]) for k, run, _, _ in CASES if k == kind}
         assert runs == {(r[0], r[1]) for r in _runs(kind)}
         probed = {n for k, _, _, names in CASES if k == kind for n in names}
@@ -272,7 +271,7 @@ def test_every_field_acts_exactly_where_the_table_says(kind, run, alt, names, mo
     assert checked["acts"] + checked["inert"] + checked["gpu"] == len(names)
 
 
-@pytest.mark.parametrize("kind", ["gzsl", "czsl"])
+@pytest.mark.parametrize("kind", ["gzsl", "czsl-features"])
 def test_synthetic_data_options_do_not_act_on_xlsa17_runs(kind):
     cls = config_class(kind)
     run = (_runs(kind)[0][0], _runs(kind)[0][1], "cub", "xlsa17")

@@ -12,8 +12,9 @@ import torch
 
 import zslbench.models
 from zslbench.applicability import acts, czsl_traits
-from zslbench.config import CZSLConfig, make_czsl_config, parse_overrides
-from zslbench.czsl_runner import read_acc_matrix, read_steps, run_czsl
+from zslbench.config import CZSLConfig, parse_overrides
+from zslbench.tracks import execute_run, get_track, make_config
+from zslbench.tracks.czsl import read_acc_matrix, read_steps
 from zslbench.data.features.synthetic import make_synthetic
 from zslbench.train.czsl_splits import image_split, per_class_counts, task_sizes, task_split
 from zslbench.data.features.types import ZSLData
@@ -28,6 +29,7 @@ from zslbench.train.methods.importance import (
 
 METHODS = ["sequential", "multitask", "ewc-online", "mas-online", "agem"]
 
+FEATURES = get_track("czsl-features")
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -69,7 +71,7 @@ def test_czsl_config_defaults_profiles_and_validation():
     assert cfg.for_dataset("cub")["num_tasks"] == 10 and cfg.for_dataset("sun")["num_tasks"] == 15
     assert cfg.for_dataset("sun")["multitask_max_iters"] == 150
     assert cfg.for_dataset("cub")["agem_mem_per_class"] == 10
-    quick = make_czsl_config("quick")
+    quick = make_config("czsl-features", "quick")
     assert (quick.epochs_per_task, quick.synthetic_scale, quick.head_lr) == (1, 0.2, 0.03)
     assert quick.for_dataset("sun")["multitask_max_iters"] == 10
     with pytest.raises(ConfigError, match="awa1"):
@@ -81,7 +83,7 @@ def test_czsl_config_defaults_profiles_and_validation():
     with pytest.raises(ConfigError, match="tasks_cub"):
         CZSLConfig(tasks_cub=1)
     with pytest.raises(ConfigError, match="ewc_gamma"):
-        make_czsl_config("paper", parse_overrides(CZSLConfig, ["ewc_gamma=-0.5"]))
+        make_config("czsl-features", "paper", parse_overrides(CZSLConfig, ["ewc_gamma=-0.5"]))
     assert parse_overrides(CZSLConfig, ["agem_double_memory=false", "mas_lambda=1e-3"]) == {
         "agem_double_memory": False, "mas_lambda": 1e-3}
 
@@ -378,7 +380,7 @@ TINY = {"epochs_per_task": 1, "synthetic_scale": 0.1, "hidden_dim": 32, "multita
 @pytest.mark.parametrize("classnorm", [True, False], ids=["cn", "no-cn"])
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_writes_a_complete_record_on_synthetic_cub(method, classnorm, tmp_path):
-    out = run_czsl(method, "cub", seed=1, classnorm=classnorm, profile="quick", source="synthetic",
+    out = execute_run(FEATURES, method, "cub", seed=1, classnorm=classnorm, profile="quick", source="synthetic",
                    results=tmp_path, overrides=TINY, progress=False)
     folder = out.path
     assert (folder / "done").exists() and not out.skipped
@@ -397,9 +399,9 @@ def test_every_method_writes_a_complete_record_on_synthetic_cub(method, classnor
     assert [len(t) for t in rec["class_split"]] == [20] * 10 and len(rec["task_seconds"]) == 10
     split = json.loads((folder / "image_split.json").read_text())
     assert len(split["train"]) + len(split["test"]) == rec["data_summary"]["images"]
-    full = make_czsl_config("quick", TINY).to_dict()
+    full = make_config("czsl-features", "quick", TINY).to_dict()
     traits = czsl_traits(method, classnorm, "cub", "synthetic")
-    assert rec["config"] == {k: v for k, v in full.items() if acts("czsl", k, traits, full)}
+    assert rec["config"] == {k: v for k, v in full.items() if acts("czsl-features", k, traits, full)}
     assert "tasks_sun" not in rec["config"] and ("cn_momentum" in rec["config"]) == classnorm
     assert rec["preset"] == "code"
     steps = read_steps(folder)
@@ -417,18 +419,18 @@ def test_every_method_writes_a_complete_record_on_synthetic_cub(method, classnor
         per_class = np.bincount(labels[split["train"]], minlength=200)
         assert rec["method_summary"]["memory_size"] == 2 * np.minimum(per_class, 2).sum()
     # a done run is skipped
-    again = run_czsl(method, "cub", seed=1, classnorm=classnorm, profile="quick", source="synthetic",
+    again = execute_run(FEATURES, method, "cub", seed=1, classnorm=classnorm, profile="quick", source="synthetic",
                      results=tmp_path, overrides=TINY, progress=False)
     assert again.skipped and again.run_id == out.run_id
 
 
 @pytest.mark.slow
 def test_same_seed_same_numbers_other_seed_other_task_order(tmp_path):
-    a = run_czsl("sequential", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path / "a",
+    a = execute_run(FEATURES, "sequential", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path / "a",
                  overrides=TINY, progress=False)
-    b = run_czsl("sequential", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path / "b",
+    b = execute_run(FEATURES, "sequential", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path / "b",
                  overrides=TINY, progress=False)
-    c = run_czsl("sequential", "cub", seed=2, profile="quick", source="synthetic", results=tmp_path / "a",
+    c = execute_run(FEATURES, "sequential", "cub", seed=2, profile="quick", source="synthetic", results=tmp_path / "a",
                  overrides=TINY, progress=False)
     assert a.run_id == b.run_id and a.record["metrics"] == b.record["metrics"]
     assert (a.path / "steps.csv").read_text() == (b.path / "steps.csv").read_text()
@@ -440,7 +442,7 @@ def test_same_seed_same_numbers_other_seed_other_task_order(tmp_path):
 def test_sun_run_records_its_split_and_the_quirk_options(tmp_path):
     overrides = {"epochs_per_task": 1, "synthetic_scale": 0.15, "hidden_dim": 32,
                  "agem_double_memory": False, "sun_eval_split": "val"}
-    out = run_czsl("sequential", "sun", seed=2, profile="quick", source="synthetic", results=tmp_path,
+    out = execute_run(FEATURES, "sequential", "sun", seed=2, profile="quick", source="synthetic", results=tmp_path,
                    overrides=overrides, progress=False)
     rec = out.record
     assert [len(t) for t in rec["class_split"]] == [47, 47, 47] + [48] * 12
@@ -485,9 +487,9 @@ def test_cli_czsl_run_and_errors(tmp_path, capsys):
     (run,) = (tmp_path / "runs").iterdir()
     rec = json.loads((run / "record.json").read_text())
     assert rec["classnorm"] is False and rec["method"] == "sequential"
-    full = make_czsl_config("quick", tiny).to_dict()
+    full = make_config("czsl-features", "quick", tiny).to_dict()
     traits = czsl_traits("sequential", False, "cub", "synthetic")
-    assert rec["config"] == {k: v for k, v in full.items() if acts("czsl", k, traits, full)}
+    assert rec["config"] == {k: v for k, v in full.items() if acts("czsl-features", k, traits, full)}
 
 
 @pytest.mark.parametrize("name", ["ewc-online", "mas-online"])

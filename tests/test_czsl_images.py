@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from _image_data import make_image_data
-from zslbench.config import CZSLConfig, CZSLImageConfig, make_czsl_image_config
+from zslbench.config import CZSLConfig, CZSLImageConfig
+from zslbench.tracks import execute_run, get_track, make_config, planned_run_id
 from zslbench.errors import ConfigError, DataError
 from zslbench.models.resnet import ResNet18, build_backbone, load_checkpoint
 
@@ -246,7 +247,7 @@ def test_image_config_defaults_and_the_features_config_is_unchanged():
     # the image-track fields are not in the features config, so features-track ids do not move
     assert not {"image_size", "backbone_weights", "image_channel_order", "amp"} & set(CZSLConfig().to_dict())
     assert "split_cub" not in cfg.to_dict() and "image_size" in cfg.to_dict()
-    quick = make_czsl_image_config("quick")
+    quick = make_config("czsl-images", "quick")
     assert (quick.image_size, quick.epochs_per_task, quick.backbone_weights) == (32, 1, "none")
     with pytest.raises(ConfigError, match="amp"):
         CZSLImageConfig(amp="fp16")
@@ -335,10 +336,9 @@ def test_agem_projects_the_flat_gradient_of_all_parameters(monkeypatch):
 
 
 def _run(tmp_path, method, classnorm=True, data=None, **over):
-    from zslbench.czsl_images import run_czsl_images
 
     data = data or make_image_data(size=32)
-    return run_czsl_images(method, data.name, seed=1, classnorm=classnorm, profile="quick", source="synthetic",
+    return execute_run(get_track("czsl-images"), method, data.name, seed=1, classnorm=classnorm, profile="quick", source="synthetic",
                            results=tmp_path, overrides={**TINY, **over}, progress=False, data=data)
 
 
@@ -357,7 +357,7 @@ def test_every_method_writes_an_image_track_record(method, classnorm, tmp_path):
     from zslbench.applicability import active_config, czsl_traits
 
     traits = czsl_traits(method, classnorm, "cub", "synthetic")
-    assert rec["config"] == active_config("czsl-images", traits, make_czsl_image_config("quick", TINY))
+    assert rec["config"] == active_config("czsl-images", traits, make_config("czsl-images", "quick", TINY))
     assert "image_size" in rec["config"] and "split_cub" not in rec["config"]
     assert rec["backbone"]["backbone"] == "resnet18" and rec["image_size"] == 32
     assert rec["n_parameters"] > 11_000_000  # the backbone trains
@@ -455,16 +455,15 @@ def test_sweep_plans_image_runs_only_when_asked_or_with_real_images(tmp_path):
 
     common = dict(results=tmp_path / "res", only="czsl", methods=["agem"], datasets=["cub"], seeds=[1])
     default = plan_sweep("quick", source="synthetic", **common)
-    assert {j.track for j in default.jobs} == {None}  # no synthetic image-track runs by default
+    assert {j.track for j in default.jobs} == {"features"}  # no synthetic image-track runs by default
     both = plan_sweep("quick", source="synthetic", tracks=["features", "images"], **common)
     images = [j for j in both.jobs if j.track == "images"]
     assert len(images) == 2 and {j.classnorm for j in images} == {False, True}
     assert len({j.run_id for j in both.jobs}) == 4 and images[0].label.startswith("czsl/images agem")
     auto = plan_sweep("quick", source="auto", data_dir=tmp_path / "no-data", **common)
-    assert {j.track for j in auto.jobs} == {None} and any("image track on cub" in n for n in auto.notes)
-    from zslbench.czsl_images import czsl_image_run_id
+    assert {j.track for j in auto.jobs} == {"features"} and any("image track on cub" in n for n in auto.notes)
 
-    assert images[0].run_id == czsl_image_run_id("agem", "cub", 1, images[0].classnorm, "quick", "synthetic")
+    assert images[0].run_id == planned_run_id(get_track("czsl-images"), "agem", "cub", 1, images[0].classnorm, "quick", "synthetic")
 
 
 @pytest.mark.slow
@@ -503,7 +502,7 @@ def test_sweep_includes_image_runs_where_the_real_images_are(tmp_path):
     assert [j.track for j in quick.jobs].count("images") == 2
     # the paper profile needs the ImageNet checkpoint: without it the image runs are left out, said in a note
     paper = plan_sweep("paper", **common)
-    assert {j.track for j in paper.jobs} == {None}
+    assert {j.track for j in paper.jobs} == {"features"}
     assert any("left out" in n and "resnet18" in n for n in paper.notes)
     with pytest.raises(DataError, match="resnet18"):
         plan_sweep("paper", tracks=["images"], **common)

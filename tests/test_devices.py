@@ -252,11 +252,12 @@ PINNED_IDS = [
 
 
 def _run_id(kind: str, kwargs: dict) -> str:
-    from zslbench.czsl_images import czsl_image_run_id
-    from zslbench.czsl_runner import czsl_run_id
-    from zslbench.runner import gzsl_run_id
+    from zslbench.tracks import get_track, planned_run_id
 
-    return {"gzsl": gzsl_run_id, "czsl": czsl_run_id, "images": czsl_image_run_id}[kind](**kwargs)
+    kwargs = dict(kwargs)
+    track = get_track({"gzsl": "gzsl", "czsl": "czsl-features", "images": "czsl-images"}[kind])
+    name = kwargs.pop("model", None) or kwargs.pop("method")
+    return planned_run_id(track, name, **kwargs)
 
 
 @pytest.mark.parametrize("kind, kwargs, expected", PINNED_IDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(PINNED_IDS)])

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from zslbench import store
-from zslbench.runner import run_gzsl
+from zslbench.tracks import execute_run, get_track
+
+GZSL = get_track("gzsl")
 from zslbench.train.trace import TRACE_COLUMNS
 
 pytestmark = pytest.mark.slow
@@ -21,7 +23,7 @@ REQUIRED_FIELDS = {
 @pytest.fixture(scope="module")
 def quick_sun(tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
-    outcome = run_gzsl("mlp3+cn", "sun", seed=1, profile="quick", source="synthetic", results=results)
+    outcome = execute_run(GZSL, "mlp3+cn", "sun", seed=1, profile="quick", source="synthetic", results=results)
     return results, outcome
 
 
@@ -58,14 +60,14 @@ def test_quick_run_writes_a_complete_record_and_trace(quick_sun):
 
 def test_done_run_is_skipped_and_force_retrains(quick_sun):
     results, first = quick_sun
-    again = run_gzsl("mlp3+cn", "sun", seed=1, profile="quick", source="synthetic", results=results)
+    again = execute_run(GZSL, "mlp3+cn", "sun", seed=1, profile="quick", source="synthetic", results=results)
     assert again.skipped and again.run_id == first.run_id
     assert again.record["metrics"] == first.record["metrics"]
 
 
 def test_same_seed_gives_identical_metrics_and_trace(quick_sun, tmp_path):
     _, first = quick_sun
-    second = run_gzsl("mlp3+cn", "sun", seed=1, profile="quick", source="synthetic", results=tmp_path)
+    second = execute_run(GZSL, "mlp3+cn", "sun", seed=1, profile="quick", source="synthetic", results=tmp_path)
     assert not second.skipped
     assert second.run_id == first.run_id
     assert second.record["metrics"] == first.record["metrics"]
@@ -76,14 +78,14 @@ def test_same_seed_gives_identical_metrics_and_trace(quick_sun, tmp_path):
 
 def test_other_seed_gives_another_run(quick_sun, tmp_path):
     _, first = quick_sun
-    other = run_gzsl("mlp3+cn", "sun", seed=2, profile="quick", source="synthetic", results=tmp_path)
+    other = execute_run(GZSL, "mlp3+cn", "sun", seed=2, profile="quick", source="synthetic", results=tmp_path)
     assert other.run_id != first.run_id
     assert other.record["metrics"] != first.record["metrics"]
 
 
 def test_trained_mlp3_cn_is_far_above_chance(tmp_path):
-    out = run_gzsl(
-        "mlp3+cn", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path,
+    out = execute_run(
+        GZSL, "mlp3+cn", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path,
         overrides={"epochs": 10, "synthetic_scale": 0.3},
     )
     m = out.record["metrics"]
@@ -93,8 +95,8 @@ def test_trained_mlp3_cn_is_far_above_chance(tmp_path):
 
 
 def test_oracle_epoch_selection_is_recorded(tmp_path):
-    out = run_gzsl(
-        "linear", "awa1", seed=1, profile="quick", source="synthetic", results=tmp_path,
+    out = execute_run(
+        GZSL, "linear", "awa1", seed=1, profile="quick", source="synthetic", results=tmp_path,
         overrides={"select_epoch": "best_test_H", "synthetic_scale": 0.05},
     )
     rec = out.record

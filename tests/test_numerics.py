@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from zslbench import numerics, store
-from zslbench.config import CZSLConfig, GZSLConfig, make_czsl_config, make_gzsl_config, parse_overrides
+from zslbench.config import CZSLConfig, GZSLConfig, parse_overrides
+from zslbench.tracks import get_track, make_config, planned_run_id
 from zslbench.errors import ConfigError
 from zslbench.replay import (
     DEFAULT_ATOL, Tolerance, compare_records, report_lines, tolerances_for,
@@ -29,25 +30,24 @@ OLD_ENV = {"python": "3.11.7", "torch": "2.13.0+cpu", "numpy": "2.4.6", "platfor
 # --- threads: a config field, in the run id -----------------------------------------------------
 def test_threads_is_a_config_field_with_default_one():
     assert GZSLConfig().threads == 1 and CZSLConfig().threads == 1
-    assert make_gzsl_config("quick").threads == 1 and make_czsl_config("quick").threads == 1
+    assert make_config("gzsl", "quick").threads == 1 and make_config("czsl-features", "quick").threads == 1
     assert parse_overrides(GZSLConfig, ["threads=2"]) == {"threads": 2}
     for bad in ("threads=0", "threads=-1"):
         with pytest.raises(ConfigError, match="threads"):
-            make_gzsl_config("quick", parse_overrides(GZSLConfig, [bad]))
+            make_config("gzsl", "quick", parse_overrides(GZSLConfig, [bad]))
     with pytest.raises(ConfigError, match="threads"):
         parse_overrides(CZSLConfig, ["threads=two"])
 
 
 def test_threads_is_part_of_the_run_id():
-    from zslbench.czsl_runner import czsl_run_id
-    from zslbench.runner import gzsl_run_id
+    gzsl, czsl = get_track("gzsl"), get_track("czsl-features")
 
-    g1 = gzsl_run_id("linear", "apy", 1, "quick", "synthetic")
-    g2 = gzsl_run_id("linear", "apy", 1, "quick", "synthetic", overrides={"threads": 2})
-    assert g1 == gzsl_run_id("linear", "apy", 1, "quick", "synthetic", overrides={"threads": 1})
+    g1 = planned_run_id(gzsl, "linear", "apy", 1, None, "quick", "synthetic")
+    g2 = planned_run_id(gzsl, "linear", "apy", 1, None, "quick", "synthetic", overrides={"threads": 2})
+    assert g1 == planned_run_id(gzsl, "linear", "apy", 1, None, "quick", "synthetic", overrides={"threads": 1})
     assert g1 != g2
-    c1 = czsl_run_id("agem", "cub", 1, True, "quick", "synthetic")
-    assert c1 != czsl_run_id("agem", "cub", 1, True, "quick", "synthetic", overrides={"threads": 2})
+    c1 = planned_run_id(czsl, "agem", "cub", 1, True, "quick", "synthetic")
+    assert c1 != planned_run_id(czsl, "agem", "cub", 1, True, "quick", "synthetic", overrides={"threads": 2})
 
 
 def test_numeric_context_sets_and_restores_the_callers_threads():

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from zslbench.config import GZSLConfig, make_czsl_config, make_gzsl_config
+from zslbench.config import GZSLConfig
 from zslbench.presets import PRESETS, preset_label, with_preset
+from zslbench.tracks import execute_run, get_track, make_config, planned_run_id
 
 TINY = ["--profile", "quick", "--data", "synthetic", "--set", "epochs=2", "--set", "synthetic_scale=0.05"]
 
@@ -33,19 +34,19 @@ def only_record(results: Path, exclude=()) -> dict:
 
 
 def test_presets_are_valid_configs_and_colab_is_the_default():
-    assert GZSLConfig() == make_gzsl_config("paper", with_preset("gzsl", "colab", None))
-    code = make_gzsl_config("paper", with_preset("gzsl", "code", None))
+    assert GZSLConfig() == make_config("gzsl", "paper", with_preset("gzsl", "colab", None))
+    code = make_config("gzsl", "paper", with_preset("gzsl", "code", None))
     assert (code.select_epoch, code.seen_logit_scale, code.cn_denominator, code.cn_var_unbiased,
             code.cn_affine_first, code.baseline_last_init) == (
         "best_test_H", "0.95", "std", False, True, "kaiming_relu")
     # CZSL: both presets are the code's choices, which are the defaults
     for name in PRESETS:
-        assert make_czsl_config("paper", with_preset("czsl", name, None)) == make_czsl_config("paper")
-    assert preset_label("czsl", make_czsl_config("paper").to_dict()) == ("code", {})
+        assert make_config("czsl-features", "paper", with_preset("czsl", name, None)) == make_config("czsl-features", "paper")
+    assert preset_label("czsl", make_config("czsl-features", "paper").to_dict()) == ("code", {})
 
 
 def test_preset_label_names_the_matching_preset_or_the_overrides():
-    code = make_gzsl_config("paper", with_preset("gzsl", "code", None)).to_dict()
+    code = make_config("gzsl", "paper", with_preset("gzsl", "code", None)).to_dict()
     assert preset_label("gzsl", code) == ("code", {})
     assert preset_label("gzsl", GZSLConfig().to_dict()) == ("colab", {})
     assert preset_label("gzsl", {**code, "select_epoch": "final"}) == ("code+overrides", {"select_epoch": "final"})
@@ -110,8 +111,6 @@ def test_linear_with_and_without_kaiming_init_gives_different_numbers_and_ids(tm
 
 @pytest.mark.slow
 def test_sweep_applies_a_set_only_where_it_acts_and_agrees_with_the_runners(tmp_path):
-    from zslbench.czsl_runner import czsl_run_id, run_czsl
-    from zslbench.runner import run_gzsl
     from zslbench.sweep import plan_sweep
 
     sets = ["epochs=2", "synthetic_scale=0.05", "epochs_per_task=1", "hidden_dim=16", "ewc_lambda=5"]
@@ -124,13 +123,13 @@ def test_sweep_applies_a_set_only_where_it_acts_and_agrees_with_the_runners(tmp_
     assert same == {k: k[1] != "ewc-online" for k in by}  # ewc_lambda changes the EWC runs only
     # ewc_lambda does not act on sequential: the run is the one without it
     cz = {"epochs_per_task": 1, "synthetic_scale": 0.05, "hidden_dim": 16}
-    assert by[("czsl", "sequential", False)] == czsl_run_id("sequential", "cub", 1, False, "quick", "synthetic",
+    assert by[("czsl", "sequential", False)] == planned_run_id(get_track("czsl-features"), "sequential", "cub", 1, False, "quick", "synthetic",
                                                             None, cz)
-    out = run_czsl("sequential", "cub", seed=1, classnorm=False, profile="quick", source="synthetic",
+    out = execute_run(get_track("czsl-features"), "sequential", "cub", seed=1, classnorm=False, profile="quick", source="synthetic",
                    results=tmp_path, overrides=with_preset("czsl", "code", {**cz, "ewc_lambda": 5.0}), progress=False)
     assert out.run_id == by[("czsl", "sequential", False)] and "ewc_lambda" not in out.record["config"]
     gz = with_preset("gzsl", "code", {"epochs": 2, "synthetic_scale": 0.05, "hidden_dim": 16})
-    outg = run_gzsl("linear", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path, overrides=gz,
+    outg = execute_run(get_track("gzsl"), "linear", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path, overrides=gz,
                     progress=False)
     assert outg.run_id == by[("gzsl", "linear", None)] and outg.record["preset"] == "code"
     assert "hidden_dim" not in outg.record["config"] and outg.record["config"]["baseline_last_init"] == "kaiming_relu"
@@ -154,14 +153,21 @@ def test_a_sweep_set_that_acts_on_no_planned_run_is_refused(tmp_path):
     assert ids[False] == default[False] and ids[True] != default[True]
 
 
-def test_records_from_before_presets_rerun_with_their_own_settings():
-    from zslbench.runner import legacy_czsl_config
+def test_records_from_before_presets_are_migrated_to_their_own_settings():
+    from zslbench.store import RECORD_VERSION, migrate
 
-    old = make_czsl_config("paper", {"attr_param_group": "embedder"}).to_dict()
+    old = make_config("czsl-features", "paper", {"attr_param_group": "embedder"}).to_dict()
     old.pop("agem_ref_grad")
+    old.pop("threads")
     old["fisher_minmax"] = True
-    cfg = legacy_czsl_config(old)
+    record = {"run_id": "x", "kind": "czsl", "metrics": {}, "config": old, "env": {"threads": 2},
+              "record_version": 1}
+    new = migrate(record)
+    cfg = new["config"]
+    assert new["record_version"] == RECORD_VERSION and new["preset"] is None and new["track"] == "features"
     assert cfg["fisher_minmax"] == "trainable_only" and cfg["agem_ref_grad"] == "clean"
-    assert cfg["attr_param_group"] == "embedder"
-    assert legacy_czsl_config({**old, "fisher_minmax": False})["fisher_minmax"] == "none"
-    make_czsl_config("paper", cfg)  # a valid config today
+    assert cfg["attr_param_group"] == "embedder" and cfg["threads"] == 2
+    assert record["config"]["fisher_minmax"] is True  # the caller's dict is left alone
+    assert migrate({**record, "config": {**old, "fisher_minmax": False}})["config"]["fisher_minmax"] == "none"
+    make_config("czsl-features", "paper", cfg)  # a valid config today
+    assert migrate(new) == new  # a current record is left as it is

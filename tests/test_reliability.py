@@ -305,8 +305,7 @@ def test_metrics_do_not_depend_on_the_launcher(tmp_path, capsys):
 def test_the_callers_thread_setting_does_not_leak_into_a_run(tmp_path, kind):
     import torch
 
-    from zslbench.czsl_runner import run_czsl
-    from zslbench.runner import run_gzsl
+    from zslbench.tracks import execute_run, get_track
 
     def one(caller_threads: int, overrides: dict) -> dict:
         before = torch.get_num_threads()
@@ -314,10 +313,10 @@ def test_the_callers_thread_setting_does_not_leak_into_a_run(tmp_path, kind):
         try:
             results = tmp_path / f"{caller_threads}-{overrides.get('threads', 'default')}"
             if kind == "gzsl":
-                out = run_gzsl("mlp3+cn", "cub", seed=3, profile="quick", source="synthetic", results=results,
+                out = execute_run(get_track("gzsl"), "mlp3+cn", "cub", seed=3, profile="quick", source="synthetic", results=results,
                                overrides={"epochs": 2, "synthetic_scale": 0.05, **overrides})
             else:
-                out = run_czsl("ewc-online", "cub", seed=3, classnorm=True, profile="quick", source="synthetic",
+                out = execute_run(get_track("czsl-features"), "ewc-online", "cub", seed=3, classnorm=True, profile="quick", source="synthetic",
                                results=results, overrides={"synthetic_scale": 0.05, **overrides})
             assert torch.get_num_threads() == caller_threads  # the caller's setting is restored
         finally:

@@ -127,14 +127,14 @@ def test_slurm_option_parsing():
 @pytest.mark.slow
 def test_plan_and_runner_agree_on_run_ids(tmp_path):
     from zslbench.config import GZSLConfig, parse_overrides
-    from zslbench.runner import run_gzsl
+    from zslbench.tracks import execute_run, get_track
 
     over = parse_overrides(GZSLConfig, TINY_SETS)
     plan = plan_sweep("quick", only="gzsl", models=["linear"], datasets=["sun"], seeds=[2],
                       source="synthetic", results=tmp_path, sets=TINY_SETS)
     (job,) = plan.jobs
     assert job.state == "todo"
-    outcome = run_gzsl("linear", "sun", seed=2, profile="quick", source="synthetic", results=tmp_path,
+    outcome = execute_run(get_track("gzsl"), "linear", "sun", seed=2, profile="quick", source="synthetic", results=tmp_path,
                        overrides=over, progress=False)
     assert outcome.run_id == job.run_id
     again = plan_sweep("quick", only="gzsl", models=["linear"], datasets=["sun"], seeds=[2],
@@ -143,7 +143,8 @@ def test_plan_and_runner_agree_on_run_ids(tmp_path):
 
 
 def test_time_estimate_comes_from_done_records_of_the_same_profile(tmp_path):
-    from zslbench.sweep import DEFAULT_SECONDS, estimate_seconds, time_left
+    from zslbench.sweep import estimate_seconds, time_left
+    from zslbench.tracks import get_track
 
     def record(rid, model, profile, secs):
         store.write_run(tmp_path, rid, {"run_id": rid, "kind": "gzsl", "model": model, "dataset": "sun",
@@ -161,7 +162,7 @@ def test_time_estimate_comes_from_done_records_of_the_same_profile(tmp_path):
     assert time_left(plan, 2) == 4 * 15.0 / 2
     empty = plan_sweep("quick", only="gzsl", models=["linear"], datasets=["sun"], seeds=[1],
                        source="synthetic", results=tmp_path / "none")
-    assert time_left(empty, 1) == DEFAULT_SECONDS["quick"]["gzsl"]
+    assert time_left(empty, 1) == get_track("gzsl").seconds["quick"]
 
 
 def test_dry_run_lists_the_grid(tmp_path, capsys):

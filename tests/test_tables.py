@@ -270,17 +270,17 @@ def test_parse_formats():
 def _new_format_copy(rec: dict, kind: str) -> dict:
     """A record as this zslbench writes it, from an older fixture record of the same run: the
     config holds only the fields that act on the run, and the record has a preset label."""
-    from zslbench import config
     from zslbench.applicability import active_config, czsl_traits, gzsl_traits
-    from zslbench.runner import preset_fields
+    from zslbench.tracks import make_config
+    from zslbench.tracks.base import preset_fields
 
+    key = "czsl-features" if kind == "czsl" else "gzsl"
+    cfg = make_config(key, rec["profile"])
     if kind == "czsl":
-        cfg = config.make_czsl_config(rec["profile"])
         traits = czsl_traits(rec["method"], rec["classnorm"], rec["dataset"], rec["data_source"])
     else:
-        cfg = config.make_gzsl_config(rec["profile"])
         traits = gzsl_traits(rec["model"], rec["dataset"], rec["data_source"])
-    active = active_config(kind, traits, cfg)
+    active = active_config(key, traits, cfg)
     new = {k: v for k, v in rec.items() if not k.startswith("_")}
     new.update(config=active, non_default_options={}, **preset_fields(kind, active))
     new["run_id"] = "new-" + rec["run_id"]

@@ -82,10 +82,14 @@ def flips(options: Iterable[str], table: str, config_cls: type, kind: str, trait
           cfg: Mapping[str, Any], preset: str | None, explicit: Iterable[str] = ()) -> list[Flip]:
     """The flipped variants of one run (a pure function of its traits and config).
 
-    table: its applicability table (gzsl, czsl, czsl-images); kind: gzsl or czsl (the preset's
+    table: its applicability table (gzsl, czsl-features, czsl-images; empty: every field acts); kind: gzsl or czsl (the preset's
     side); cfg: its complete config as a dict; explicit: the fields set with --set."""
-    from zslbench.applicability import acts
+    from zslbench import applicability
     from zslbench.config import parse_overrides
+
+    def acts(table: str, name: str, traits: Mapping[str, Any], cfg: Mapping[str, Any]) -> bool:
+        return not table or applicability.acts(table, name, traits, cfg)
+
     from zslbench.presets import DEFAULT_PRESET, PRESETS
 
     explicit = set(explicit)
@@ -121,7 +125,6 @@ def _text(value: Any) -> str:
 def ablation_jobs(jobs: list, options: list[str], settings, preset: str | None,
                   explicit: Mapping[str, Iterable[str]], state_of: Callable[[str], str]) -> list:
     """The extra sweep jobs (zslbench.executors.Job) that flip each option beside each job."""
-    from zslbench.applicability import czsl_traits, gzsl_traits
     from zslbench.tracks import get_track, planned_run_id
 
     seen = {j.run_id for j in jobs}
@@ -135,9 +138,8 @@ def ablation_jobs(jobs: list, options: list[str], settings, preset: str | None,
         if key not in cfgs:
             cfgs[key] = track.make_config(settings.profile, base).to_dict()
         src = track.resolve_source(job.dataset, settings.source, settings.data_dir)
-        traits = (gzsl_traits(job.name, job.dataset, src) if job.kind == "gzsl"
-                  else czsl_traits(job.name, job.classnorm, job.dataset, src))
-        table = getattr(track, "table", "gzsl")
+        traits = track.traits(job.name, job.classnorm, job.dataset, src)
+        table = track.applicability_table
         for option, flip in ((o, f) for o in options for f in flips(
                 [o], table, track.config_cls, job.kind, traits, cfgs[key], preset, explicit.get(key, ()))):
             acted.add(option)

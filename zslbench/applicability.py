@@ -135,13 +135,14 @@ CZSL_IMAGES_ACTS_ON: dict[str, Rule] = {
     "amp": ALL,
 }
 
-TABLES = {"gzsl": GZSL_ACTS_ON, "czsl": CZSL_ACTS_ON, "czsl-images": CZSL_IMAGES_ACTS_ON}
+# one table per track, by track key (zslbench.tracks)
+TABLES = {"gzsl": GZSL_ACTS_ON, "czsl-features": CZSL_ACTS_ON, "czsl-images": CZSL_IMAGES_ACTS_ON}
 
 
 def config_class(kind: str) -> type:
     from zslbench import config
 
-    return {"gzsl": config.GZSLConfig, "czsl": config.CZSLConfig,
+    return {"gzsl": config.GZSLConfig, "czsl-features": config.CZSLConfig,
             "czsl-images": config.CZSLImageConfig}[kind]
 
 

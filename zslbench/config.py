@@ -173,9 +173,6 @@ def _did_you_mean(word: str, options: list[str]) -> str:
 
 
 # --- continual ZSL (features track) -----------------------------------------------------
-CZSL_DATASETS = ("cub", "sun")
-
-
 @dataclass(frozen=True)
 class CZSLConfig:
     """Continual ZSL on the features track (docs/paper-protocol.md#czsl).
@@ -272,10 +269,10 @@ class CZSLConfig:
 
     def for_dataset(self, dataset: str) -> dict:
         """The per-dataset settings: tasks, split ratio, multitask cap, A-GEM memory per class."""
-        if dataset not in CZSL_DATASETS:
+        known = [f.name[len("tasks_"):] for f in fields(self) if f.name.startswith("tasks_")]
+        if dataset not in known:
             raise ConfigError(
-                f"dataset {dataset!r} has no continual-ZSL protocol; valid datasets: "
-                f"{', '.join(CZSL_DATASETS)}"
+                f"dataset {dataset!r} has no continual-ZSL protocol; valid datasets: {', '.join(known)}"
             )
         return {
             "num_tasks": getattr(self, f"tasks_{dataset}"),
@@ -367,32 +364,22 @@ CZSL_IMAGE_PITFALL_OPTIONS = CZSL_PITFALL_OPTIONS + (
 # --- profiles --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Profile:
-    """A named set of overrides of the three config classes, with the seeds a sweep runs."""
+    """A named scale of runs: its seeds and description.  The config values each kind of run
+    takes under a profile are the track's (zslbench.tracks: ``Track.profiles``)."""
 
     name: str
     seeds: tuple[int, ...]
-    gzsl: Mapping[str, Any]
     description: str
-    czsl: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # CZSLConfig overrides
-    czsl_images: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # CZSLImageConfig overrides
 
 
 PROFILES: dict[str, Profile] = {
-    "paper": Profile(
-        "paper", (1, 2, 3, 4, 5), {}, "the paper's protocol: 50 epochs, batch 256, seeds 1-5"
-    ),
+    "paper": Profile("paper", (1, 2, 3, 4, 5), "the paper's protocol: 50 epochs, batch 256, seeds 1-5"),
     "quick": Profile(
         "quick",
         (1, 2),
-        {"epochs": 4, "lr": 3e-3, "synthetic_scale": 0.15},
         "a smoke-scale run: GZSL 4 epochs at lr 3e-3 on synthetic data at 15% of the images; "
         "CZSL 1 epoch per task at 20% of the images, head lr 0.03, Multi-task capped at 20 (CUB) / "
         "10 (SUN) steps per task; seeds 1-2",
-        czsl={"epochs_per_task": 1, "synthetic_scale": 0.2, "head_lr": 0.03, "multitask_max_iters_cub": 20,
-              "multitask_max_iters_sun": 10},
-        # image track: 32x32 images, a randomly initialised ResNet-18, 1 epoch per task
-        czsl_images={"epochs_per_task": 1, "synthetic_scale": 0.05, "image_size": 32,
-                     "backbone_weights": "none"},
     ),
 }
 
@@ -401,27 +388,3 @@ def get_profile(name: str) -> Profile:
     if name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}")
     return PROFILES[name]
-
-
-def make_gzsl_config(profile: str = "paper", overrides: Mapping[str, Any] | None = None) -> GZSLConfig:
-    values = dict(get_profile(profile).gzsl)
-    values.update(overrides or {})
-    return GZSLConfig(**values)
-
-
-def make_czsl_config(profile: str = "paper", overrides: Mapping[str, Any] | None = None) -> CZSLConfig:
-    values = dict(get_profile(profile).czsl)
-    values.update(overrides or {})
-    unknown = sorted(set(values) - {f.name for f in fields(CZSLConfig)})
-    if unknown:
-        raise ConfigError(f"unknown CZSL option(s): {', '.join(unknown)}")
-    return CZSLConfig(**values)
-
-
-def make_czsl_image_config(profile: str = "paper", overrides: Mapping[str, Any] | None = None) -> CZSLImageConfig:
-    values = dict(get_profile(profile).czsl_images)
-    values.update(overrides or {})
-    unknown = sorted(set(values) - {f.name for f in fields(CZSLImageConfig)})
-    if unknown:
-        raise ConfigError(f"unknown CZSL image-track option(s): {', '.join(unknown)}")
-    return CZSLImageConfig(**values)

@@ -1,4 +1,5 @@
-"""Comparing a replayed run with its record (`zslbench run --from-record`).
+"""Replaying a run from its record (`zslbench replay`, `zslbench run --from-record`) and
+comparing the metrics with the recorded ones.
 
 Three outcomes:
 - ``exact``: every metric is bit-identical (what the same machine and numeric stack give);
@@ -19,8 +20,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from zslbench.errors import ConfigError
+from pathlib import Path
+
+from zslbench import store
+from zslbench.errors import ConfigError, RecordError
 from zslbench.numerics import NOT_RECORDED, env_differences
+from zslbench.tracks import RunOutcome, execute_run, track_of_record
 
 PERCENT_METRICS = ("S", "U", "H", "ZSL", "AUSUC", "S_uncal", "U_uncal", "H_uncal", "mAUC", "mH", "mJA", "mSA", "mUA")
 FRACTION_METRICS = ("forgetting", "forgetting_final")
@@ -223,3 +228,52 @@ def report_lines(cmp: Comparison) -> tuple[list[str], list[str]]:
         reason = f"metrics beyond tolerance: {', '.join(beyond)}" if beyond else "the data differ"
         err.append(f"MISMATCH: the rerun does not reproduce the record ({reason})")
     return out, err
+
+
+@dataclass
+class RerunReport:
+    original: dict
+    outcome: RunOutcome
+    comparison: Comparison
+
+    @property
+    def same_data(self) -> bool:
+        return self.comparison.same_data
+
+    @property
+    def matches(self) -> bool:
+        """Bit-identical metrics and the same data."""
+        return self.comparison.verdict == "exact"
+
+    @property
+    def differences(self) -> dict:
+        """metric -> (recorded, rerun) for every metric that is not bit-identical."""
+        return {c.name: (c.recorded, c.rerun) for c in self.comparison.checks if c.status != "exact"}
+
+
+def rerun_record(
+    record_path: Path,
+    results: Path,
+    data_dir: Path | None = None,
+    device: str = "cpu",
+    progress: bool | None = None,
+    atol: tuple[str, ...] = (),
+    rtol: tuple[str, ...] = (),
+) -> RerunReport:
+    """Rerun the run a record describes, from its stored config, and compare the metrics
+    (exact, within the tolerances --atol/--rtol, or different)."""
+    original = store.read_record(Path(record_path))  # in the current schema (store.migrate)
+    try:
+        track = track_of_record(original)
+    except RecordError as exc:
+        raise RecordError(f"{record_path}: {exc}") from None
+    unknown = sorted(set(original["config"]) - track.config_fields())
+    if unknown:
+        raise RecordError(f"{record_path}: config has fields this zslbench does not know: {', '.join(unknown)}")
+    tolerances_for(original["metrics"], atol, rtol)  # bad --atol/--rtol fail before training
+    name, classnorm = track.run_args(original)
+    outcome = execute_run(
+        track, name, original["dataset"], int(original["seed"]), classnorm, original.get("profile", "paper"),
+        original["data_source"], data_dir, device, results, dict(original["config"]), True, progress,
+    )
+    return RerunReport(original, outcome, compare_records(original, outcome.record, atol, rtol))

@@ -21,7 +21,10 @@ from typing import Any, BinaryIO, Callable, Iterator
 
 from zslbench.errors import RecordError, ZSLBenchError
 
-RECORD_VERSION = 1
+# The record schema.  2: every record has ``preset`` (None: made before presets, its config holds
+# every field), a config in today's terms (``threads`` included) and a ``track`` when its kind has
+# several.  Older records are brought up to it by :func:`migrate` as they are read.
+RECORD_VERSION = 2
 RECORD_FILE = "record.json"
 DONE_FILE = "done"
 
@@ -223,12 +226,59 @@ def read_record(path: Path) -> dict:
     if not isinstance(record, dict) or "run_id" not in record or "metrics" not in record:
         raise RecordError(f"{path}: not a zslbench run record (no run_id/metrics)")
     version = record.get("record_version")
-    if version != RECORD_VERSION:
+    if version not in range(1, RECORD_VERSION + 1):
         raise RecordError(
             f"{path}: record format version {version!r} is not supported (this zslbench reads "
-            f"version {RECORD_VERSION}); rerun it with --force"
+            f"versions 1 to {RECORD_VERSION}); rerun it with --force"
         )
+    return migrate(record)
+
+
+def migrate(record: dict) -> dict:
+    """A record of any older format version in the current schema (RECORD_VERSION); the rest of
+    zslbench sees only that.  The record's file is not changed.
+
+    1 -> 2:
+    * ``preset``: absent before presets; None says so (such a record's config holds every
+      field, not only those that act on its run);
+    * CZSL ``fisher_minmax`` was a bool (true: min-max over the trainable weights, today
+      ``trainable_only``; false: ``none``) and A-GEM's reference gradient was the clean one
+      (``agem_ref_grad=clean``).  Their EWC/MAS importances visited the images in index order,
+      which no option reproduces;
+    * ``threads`` was not a config field: the run used the thread count in its env block;
+    * a CZSL record without ``track`` is of the features track.
+    """
+    version = record.get("record_version")
+    record = dict(record)
+    if version == 1:
+        config = dict(record.get("config") or {})
+        if "preset" not in record:
+            record["preset"] = None
+            if record.get("kind") == "czsl":
+                if isinstance(config.get("fisher_minmax"), bool):
+                    config["fisher_minmax"] = "trainable_only" if config["fisher_minmax"] else "none"
+                config.setdefault("agem_ref_grad", "clean")
+        if "threads" not in config:
+            threads = (record.get("env") or {}).get("threads")
+            if isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1:
+                config["threads"] = threads
+        if record.get("kind") == "czsl" and not record.get("track"):
+            record["track"] = "features"  # the only CZSL track before the image track
+        record["config"] = config
+        record["record_version"] = 2
     return record
+
+
+def track_key(kind: str, track: str | None = None) -> str:
+    """The track key of a (kind, track) pair: "gzsl", "czsl-features", "czsl-images" (a CZSL
+    run without a track is of the features track)."""
+    track = track or ("features" if kind == "czsl" else None)
+    return f"{kind}-{track}" if track else str(kind)
+
+
+def record_track_key(record: dict) -> str:
+    """The track key of a (current-schema) record, from its ``kind`` and ``track``."""
+    return track_key(str(record.get("kind")), record.get("track"))
 
 
 def iter_records(results: Path, kind: str | None = None) -> Iterator[dict]:
@@ -247,16 +297,3 @@ def iter_records(results: Path, kind: str | None = None) -> Iterator[dict]:
         if kind is None or record.get("kind") == kind:
             record["_dir"] = str(folder)
             yield record
-
-
-def load_records(results: Path, kind: str | None = None):
-    """All done records as a pandas DataFrame, one row per run, metrics flattened."""
-    import pandas as pd
-
-    rows = []
-    for rec in iter_records(results, kind):
-        row = {k: v for k, v in rec.items() if not isinstance(v, dict)}
-        row.update({f"metric.{k}": v for k, v in rec.get("metrics", {}).items()})
-        row.update({f"config.{k}": v for k, v in rec.get("config", {}).items()})
-        rows.append(row)
-    return pd.DataFrame(rows)

@@ -36,14 +36,11 @@ class SweepSettings:
     data_dir: Path | None
     device: str
     results: Path
-    gzsl_overrides: Mapping[str, Any] = field(default_factory=dict)
-    czsl_overrides: Mapping[str, Any] = field(default_factory=dict)
     force: bool = False
-    images_overrides: Mapping[str, Any] = field(default_factory=dict)  # CZSL image track
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # track key -> config overrides
 
     def overrides_for(self, track_key: str) -> Mapping[str, Any]:
-        return {"gzsl": self.gzsl_overrides, "czsl-features": self.czsl_overrides,
-                "czsl-images": self.images_overrides}[track_key]
+        return self.overrides.get(track_key, {})
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,7 @@ class Job:
     classnorm: bool | None = None  # CZSL only (GZSL models carry it in their name)
     run_id: str = ""  # known before the run (sweep planning computes it)
     state: str = "todo"  # "done" | "todo"
-    track: str | None = None  # CZSL: "features" (None) or "images"
+    track: str | None = None  # the record's track: CZSL "features" or "images"
     overrides: tuple = ()  # (field, value) pairs on top of the sweep's overrides (--ablate)
     ablation: str = ""  # what those overrides flip, e.g. "select_epoch=best_test_H"
 
@@ -65,9 +62,7 @@ class Job:
 
     @property
     def track_key(self) -> str:
-        from zslbench.tracks import track_key
-
-        return track_key(self.kind, self.track)
+        return store.track_key(self.kind, self.track)
 
     @property
     def label(self) -> str:

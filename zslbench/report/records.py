@@ -80,17 +80,14 @@ def sorted_sections(sections) -> list:
     return sorted(sections, key=lambda s: (SOURCE_ORDER.get(s[0], 9), s))
 
 
-def reference_config(kind: str, profile: str, preset: str | None = None) -> dict | None:
-    """The config a profile (and preset) gives (profile 'paper' = the paper-faithful defaults),
-    if known."""
-    from zslbench import config
-    from zslbench.presets import with_preset
+def reference_config(key: str, profile: str, preset: str | None = None) -> dict | None:
+    """The config a profile (and preset) gives a run of track `key` (profile 'paper' = the
+    paper-faithful defaults), if known."""
+    from zslbench.tracks import get_track
 
-    maker = getattr(config, f"make_{kind}_config", None)
-    if maker is None:
-        return None
     try:
-        return maker(profile, with_preset(kind, preset, None) if preset else None).to_dict()
+        track = get_track(key)
+        return track.make_config(profile, track.with_preset(preset, None) if preset else None).to_dict()
     except (ZSLBenchError, TypeError):
         return None
 
@@ -138,7 +135,7 @@ def variant_of(rec: dict, kind: str) -> Variant:
     profile = str(rec.get("profile", "?"))
     vintage = rec.get("data_vintage")
     preset = rec.get("preset")
-    ref_kind = "czsl_image" if kind == "czsl" and rec.get("track") == "images" else kind
+    ref_kind = store.record_track_key(rec)
     paper_ref = reference_config(ref_kind, "paper")
     if preset is not None:
         base = str(preset).split("+")[0]

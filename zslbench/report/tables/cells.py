@@ -7,9 +7,10 @@ import math
 
 import numpy as np
 
-GZSL_DATASETS = ("sun", "cub", "awa1", "awa2")  # the paper's columns; apy is added when run
+from zslbench.tracks.czsl import CZSL_DATASETS
+from zslbench.tracks.gzsl import GZSL_DATASETS  # the paper's columns; apy is added when run
+
 GZSL_METRICS = ("U", "S", "H")
-CZSL_DATASETS = ("cub", "sun")
 CZSL_METRICS = ("mAUC", "mH", "mJA", "forgetting")
 CZSL_METHOD_ORDER = ("ewc-online", "mas-online", "agem", "sequential", "multitask")  # the paper's rows
 FORMATS = ("csv", "md", "tex")

@@ -1,0 +1,76 @@
+"""How long a plan's missing runs will take, and the plan as text (`run --all --dry-run`)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from zslbench import store
+from zslbench.sweep.plan import Plan
+from zslbench.tracks import get_track
+
+
+def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
+    """Expected seconds per (track, name, dataset) from the done records of the same track and
+    profile (mean train + eval time), else the track's mean, else the track's default for the
+    profile (Track.seconds)."""
+    per_key: dict[tuple[str, str, str], list[float]] = {}
+    per_track: dict[str, list[float]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rec in store.iter_records(plan.settings.results):
+            if rec.get("profile") != plan.settings.profile or "train_seconds" not in rec:
+                continue
+            key = store.record_track_key(rec)
+            secs = float(rec.get("train_seconds") or 0) + float(rec.get("eval_seconds") or 0)
+            name = rec.get("model") if rec.get("kind") == "gzsl" else rec.get("method")
+            per_key.setdefault((key, name, rec.get("dataset")), []).append(secs)
+            per_track.setdefault(key, []).append(secs)
+    out = {}
+    for job in plan.to_run:
+        key = (job.track_key, job.name, job.dataset)
+        if key in per_key:
+            out[key] = sum(per_key[key]) / len(per_key[key])
+        elif job.track_key in per_track:
+            out[key] = sum(per_track[job.track_key]) / len(per_track[job.track_key])
+        else:
+            out[key] = get_track(job.track_key).default_seconds(plan.settings.profile)
+    return out
+
+
+def time_left(plan: Plan, parallel: int) -> float:
+    est = estimate_seconds(plan)
+    total = sum(est[(j.track_key, j.name, j.dataset)] for j in plan.to_run)
+    return total / max(1, min(parallel, len(plan.to_run) or 1))
+
+
+def fmt_seconds(s: float) -> str:
+    s = int(math.ceil(s))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{sec:02d}s" if m else f"{sec}s")
+
+
+def format_plan(plan: Plan, parallel: int, executor: str) -> str:
+    from tabulate import tabulate
+
+    n_gz = sum(j.kind == "gzsl" for j in plan.jobs)
+    n_cz = len(plan.jobs) - n_gz
+    lines = [
+        f"plan: {len(plan.jobs)} runs ({n_gz} GZSL, {n_cz} CZSL), profile {plan.settings.profile}, "
+        f"seeds {','.join(map(str, plan.seeds))}, results {plan.settings.results}",
+    ]
+    counts = {s: plan.count(s) for s in ("done", "todo")}
+    parts = [f"{counts['done']} done", f"{counts['todo']} to run"]
+    lines.append("state: " + ", ".join(parts))
+    if plan.to_run:
+        where = f"{parallel} parallel job(s)" if executor == "local" else "SLURM (one array task per run)"
+        lines.append(f"estimated time left: {fmt_seconds(time_left(plan, parallel))} on {where} "
+                     "(from the records' train_seconds where there are any, else a per-profile default)")
+    lines += [f"note: {n}" for n in plan.notes]
+    rows = [[j.kind if j.track in (None, "features") else f"{j.kind}/{j.track}",
+             j.name + (f" [{j.ablation}]" if j.ablation else ""),
+             "" if j.classnorm is None else ("cn" if j.classnorm else "no-cn"),
+             j.dataset, j.seed, j.run_id or "-", j.state] for j in plan.jobs]
+    lines.append(tabulate(rows, headers=["kind", "model/method", "cn", "dataset", "seed", "run_id", "state"]))
+    return "\n".join(lines)

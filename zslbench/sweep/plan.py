@@ -1,0 +1,192 @@
+"""Planning a sweep: every track's grid (names x datasets x ClassNorm on/off x seeds), narrowed by
+the filters, each run marked done or todo.
+
+A run's id is known before it runs (it hashes the config and the data fingerprint:
+zslbench.tracks.planned_run_id), so the plan knows which runs are done already.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zslbench import store
+from zslbench.errors import ConfigError
+from zslbench.executors import Job, SweepSettings
+from zslbench.tracks import BUILTIN, Track, all_tracks, get_track, planned_run_id
+
+KINDS = tuple(dict.fromkeys(t.kind for t in BUILTIN))  # --only: "gzsl", "czsl"
+# --tracks: the short names of the CZSL tracks, as before track keys existed
+TRACK_ALIASES = {"features": "czsl-features", "images": "czsl-images"}
+
+
+@dataclass
+class Plan:
+    settings: SweepSettings
+    jobs: list[Job]
+    seeds: tuple[int, ...]
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, state: str) -> int:
+        return sum(j.state == state for j in self.jobs)
+
+    @property
+    def to_run(self) -> list[Job]:
+        return [j for j in self.jobs if j.state == "todo"]
+
+
+def choose(option: str, given: list[str] | None, default, valid: list[str]) -> list[str]:
+    """The names given for `option` (each checked against `valid`), else `default`."""
+    if not given:
+        return list(default)
+    for name in given:
+        if name not in valid:
+            import difflib
+
+            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{option}: unknown name {name!r}{hint}; valid: {', '.join(valid)}")
+    return list(dict.fromkeys(given))
+
+
+def select_tracks(names: list[str] | None) -> tuple[list[Track], set[str]]:
+    """(the tracks --tracks selects, the keys it names).  Default: every track.  The old
+    spellings ``features`` and ``images`` name CZSL tracks only: given alone, they leave the
+    non-CZSL tracks as they were (selected, then narrowed by --only)."""
+    tracks = all_tracks()
+    if not names:
+        return tracks, set()
+    valid = [t.key for t in tracks] + list(TRACK_ALIASES)
+    keys = [TRACK_ALIASES.get(n, n) for n in choose("--tracks", names, (), valid)]
+    if all(n in TRACK_ALIASES for n in names):
+        keys += [t.key for t in tracks if t.kind != "czsl"]
+    named = {TRACK_ALIASES.get(n, n) for n in names}
+    return [t for t in tracks if t.key in keys], named
+
+
+def parse_sets(tracks: list[Track], sets) -> dict[str, dict]:
+    """`--set key=value` items -> {track key: the typed overrides its config has}.  A key that no
+    track's config has is an error naming it."""
+    known = set().union(*(t.config_fields() for t in all_tracks()))
+    for item in sets:
+        if item.split("=", 1)[0].strip() not in known:
+            from zslbench.config import parse_overrides
+
+            parse_overrides(all_tracks()[0].config_cls, [item])  # raises naming the key
+    return {t.key: t.parse_sets(sets) for t in tracks}
+
+
+def plan_sweep(
+    profile: str = "paper",
+    *,
+    models: list[str] | None = None,
+    methods: list[str] | None = None,
+    datasets: list[str] | None = None,
+    seeds: list[int] | None = None,
+    only: str | None = None,
+    source: str = "auto",
+    data_dir: Path | None = None,
+    device: str = "cpu",
+    results: Path | None = None,
+    sets: list[str] | tuple[str, ...] = (),
+    force: bool = False,
+    preset: str | None = None,
+    tracks: list[str] | None = None,
+    ablate: list[str] | None = None,
+) -> Plan:
+    """Every selected track's grid narrowed by the filters, each run marked done or todo.
+    ``preset`` is expanded under the ``sets``; an option that does not act on a run is left out of
+    its id (zslbench.applicability), so a ``--set`` applies to the runs it acts on only.
+
+    ``tracks``: track keys (default: all).  A track may leave a dataset out (the image track runs
+    where the real images are in the data folder, on synthetic images only when named).
+    ``ablate``: options flipped beside each run (zslbench.ablation)."""
+    from zslbench.config import get_profile
+
+    prof = get_profile(profile)
+    if only is not None and only not in KINDS:
+        raise ConfigError(f"--only {only!r}: expected gzsl or czsl")
+    if only == "gzsl" and methods:
+        raise ConfigError("--methods selects CZSL runs, but --only gzsl excludes them")
+    if only == "czsl" and models:
+        raise ConfigError("--models selects GZSL runs, but --only czsl excludes them")
+    seeds_t = tuple(dict.fromkeys(int(s) for s in seeds)) if seeds else tuple(prof.seeds)
+    if any(s < 0 for s in seeds_t):
+        raise ConfigError(f"--seeds: seeds must be >= 0, got {','.join(map(str, seeds_t))}")
+    selected, named = select_tracks(tracks)
+    by_option = {"--models": models, "--methods": methods}
+    given = {opt for opt, names in by_option.items() if names}
+    # --only narrows by kind; naming models (methods) alone selects the tracks that run models (methods)
+    selected = [t for t in selected if (only is None or t.kind == only)
+                and (only is not None or not given or t.name_option in given)]
+    explicit = parse_sets(selected, sets)
+    overrides = {t.key: t.with_preset(preset, explicit[t.key]) for t in selected}
+    for t in selected:
+        t.make_config(profile, overrides[t.key])  # bad values fail before any work
+    from zslbench.devices import check_cuda_tf32
+
+    check_cuda_tf32(device, any(o.get("cuda_tf32") for o in overrides.values()))
+    # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
+    results = (Path(results) if results is not None else store.default_results_dir()).absolute()
+    data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
+    settings = SweepSettings(profile, source, data_dir, device, results, force=force, overrides=overrides)
+
+    names = {t.key: choose(t.name_option, by_option.get(t.name_option), t.default_names(), t.names())
+             for t in selected}
+    if datasets:
+        valid = list(dict.fromkeys(d for t in all_tracks() for d in t.datasets()))
+        datasets = choose("--datasets", datasets, (), valid)
+    track_ds = {t.key: [d for d in (datasets or t.grid_datasets) if d in t.datasets()] for t in selected}
+    if datasets and only == "czsl" and not any(track_ds.values()):
+        czsl = sorted({d for t in selected for d in t.datasets()})
+        raise ConfigError(f"--datasets: CZSL runs exist for {', '.join(czsl)} only")
+
+    def state_of(rid: str) -> str:
+        return "todo" if force or not store.is_done(results, rid) else "done"
+
+    notes: list[str] = []
+    jobs: list[Job] = []
+    # grouped by dataset (workers reuse loaded data), in the order of every track's datasets
+    order = list(dict.fromkeys(d for t in all_tracks() for d in (datasets or t.grid_datasets)))
+    for ds in order:
+        for t in selected:
+            if ds not in track_ds[t.key]:
+                continue
+            cfg = t.make_config(profile, overrides[t.key])
+            skip = t.availability(ds, source, data_dir, cfg, t.key in named)
+            if skip is not None:
+                notes += [skip] if skip else []
+                continue
+            for name, cn in t.grid(names[t.key]):
+                for seed in seeds_t:
+                    rid = planned_run_id(t, name, ds, seed, cn, profile, source, data_dir, overrides[t.key])
+                    jobs.append(Job(t.kind, name, ds, seed, cn, rid, state_of(rid), track=t.track))
+    if not jobs:
+        raise ConfigError("no runs match the filters (--only/--models/--methods/--datasets/--tracks)")
+    check_sets_act(jobs, explicit, profile, source, data_dir, settings)
+    if ablate:
+        from zslbench.ablation import ablation_jobs, parse_options
+
+        options = parse_options(ablate, {get_track(j.track_key).config_cls for j in jobs})
+        extra = ablation_jobs(jobs, options, settings, preset, explicit, state_of)
+        notes.append(f"--ablate {','.join(options)}: {len(extra)} runs beside the {len(jobs)} of the grid")
+        jobs += extra
+    return Plan(settings, jobs, seeds_t, notes)
+
+
+def check_sets_act(jobs, explicit, profile, source, data_dir, settings) -> None:
+    """A --set must act on at least one planned run (zslbench.applicability)."""
+    pending = set().union(*explicit.values())
+    cfgs: dict[str, dict] = {}
+    for job in jobs:
+        if not pending:
+            return
+        key = job.track_key
+        track = get_track(key)
+        if key not in cfgs:
+            cfgs[key] = track.make_config(profile, settings.overrides_for(key)).to_dict()
+        src = track.resolve_source(job.dataset, source, data_dir)
+        traits = track.traits(job.name, job.classnorm, job.dataset, src)
+        pending -= {k for k in explicit.get(key, ()) if track.set_accepted(k, traits, cfgs[key])}
+    if pending:
+        raise ConfigError(f"--set {', '.join(sorted(pending))}: acts on none of the planned runs")

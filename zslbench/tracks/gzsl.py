@@ -1,0 +1,125 @@
+"""The GZSL track: an attribute embedder on fixed xlsa17 (or synthetic) features, scored by
+S/U/H (docs/paper-protocol.md#models, #gzsl-training, #evaluation, #logit-variance)."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+
+from zslbench import store
+from zslbench.config import PITFALL_OPTIONS, GZSLConfig
+from zslbench.errors import ConfigError
+from zslbench.tracks.base import FeatureData, Track, preset_fields, rows_csv
+
+# The sweep's grid: the paper's five models on its four GZSL datasets (aPY runs when named).
+GZSL_MODELS = ("linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn")
+GZSL_DATASETS = ("sun", "cub", "awa1", "awa2")
+
+
+class GZSLTrack(FeatureData, Track):
+    key = "gzsl"
+    kind = "gzsl"
+    track = None
+    config_cls = GZSLConfig
+    description = "GZSL: an attribute embedder on fixed xlsa17 (or synthetic) features"
+    profiles = {"quick": {"epochs": 4, "lr": 3e-3, "synthetic_scale": 0.15}}
+    # measured on 2 CPU cores: a quick run (the 80-run grid's mean); an mlp3+cn paper epoch on
+    # SUN is about 8 CPU-seconds
+    seconds = {"quick": 8.0, "paper": 400.0}
+    name_field = "model"
+    name_option = "--models"
+    classnorm_grid = (None,)
+    grid_datasets = GZSL_DATASETS
+    applicability_table = "gzsl"
+    table_kind = "gzsl"
+
+    def names(self) -> list[str]:
+        from zslbench.models import MODELS
+
+        return MODELS.names()
+
+    def default_names(self) -> list[str]:
+        return list(GZSL_MODELS)
+
+    def datasets(self) -> tuple[str, ...]:
+        from zslbench.data import DATASETS
+
+        return tuple(DATASETS)
+
+    def check(self, name: str, dataset: str) -> None:
+        from zslbench.models import MODELS
+
+        MODELS.get(name)  # fail early on an unknown name
+        if dataset not in self.datasets():
+            raise ConfigError(f"unknown dataset {dataset!r}; valid names: {', '.join(self.datasets())}")
+
+    def pitfall_options(self) -> tuple[str, ...]:
+        return PITFALL_OPTIONS
+
+    def traits(self, name, classnorm, dataset, source):
+        from zslbench.applicability import gzsl_traits
+
+        return gzsl_traits(name, dataset, source)
+
+    def identity(self, name, classnorm, dataset, source, fingerprint, seed, cfg):
+        """What a GZSL run id hashes.  The config holds only the fields that act on the run
+        (zslbench.applicability)."""
+        from zslbench.applicability import active_config
+
+        return {
+            "kind": "gzsl",
+            "model": name,
+            "dataset": dataset,
+            "data_source": source,
+            "data_fingerprint": fingerprint,
+            "seed": int(seed),
+            "config": active_config("gzsl", self.traits(name, None, dataset, source), cfg),
+        }
+
+    def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
+        from zslbench.numerics import numeric_context
+        from zslbench.train.gzsl import train_gzsl
+
+        # cfg.threads, whatever launched the run: the numbers depend on the run id, not the launcher
+        with numeric_context(cfg.threads, device, cfg.cuda_tf32):
+            result = train_gzsl(data, name, cfg, seed, device=device, progress=progress)
+            env = store.environment(result.device)
+        return result, env
+
+    def record(self, run_id, identity, profile, data, cfg, result):
+        from zslbench.models import MODELS
+        from zslbench.numerics import data_content_sha256
+
+        result, env = result
+        defaults = GZSLConfig()
+        active = identity["config"]
+        record = {
+            "run_id": run_id,
+            **identity,
+            "classnorm": MODELS.get(identity["model"]).class_norm,
+            "profile": profile,
+            **preset_fields("gzsl", active),
+            "data_vintage": data.vintage,
+            "data_summary": data.summary(),
+            "data_content_sha256": data_content_sha256(data),
+            "metrics": result.metrics,
+            "selected_epoch": result.selected_epoch,
+            "metrics_final_epoch": result.final_metrics,
+            "metrics_oracle_best_test_H": result.oracle_metrics,
+            "oracle_epoch": result.oracle_epoch,
+            "non_default_options": {
+                k: getattr(cfg, k) for k in self.pitfall_options()
+                if k in active and getattr(cfg, k) != getattr(defaults, k)
+            },
+            "train_seconds": round(result.train_seconds, 3),
+            "eval_seconds": round(result.eval_seconds, 3),
+            "n_parameters": result.n_parameters,
+            "env": env,
+            "created_at": datetime.now(timezone.utc).isoformat(),
+        }
+        files = {"epochs.csv": rows_csv(result.epoch_log)}
+        if cfg.trace:
+            buf = io.StringIO()
+            result.trace.to_csv(buf, index=False, float_format="%.8g")
+            files["trace.csv"] = buf.getvalue()
+        return record, files
