@@ -26,14 +26,14 @@ MAX_LINES = 450
 # Lowest first; a module may import from its own layer (without a circle) and the ones below.
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"registry", "config", "presets", "numerics", "locks", "progress", "interrupt", "metrics"},
+    {"registry", "config", "presets", "devices", "numerics", "locks", "progress", "interrupt", "metrics"},
     {"store"},
     {"data"},
     {"models"},
     {"applicability"},
     {"train"},
     {"tracks"},
-    {"replay", "executors"},
+    {"replay", "executors", "ablation"},
     {"sweep"},
     {"report"},
     {"commands", "cli", "__main__", "__init__"},
@@ -143,12 +143,8 @@ def test_the_circle_check_finds_a_circle():
 
 # Modules that break a rule today and are to be split; strict: an entry fails as soon as its
 # module keeps the rule, so that the lists only shrink.
-KNOWN_LONG = {
-    "zslbench.data.fetch", "zslbench.data.fetch_images", "zslbench.data.image_sources",
-    "zslbench.data.synthetic_images", "zslbench.data.xlsa17", "zslbench.executors", "zslbench.metrics",
-    "zslbench.report.tables",
-}
-KNOWN_PRIVATE = {"zslbench.data.fetch_images", "zslbench.data.synthetic_images"}
+KNOWN_LONG: set[str] = set()
+KNOWN_PRIVATE: set[str] = set()
 
 
 def _params(modules, known):
@@ -188,4 +184,4 @@ def test_the_checks_see_the_imports():
     """The graph is read right: known imports of the package are in it."""
     assert ("zslbench.store", "store") in {(t, _top(t)) for t, _, _ in GRAPH["zslbench.tracks.base"]}
     assert any(t.startswith("zslbench.tracks") for t, _, _ in GRAPH["zslbench.sweep.plan"])
-    assert any(t == "zslbench.report.baselines" for t, _, _ in GRAPH["zslbench.report.tables"])
+    assert any(t == "zslbench.report.baselines" for t, _, _ in GRAPH["zslbench.report.tables.build"])
