@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from support import zsl
 from zslbench.report.plots import plot_variance, variance_figures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,10 +123,7 @@ def test_other_statistics():
     assert not np.isnan(got).any()
 
 
-def zsl(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "zslbench", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+
 
 
 @pytest.mark.parametrize("args, needle", [

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from support import zsl_in_process
 from zslbench import store
 from zslbench.errors import ConfigError
 from zslbench.executors import Job, SweepSettings, execute_job, parse_slurm_extra, parse_slurm_time
@@ -34,16 +35,6 @@ def sweep_cmd(results: Path, *args: str) -> list[str]:
 
 def env() -> dict:
     return dict(os.environ, PYTHONPATH=str(ROOT), ZSLBENCH_DATA="/nonexistent-zslbench-data")
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    """The CLI in this process: (exit code, stdout, stderr)."""
-    from zslbench.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
 
 
 def trained_ids(text: str) -> list[str]:
@@ -104,14 +95,14 @@ def test_filters(kwargs, n_gzsl, n_czsl):
     (["--executor", "slurm", "--jobs", "2"], "--jobs applies to --executor local"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, capsys, args, words):
-    code, _, err = run_cli(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path), *args)
+    code, _, err = zsl_in_process(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path), *args)
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], err
 
 
 def test_sweep_options_need_all(capsys):
-    code, _, err = run_cli(capsys, "run", "--model", "linear", "--dataset", "sun", "--jobs", "2")
+    code, _, err = zsl_in_process(capsys, "run", "--model", "linear", "--dataset", "sun", "--jobs", "2")
     assert code == 2 and "--jobs needs --all" in err
 
 
@@ -165,7 +156,7 @@ def test_time_estimate_comes_from_done_records_of_the_same_profile(tmp_path):
 
 
 def test_dry_run_lists_the_grid(tmp_path, capsys):
-    code, out, err = run_cli(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path),
+    code, out, err = zsl_in_process(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path),
                              "--data", "synthetic")
     assert code == 0, err
     assert "plan: 80 runs (40 GZSL, 40 CZSL)" in out

@@ -8,13 +8,12 @@ import json
 import math
 import os
 import statistics
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
+from support import zsl
 from zslbench.report import baselines
 from zslbench.report.tables import build_table, parse_formats, write_table
 
@@ -225,10 +224,7 @@ def test_czsl_cells_relative_change_and_paper_numbers():
 
 
 # --- CLI ------------------------------------------------------------------------------------
-def zsl(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "zslbench", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+
 
 
 def test_cli_table_writes_files_prints_markdown_and_names_the_bad_record(tmp_path):
