@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from functools import lru_cache
 
 import numpy as np
 import pytest
@@ -19,9 +20,10 @@ import zslbench.train.czsl as czsl_module
 import zslbench.train.gzsl as gzsl_module
 from zslbench import store
 from zslbench.applicability import (
-    TABLES, acts, config_class, czsl_traits, gzsl_traits,
+    CZSL_ACTS_ON, GZSL_ACTS_ON, TABLES, acts, active_config, config_class, czsl_traits, gzsl_traits,
     missing_entries,
 )
+from zslbench.config import CZSLConfig, GZSLConfig
 from zslbench.czsl_runner import _identity as czsl_identity
 from zslbench.data.types import ZSLData
 from zslbench.models import MODELS

@@ -7,6 +7,7 @@ skipped with the reason otherwise (.ci/run installs the packages when it runs as
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
