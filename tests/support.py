@@ -38,14 +38,13 @@ def cli_env(**extra: str) -> dict:
     return dict(os.environ, PYTHONPATH=path, **extra)
 
 
-def hooked_env(marks: Path, hold_from: int | None = None, **extra: str) -> dict:
+def hooked_env(marks: Path, hold: tuple[int, ...] = (), **extra: str) -> dict:
     """An environment whose zslbench processes (and their workers) write `marks`/start-<n> when
-    a training loop takes its first step, and stop there from loop number `hold_from` on."""
+    training loop n (0, 1, ... in the order they begin) takes its first step, and stay at that
+    step for each n in `hold` until signalled or killed (tests/sitehooks/sitecustomize.py)."""
     marks.mkdir(parents=True, exist_ok=True)
-    env = cli_env(ZSLBENCH_TEST_MARKS=str(marks), **extra)
+    env = cli_env(ZSLBENCH_TEST_MARKS=str(marks), ZSLBENCH_TEST_HOLD=",".join(map(str, hold)), **extra)
     env["PYTHONPATH"] = os.pathsep.join((str(SITEHOOKS), env["PYTHONPATH"]))
-    if hold_from is not None:
-        env["ZSLBENCH_TEST_HOLD_FROM"] = str(hold_from)
     return env
 
 
@@ -113,6 +112,11 @@ def wait_for(condition: Callable[[], object], what: str, proc: subprocess.Popen 
 def training_started(marks: Path, n: int = 0) -> bool:
     """Whether training loop number `n` (0: the first) has taken its first step (hooked_env)."""
     return (marks / f"start-{n}").exists()
+
+
+def training_pid(marks: Path, n: int = 0) -> int:
+    """The process in which training loop number `n` runs (hooked_env)."""
+    return int((marks / f"start-{n}").read_text())
 
 
 # --------------------------------------------------------------------------- another machine

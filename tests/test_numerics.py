@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from support import other_cpu
 from zslbench import numerics, store
 from zslbench.config import CZSLConfig, GZSLConfig, make_czsl_config, make_gzsl_config, parse_overrides
 from zslbench.errors import ConfigError
@@ -138,7 +139,8 @@ def test_numeric_key_of_new_and_old_records():
 def test_env_differences_name_the_fields_and_what_was_not_recorded():
     here = store.environment("cpu")
     assert numerics.env_differences(here, here) == []
-    doctored = {**here, "numerics": {**here["numerics"], "cpu_capability": "AVX512", "mkl": "2099.1",
+    other = other_cpu(here["numerics"])["cpu_capability"]  # surely not this machine's
+    doctored = {**here, "numerics": {**here["numerics"], "cpu_capability": other, "mkl": "2099.1",
                                      "env_vars": {"MKL_CBWR": "COMPATIBLE"}}}
     fields = [f for f, _, _ in numerics.env_differences(doctored, here)]
     assert fields == ["cpu_capability", "mkl", "env_vars"]
@@ -195,12 +197,14 @@ def test_tolerance_options():
 
 def test_the_report_says_within_tolerance_and_which_environment_fields_differ():
     here = store.environment("cpu")
-    there = {**here, "numerics": {**here["numerics"], "cpu_vendor": "GenuineIntel", "cpu_capability": "AVX512"}}
+    other = other_cpu(here["numerics"])  # surely not this machine's CPU
+    there = {**here, "numerics": {**here["numerics"], **other}}
     m = {"S": 30.0, "H": 24.0}
     out, err = report_lines(compare_records(_record(m, there), _record(dict(m, H=24.1), here)))
     text = "\n".join(out)
     assert "within tolerance" in text and not err
-    assert "cpu_capability: recorded 'AVX512', here " in text and "cpu_vendor: recorded 'GenuineIntel'" in text
+    assert f"cpu_capability: recorded '{other['cpu_capability']}', here " in text
+    assert f"cpu_vendor: recorded '{other['cpu_vendor']}'" in text
     out, err = report_lines(compare_records(_record(m, there), _record(dict(m, H=27.0), here)))
     assert "H: recorded 24.0, rerun 27.0" in "\n".join(out) and "BEYOND tolerance" in "\n".join(out)
     assert err and "MISMATCH" in err[0] and "H" in err[0]

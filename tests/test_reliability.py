@@ -113,7 +113,7 @@ def test_a_signal_during_training_leaves_nothing_partial(tmp_path, signum):
     # non-interactive shell (`pytest &`) has SIGINT ignored, which the child would inherit, and a
     # program started with SIGINT ignored rightly keeps ignoring it.
     proc = subprocess.Popen([sys.executable, "-m", "zslbench", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=hooked_env(marks, hold_from=0),
+                            stderr=subprocess.PIPE, text=True, env=hooked_env(marks, hold=(0,)),
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for(lambda: training_started(marks), "training step", proc)

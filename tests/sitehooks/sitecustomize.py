@@ -13,8 +13,8 @@ ZSLBENCH_TEST_MARKS        a folder: the first step of each optimizer writes a f
                            ``start-<n>`` there (n = 0, 1, ... across all processes, in the order
                            the training loops begin), so a test waits for "a run is training"
                            on a file instead of a delay.
-ZSLBENCH_TEST_HOLD_FROM    with ZSLBENCH_TEST_MARKS: the training loop numbered n >= this value
-                           stops at its first step until the process is signalled or killed.
+ZSLBENCH_TEST_HOLD         with ZSLBENCH_TEST_MARKS: comma-separated loop numbers; those loops
+                           stop at their first step until the process is signalled or killed.
 """
 
 import os
@@ -34,7 +34,7 @@ def _fake_vendor(vendor: str) -> None:
     numerics._cpuinfo = cpuinfo
 
 
-def _marks(folder: str, hold_from: int | None) -> None:
+def _marks(folder: str, hold: set[int]) -> None:
     import time
 
     from torch.optim.optimizer import register_optimizer_step_pre_hook
@@ -55,7 +55,7 @@ def _marks(folder: str, hold_from: int | None) -> None:
             os.write(fd, f"{os.getpid()}\n".encode())
             os.close(fd)
             break
-        if hold_from is not None and n >= hold_from:
+        if n in hold:
             while True:  # until a signal handler raises or the process is killed
                 time.sleep(0.05)
 
@@ -65,5 +65,5 @@ def _marks(folder: str, hold_from: int | None) -> None:
 if os.environ.get("ZSLBENCH_TEST_CPU_VENDOR"):
     _fake_vendor(os.environ["ZSLBENCH_TEST_CPU_VENDOR"])
 if os.environ.get("ZSLBENCH_TEST_MARKS"):
-    _hold = os.environ.get("ZSLBENCH_TEST_HOLD_FROM")
-    _marks(os.environ["ZSLBENCH_TEST_MARKS"], int(_hold) if _hold else None)
+    _hold = os.environ.get("ZSLBENCH_TEST_HOLD", "")
+    _marks(os.environ["ZSLBENCH_TEST_MARKS"], {int(n) for n in _hold.split(",") if n.strip()})
