@@ -358,7 +358,7 @@ def test_concurrent_loads_build_the_cache_once(data_dir, decodes):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
+        t.join(timeout=600)  # a bound for a hung test only
     assert not errors and len(results) == 2
     assert decodes.calls == 200  # one build; the second load waited for it and read the file
     np.testing.assert_array_equal(results[0].images, results[1].images)
