@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from _image_data import make_image_data
-from support import zsl_in_process
+from support import zsl_in_process as _cli
 from zslbench.config import CZSLConfig, CZSLImageConfig, make_czsl_image_config
 from zslbench.errors import ConfigError, DataError
 from zslbench.models.resnet import ResNet18, build_backbone, load_checkpoint
@@ -408,7 +408,7 @@ def test_cli_image_run_on_synthetic_images_and_its_table_section(tmp_path, capsy
     args = ["run", "--czsl", "--track", "images", "--method", "agem", "--cn", "--dataset", "cub",
             "--profile", "quick", "--results", str(tmp_path / "res"), "--set", "synthetic_scale=0.01",
             "--set", "image_size=16", "--set", "tasks_cub=2", "--set", "agem_ref_batch=8"]
-    code, out, err = zsl_in_process(capsys, *args)
+    code, out, err = _cli(capsys, *args)
     assert code == 0, err
     assert "images track" in out and "mAUC=" in out and "SYNTHETIC" in out
     assert "SYNTHETIC images" in err and err.count("\n") == 1
@@ -417,7 +417,7 @@ def test_cli_image_run_on_synthetic_images_and_its_table_section(tmp_path, capsy
     assert (rec["track"], rec["data_source"], rec["config"]["image_size"]) == ("images", "synthetic", 16)
     assert all(math.isfinite(rec["metrics"][k]) for k in ("mAUC", "mH", "mJA", "forgetting"))
     # run --from-record reproduces it exactly
-    code, out, err = zsl_in_process(capsys, "run", "--from-record", str(run / "record.json"))
+    code, out, err = _cli(capsys, "run", "--from-record", str(run / "record.json"))
     assert code == 0 and "match the record exactly" in out, out + err
     # the table gives the image track its own section, labelled synthetic
     from zslbench.report.tables import build_table
@@ -431,13 +431,13 @@ def test_cli_image_run_on_synthetic_images_and_its_table_section(tmp_path, capsy
 def test_cli_image_track_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ZSLBENCH_DATA", str(tmp_path / "empty-data"))
     base = ["run", "--czsl", "--track", "images", "--method", "agem", "--dataset", "cub", "--results", str(tmp_path)]
-    code, _, err = zsl_in_process(capsys, *base)  # the paper profile wants the ImageNet checkpoint
+    code, _, err = _cli(capsys, *base)  # the paper profile wants the ImageNet checkpoint
     assert code == 2 and err.count("\n") == 1 and "resnet18-imagenet" in err
-    code, _, err = zsl_in_process(capsys, *base, "--data", "xlsa17")
+    code, _, err = _cli(capsys, *base, "--data", "xlsa17")
     assert code == 2 and err.count("\n") == 1 and "--data" in err
-    code, _, err = zsl_in_process(capsys, *base, "--set", "amp=fp16")
+    code, _, err = _cli(capsys, *base, "--set", "amp=fp16")
     assert code == 2 and "amp" in err
-    code, _, err = zsl_in_process(capsys, "run", "--track", "images", "--method", "agem", "--dataset", "cub")
+    code, _, err = _cli(capsys, "run", "--track", "images", "--method", "agem", "--dataset", "cub")
     assert code == 2 and "--czsl" in err
     assert not (tmp_path / "runs").exists()
 
@@ -466,7 +466,7 @@ def test_cli_image_run_on_a_cub_folder_in_the_official_layout(tmp_path, capsys):
 
     data_dir = tmp_path / "data"
     write_cub_layout(data_dir, classes=20, per_class=4, image_size=40)
-    code, out, err = zsl_in_process(capsys, "run", "--czsl", "--track", "images", "--method", "agem", "--cn", "--dataset", "cub",
+    code, out, err = _cli(capsys, "run", "--czsl", "--track", "images", "--method", "agem", "--cn", "--dataset", "cub",
                           "--data-dir", str(data_dir), "--profile", "quick", "--set", "backbone_weights=none",
                           "--set", "tasks_cub=2", "--results", str(tmp_path / "res"))
     assert code == 0, err

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support import zsl_in_process
+from support import zsl_in_process as zsl
 from zslbench.config import GZSLConfig, make_czsl_config, make_gzsl_config
 from zslbench.presets import PRESETS, preset_label, with_preset
 
@@ -49,7 +49,7 @@ def test_preset_label_names_the_matching_preset_or_the_overrides():
 @pytest.mark.slow
 def test_cli_preset_code_expands_into_the_record_and_set_overrides_one_field(tmp_path, capsys):
     res = tmp_path / "r"
-    code, _, err = zsl_in_process(capsys, "run", "--model", "mlp3+cn", "--dataset", "cub", "--seed", 1, "--preset", "code",
+    code, _, err = zsl(capsys, "run", "--model", "mlp3+cn", "--dataset", "cub", "--seed", 1, "--preset", "code",
                        *TINY, "--results", res)
     assert code == 0, err
     rec = only_record(res)
@@ -60,14 +60,14 @@ def test_cli_preset_code_expands_into_the_record_and_set_overrides_one_field(tmp
         else:
             assert rec["config"][key] == value, key
     assert rec["selected_epoch"] == rec["oracle_epoch"]  # select_epoch=best_test_H acted
-    code, _, err = zsl_in_process(capsys, "run", "--model", "mlp3+cn", "--dataset", "cub", "--seed", 1, "--preset", "code",
+    code, _, err = zsl(capsys, "run", "--model", "mlp3+cn", "--dataset", "cub", "--seed", 1, "--preset", "code",
                        *TINY, "--set", "seen_logit_scale=1.0", "--results", res)
     assert code == 0, err
     over = only_record(res, exclude={rec["run_id"]})
     assert over["preset"] == "code+overrides" and over["preset_overrides"] == {"seen_logit_scale": "1.0"}
     assert over["config"]["cn_affine_first"] is True
     # the default preset: the notebook's fields, explicit in the record
-    code, _, err = zsl_in_process(capsys, "run", "--model", "mlp3+cn", "--dataset", "cub", "--seed", 1, *TINY,
+    code, _, err = zsl(capsys, "run", "--model", "mlp3+cn", "--dataset", "cub", "--seed", 1, *TINY,
                        "--results", res)
     assert code == 0, err
     colab = only_record(res, exclude={rec["run_id"], over["run_id"]})
@@ -75,9 +75,9 @@ def test_cli_preset_code_expands_into_the_record_and_set_overrides_one_field(tmp
     for key, value in PRESETS["colab"].gzsl.items():
         assert colab["config"].get(key, "inactive") == (value if key != "baseline_last_init" else "inactive"), key
     # --from-record reruns a preset run from its record alone and matches it
-    code, out, err = zsl_in_process(capsys, "run", "--from-record", res / "runs" / rec["run_id"] / "record.json")
+    code, out, err = zsl(capsys, "run", "--from-record", res / "runs" / rec["run_id"] / "record.json")
     assert code == 0 and "match" in out, (out, err)
-    code, _, err = zsl_in_process(capsys, "run", "--from-record", res / "runs" / rec["run_id"] / "record.json",
+    code, _, err = zsl(capsys, "run", "--from-record", res / "runs" / rec["run_id"] / "record.json",
                        "--preset", "colab")
     assert code == 2 and "--preset" in err
 
@@ -85,17 +85,17 @@ def test_cli_preset_code_expands_into_the_record_and_set_overrides_one_field(tmp
 @pytest.mark.slow
 def test_linear_with_and_without_kaiming_init_gives_different_numbers_and_ids(tmp_path, capsys):
     res = tmp_path / "r"
-    code, _, err = zsl_in_process(capsys, "run", "--model", "linear", "--dataset", "cub", "--seed", 1, *TINY, "--results", res)
+    code, _, err = zsl(capsys, "run", "--model", "linear", "--dataset", "cub", "--seed", 1, *TINY, "--results", res)
     assert code == 0, err
     plain = only_record(res)
-    code, _, err = zsl_in_process(capsys, "run", "--model", "linear", "--dataset", "cub", "--seed", 1, *TINY,
+    code, _, err = zsl(capsys, "run", "--model", "linear", "--dataset", "cub", "--seed", 1, *TINY,
                        "--set", "baseline_last_init=kaiming_relu", "--results", res)
     assert code == 0, err
     kaiming = only_record(res, exclude={plain["run_id"]})
     assert kaiming["config"]["baseline_last_init"] == "kaiming_relu"
     assert kaiming["metrics"] != plain["metrics"]
     # an option that does not act on linear is refused, naming it and the model
-    code, _, err = zsl_in_process(capsys, "run", "--model", "linear", "--dataset", "cub", *TINY, "--set", "hidden_dim=64",
+    code, _, err = zsl(capsys, "run", "--model", "linear", "--dataset", "cub", *TINY, "--set", "hidden_dim=64",
                        "--results", res)
     assert code == 2 and err.count("\n") == 1 and "hidden_dim" in err and "linear" in err
 

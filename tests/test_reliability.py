@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from support import hooked_env, one_line, other_cpu, training_started, wait_for, zsl, zsl_in_process
+from support import hooked_env, one_line, other_cpu, training_started, wait_for, zsl
+from support import zsl_in_process as zsl_here
 from zslbench import store
 from zslbench.errors import ZSLBenchError
 
@@ -232,9 +233,9 @@ def test_metrics_do_not_depend_on_the_launcher(tmp_path, capsys):
     for args in (["run", "--model", "mlp3+cn", *common, *GZ_TINY],
                  ["run", "--czsl", "--method", "ewc-online", "--cn", *common, *CZ_TINY],
                  ["run", "--czsl", "--method", "ewc-online", "--no-cn", *common, *CZ_TINY]):
-        code, _, err = zsl_in_process(capsys, *args)
+        code, _, err = zsl_here(capsys, *args)
         assert code == 0, err
-    code, _, err = zsl_in_process(capsys, *SWEEP, "--jobs", "1", "--results", str(tmp_path / "jobs1"))  # in this process
+    code, _, err = zsl_here(capsys, *SWEEP, "--jobs", "1", "--results", str(tmp_path / "jobs1"))  # in this process
     assert code == 0, err
     proc = zsl(*SWEEP, "--jobs", "2", "--results", str(tmp_path / "jobs2"))  # two spawned workers
     assert proc.returncode == 0, proc.stderr
@@ -289,7 +290,7 @@ def test_the_callers_thread_setting_does_not_leak_into_a_run(tmp_path, kind):
 
 @pytest.mark.slow
 def test_from_record_reports_environment_differences_and_tolerances(tmp_path, capsys):
-    code, _, err = zsl_in_process(capsys, "run", "--model", "mlp3+eq9", "--dataset", "apy", *TINY, "--results", str(tmp_path))
+    code, _, err = zsl_here(capsys, "run", "--model", "mlp3+eq9", "--dataset", "apy", *TINY, "--results", str(tmp_path))
     assert code == 0, err
     (record_path,) = tmp_path.glob("runs/*/record.json")
     record = json.loads(record_path.read_text())
@@ -297,7 +298,7 @@ def test_from_record_reports_environment_differences_and_tolerances(tmp_path, ca
     def replay(rec: dict, *extra: str):
         path = tmp_path / f"doctored-{len(list(tmp_path.glob('doctored-*')))}.json"
         path.write_text(json.dumps(rec))
-        return subprocess.CompletedProcess([], *zsl_in_process(capsys, "run", "--from-record", str(path), *extra))
+        return subprocess.CompletedProcess([], *zsl_here(capsys, "run", "--from-record", str(path), *extra))
 
     # another machine's numeric environment, same metrics: an exact match that names the differences
     other = other_cpu(record["env"]["numerics"])  # surely not this machine's CPU

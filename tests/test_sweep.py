@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from support import cli_env, hooked_env, training_pid, training_started, wait_for, zsl_in_process
+from support import cli_env, hooked_env, training_pid, training_started, wait_for
+from support import zsl_in_process as run_cli
 from zslbench import store
 from zslbench.errors import ConfigError
 from zslbench.executors import Job, SweepSettings, execute_job, parse_slurm_extra, parse_slurm_time
@@ -97,14 +98,14 @@ def test_filters(kwargs, n_gzsl, n_czsl):
     (["--executor", "slurm", "--jobs", "2"], "--jobs applies to --executor local"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, capsys, args, words):
-    code, _, err = zsl_in_process(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path), *args)
+    code, _, err = run_cli(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path), *args)
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], err
 
 
 def test_sweep_options_need_all(capsys):
-    code, _, err = zsl_in_process(capsys, "run", "--model", "linear", "--dataset", "sun", "--jobs", "2")
+    code, _, err = run_cli(capsys, "run", "--model", "linear", "--dataset", "sun", "--jobs", "2")
     assert code == 2 and "--jobs needs --all" in err
 
 
@@ -158,7 +159,7 @@ def test_time_estimate_comes_from_done_records_of_the_same_profile(tmp_path):
 
 
 def test_dry_run_lists_the_grid(tmp_path, capsys):
-    code, out, err = zsl_in_process(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path),
+    code, out, err = run_cli(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path),
                              "--data", "synthetic")
     assert code == 0, err
     assert "plan: 80 runs (40 GZSL, 40 CZSL)" in out
