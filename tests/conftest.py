@@ -1,9 +1,11 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures (the functions behind them: tests/support.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+
+import support
 
 
 @pytest.fixture
@@ -15,3 +17,9 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def http_server():
+    """A LocalServer on 127.0.0.1 (support.LocalServer): `serve(path, payload)` gives a URL."""
+    yield from support.local_server()

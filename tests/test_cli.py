@@ -1,28 +1,10 @@
 """The CLI as a user meets it: exit codes, one-line errors, no tracebacks."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-
-def zsl(*args, env_extra=None, cwd=None):
-    env = dict(os.environ, **(env_extra or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "zslbench", *args], capture_output=True, text=True, env=env, cwd=cwd,
-        timeout=600,
-    )
-
-
-def assert_one_line_error(proc, *needles):
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
+from support import one_error_line, zsl
 
 
 def test_list_models_prints_the_registry():
@@ -49,7 +31,7 @@ def test_list_models_prints_the_registry():
     ],
 )
 def test_bad_usage_exits_2_with_one_line(args, needles):
-    assert_one_line_error(zsl(*args), *needles)
+    one_error_line(zsl(*args), *needles)
 
 
 def test_cuda_on_a_cpu_build_is_a_clear_error(tmp_path):
@@ -59,7 +41,7 @@ def test_cuda_on_a_cpu_build_is_a_clear_error(tmp_path):
         pytest.skip("a GPU is visible here")
     proc = zsl("run", "--model", "linear", "--dataset", "apy", "--data", "synthetic", "--profile", "quick",
                "--device", "cuda", "--results", str(tmp_path))
-    assert_one_line_error(proc, "cuda")
+    one_error_line(proc, "cuda")
 
 
 def test_results_that_is_a_file_is_refused(tmp_path):
@@ -67,11 +49,11 @@ def test_results_that_is_a_file_is_refused(tmp_path):
     target.write_text("x")
     proc = zsl("run", "--model", "linear", "--dataset", "apy", "--data", "synthetic", "--profile", "quick",
                "--results", str(target / "sub"))
-    assert_one_line_error(proc, str(target))
+    one_error_line(proc, str(target))
 
 
 def test_data_check_on_an_empty_folder(tmp_path):
-    assert_one_line_error(zsl("data", "check", "--data-dir", str(tmp_path)), str(tmp_path))
+    one_error_line(zsl("data", "check", "--data-dir", str(tmp_path)), str(tmp_path))
 
 
 @pytest.mark.slow

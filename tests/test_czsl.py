@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
+from support import zsl_in_process
+
 import zslbench.models
 from zslbench.applicability import acts, czsl_traits
 from zslbench.config import CZSLConfig, parse_overrides
@@ -456,13 +458,8 @@ def test_sun_run_records_its_split_and_the_quirk_options(tmp_path):
 
 
 def test_cli_czsl_run_and_errors(tmp_path, capsys):
-    from zslbench.cli import main
-
     def zsl(*args):
-        with pytest.raises(SystemExit) as exc:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return exc.value.code, out, err
+        return zsl_in_process(capsys, *args)
 
     code, _, err = zsl("run", "--czsl", "--method", "agem", "--dataset", "awa2")
     assert code == 2 and err.count("\n") == 1 and "awa2" in err and "cub" in err

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from _image_data import make_image_data
+from support import zsl_in_process as _cli
 from zslbench.config import CZSLConfig, CZSLImageConfig
 from zslbench.tracks import execute_run, get_track, make_config, planned_run_id
 from zslbench.errors import ConfigError, DataError
@@ -401,15 +402,6 @@ def test_bf16_autocast_runs_and_is_recorded(tmp_path):
 
 
 # ---------------------------------------------------------------------------- CLI, sweep, table
-def _cli(capsys, *args):
-    from zslbench.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
-
-
 @pytest.mark.slow
 def test_cli_image_run_on_synthetic_images_and_its_table_section(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ZSLBENCH_DATA", str(tmp_path / "empty-data"))

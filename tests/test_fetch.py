@@ -1,6 +1,6 @@
 """`zslbench data fetch` against an HTTP server on 127.0.0.1 started by these tests.
 
-The server (a ThreadingHTTPServer in a thread, stopped in teardown) serves a zip built here from
+The server (`http_server` of tests/conftest.py, stopped in teardown) serves a zip built here from
 the genuine att_splits.mat files of ../shared/data/xlsa17 (APY and CUB) plus generated res101.mat
 files aligned to their splits (small features: 16-d instead of 2048-d, which the loader accepts
 with a warning).  It supports Range requests and can misbehave on demand: drop the connection
@@ -11,20 +11,15 @@ never leaves a partial dataset folder or a temp folder in the data dir.
 from __future__ import annotations
 
 import io
-import os
 import re
 import socket
-import subprocess
-import sys
-import threading
 import zipfile
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from _xlsa17_files import SHARED, genuine_available, res101_bytes
+from support import one_error_line, zsl
 from zslbench.data.features.fetch import ARCHIVE_NAME, fetch_xlsa17
 from zslbench.data.features.specs import DATASETS
 from zslbench.data.features.xlsa17 import check_dataset
@@ -70,87 +65,11 @@ def corrupt(payload: bytes) -> bytes:
 # --------------------------------------------------------------------------- the server
 
 
-@dataclass
-class Behaviour:
-    payload: bytes
-    status: int | None = None  # answer every request with this HTTP error
-    ignore_range: bool = False  # answer Range requests with 200 and the whole body
-    drop_after: int | None = None  # the next response stops after this many body bytes
-    requests: list[dict] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):  # keep the test output clean
-        pass
-
-    def do_GET(self):
-        b: Behaviour = self.server.behaviour
-        rng = self.headers.get("Range")
-        rec = {"path": self.path, "range": rng, "sent": 0, "status": None}
-        with b.lock:
-            b.requests.append(rec)
-            drop, b.drop_after = b.drop_after, None
-        if b.status is not None:
-            rec["status"] = b.status
-            self.send_error(b.status)
-            return
-        data = b.payload
-        start = 0
-        m = re.fullmatch(r"bytes=(\d+)-", rng or "")
-        if m and not b.ignore_range:
-            start = int(m.group(1))
-            if start >= len(data):
-                rec["status"] = 416
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            rec["status"] = 206
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            rec["status"] = 200
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Type", "application/zip")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        if drop is not None:
-            self.wfile.write(body[:drop])
-            self.wfile.flush()
-            rec["sent"] = drop
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.wfile.write(body)
-        rec["sent"] = len(body)
-
-
-@dataclass
-class Server:
-    url: str
-    behaviour: Behaviour
-
-
 @pytest.fixture
-def server(archive):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.behaviour = Behaviour(payload=archive)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        host, port = httpd.server_address[:2]
-        yield Server(f"http://{host}:{port}/xian/{ARCHIVE_NAME}", httpd.behaviour)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
+def server(http_server, archive):
+    """The archive at a mirror-like URL of the local server (tests/conftest.py)."""
+    http_server.url = http_server.serve(f"/xian/{ARCHIVE_NAME}", archive)
+    return http_server
 
 
 @pytest.fixture
@@ -182,11 +101,6 @@ def assert_nothing_extracted(data_dir: Path) -> None:
     assert not (data_dir / "downloads" / ARCHIVE_NAME).exists()
 
 
-def zsl(*args, **env):
-    return subprocess.run([sys.executable, "-m", "zslbench", *args], capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, **env))
-
-
 # --------------------------------------------------------------------------- the cases
 
 
@@ -197,7 +111,7 @@ def test_full_download_then_data_check_passes(server, tmp_path, archive):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "xlsa17 ready" in proc.stdout and "APY, CUB" in proc.stdout
-    assert [r["range"] for r in server.behaviour.requests] == [None]
+    assert [r["range"] for r in server.requests] == [None]
     assert_no_leftovers(data_dir, ("APY", "CUB"))
     assert not (data_dir / "downloads" / ARCHIVE_NAME).exists()  # removed after extraction
     check = zsl("data", "check", "--data-dir", str(data_dir))
@@ -208,10 +122,10 @@ def test_full_download_then_data_check_passes(server, tmp_path, archive):
 
 def test_interrupted_download_resumes_with_range(server, tmp_path, archive):
     cut = len(archive) // 3
-    server.behaviour.drop_after = cut
+    server.drop_after = cut
     messages: list[str] = []
     result = fetch_xlsa17(tmp_path, server.url, log=messages.append, **FAST)
-    reqs = server.behaviour.requests
+    reqs = server.requests
     assert len(reqs) == 2
     assert reqs[0]["range"] is None and reqs[0]["sent"] == cut
     assert reqs[1]["range"] == f"bytes={cut}-" and reqs[1]["status"] == 206
@@ -224,25 +138,25 @@ def test_interrupted_download_resumes_with_range(server, tmp_path, archive):
 
 def test_failed_fetch_keeps_the_part_and_the_next_call_resumes(server, tmp_path, archive):
     cut = len(archive) // 2
-    server.behaviour.drop_after = cut
+    server.drop_after = cut
     with pytest.raises(DataError, match=r"connection closed after \d+ of \d+ bytes"):
         fetch_xlsa17(tmp_path, server.url, **{**FAST, "retries": 0})
     part = tmp_path / "downloads" / (ARCHIVE_NAME + ".part")
     assert part.stat().st_size == cut
     assert_no_leftovers(tmp_path, ())
     result = fetch_xlsa17(tmp_path, server.url, **FAST)  # e.g. the user runs it again
-    assert server.behaviour.requests[-1]["range"] == f"bytes={cut}-"
+    assert server.requests[-1]["range"] == f"bytes={cut}-"
     assert result.downloaded_bytes == len(archive) - cut
     assert not part.exists()
     assert_no_leftovers(tmp_path, ("APY", "CUB"))
 
 
 def test_server_that_ignores_range_gets_a_full_download(server, tmp_path, archive):
-    server.behaviour.ignore_range = True
-    server.behaviour.drop_after = len(archive) // 2
+    server.ignore_range = True
+    server.drop_after = len(archive) // 2
     messages: list[str] = []
     result = fetch_xlsa17(tmp_path, server.url, log=messages.append, **FAST)
-    reqs = server.behaviour.requests
+    reqs = server.requests
     assert [r["status"] for r in reqs] == [200, 200]
     assert reqs[1]["range"] == f"bytes={len(archive) // 2}-"  # asked to resume...
     assert reqs[1]["sent"] == len(archive)  # ...got everything again
@@ -252,7 +166,7 @@ def test_server_that_ignores_range_gets_a_full_download(server, tmp_path, archiv
 
 
 def test_corrupted_zip_is_refused_and_nothing_is_left(server, tmp_path, archive):
-    server.behaviour.payload = corrupt(archive)
+    server.serve(f"/xian/{ARCHIVE_NAME}", corrupt(archive))
     with pytest.raises(DataError, match=r"corrupted") as err:
         fetch_xlsa17(tmp_path, server.url, **FAST)
     assert "\n" not in str(err.value)
@@ -276,22 +190,20 @@ def test_right_checksum_is_accepted(server, tmp_path, archive):
 
 
 def test_http_404_fails_at_once_with_one_line(server, tmp_path):
-    server.behaviour.status = 404
+    server.status = 404
     proc = zsl("data", "fetch", "--data-dir", str(tmp_path), "--url", server.url,
                "--retry-wait", "0")
-    assert proc.returncode == 2, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "HTTP 404" in lines[0] and server.url in lines[0], proc.stderr
-    assert len(server.behaviour.requests) == 1  # no retry
+    one_error_line(proc, "HTTP 404", server.url)
+    assert len(server.requests) == 1  # no retry
     assert_nothing_extracted(tmp_path)
 
 
 def test_http_500_is_retried_then_a_clear_error(server, tmp_path):
-    server.behaviour.status = 500
+    server.status = 500
     with pytest.raises(DataError) as err:
         fetch_xlsa17(tmp_path, server.url, **FAST)
     message = str(err.value)
-    assert len(server.behaviour.requests) == FAST["retries"] + 1
+    assert len(server.requests) == FAST["retries"] + 1
     assert "HTTP 500" in message and "--from-zip" in message
     assert str(tmp_path / "downloads" / ARCHIVE_NAME) in message  # where to put it by hand
     assert "\n" not in message
@@ -301,22 +213,19 @@ def test_http_500_is_retried_then_a_clear_error(server, tmp_path):
 def test_connection_refused_says_how_to_fetch_by_hand(closed_port_url, tmp_path):
     proc = zsl("data", "fetch", "--data-dir", str(tmp_path), "--url", closed_port_url,
                "--retries", "1", "--retry-wait", "0")
-    assert proc.returncode == 2
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert "refused" in lines[0].lower() and "--from-zip" in lines[0]
-    assert "Traceback" not in proc.stderr
+    line = one_error_line(proc, "--from-zip")
+    assert "refused" in line.lower()
     assert_nothing_extracted(tmp_path)
 
 
 def test_second_call_downloads_nothing(server, tmp_path):
     first = fetch_xlsa17(tmp_path, server.url, **FAST)
     assert not first.skipped
-    n = len(server.behaviour.requests)
+    n = len(server.requests)
     proc = zsl("data", "fetch", "--data-dir", str(tmp_path), "--url", server.url)
     assert proc.returncode == 0, proc.stderr
     assert "already in place" in proc.stdout and "nothing to download" in proc.stdout
-    assert len(server.behaviour.requests) == n
+    assert len(server.requests) == n
     assert_no_leftovers(tmp_path, ("APY", "CUB"))
 
 
@@ -411,6 +320,4 @@ def test_stale_temp_folder_of_a_killed_fetch_is_removed(tmp_path, archive):
 )
 def test_bad_options_exit_2_with_one_line(tmp_path, args, needle):
     proc = zsl("data", "fetch", "--data-dir", str(tmp_path / "d"), *args)
-    assert proc.returncode == 2
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and needle in lines[0], proc.stderr
+    one_error_line(proc, needle)

@@ -1,5 +1,5 @@
 """`zslbench data fetch` for cub-images, sun-images and resnet18-imagenet: from a local HTTP
-server on 127.0.0.1 started here (stopped in teardown) and from archives on disk.  Every case
+server on 127.0.0.1 (`http_server` of tests/conftest.py) and from archives on disk.  Every case
 ends installed and valid, or with one clear line and nothing half-installed."""
 
 from __future__ import annotations
@@ -7,18 +7,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
-import socket
-import subprocess
-import sys
 import tarfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from _image_layouts import cub_archive, first_image, make_cub, make_sun, sun_archives, truncate
+from support import one_error_line, zsl
 from zslbench.data import images as images_mod
 from zslbench.data.images.fetch import check_checkpoint, fetch_checkpoint, fetch_images, hash_prefix
 from zslbench.data.images.check import check_image_data
@@ -41,75 +36,6 @@ def sources(tmp_path_factory):
     return {"cub_root": cub, "sun_root": sun,
             "cub": cub_archive(arch / "CUB_200_2011.tgz", cub),
             "sun": sun_archives(arch, sun)}
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        srv = self.server
-        data = srv.files.get(self.path)
-        srv.requests.append((self.path, self.headers.get("Range")))
-        if data is None:
-            self.send_error(404)
-            return
-        start = 0
-        m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
-        if m:
-            start = int(m.group(1))
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        drop, srv.drop_after = srv.drop_after, None
-        if drop is not None:
-            self.wfile.write(body[:drop])
-            self.wfile.flush()
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.wfile.write(body)
-
-
-@pytest.fixture
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.files, httpd.requests, httpd.drop_after = {}, [], None
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    host, port = httpd.server_address[:2]
-    httpd.base = f"http://{host}:{port}"
-    try:
-        yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
-
-
-def serve(server, path: str, payload: bytes) -> str:
-    server.files[path] = payload
-    return server.base + path
-
-
-def zsl(*args):
-    return subprocess.run([sys.executable, "-m", "zslbench", *args], capture_output=True, text=True,
-                          timeout=300)
-
-
-def one_error_line(proc) -> str:
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 def assert_clean(data_dir: Path, installed: tuple[str, ...] = ()) -> None:
@@ -223,24 +149,24 @@ def test_unsafe_members_refuse_the_archive(sources, tmp_path, member, needle):
     assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/abs-evil.txt").exists()
 
 
-def test_cub_download_from_loopback_server_resumes_and_skips_when_in_place(sources, server, tmp_path):
+def test_cub_download_from_loopback_server_resumes_and_skips_when_in_place(sources, http_server, tmp_path):
     payload = sources["cub"].read_bytes()
-    url = serve(server, "/records/CUB_200_2011.tgz", payload)
-    server.drop_after = len(payload) // 3
+    url = http_server.serve("/records/CUB_200_2011.tgz", payload)
+    http_server.drop_after = len(payload) // 3
     d = tmp_path / "D"
     result = fetch_images("cub-images", d, urls=[url], **FAST)
     assert not result.skipped and result.downloaded_bytes == len(payload)
-    assert [r for _, r in server.requests] == [None, f"bytes={len(payload) // 3}-"]
+    assert [r["range"] for r in http_server.requests] == [None, f"bytes={len(payload) // 3}-"]
     assert result.sha256 == {"CUB_200_2011.tgz": hashlib.sha256(payload).hexdigest()}
     assert not (d / "downloads" / "CUB_200_2011.tgz").exists()  # deleted after install
     assert check_image_data("cub-images", d).status == "warn"
     again = fetch_images("cub-images", d, urls=(), **FAST)
-    assert again.skipped and len(server.requests) == 2
+    assert again.skipped and len(http_server.requests) == 2
 
 
-def test_downloaded_archive_that_fails_validation_is_deleted(sources, server, tmp_path):
+def test_downloaded_archive_that_fails_validation_is_deleted(sources, http_server, tmp_path):
     bad = _repack_cub(tmp_path, sources, lambda r: truncate(first_image(r), 0.3))
-    url = serve(server, "/CUB_200_2011.tgz", bad.read_bytes())
+    url = http_server.serve("/CUB_200_2011.tgz", bad.read_bytes())
     d = tmp_path / "D"
     with pytest.raises(DataError, match="cannot decode"):
         fetch_images("cub-images", d, urls=[url], **FAST)
@@ -248,8 +174,8 @@ def test_downloaded_archive_that_fails_validation_is_deleted(sources, server, tm
     assert not list((d / "downloads").glob("*.tgz*"))
 
 
-def test_http_404_is_one_line(server, tmp_path):
-    proc = zsl("data", "fetch", "--dataset", "cub-images", "--url", server.base + "/nothing.tgz",
+def test_http_404_is_one_line(http_server, tmp_path):
+    proc = zsl("data", "fetch", "--dataset", "cub-images", "--url", http_server.base + "/nothing.tgz",
                "--data-dir", str(tmp_path / "D"), "--retry-wait", "0")
     assert "HTTP 404" in one_error_line(proc)
 
@@ -257,7 +183,7 @@ def test_http_404_is_one_line(server, tmp_path):
 # --------------------------------------------------------------------------- SUN
 
 
-def test_sun_from_two_archives_and_from_the_server(sources, server, tmp_path):
+def test_sun_from_two_archives_and_from_the_server(sources, http_server, tmp_path):
     d = tmp_path / "D"
     proc = zsl("data", "fetch", "--dataset", "sun-images", "--data-dir", str(d),
                *[a for p in sources["sun"] for a in ("--from-archive", str(p))])
@@ -265,7 +191,7 @@ def test_sun_from_two_archives_and_from_the_server(sources, server, tmp_path):
     assert_clean(d, ("SUN",))
     assert sorted(p.name for p in (d / "SUN").iterdir()) == ["SUNAttributeDB", "images"]
     assert check_image_data("sun-images", d).status == "warn"  # 10 classes, not 717
-    urls = [serve(server, f"/Attributes/{p.name}", p.read_bytes()) for p in sources["sun"]]
+    urls = [http_server.serve(f"/Attributes/{p.name}", p.read_bytes()) for p in sources["sun"]]
     d2 = tmp_path / "D2"
     result = fetch_images("sun-images", d2, urls=urls, **FAST)
     assert not result.skipped and sorted(result.sha256) == sorted(p.name for p in sources["sun"])
@@ -304,8 +230,8 @@ def checkpoint(monkeypatch, tmp_path):
     return path
 
 
-def test_checkpoint_from_server_and_from_file(checkpoint, server, tmp_path):
-    url = serve(server, f"/models/{checkpoint.name}", checkpoint.read_bytes())
+def test_checkpoint_from_server_and_from_file(checkpoint, http_server, tmp_path):
+    url = http_server.serve(f"/models/{checkpoint.name}", checkpoint.read_bytes())
     d = tmp_path / "D"
     result = fetch_checkpoint(d, urls=[url], **FAST)
     assert result.path == d / "resnet18-imagenet" / checkpoint.name
@@ -318,8 +244,8 @@ def test_checkpoint_from_server_and_from_file(checkpoint, server, tmp_path):
     assert checkpoint.exists()  # a file given with --from-archive is left alone
 
 
-def test_checkpoint_with_the_wrong_hash_is_refused(checkpoint, server, tmp_path):
-    url = serve(server, f"/models/{checkpoint.name}", b"not the checkpoint")
+def test_checkpoint_with_the_wrong_hash_is_refused(checkpoint, http_server, tmp_path):
+    url = http_server.serve(f"/models/{checkpoint.name}", b"not the checkpoint")
     d = tmp_path / "D"
     with pytest.raises(DataError, match="does not start with") as info:
         fetch_checkpoint(d, urls=[url], **FAST)

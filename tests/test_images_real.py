@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import pickle
-import subprocess
-import sys
 import threading
 
 import numpy as np
 import pytest
 
+from support import one_error_line, one_line_message, zsl
 from _image_layouts import copy_tree, first_image, make_cub, make_sun, truncate
 from zslbench.data.images import cache as image_cache, real as image_real
 from zslbench.data.images.cache import decode_image, resize_linear
@@ -60,12 +59,6 @@ def decodes(monkeypatch):
     counter = Counter()
     monkeypatch.setattr(image_cache, "decode_image", counter)
     return counter
-
-
-def _one_line(exc) -> str:
-    text = str(exc.value)
-    assert "\n" not in text and text
-    return text
 
 
 # --------------------------------------------------------------------------- CUB
@@ -128,7 +121,7 @@ def test_cub_attributes_from_the_agem_pickle(data_dir):
     (data_dir / "CUB_attr_in_order.pickle").write_bytes(pickle.dumps(Evil()))
     with pytest.raises(DataError, match="refusing to load") as info:
         scan_cub(data_dir / "CUB_200_2011")
-    assert "CUB_attr_in_order.pickle" in _one_line(info)
+    assert "CUB_attr_in_order.pickle" in one_line_message(info)
     (data_dir / "CUB_attr_in_order.pickle").write_bytes(pickle.dumps(attrs[:5]))
     with pytest.raises(DataError, match="5 rows of class attributes but classes.txt lists 12"):
         scan_cub(data_dir / "CUB_200_2011")
@@ -169,7 +162,7 @@ def test_cub_bad_inputs_are_one_line_errors(data_dir, damage, needle):
     damage(root)
     with pytest.raises(DataError) as info:
         load_image_dataset("cub", "images", data_dir, image_size=16)
-    assert needle in _one_line(info)
+    assert needle in one_line_message(info)
 
 
 def test_truncated_jpeg_is_a_one_line_error_naming_the_file(data_dir):
@@ -177,7 +170,7 @@ def test_truncated_jpeg_is_a_one_line_error_naming_the_file(data_dir):
     truncate(bad, 0.4)
     with pytest.raises(DataError) as info:
         load_image_dataset("cub", "images", data_dir, image_size=16)
-    message = _one_line(info)
+    message = one_line_message(info)
     assert str(bad) in message and "cannot decode" in message
     assert not list((data_dir / "cache").rglob("*.npy"))  # no complete cache file
     # not an image at all
@@ -189,11 +182,8 @@ def test_truncated_jpeg_is_a_one_line_error_naming_the_file(data_dir):
 def test_cli_check_exits_2_with_one_line_for_a_bad_image(data_dir):
     bad = first_image(data_dir / "CUB_200_2011")
     truncate(bad, 0.3)
-    proc = subprocess.run([sys.executable, "-m", "zslbench", "data", "check", "--data-dir", str(data_dir),
-                           "--dataset", "cub-images"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and bad.name in lines[0] and "Traceback" not in proc.stderr
+    proc = zsl("data", "check", "--data-dir", str(data_dir), "--dataset", "cub-images")
+    one_error_line(proc, bad.name)
     assert "fail" in proc.stdout
 
 
@@ -235,7 +225,7 @@ def test_sun_bad_inputs(data_dir, damage, needle):
     damage(data_dir / "SUN" / "SUNAttributeDB")
     with pytest.raises(DataError) as info:
         scan_sun(data_dir / "SUN")
-    assert needle in _one_line(info)
+    assert needle in one_line_message(info)
 
 
 def test_sun_label_rows_must_match_images(data_dir):
@@ -368,7 +358,7 @@ def test_concurrent_loads_build_the_cache_once(data_dir, decodes):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
+        t.join(timeout=600)  # a bound for a hung test only
     assert not errors and len(results) == 2
     assert decodes.calls == 200  # one build; the second load waited for it and read the file
     np.testing.assert_array_equal(results[0].images, results[1].images)
@@ -464,4 +454,4 @@ def test_cache_folder_from_the_environment_and_unwritable_folders(data_dir, tmp_
     monkeypatch.setenv("ZSLBENCH_IMAGE_CACHE", str(blocker / "cache"))
     with pytest.raises(DataError, match="ZSLBENCH_IMAGE_CACHE") as info:
         load_image_dataset("cub", "images", data_dir, image_size=12)
-    assert "cannot create the image cache folder" in _one_line(info)
+    assert "cannot create the image cache folder" in one_line_message(info)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from support import zsl
 from zslbench.report.plots import plot_variance, variance_figures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +44,7 @@ def test_one_line_per_model_and_variant_log_y_and_title():
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels == [
         "linear (n=3)", "mlp3 (n=3)", "mlp3+eq9 (n=2)", "mlp3+cn (n=3)",
-        "mlp3+cn, record from before presets, select_epoch=best_test_H (n=2)",  # the fixture predates presets
+        "mlp3+cn, preset colab+overrides, select_epoch=best_test_H (n=2)",  # off the preset: labelled
     ]
     assert len(ax.collections) == len(labels)  # one band per line
     assert ax.get_yscale() == "log"
@@ -71,7 +69,7 @@ def test_plotted_mean_and_band_are_computed_from_the_traces():
         np.testing.assert_allclose(part["min"], stacked.min(axis=0), rtol=1e-12)
         np.testing.assert_allclose(part["max"], stacked.max(axis=0), rtol=1e-12)
         ax = fig.figure.axes[0]
-        label = model if select == "final" else f"{model}, record from before presets, select_epoch=best_test_H"
+        label = model if select == "final" else f"{model}, preset colab+overrides, select_epoch=best_test_H"
         (line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith(label + " (")]
         np.testing.assert_allclose(line.get_ydata(), stacked.mean(axis=0), rtol=1e-12)
 
@@ -125,10 +123,7 @@ def test_other_statistics():
     assert not np.isnan(got).any()
 
 
-def zsl(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "zslbench", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+
 
 
 @pytest.mark.parametrize("args, needle", [

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from support import zsl_in_process as zsl
 from zslbench.config import GZSLConfig
 from zslbench.presets import PRESETS, preset_label, with_preset
 from zslbench.tracks import execute_run, get_track, make_config, planned_run_id
@@ -15,15 +16,6 @@ TINY = ["--profile", "quick", "--data", "synthetic", "--set", "epochs=2", "--set
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
-
-
-def zsl(capsys, *args):
-    from zslbench.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def only_record(results: Path, exclude=()) -> dict:

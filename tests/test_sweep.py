@@ -11,11 +11,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from support import cli_env, hooked_env, training_pid, training_started, wait_for
+from support import zsl_in_process as run_cli
 from zslbench import store
 from zslbench.errors import ConfigError
 from zslbench.executors import Job, SweepSettings, execute_job, parse_slurm_extra, parse_slurm_time
@@ -32,18 +33,11 @@ def sweep_cmd(results: Path, *args: str) -> list[str]:
             "--results", str(results), *TINY, *args]
 
 
+NO_DATA = "/nonexistent-zslbench-data"  # every dataset resolves to synthetic data
+
+
 def env() -> dict:
-    return dict(os.environ, PYTHONPATH=str(ROOT), ZSLBENCH_DATA="/nonexistent-zslbench-data")
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    """The CLI in this process: (exit code, stdout, stderr)."""
-    from zslbench.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
+    return cli_env(ZSLBENCH_DATA=NO_DATA)
 
 
 def trained_ids(text: str) -> list[str]:
@@ -181,7 +175,7 @@ def test_lock_is_exclusive_and_recovered_from_a_dead_holder(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sys,time; from zslbench.locks import RunLock; l=RunLock(sys.argv[1],'abc');"
-         "assert l.acquire(); print('held', flush=True); time.sleep(60)", str(tmp_path)],
+         "assert l.acquire(); print('held', flush=True); time.sleep(3600)", str(tmp_path)],
         stdout=subprocess.PIPE, text=True, env=env())
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -215,29 +209,34 @@ def test_job_under_a_held_lock_is_busy_and_done_runs_are_skipped(tmp_path):
 # --------------------------------------------------------------------------- real sweeps
 @pytest.mark.slow
 def test_sigkill_then_rerun_finishes_only_the_missing_runs(tmp_path):
-    results = tmp_path / "results"
+    """The second run to start is held at its first training step (tests/sitehooks) while the
+    first finishes; the sweep is killed then, so exactly one run is done, on any machine."""
+    results, marks = tmp_path / "results", tmp_path / "marks"
     cmd = sweep_cmd(results, "--datasets", "sun", "--models", "linear,mlp3+cn", "--seeds", "1", "--jobs", "2")
     plan = plan_sweep("quick", only="gzsl", datasets=["sun"], models=["linear", "mlp3+cn"], seeds=[1],
                       source="auto", results=results, sets=TINY_SETS)
     expected = {j.run_id for j in plan.jobs}
     assert len(expected) == 2
 
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env(), cwd=ROOT)
-    deadline = time.monotonic() + 120
-    while not list((results / "locks").glob("*.lock")) and time.monotonic() < deadline:  # a run has started
-        time.sleep(0.05)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    def done() -> set[str]:
+        return {p.parent.name for p in (results / "runs").glob("*/done")} if (results / "runs").exists() else set()
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+                            env=hooked_env(marks, hold=(1,), ZSLBENCH_DATA=NO_DATA))
+    try:
+        wait_for(lambda: training_started(marks, 1) and done(), "second run training and first run done", proc)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     # the workers die with the sweep (PR_SET_PDEATHSIG); their locks are released by the kernel
     for lock in (results / "locks").glob("*.lock"):
         probe = RunLock(results, lock.stem)
         assert probe.acquire(wait=True, poll=0.1)
         probe.release()
-    done_before = {p.parent.name for p in (results / "runs").glob("*/done")} if (results / "runs").exists() else set()
-    assert len(done_before) < 2
+    done_before = done()
+    assert len(done_before) == 1
 
-    rerun = subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=ROOT, timeout=300)
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=ROOT, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert sorted(trained_ids(rerun.stderr)) == sorted(expected - done_before)
     assert_clean_and_complete(results, expected)
@@ -245,19 +244,24 @@ def test_sigkill_then_rerun_finishes_only_the_missing_runs(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_worker_is_replaced_and_its_run_retried(tmp_path):
-    results = tmp_path / "results"
+    """The first run to start is held at its first training step (tests/sitehooks); its worker
+    is killed there, and the retry (a later loop, not held) completes."""
+    results, marks = tmp_path / "results", tmp_path / "marks"
     cmd = sweep_cmd(results, "--datasets", "sun", "--models", "linear,mlp3", "--seeds", "1", "--jobs", "2")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
-    deadline = time.monotonic() + 120
-    holder = ""
-    while not holder and time.monotonic() < deadline:  # the lock file names the worker training
-        for lock in (results / "locks").glob("*.lock"):
-            holder = RunLock(results, lock.stem).holder()
-        time.sleep(0.05)
-    worker = int(re.match(r"pid=(\d+)", holder).group(1))
-    assert worker != proc.pid
-    os.kill(worker, signal.SIGKILL)  # as the OOM killer would
-    err = proc.communicate(timeout=300)[1]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            env=hooked_env(marks, hold=(0,), ZSLBENCH_DATA=NO_DATA))
+    try:
+        wait_for(lambda: training_started(marks, 0), "a run training", proc)
+        worker = training_pid(marks, 0)
+        assert worker != proc.pid
+        holders = [RunLock(results, lock.stem).holder() for lock in (results / "locks").glob("*.lock")]
+        assert any(f"pid={worker}" in (h or "") for h in holders), holders  # it holds its run's lock
+        os.kill(worker, signal.SIGKILL)  # as the OOM killer would
+        err = proc.communicate(timeout=600)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 0, err
     assert "a worker process died" in err
     plan = plan_sweep("quick", only="gzsl", datasets=["sun"], models=["linear", "mlp3"], seeds=[1],
@@ -309,16 +313,20 @@ def test_a_failing_run_does_not_stop_the_sweep_and_exits_1(tmp_path):
 
 @pytest.mark.slow
 def test_sigint_stops_cleanly_and_says_how_to_resume(tmp_path):
-    results = tmp_path / "results"
-    cmd = sweep_cmd(results, "--datasets", "sun", "--models", "mlp3", "--seeds", "1,2", "--jobs", "1",
-                    "--set", "epochs=40")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
-    deadline = time.monotonic() + 120
-    while not list((results / "locks").glob("*.lock")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    err = proc.communicate(timeout=120)[1]
+    """SIGINT arrives while the first run is inside its training loop (held at its first step by
+    tests/sitehooks)."""
+    results, marks = tmp_path / "results", tmp_path / "marks"
+    cmd = sweep_cmd(results, "--datasets", "sun", "--models", "mlp3", "--seeds", "1,2", "--jobs", "1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            env=hooked_env(marks, hold=(0,), ZSLBENCH_DATA=NO_DATA))
+    try:
+        wait_for(lambda: training_started(marks, 0), "a run training", proc)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=600)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err
     assert "Traceback" not in err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -140,12 +139,10 @@ def test_deterministic_and_cached():
     assert a.meta["seed"] == 3 and a.meta["scale"] == 0.2
 
 
-def test_full_size_sun_is_fast():
-    t0 = time.perf_counter()
+def test_full_size_sun_is_generated():
+    """Its speed is measured by benchmarks/bench_load.py, not here."""
     d = synth._generate(DATASETS["sun"], 1.0, 0)  # bypasses the cache
-    elapsed = time.perf_counter() - t0
-    assert d.features.shape == (14340, 2048)
-    assert elapsed < 5.0, f"generating full-size SUN took {elapsed:.1f}s"
+    assert d.features.shape == (14340, 2048) and d.features.dtype == np.float32
 
 
 @pytest.mark.parametrize("name", ["sun", "cub", "awa1"])

@@ -8,13 +8,12 @@ import json
 import math
 import os
 import statistics
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
+from support import zsl
 from zslbench.report import baselines
 from zslbench.report.tables import build_table, parse_formats, write_table
 
@@ -22,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "results"
 GOLDEN = ROOT / "tests" / "fixtures" / "golden"
 REGEN = os.environ.get("ZSLBENCH_REGEN_GOLDEN") == "1"
-# The fixture's records predate presets: their variant label says so.
-OLD_QUICK = "quick, record from before presets"
+# The variant label of the fixture's synthetic GZSL records (quick profile, the default preset).
+QUICK = "quick, preset colab"
 
 
 def build(kind: str):
@@ -100,10 +99,10 @@ def test_output_matches_golden_file(kind, fmt, tmp_path):
 def test_every_gzsl_cell_is_the_mean_and_std_of_its_records():
     frame = build("gzsl").frame()
     recs = raw_records("gzsl")
-    # Independent grouping: source, profile and the whole config (trace aside) must be equal.
+    # Independent grouping: source, profile, preset (none: a record from before presets) and the
+    # options off the defaults must be equal.
     def key(r):
-        cfg = {k: v for k, v in r["config"].items() if k != "trace"}
-        return (r["data_source"], r["profile"], json.dumps(cfg, sort_keys=True))
+        return (r["data_source"], r["profile"], r.get("preset"), json.dumps(r["non_default_options"], sort_keys=True))
 
     groups = {}
     for r in recs:
@@ -114,7 +113,8 @@ def test_every_gzsl_cell_is_the_mean_and_std_of_its_records():
         candidates = [
             g for k, g in groups.items()
             if k[0] == row["data_source"] and k[1] == row["profile"]
-            and (("select_epoch=best_test_H" in row["variant"]) == ('"select_epoch": "best_test_H"' in k[2]))
+            and (("before presets" in row["variant"]) == (k[2] is None))
+            and (("select_epoch=best_test_H" in row["variant"]) == ('"select_epoch": "best_test_H"' in k[3]))
         ]
         assert len(candidates) == 1, row
         mine = [r for r in candidates[0] if r["model"] == row["model"]
@@ -151,7 +151,7 @@ def test_missing_cells_are_missing_not_zero():
     eq10_csv = [r for r in rows if r["model"] == "mlp3+eq10" and r["data_source"] == "synthetic"]
     assert all(r["mean"] == "" and r["n"] == "0" for r in eq10_csv)
     md = table.to_markdown()
-    line = next(ln for ln in md.splitlines() if ln.startswith(f"| mlp3+eq10 ({OLD_QUICK})"))
+    line = next(ln for ln in md.splitlines() if ln.startswith(f"| mlp3+eq10 ({QUICK})"))
     assert line.count("—") == 4 and "0.0" not in line
 
 
@@ -164,7 +164,7 @@ def test_fewer_seeds_are_flagged():
     lin = frame[(frame["model"] == "linear") & (frame["dataset"] == "sun") & (frame["metric"] == "H")]
     assert lin["fewer_seeds"].tolist() == [False]
     md = table.to_markdown()
-    eq9_line = next(ln for ln in md.splitlines() if ln.startswith(f"| mlp3+eq9 ({OLD_QUICK})"))
+    eq9_line = next(ln for ln in md.splitlines() if ln.startswith(f"| mlp3+eq9 ({QUICK})"))
     assert eq9_line.count("(n=2)") == 4
     assert "unmarked cells have n = 3 seeds" in md
 
@@ -183,8 +183,9 @@ def test_sources_are_separate_tables_and_variants_separate_rows():
     # The non-default option is a separate, labelled variant with its own 2 runs.
     sun_cn = frame[(frame["data_source"] == "synthetic") & (frame["model"] == "mlp3+cn") & (frame["dataset"] == "sun")
                    & (frame["metric"] == "H")]
-    assert dict(zip(sun_cn["variant"], sun_cn["n"])) == {OLD_QUICK: 3, f"{OLD_QUICK}, select_epoch=best_test_H": 2}
-    assert f"| mlp3+cn ({OLD_QUICK}, select_epoch=best_test_H) | ours" in md
+    off = "quick, preset colab+overrides, select_epoch=best_test_H"
+    assert dict(zip(sun_cn["variant"], sun_cn["n"])) == {QUICK: 3, off: 2}
+    assert f"| mlp3+cn ({off}) | ours" in md
     # Footnotes: data source, options off the defaults, epoch selection and calibration.
     assert "`select_epoch=best_test_H ⚠`" in md and "an oracle" in md
     assert "`epochs=4`, `lr=0.003`, `synthetic_scale=0.15`" in md
@@ -225,10 +226,7 @@ def test_czsl_cells_relative_change_and_paper_numbers():
 
 
 # --- CLI ------------------------------------------------------------------------------------
-def zsl(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "zslbench", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+
 
 
 def test_cli_table_writes_files_prints_markdown_and_names_the_bad_record(tmp_path):
@@ -267,24 +265,30 @@ def test_parse_formats():
     assert parse_formats("md, csv,md") == ("md", "csv")
 
 
-def _new_format_copy(rec: dict, kind: str) -> dict:
-    """A record as this zslbench writes it, from an older fixture record of the same run: the
-    config holds only the fields that act on the run, and the record has a preset label."""
-    from zslbench.applicability import active_config, czsl_traits, gzsl_traits
+def _old_format_copy(rec: dict, kind: str) -> dict:
+    """The same run as a record written before presets: the whole config (without `threads`,
+    not yet a field then), no preset label, an env block without the numeric environment."""
     from zslbench.tracks import make_config
-    from zslbench.tracks.base import preset_fields
 
-    key = "czsl-features" if kind == "czsl" else "gzsl"
-    cfg = make_config(key, rec["profile"])
-    if kind == "czsl":
-        traits = czsl_traits(rec["method"], rec["classnorm"], rec["dataset"], rec["data_source"])
-    else:
-        traits = gzsl_traits(rec["model"], rec["dataset"], rec["data_source"])
-    active = active_config(key, traits, cfg)
-    new = {k: v for k, v in rec.items() if not k.startswith("_")}
-    new.update(config=active, non_default_options={}, **preset_fields(kind, active))
-    new["run_id"] = "new-" + rec["run_id"]
-    return new
+    cfg = make_config("czsl-features" if kind == "czsl" else "gzsl", rec["profile"])
+    old = {k: v for k, v in rec.items() if not k.startswith("_") and k not in ("preset", "preset_overrides")}
+    old["config"] = {k: v for k, v in cfg.to_dict().items() if k not in ("threads", "cuda_tf32")}
+    old["env"] = {k: v for k, v in rec["env"].items() if k != "numerics"}
+    old["run_id"] = "old-" + rec["run_id"]
+    old["record_version"] = 1
+    return old
+
+
+def test_the_fixture_has_one_record_from_before_presets():
+    old = [r for kind in ("gzsl", "czsl") for r in raw_records(kind) if "preset" not in r]
+    assert [(r["model"], r["dataset"], r["data_source"]) for r in old] == [("mlp3", "cub", "xlsa17")]
+    assert "numerics" not in old[0]["env"] and "threads" not in old[0]["config"]
+    frame = build("gzsl").frame()
+    # its config is read in today's terms: `threads` comes from its env block (2 here)
+    cell = frame[(frame["variant"] == "paper, record from before presets, threads=2") & (frame["metric"] == "H")
+                 & (frame["n"] > 0)]
+    assert cell[["model", "dataset", "n"]].values.tolist() == [["mlp3", "cub", 1]]
+    assert math.isclose(cell["mean"].iloc[0], old[0]["metrics"]["H"], rel_tol=1e-9)
 
 
 @pytest.mark.parametrize("kind, name_key", [("czsl", "method"), ("gzsl", "model")])
@@ -294,11 +298,12 @@ def test_records_from_before_presets_never_share_a_cell_with_new_ones(kind, name
     from zslbench import store
 
     shutil.copytree(FIXTURE, tmp_path / "results")
-    old = [r for r in raw_records(kind) if r["data_source"] == "synthetic"]
-    first = old[0]
-    twins = [r for r in old if all(r[k] == first[k] for k in (name_key, "dataset", "classnorm"))]
-    new = _new_format_copy(first, kind)
-    store.write_run(tmp_path / "results", new["run_id"], new, {})
+    new = [r for r in raw_records(kind) if r["data_source"] == "synthetic" and "preset" in r]
+    first = new[0]
+    twins = [r for r in new if all(r[k] == first[k] for k in (name_key, "dataset", "classnorm"))]
+    old = _old_format_copy(first, kind)
+    folder = store.write_run(tmp_path / "results", old["run_id"], old, {})
+    (folder / store.RECORD_FILE).write_text(json.dumps(old))  # as written then: schema version 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = build_table(kind, tmp_path / "results")

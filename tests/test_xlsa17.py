@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,14 +243,11 @@ def test_vintages_share_arrays_and_differ_in_fingerprint(built):
     assert new.fingerprint != old.fingerprint
 
 
-def test_full_size_sun_loads_fast(built):
+def test_full_size_sun_loads(built):
+    """Its speed is measured by benchmarks/bench_load.py, not here."""
     b = built("sun")
-    load_xlsa17("sun", b.root)  # warm the page cache and the hash cache
-    t0 = time.perf_counter()
     data = load_xlsa17("sun", b.root)
-    elapsed = time.perf_counter() - t0
     assert data.features.shape == (14340, 2048)
-    assert elapsed < 10.0, f"loading full-size SUN took {elapsed:.1f}s"
 
 
 def test_binary_attributes_file_loads_with_warning(built):
