@@ -32,7 +32,7 @@ def test_sweep_is_run_all(tmp_path, capsys):
 
 @pytest.mark.usefixtures("one_thread")
 def test_replay_is_run_from_record(tmp_path, capsys):
-    record = FIXTURE / "runs" / "261c9fae435bf19c" / "record.json"
+    record = FIXTURE.parent / "old_records" / "261c9fae435bf19c" / "record.json"
     code, by_run, _ = zsl(capsys, "run", "--from-record", record, "--results", tmp_path / "a")
     code2, by_replay, _ = zsl(capsys, "replay", record, "--results", tmp_path / "b", "--atol", "H=100")
     assert code == 1 and "H: recorded" in by_run  # the fixture's numbers are made up

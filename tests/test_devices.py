@@ -271,7 +271,7 @@ def test_run_ids_with_cuda_tf32_off_are_unchanged(kind, kwargs, expected):
 
 @pytest.mark.parametrize("kind, cls, traits", [
     ("gzsl", GZSLConfig, gzsl_traits("mlp3+cn", "cub", "synthetic")),
-    ("czsl", CZSLConfig, czsl_traits("agem", True, "cub", "synthetic")),
+    ("czsl-features", CZSLConfig, czsl_traits("agem", True, "cub", "synthetic")),
     ("czsl-images", CZSLImageConfig, czsl_traits("agem", True, "cub", "synthetic")),
 ])
 def test_cuda_tf32_acts_only_when_on_and_an_explicit_off_is_accepted(kind, cls, traits):

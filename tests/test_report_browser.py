@@ -53,7 +53,7 @@ def test_report_renders_in_chromium(tmp_path):
     url = files.index.resolve().as_uri()
     dom = chromium(["--dump-dom", url], tmp_path / "profile-dom")
     assert "The paper's claims, checked" in dom
-    assert "mlp3+cn (quick, record from before presets)" in dom  # a table cell
+    assert "mlp3+cn (quick, preset colab)" in dom  # a table cell
     assert "32.5 ± 3.3" in dom  # mlp3+cn's H on synthetic SUN
     assert "? inconclusive" in dom
     assert dom.count("<img") >= 3
