@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from zslbench import store
 from zslbench.config import PITFALL_OPTIONS, GZSLConfig
 from zslbench.errors import ConfigError
+from zslbench.plugins import run_identity, run_provenance
 from zslbench.tracks.base import FeatureData, Track, preset_fields, rows_csv
 
 # The sweep's grid: the paper's five models on its four GZSL datasets (aPY runs when named).
@@ -42,9 +43,10 @@ class GZSLTrack(FeatureData, Track):
         return list(GZSL_MODELS)
 
     def datasets(self) -> tuple[str, ...]:
+        from zslbench.api import FEATURE_DATASETS
         from zslbench.data import DATASETS
 
-        return tuple(DATASETS)
+        return (*DATASETS, *FEATURE_DATASETS)  # the xlsa17 ones, then those of plugins
 
     def check(self, name: str, dataset: str) -> None:
         from zslbench.models import MODELS
@@ -74,6 +76,7 @@ class GZSLTrack(FeatureData, Track):
             "data_fingerprint": fingerprint,
             "seed": int(seed),
             "config": active_config("gzsl", self.traits(name, None, dataset, source), cfg),
+            **run_identity("model", name, cfg),  # a plugin's model: its source and options
         }
 
     def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
@@ -97,6 +100,7 @@ class GZSLTrack(FeatureData, Track):
             "run_id": run_id,
             **identity,
             "classnorm": MODELS.get(identity["model"]).class_norm,
+            **run_provenance("model", identity["model"]),
             "profile": profile,
             **preset_fields("gzsl", active),
             "data_vintage": data.vintage,
