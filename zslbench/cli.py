@@ -28,7 +28,7 @@ from zslbench.errors import ZSLBenchError
                    "entry points; docs/extending.md).")
 def cli(plugins: tuple[str, ...]) -> None:
     """Reproduce 'Class Normalization for (Continual)? Generalized Zero-Shot Learning'."""
-    from zslbench.plugins import load_plugins
+    from zslbench.tracks import load_plugins
 
     load_plugins(plugins)
 

@@ -275,9 +275,9 @@ def rerun_record(
     overrides = dict(original["config"])
     plugin = original.get("plugin")
     if plugin:  # a plugin's run: the same plugin, with the run's options
-        from zslbench.plugins import load_plugin
+        from zslbench.tracks import load_plugins
 
-        load_plugin(plugin["module"])
+        load_plugins([plugin["module"]])
         overrides.update({f"{name}.{k}": v for k, v in plugin.get("options", {}).items()})
     outcome = execute_run(
         track, name, original["dataset"], int(original["seed"]), classnorm, original.get("profile", "paper"),

@@ -14,12 +14,13 @@ import click
 def validate_cmd(modules: tuple[str, ...]) -> None:
     """Check a plugin without training: print what it registers, or one line per problem
     (exit 2 on problems)."""
-    from zslbench.plugins import PluginError, contract_problems, describe, load_plugin
+    from zslbench.plugins import PluginError, contract_problems, describe
+    from zslbench.tracks import load_plugins
 
     failed = False
     for module in modules:
         try:
-            info = load_plugin(module, check=False)
+            info = load_plugins([module], entry_points=False, check=False)[0]
         except PluginError as exc:
             click.echo(f"zslbench: error: {exc}", err=True)
             failed = True

@@ -57,7 +57,7 @@ def _init_worker(threads: int, parent: int, plugins: tuple[str, ...] = ()) -> No
     from zslbench.numerics import claim_process_threads
 
     claim_process_threads(threads)
-    from zslbench.plugins import load_plugins
+    from zslbench.tracks import load_plugins
 
     load_plugins(plugins)  # a spawned worker imports afresh: the sweep's plugins again
 

@@ -81,7 +81,7 @@ def _slurm_entry(job: Job, settings: SweepSettings, plugins: tuple[str, ...] = (
     the task (--slurm-cpus-per-job) only bound what the task does outside the run."""
     from zslbench.numerics import claim_process_threads
 
-    from zslbench.plugins import load_plugins
+    from zslbench.tracks import load_plugins
 
     claim_process_threads(max(1, int(os.environ.get("SLURM_CPUS_PER_TASK", "1") or 1)))
     load_plugins(plugins)  # the sweep's plugins (zslbench.plugins)
