@@ -5,13 +5,13 @@ zslbench imports it when it is named by ``--plugin MODULE``, by ``$ZSLBENCH_PLUG
 separated) or by an entry point of the ``zslbench.plugins`` group of an installed
 distribution.  The built-in models and methods register through these same functions.
 
-* :func:`register_model`: a GZSL model, a ``torch.nn.Module`` built as
+* `register_model`: a GZSL model, a ``torch.nn.Module`` built as
   ``cls(n_attrs, feat_dim, options)`` whose ``forward(attrs [C, A])`` returns class prototypes
   ``[C, feat_dim]``.  The paper's trainer trains it unchanged (loss, optimiser, schedule,
   evaluation, traces).
-* :func:`register_method`: a continual-ZSL method, a subclass of :class:`CZSLMethod` whose
+* `register_method`: a continual-ZSL method, a subclass of `CZSLMethod` whose
   hooks the CZSL trainer calls; it runs on both CZSL tracks.
-* :func:`register_dataset`: a features dataset stored as ``<data-dir>/<name>/features.npz``
+* `register_dataset`: a features dataset stored as ``<data-dir>/<name>/features.npz``
   (docs/extending.md).
 
 Options of a model or method are a frozen dataclass; ``--set <name>.<option>=value`` sets one;
@@ -184,7 +184,7 @@ def register_model(name: str, cls: Callable[..., Any], *, options: Any = None, d
 
 
 def register_method(name: str, cls: type, *, options: Any = None, description: str = "") -> type:
-    """Register a continual-ZSL method: ``cls`` is a subclass of :class:`CZSLMethod`; the
+    """Register a continual-ZSL method: ``cls`` is a subclass of `CZSLMethod`; the
     trainer builds it as ``cls(cfg, settings, options)`` for each run."""
     _check_name("CZSL method", name, METHODS)
     if not (isinstance(cls, type) and issubclass(cls, CZSLMethod)):
