@@ -75,7 +75,7 @@ def test_a_sweep_mixes_the_plugin_with_built_ins_and_tables_label_its_rows(tmp_p
     assert len(plugin_runs) == 4
     for r in plugin_runs:
         assert r["plugin"]["module"] == "zslbench_example" and len(r["plugin"]["source_sha256"]) == 64
-        assert r["plugin_distribution"]
+        assert "plugin_distribution" in r and "plugin_version" in r  # None: not installed
     replay = next(r for r in plugin_runs if r.get("method") == "replay" and r["classnorm"])
     assert replay["plugin"]["options"] == {"per_class": 2}
     assert replay["method_summary"]["per_class"] == 2
@@ -115,7 +115,7 @@ def test_list_names_the_plugin_found_through_an_entry_point(tmp_path):
     proc = zsl("list", "models", path=[site])
     assert proc.returncode == 0, proc.stderr
     line = next(line for line in proc.stdout.splitlines() if "lin-plug" in line)
-    assert "[myplug]" in line
+    assert "[myplug: myplug 0.3]" in line
     assert "[built-in]" in next(line for line in proc.stdout.splitlines() if "mlp3+cn" in line)
 
 
@@ -180,3 +180,24 @@ def test_editing_the_plugin_source_changes_the_run_id(tmp_path, toy_data):
         fh.write("\n# an edit\n")
     edited = zsl(*args, path=[plug])
     assert _run_id(edited) != _run_id(first) and "trained in" in edited.stdout
+
+
+def test_a_refused_plugin_takes_back_what_it_registered(tmp_path, monkeypatch):
+    """In this process: the loader's rollback leaves the registries as they were."""
+    import zslbench.models  # noqa: F401  (the built-ins, registered on import)
+    import zslbench.train.methods  # noqa: F401
+    from zslbench import api
+    from zslbench.plugins import PluginError
+    from zslbench.tracks import load_plugins
+
+    (tmp_path / "half_broken.py").write_text(
+        "from torch import nn\nfrom zslbench import api\n"
+        "class Ok(nn.Linear):\n    def __init__(self, a, d, o):\n        super().__init__(a, d)\n"
+        "class Bad(nn.Linear):\n    def __init__(self, a, d, o):\n        super().__init__(a, 3)\n"
+        "api.register_model('ok-model', Ok)\napi.register_model('bad-model', Bad)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = (api.MODELS.names(), api.METHODS.names(), api.FEATURE_DATASETS.names())
+    with pytest.raises(PluginError, match="plugin half_broken: model bad-model: returned"):
+        load_plugins(["half_broken"], entry_points=False)
+    assert (api.MODELS.names(), api.METHODS.names(), api.FEATURE_DATASETS.names()) == before
+    assert "mlp3+cn" in api.MODELS and "sequential" in api.METHODS

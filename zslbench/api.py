@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator, Optional
+from typing import Any, Callable, ClassVar, Optional
 
 from zslbench.registry import Registry
 
@@ -135,7 +135,8 @@ _current = {"source": "built-in"}
 
 
 def current_source() -> str:
-    """What registrations are attributed to now: "built-in" or the plugin being loaded."""
+    """What registrations are attributed to now: "built-in" or the plugin being loaded (set by
+    zslbench's plugin loader; not for plugins)."""
     return _current["source"]
 
 
@@ -208,16 +209,3 @@ def register_dataset(name: str, *, display: str = "", description: str = "") -> 
 
         raise ValueError(f"dataset {name!r} is already registered")
     return FEATURE_DATASETS.register(name, DatasetEntry(name, display or name, description, current_source()))
-
-
-def iter_entries() -> Iterator[tuple[str, str, str, str]]:
-    """(kind, name, description, source) of every registered model, method and dataset."""
-    for n in MODELS:
-        e = MODELS.get(n)
-        yield "model", n, e.description, e.source
-    for n in METHODS:
-        c = METHODS.get(n)
-        yield "method", n, c.description, c.source
-    for n in FEATURE_DATASETS:
-        d = FEATURE_DATASETS.get(n)
-        yield "dataset", n, d.description, d.source

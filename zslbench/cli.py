@@ -43,15 +43,16 @@ def list_cmd(what: str | None) -> None:
     from zslbench.config import PROFILES
     from zslbench.data.features.specs import DATASETS
     from zslbench.models import MODELS
+    from zslbench.plugins import source_text
     from zslbench.presets import DEFAULT_PRESET, PRESETS
 
     sections = {
-        "models": [(n, f"[{MODELS.get(n).source}] {MODELS.get(n).description}") for n in MODELS],
+        "models": [(n, f"[{source_text(MODELS.get(n).source)}] {MODELS.get(n).description}") for n in MODELS],
         "datasets": [
             (n, f"[built-in] {s.display}: {s.n_classes} classes ({s.n_seen} seen / {s.n_unseen} unseen), "
                 f"{s.attr_dim} attributes, {s.n_images} images")
             for n, s in DATASETS.items()
-        ] + [(n, f"[{d.source}] {d.description or d.display} (features.npz)")
+        ] + [(n, f"[{source_text(d.source)}] {d.description or d.display} (features.npz)")
              for n, d in ((n, FEATURE_DATASETS.get(n)) for n in FEATURE_DATASETS)],
         "profiles": [(p.name, p.description) for p in PROFILES.values()],
         "presets": [
@@ -63,7 +64,7 @@ def list_cmd(what: str | None) -> None:
     try:
         from zslbench.train.czsl import CZSL_METHODS  # available once CZSL is installed
 
-        sections["methods"] = [(n, f"[{CZSL_METHODS.get(n).source}] {CZSL_METHODS.get(n).description}")
+        sections["methods"] = [(n, f"[{source_text(CZSL_METHODS.get(n).source)}] {CZSL_METHODS.get(n).description}")
                                for n in CZSL_METHODS]
     except ImportError:
         sections["methods"] = []

@@ -273,4 +273,13 @@ def run_provenance(kind: str, name: str) -> dict:
     info = LOADED.get(source)
     if source == BUILTIN or info is None:
         return {}
-    return {"plugin_distribution": info.distribution or source, "plugin_version": info.version}
+    return {"plugin_distribution": info.distribution or None, "plugin_version": info.version or None}
+
+
+def source_text(source: str) -> str:
+    """Where a registered item comes from, for `zslbench list`: "built-in", the plugin module,
+    and its distribution and version when it is installed."""
+    info = LOADED.get(source)
+    if source == BUILTIN or info is None or not info.distribution:
+        return source
+    return f"{source}: {info.distribution} {info.version}".strip()
