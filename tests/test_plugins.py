@@ -23,9 +23,9 @@ QUICK = ("--profile", "quick", "--seeds", "1")
 
 
 def zsl(*args, path=(), cwd=None, env_extra=None):
-    env = dict(os.environ, **(env_extra or {}))
+    env = {k: v for k, v in os.environ.items() if k != "ZSLBENCH_PLUGINS"}
+    env.update(env_extra or {})
     env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in path), env.get("PYTHONPATH", "")])
-    env.pop("ZSLBENCH_PLUGINS", None)
     return subprocess.run([sys.executable, "-m", "zslbench", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=900)
 
@@ -201,3 +201,9 @@ def test_a_refused_plugin_takes_back_what_it_registered(tmp_path, monkeypatch):
         load_plugins(["half_broken"], entry_points=False)
     assert (api.MODELS.names(), api.METHODS.names(), api.FEATURE_DATASETS.names()) == before
     assert "mlp3+cn" in api.MODELS and "sequential" in api.METHODS
+
+
+def test_the_environment_variable_names_plugins_too():
+    proc = zsl("list", "methods", path=[EXAMPLE], env_extra={"ZSLBENCH_PLUGINS": " zslbench_example ,"})
+    assert proc.returncode == 0, proc.stderr
+    assert "[zslbench_example" in next(line for line in proc.stdout.splitlines() if "replay" in line)
