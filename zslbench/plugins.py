@@ -198,13 +198,13 @@ def _fields(options: Any) -> str:
 # --------------------------------------------------------------------------- options of a run
 
 
-def _options_cls(name: str) -> Any:
+def _options_cls(name: str, key: str) -> Any:
     if name in api.MODELS:
         opts = api.MODELS.get(name).options
         return None if opts == api.TRAINER_CONFIG else opts
     if name in api.METHODS:
         return api.METHODS.get(name).options_cls
-    raise ConfigError(f"--set {name}.…: unknown model or method {name!r}")
+    raise ConfigError(f"--set {key}: unknown model or method {name!r}")
 
 
 def is_option_key(key: str) -> bool:
@@ -214,7 +214,7 @@ def is_option_key(key: str) -> bool:
 def parse_option(key: str, text: str) -> Any:
     """The typed value of ``--set <name>.<option>=text``."""
     name, _, option = key.partition(".")
-    cls = _options_cls(name)
+    cls = _options_cls(name, key)
     types = {f.name: f.type for f in dataclasses.fields(cls)} if cls else {}
     if option not in types:
         raise ConfigError(f"--set {key}: {name} has no option {option!r}; its options: {', '.join(types) or '(none)'}")
