@@ -207,3 +207,15 @@ def test_the_environment_variable_names_plugins_too():
     proc = zsl("list", "methods", path=[EXAMPLE], env_extra={"ZSLBENCH_PLUGINS": " zslbench_example ,"})
     assert proc.returncode == 0, proc.stderr
     assert "[zslbench_example" in next(line for line in proc.stdout.splitlines() if "replay" in line)
+
+
+def test_a_sweep_without_names_plans_the_plugins_models_and_methods_too(tmp_path):
+    proc = zsl("--plugin", "zslbench_example", "run", "--all", *QUICK, "--dry-run", "--datasets", "cub",
+               "--tracks", "gzsl,czsl-features", "--results", str(tmp_path / "r"), path=[EXAMPLE])
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines() if line.startswith(("gzsl ", "czsl "))]
+    gzsl = [r[1] for r in rows if r[0] == "gzsl"]
+    czsl = [r[1] for r in rows if r[0] == "czsl"]
+    assert gzsl == ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn", "mlp2-ln"]
+    assert czsl[-2:] == ["replay", "replay"] and "sequential" in czsl
+    assert not (tmp_path / "r").exists() or not list((tmp_path / "r").glob("runs/*"))

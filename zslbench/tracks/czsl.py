@@ -45,7 +45,10 @@ class CZSLTrackBase(Track):
         return registry.names()
 
     def default_names(self) -> list[str]:
-        return list(CZSL_METHODS)
+        """The paper's methods, then those of the loaded plugins."""
+        from zslbench.train.czsl import CZSL_METHODS as registry
+
+        return list(CZSL_METHODS) + [m for m in registry if registry.get(m).source != "built-in"]
 
     def datasets(self) -> tuple[str, ...]:
         return CZSL_DATASETS

@@ -40,7 +40,10 @@ class GZSLTrack(FeatureData, Track):
         return MODELS.names()
 
     def default_names(self) -> list[str]:
-        return list(GZSL_MODELS)
+        """The paper's models, then those of the loaded plugins."""
+        from zslbench.models import MODELS
+
+        return list(GZSL_MODELS) + [m for m in MODELS if MODELS.get(m).source != "built-in"]
 
     def datasets(self) -> tuple[str, ...]:
         from zslbench.api import FEATURE_DATASETS
