@@ -120,12 +120,17 @@ def env_modules() -> list[str]:
     return [m.strip() for m in os.environ.get(ENV_VAR, "").split(",") if m.strip()]
 
 
+def plugin_modules(modules: Iterable[str] = (), entry_points: bool = True) -> list[str]:
+    """The plugin modules to load: the entry points', $ZSLBENCH_PLUGINS, then ``modules``."""
+    names = (entry_point_modules() if entry_points else []) + env_modules() + [m.strip() for m in modules]
+    return list(dict.fromkeys(names))
+
+
 def load_plugins(modules: Iterable[str] = (), entry_points: bool = True) -> list[PluginInfo]:
     """Load the entry points' plugins, $ZSLBENCH_PLUGINS and ``modules`` (each once), and name
     them all in $ZSLBENCH_PLUGINS so that the processes this one starts (pool workers, SLURM
     jobs) load the same ones."""
-    names = (entry_point_modules() if entry_points else []) + env_modules() + list(modules)
-    out = [load_plugin(m) for m in dict.fromkeys(names)]
+    out = [load_plugin(m) for m in plugin_modules(modules, entry_points)]
     if LOADED:
         os.environ[ENV_VAR] = ",".join(LOADED)
     return out

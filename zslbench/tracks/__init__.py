@@ -60,9 +60,12 @@ def make_config(key: str, profile: str = "paper", overrides: Mapping[str, Any] |
 def load_plugins(modules=(), entry_points: bool = True, check: bool = True) -> list:
     """Load plugins (zslbench.plugins) once the built-in models and methods are registered, so
     that a plugin reusing a built-in name is the one refused."""
+    from zslbench import plugins
+
+    if not plugins.plugin_modules(modules, entry_points):
+        return []  # nothing to load: the built-ins stay unimported until used
     import zslbench.models  # noqa: F401  (registers the built-in models)
     import zslbench.train.methods  # noqa: F401  (and methods)
-    from zslbench import plugins
 
     if not check:
         return [plugins.load_plugin(m, check=False) for m in modules]
