@@ -17,13 +17,20 @@ from zslbench.commands.common import split_list as _split_list
 from zslbench.commands.replay import replay_cmd
 from zslbench.commands.run import run_cmd
 from zslbench.commands.sweep import sweep_cmd
+from zslbench.commands.validate import validate_cmd
 from zslbench.errors import ZSLBenchError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="zslbench")
-def cli() -> None:
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
+              help="Load a plugin module (repeatable; also $ZSLBENCH_PLUGINS and the zslbench.plugins "
+                   "entry points; docs/extending.md).")
+def cli(plugins: tuple[str, ...]) -> None:
     """Reproduce 'Class Normalization for (Continual)? Generalized Zero-Shot Learning'."""
+    from zslbench.tracks import load_plugins
+
+    load_plugins(plugins)
 
 
 # --- list --------------------------------------------------------------------------------
@@ -32,18 +39,21 @@ def cli() -> None:
                 type=click.Choice(["models", "methods", "datasets", "profiles", "presets"]))
 def list_cmd(what: str | None) -> None:
     """List the registered models, CZSL methods, datasets, profiles or presets."""
+    from zslbench.api import FEATURE_DATASETS
     from zslbench.config import PROFILES
     from zslbench.data.features.specs import DATASETS
     from zslbench.models import MODELS
+    from zslbench.plugins import source_text
     from zslbench.presets import DEFAULT_PRESET, PRESETS
 
     sections = {
-        "models": [(n, MODELS.get(n).description) for n in MODELS],
+        "models": [(n, f"[{source_text(MODELS.get(n).source)}] {MODELS.get(n).description}") for n in MODELS],
         "datasets": [
-            (n, f"{s.display}: {s.n_classes} classes ({s.n_seen} seen / {s.n_unseen} unseen), "
+            (n, f"[built-in] {s.display}: {s.n_classes} classes ({s.n_seen} seen / {s.n_unseen} unseen), "
                 f"{s.attr_dim} attributes, {s.n_images} images")
             for n, s in DATASETS.items()
-        ],
+        ] + [(n, f"[{source_text(d.source)}] {d.description or d.display} (features.npz)")
+             for n, d in ((n, FEATURE_DATASETS.get(n)) for n in FEATURE_DATASETS)],
         "profiles": [(p.name, p.description) for p in PROFILES.values()],
         "presets": [
             (p.name, ("(default) " if p.name == DEFAULT_PRESET else "") + p.description + "; sets "
@@ -54,7 +64,8 @@ def list_cmd(what: str | None) -> None:
     try:
         from zslbench.train.czsl import CZSL_METHODS  # available once CZSL is installed
 
-        sections["methods"] = [(n, CZSL_METHODS.get(n).description) for n in CZSL_METHODS]
+        sections["methods"] = [(n, f"[{source_text(CZSL_METHODS.get(n).source)}] {CZSL_METHODS.get(n).description}")
+                               for n in CZSL_METHODS]
     except ImportError:
         sections["methods"] = []
     for name in [what] if what else list(sections):
@@ -84,19 +95,24 @@ def data_check(data_dir: Path | None, datasets: tuple[str, ...]) -> None:
 
     from zslbench.data import DATASETS, default_data_dir
     from zslbench.data.images.check import IMAGE_CHECKS, check_image_data, found_image_data
+    from zslbench.api import FEATURE_DATASETS
+    from zslbench.data.features.npz import check_npz, npz_path
     from zslbench.data.features.xlsa17 import check_all
 
     names: list[str] = []
     for item in datasets:
         names += _split_list(item)
     for name in names:
-        _check_dataset_name(name, [*DATASETS, *IMAGE_CHECKS])
+        _check_dataset_name(name, [*DATASETS, *IMAGE_CHECKS, *FEATURE_DATASETS])
     image_names = [n for n in names if n in IMAGE_CHECKS]
-    names = [n for n in names if n not in IMAGE_CHECKS]
+    npz_names = [n for n in names if n in FEATURE_DATASETS]
+    names = [n for n in names if n not in IMAGE_CHECKS and n not in FEATURE_DATASETS]
     data_dir = data_dir if data_dir is not None else default_data_dir()
     if not datasets:
         image_names = found_image_data(data_dir)
-    results = check_all(data_dir, names or None) if names or not image_names else []
+        npz_names = [n for n in FEATURE_DATASETS if npz_path(n, data_dir).parent.is_dir()]
+    results = check_all(data_dir, names or None) if names or not (image_names or npz_names) else []
+    results += [check_npz(n, data_dir) for n in npz_names]
     if not results and not image_names:
         _fail(f"{data_dir}: no xlsa17 dataset folders found (expected {data_dir}/xlsa17/data/<SUN|CUB|AWA1|AWA2|APY>)")
     failed = False
@@ -197,6 +213,7 @@ def _v(value) -> str:
 cli.add_command(run_cmd)
 cli.add_command(sweep_cmd)
 cli.add_command(replay_cmd)
+cli.add_command(validate_cmd)
 
 
 # --- table and plot -------------------------------------------------------------------------

@@ -20,6 +20,10 @@ class Registry(Generic[T]):
         self._items[name] = item
         return item
 
+    def remove(self, name: str) -> None:
+        """Forget `name` (a plugin that failed to load takes back what it registered)."""
+        self._items.pop(name, None)
+
     def decorator(self, name: str) -> Callable[[T], T]:
         def wrap(item: T) -> T:
             return self.register(name, item)

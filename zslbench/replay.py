@@ -272,8 +272,15 @@ def rerun_record(
         raise RecordError(f"{record_path}: config has fields this zslbench does not know: {', '.join(unknown)}")
     tolerances_for(original["metrics"], atol, rtol)  # bad --atol/--rtol fail before training
     name, classnorm = track.run_args(original)
+    overrides = dict(original["config"])
+    plugin = original.get("plugin")
+    if plugin:  # a plugin's run: the same plugin, with the run's options
+        from zslbench.tracks import load_plugins
+
+        load_plugins([plugin["module"]])
+        overrides.update({f"{name}.{k}": v for k, v in plugin.get("options", {}).items()})
     outcome = execute_run(
         track, name, original["dataset"], int(original["seed"]), classnorm, original.get("profile", "paper"),
-        original["data_source"], data_dir, device, results, dict(original["config"]), True, progress,
+        original["data_source"], data_dir, device, results, overrides, True, progress,
     )
     return RerunReport(original, outcome, compare_records(original, outcome.record, atol, rtol))

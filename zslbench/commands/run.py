@@ -74,10 +74,11 @@ def run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, re
     """`zslbench run --model M --dataset D`: one GZSL run."""
     from zslbench.applicability import refuse_inactive
     from zslbench.devices import check_cuda_tf32
-    from zslbench.config import get_profile, parse_overrides
-    from zslbench.data import DATASETS
+    from zslbench.config import get_profile
     from zslbench.models import MODELS
     from zslbench.tracks import execute_run, get_track
+
+    DATASETS = get_track("gzsl").datasets()  # the xlsa17 ones and those of plugins
 
     if source == "images":
         fail("run: --data images is for the CZSL image track (--czsl --track images)")
@@ -91,10 +92,11 @@ def run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, re
     check_dataset_name(dataset, DATASETS)
     track = get_track("gzsl")
     prof = get_profile(profile)
-    explicit = parse_overrides(track.config_cls, sets)
+    explicit = track.parse_run_sets(sets, model)
     overrides = track.with_preset(preset, explicit)
     cfg = track.make_config(profile, overrides)  # validate values before any work
     src = track.resolve_source(dataset, source, data_dir)
+    explicit = [k for k in explicit if "." not in k]  # a plugin's own options act on its runs
     refuse_inactive(track.applicability_table, track.traits(model, None, dataset, src), cfg, explicit)
     check_cuda_tf32(device, cfg.cuda_tf32)
     seed = prof.seeds[0] if seed is None else seed
@@ -116,7 +118,7 @@ def run_czsl(method, classnorm, dataset, seed, profile, preset, source, data_dir
     """`zslbench run --czsl [--track features|images]`: one continual-ZSL run."""
     from zslbench.applicability import refuse_inactive
     from zslbench.devices import check_cuda_tf32
-    from zslbench.config import get_profile, parse_overrides
+    from zslbench.config import get_profile
     from zslbench.tracks import execute_run, get_track
     from zslbench.tracks.czsl import CZSL_DATASETS, check_czsl_dataset
     from zslbench.train.czsl import CZSL_METHODS
@@ -133,10 +135,11 @@ def run_czsl(method, classnorm, dataset, seed, profile, preset, source, data_dir
     if track_name == "images" and source == "xlsa17":
         fail("run --czsl --track images: --data xlsa17 holds features, not images (use auto, images or synthetic)")
     prof = get_profile(profile)
-    explicit = parse_overrides(track.config_cls, sets)
+    explicit = track.parse_run_sets(sets, method)
     overrides = track.with_preset(preset, explicit)
     cfg = track.make_config(profile, overrides)  # validate values before any work
     src = track.resolve_source(dataset, source, data_dir)
+    explicit = [k for k in explicit if "." not in k]  # a plugin's own options act on its runs
     refuse_inactive(track.applicability_table, track.traits(method, classnorm, dataset, src), cfg, explicit)
     check_cuda_tf32(device, cfg.cuda_tf32)
     seed = prof.seeds[0] if seed is None else seed

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from zslbench.api import FEATURE_DATASETS
 from zslbench.data.features.specs import DATASETS, DatasetSpec
 from zslbench.data.features.types import ZSLData
 from zslbench.errors import ConfigError
@@ -46,9 +47,17 @@ def default_data_dir() -> Path:
 
 def _dataset_name(name: str) -> str:
     key = str(name).strip().lower()
-    if key not in DATASETS:
-        raise ConfigError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+    if key not in DATASETS and key not in FEATURE_DATASETS:
+        valid = [*DATASETS, *FEATURE_DATASETS]
+        raise ConfigError(f"unknown dataset {name!r}; valid names: {', '.join(valid)}")
     return key
+
+
+def _npz_source(key: str, source: str) -> str:
+    """A registered features dataset (zslbench.api.register_dataset) has one source: npz."""
+    if source not in ("auto", "npz"):
+        raise ConfigError(f"dataset {key!r} is a features.npz dataset: --data {source} does not apply (use auto)")
+    return "npz"
 
 
 def resolve_source(
@@ -61,6 +70,8 @@ def resolve_source(
     """
     key = _dataset_name(name)
     src = str(source).strip().lower()
+    if key in FEATURE_DATASETS:
+        return _npz_source(key, src)
     if src not in SOURCES:
         raise ConfigError(f"unknown data source {source!r}; valid sources: {', '.join(SOURCES)}")
     if src != "auto":
@@ -93,6 +104,10 @@ def load_dataset(
     key = _dataset_name(name)
     root = default_data_dir() if data_dir is None else Path(data_dir)
     src = resolve_source(key, source, root)
+    if src == "npz":
+        from zslbench.data.features.npz import load_npz
+
+        return load_npz(key, root)
     if src == "xlsa17":
         from zslbench.data.features.xlsa17 import load_xlsa17
 
@@ -117,6 +132,11 @@ def fingerprint(
     """
     key = _dataset_name(name)
     root = default_data_dir() if data_dir is None else Path(data_dir)
+    if key in FEATURE_DATASETS:
+        from zslbench.data.features.npz import npz_fingerprint
+
+        _npz_source(key, str(source).strip().lower())
+        return npz_fingerprint(key, root)
     if resolve_source(key, source, root) == "xlsa17":
         from zslbench.data.features.xlsa17 import xlsa17_fingerprint
 

@@ -41,7 +41,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _init_worker(threads: int, parent: int) -> None:
+def _init_worker(threads: int, parent: int, plugins: tuple[str, ...] = ()) -> None:
     # `threads` is the worker's share of the cores for what it does outside a run (loading
     # data); each run sets its own torch threads from its config (numerics.numeric_context).
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -57,6 +57,9 @@ def _init_worker(threads: int, parent: int) -> None:
     from zslbench.numerics import claim_process_threads
 
     claim_process_threads(threads)
+    from zslbench.tracks import load_plugins
+
+    load_plugins(plugins)  # a spawned worker imports afresh: the sweep's plugins again
 
 
 def run_local(
@@ -82,9 +85,13 @@ def run_local(
         return _run_in_process(jobs, settings, on_result)
     threads = max(1, cpu_count() // n_jobs)
     ctx = multiprocessing.get_context("spawn")
+    from zslbench.plugins import LOADED
+
+    plugins = tuple(LOADED)  # loaded here: each worker loads them again
 
     def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid()))
+        return ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(threads, os.getpid(), plugins))
 
     out: list[JobResult] = []
     pool = new_pool()

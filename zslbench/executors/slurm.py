@@ -75,13 +75,16 @@ class _DropSacctNoise(logging.Filter):
         return "Bypassing sacct error" not in record.getMessage()
 
 
-def _slurm_entry(job: Job, settings: SweepSettings) -> JobResult:
+def _slurm_entry(job: Job, settings: SweepSettings, plugins: tuple[str, ...] = ()) -> JobResult:
     """What each array task runs: the job (waiting for its lock: another sweep may hold it, and
     a dead holder's lock is free).  The run uses its config's `threads`; the CPUs SLURM gave
     the task (--slurm-cpus-per-job) only bound what the task does outside the run."""
     from zslbench.numerics import claim_process_threads
 
+    from zslbench.tracks import load_plugins
+
     claim_process_threads(max(1, int(os.environ.get("SLURM_CPUS_PER_TASK", "1") or 1)))
+    load_plugins(plugins)  # the sweep's plugins (zslbench.plugins)
     return execute_job(job, settings, wait_for_lock=True)
 
 
@@ -132,7 +135,9 @@ def run_slurm(
         params["slurm_additional_parameters"] = dict(options.extra)
     executor.update_parameters(**params)
     try:
-        sjobs = executor.map_array(_slurm_entry, jobs, [settings] * len(jobs))
+        from zslbench.plugins import LOADED
+
+        sjobs = executor.map_array(_slurm_entry, jobs, [settings] * len(jobs), [tuple(LOADED)] * len(jobs))
     except Exception as exc:  # sbatch refused the array
         raise ZSLBenchError(f"--executor slurm: submission failed: {' '.join(str(exc).split())}") from None
     array_id = str(sjobs[0].job_id).split("_")[0]

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zslbench import api
 from zslbench.models.class_norm import ClassStandardization
-from zslbench.registry import Registry
 
 
 class AttributeEmbedder(nn.Module):
@@ -29,6 +29,33 @@ class AttributeEmbedder(nn.Module):
         hidden = self.body(attrs)
         protos = F.relu(self.last(hidden))
         return (protos, hidden) if return_hidden else protos
+
+
+class PrototypeModel(nn.Module):
+    """A plugin's model (zslbench.api.register_model) as the trainer calls it: ``return_hidden``
+    gives the prototypes as the hidden representation too (the trainer cannot see inside the
+    model), unless the model takes ``return_hidden`` itself."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, attrs: torch.Tensor, return_hidden: bool = False):
+        if return_hidden and _takes_return_hidden(self.inner):
+            return self.inner(attrs, return_hidden=True)
+        protos = self.inner(attrs)
+        return (protos, protos) if return_hidden else protos
+
+
+def _takes_return_hidden(module: nn.Module) -> bool:
+    import inspect
+
+    return "return_hidden" in inspect.signature(module.forward).parameters
+
+
+def as_trainable(model: nn.Module) -> nn.Module:
+    """The model as the GZSL trainer calls it (a built-in embedder as it is)."""
+    return model if isinstance(model, AttributeEmbedder) else PrototypeModel(model)
 
 
 def proper_init_(layer: nn.Linear, hidden_dim: int, out_dim: int) -> None:
@@ -81,7 +108,7 @@ class ModelSpec:
         return AttributeEmbedder(nn.Sequential(*layers), last)
 
 
-MODELS: Registry[ModelSpec] = Registry("model")
+MODELS = api.MODELS  # filled through the public API (zslbench.api), like a plugin's models
 for _spec in (
     ModelSpec("linear", False, False, False, "p = ReLU(W a), one linear layer"),
     ModelSpec("mlp3", True, False, False, "3-layer MLP with AN + NS"),
@@ -89,4 +116,5 @@ for _spec in (
     ModelSpec("mlp3+eq10", True, False, True, "3-layer MLP + the init of Eq. (10)"),
     ModelSpec("mlp3+cn", True, True, True, "3-layer MLP + ClassNorm, Eq. (9) + Eq. (10)"),
 ):
-    MODELS.register(_spec.name, _spec)
+    api.register_model(_spec.name, _spec.build, options=api.TRAINER_CONFIG, description=_spec.description,
+                       deep=_spec.deep, class_norm=_spec.class_norm, proper_init=_spec.proper_init)

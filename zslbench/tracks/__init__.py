@@ -26,7 +26,7 @@ from zslbench.tracks.czsl_images import CZSLImagesTrack
 from zslbench.tracks.gzsl import GZSLTrack
 
 __all__ = ["BUILTIN", "TRACKS", "RunOutcome", "Track", "all_tracks", "execute_run", "get_track",
-           "make_config", "planned_run_id", "track_of_record"]
+           "load_plugins", "make_config", "planned_run_id", "track_of_record"]
 
 BUILTIN: tuple[Track, ...] = (GZSLTrack(), CZSLFeaturesTrack(), CZSLImagesTrack())
 TRACKS: list[Track] = list(BUILTIN)
@@ -55,3 +55,18 @@ def track_of_record(record: Mapping[str, Any]) -> Track:
 def make_config(key: str, profile: str = "paper", overrides: Mapping[str, Any] | None = None):
     """The config of a run of track `key` under `profile`, with `overrides` on top."""
     return get_track(key).make_config(profile, overrides)
+
+
+def load_plugins(modules=(), entry_points: bool = True, check: bool = True) -> list:
+    """Load plugins (zslbench.plugins) once the built-in models and methods are registered, so
+    that a plugin reusing a built-in name is the one refused."""
+    from zslbench import plugins
+
+    if not plugins.plugin_modules(modules, entry_points):
+        return []  # nothing to load: the built-ins stay unimported until used
+    import zslbench.models  # noqa: F401  (registers the built-in models)
+    import zslbench.train.methods  # noqa: F401  (and methods)
+
+    if not check:
+        return [plugins.load_plugin(m, check=False) for m in modules]
+    return plugins.load_plugins(modules, entry_points)

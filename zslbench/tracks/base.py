@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Iterator, Mapping
 from zslbench import store
 from zslbench.config import get_profile, parse_overrides
 from zslbench.errors import ConfigError, RecordError
+from zslbench.plugins import attach_options, is_option_key, parse_option
 
 
 @dataclass
@@ -69,10 +70,11 @@ class Track:
         """The config of a run: the profile's values for this track, then the overrides."""
         get_profile(profile)  # an unknown profile fails here
         values = {**self.profiles.get(profile, {}), **(overrides or {})}
+        options = {k: values.pop(k) for k in [k for k in values if is_option_key(k)]}  # a plugin's
         unknown = sorted(set(values) - {f.name for f in fields(self.config_cls)})
         if unknown:
             raise ConfigError(f"unknown {self.key} option(s): {', '.join(unknown)}")
-        return self.config_cls(**values)
+        return attach_options(self.config_cls(**values), options)
 
     def config_fields(self) -> set[str]:
         return {f.name for f in fields(self.config_cls)}
@@ -80,7 +82,28 @@ class Track:
     def parse_sets(self, items) -> dict:
         """The `--set key=value` items whose key this track's config has, typed."""
         names = self.config_fields()
-        return parse_overrides(self.config_cls, [i for i in items if i.split("=", 1)[0].strip() in names])
+        own = set(self.names())
+        out = parse_overrides(self.config_cls, [i for i in items if i.split("=", 1)[0].strip() in names])
+        for item in items:
+            key, _, text = item.partition("=")
+            if is_option_key(key.strip()) and key.strip().split(".", 1)[0] in own:
+                out[key.strip()] = parse_option(key.strip(), text.strip())
+        return out
+
+    def parse_run_sets(self, items, name: str) -> dict:
+        """The `--set` items of one run of `name`, typed; a model's or method's own option
+        (``<name>.<option>``) only for that model or method."""
+        plain = [i for i in items if not is_option_key(i.split("=", 1)[0].strip())]
+        out = parse_overrides(self.config_cls, plain)
+        for item in items:
+            key, _, text = item.partition("=")
+            key = key.strip()
+            if is_option_key(key):
+                value = parse_option(key, text.strip())
+                if key.split(".", 1)[0] != name:
+                    raise ConfigError(f"--set {key}: this option does not act on {self.name_field} {name}")
+                out[key] = value
+        return out
 
     def with_preset(self, preset: str | None, overrides: Mapping[str, Any] | None) -> dict:
         """The preset's fields that this track's config has, then `overrides` on top."""
@@ -122,6 +145,8 @@ class Track:
     def set_accepted(self, option: str, traits: Mapping[str, Any], cfg) -> bool:
         """Whether an explicit ``--set`` of `option` is accepted for a run: it acts, or only its
         own value keeps it from acting (zslbench.applicability.set_accepted)."""
+        if is_option_key(option):  # a plugin's option: acts on its own model's or method's runs
+            return option.split(".", 1)[0] == traits.get(self.name_field)
         if not self.applicability_table:
             return True
         from zslbench.applicability import set_accepted

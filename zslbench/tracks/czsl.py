@@ -13,6 +13,7 @@ from pathlib import Path
 from zslbench import store
 from zslbench.config import CZSL_PITFALL_OPTIONS
 from zslbench.errors import ConfigError
+from zslbench.plugins import run_identity, run_provenance
 from zslbench.tracks.base import Track, preset_fields, rows_csv
 
 CZSL_METHODS = ("sequential", "multitask", "ewc-online", "mas-online", "agem")
@@ -44,7 +45,10 @@ class CZSLTrackBase(Track):
         return registry.names()
 
     def default_names(self) -> list[str]:
-        return list(CZSL_METHODS)
+        """The paper's methods, then those of the loaded plugins."""
+        from zslbench.train.czsl import CZSL_METHODS as registry
+
+        return list(CZSL_METHODS) + [m for m in registry if registry.get(m).source != "built-in"]
 
     def datasets(self) -> tuple[str, ...]:
         return CZSL_DATASETS
@@ -75,6 +79,7 @@ class CZSLTrackBase(Track):
             "data_fingerprint": fingerprint,
             "seed": int(seed),
             "config": active_config(self.applicability_table, self.traits(name, classnorm, dataset, source), cfg),
+            **run_identity("method", name, cfg),  # a plugin's method: its source and options
         }
 
     def image_split_record(self, data, cfg, result, split_json: str) -> dict:
@@ -116,6 +121,7 @@ class CZSLTrackBase(Track):
             "run_id": run_id,
             **identity,
             "track_note": self.note,
+            **run_provenance("method", identity["method"]),
             "profile": profile,
             **preset_fields("czsl", active),
             "data_vintage": getattr(data, "vintage", data.source),

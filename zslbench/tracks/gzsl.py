@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from zslbench import store
 from zslbench.config import PITFALL_OPTIONS, GZSLConfig
 from zslbench.errors import ConfigError
+from zslbench.plugins import run_identity, run_provenance
 from zslbench.tracks.base import FeatureData, Track, preset_fields, rows_csv
 
 # The sweep's grid: the paper's five models on its four GZSL datasets (aPY runs when named).
@@ -39,12 +40,16 @@ class GZSLTrack(FeatureData, Track):
         return MODELS.names()
 
     def default_names(self) -> list[str]:
-        return list(GZSL_MODELS)
+        """The paper's models, then those of the loaded plugins."""
+        from zslbench.models import MODELS
+
+        return list(GZSL_MODELS) + [m for m in MODELS if MODELS.get(m).source != "built-in"]
 
     def datasets(self) -> tuple[str, ...]:
+        from zslbench.api import FEATURE_DATASETS
         from zslbench.data import DATASETS
 
-        return tuple(DATASETS)
+        return (*DATASETS, *FEATURE_DATASETS)  # the xlsa17 ones, then those of plugins
 
     def check(self, name: str, dataset: str) -> None:
         from zslbench.models import MODELS
@@ -74,6 +79,7 @@ class GZSLTrack(FeatureData, Track):
             "data_fingerprint": fingerprint,
             "seed": int(seed),
             "config": active_config("gzsl", self.traits(name, None, dataset, source), cfg),
+            **run_identity("model", name, cfg),  # a plugin's model: its source and options
         }
 
     def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
@@ -97,6 +103,7 @@ class GZSLTrack(FeatureData, Track):
             "run_id": run_id,
             **identity,
             "classnorm": MODELS.get(identity["model"]).class_norm,
+            **run_provenance("model", identity["model"]),
             "profile": profile,
             **preset_fields("gzsl", active),
             "data_vintage": data.vintage,

@@ -28,6 +28,7 @@ from zslbench.data.features.types import ZSLData
 from zslbench.metrics import czsl_scores, czsl_steps
 from zslbench.models import ClassStandardization, normalize_attributes
 from zslbench.models.embedders import AttributeEmbedder, kaiming_relu_init_, proper_init_
+from zslbench.plugins import run_options
 from zslbench.progress import Progress
 from zslbench.train.gzsl import predict_logits, resolve_device
 from zslbench.train.methods import CZSL_METHODS, CZSLMethod, CZSLState
@@ -231,7 +232,7 @@ def train_czsl(
     inputs = inputs_fn(data, setup, cfg, dev)
     model = build_czsl_head(data.attr_dim, inputs.feature_dim, cfg, classnorm).to(dev)
     state = _make_state(data, setup, cfg, model, dev, seed, inputs)
-    method = method_cls(cfg, setup.settings)
+    method = method_cls(cfg, setup.settings, run_options("method", method_name, cfg))
 
     test_y = data.labels[setup.eval_idx].astype(np.int64)
     attrs_global = normalize_attributes(torch.from_numpy(data.attrs.astype(np.float32)), cfg.attr_norm).to(dev)

@@ -21,6 +21,8 @@ from zslbench.devices import canonical_device
 from zslbench.errors import ConfigError
 from zslbench.metrics import ausuc, gzsl_scores
 from zslbench.models import MODELS, normalize_attributes, scaled_cosine
+from zslbench.models.embedders import as_trainable
+from zslbench.plugins import run_options
 from zslbench.progress import Progress
 from zslbench.train.trace import TraceBuffer
 
@@ -165,7 +167,7 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
     gen = torch.Generator().manual_seed(seed)
 
     t = _prepare(data, cfg, dev)
-    model = spec.build(data.attr_dim, data.feature_dim, cfg).to(dev)
+    model = as_trainable(spec.build(data.attr_dim, data.feature_dim, run_options("model", model_name, cfg))).to(dev)
     optim = make_adam(model.parameters(), cfg.lr, cfg.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(optim, step_size=cfg.lr_step_epochs, gamma=cfg.lr_gamma)
     gamma = cfg.scale

@@ -14,6 +14,7 @@ from zslbench.report.records import (
     Variant, collect, fmt_items, label_variants, order_variants, section_of, sorted_sections,
     variant_of,
 )
+from zslbench.report.tables.sources import label_plugin_rows
 from zslbench.report.tables.cells import (
     CZSL_DATASETS, CZSL_METHOD_ORDER, CZSL_METRICS, GZSL_DATASETS, GZSL_METRICS, cell_stats,
     shows_delta,
@@ -49,11 +50,12 @@ def _group(records: list[dict], kind: str):
 def _model_order() -> list[str]:
     from zslbench.models import MODELS
 
-    return list(MODELS)
+    return [m for m in MODELS if MODELS.get(m).source == "built-in"]  # plugins' rows: when run
 
 
 def build_gzsl_table(results: Path) -> Table:
     records, skipped = collect(results, "gzsl")
+    records = label_plugin_rows(records, "model")
     lookup = paper.gzsl_lookup()
     sections = []
     for sec, (variants, labels, by_variant) in _group(records, "gzsl").items():
@@ -132,6 +134,7 @@ def _reported_gzsl() -> dict:
 
 def build_czsl_table(results: Path) -> Table:
     records, skipped = collect(results, "czsl")
+    records = label_plugin_rows(records, "method")
     lookup = paper.czsl_lookup()
     sections = []
     for sec, (variants, labels, by_variant) in _group(records, "czsl").items():

@@ -75,8 +75,8 @@ class AGEM(CZSLMethod):
     name = "agem"
     description = "A-GEM: episodic memory per class, reference gradient on 128 items, projection"
 
-    def __init__(self, cfg, settings) -> None:
-        super().__init__(cfg, settings)
+    def __init__(self, cfg, settings, options=None) -> None:
+        super().__init__(cfg, settings, options)
         self.memory = torch.zeros(0, dtype=torch.int64)  # indices into the training images
         self.memory_x: torch.Tensor | None = None  # their features, scaled (see after_task)
         self.n_projected = 0

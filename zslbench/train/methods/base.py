@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar
+from typing import Callable
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zslbench import api
 from zslbench.config import CZSLConfig
-from zslbench.registry import Registry
 
 
 @dataclass
@@ -111,46 +111,17 @@ class CZSLState:
             self.encoder.train(was)
 
 
-class CZSLMethod:
-    name: ClassVar[str] = ""
-    description: ClassVar[str] = ""
-    masked: ClassVar[bool] = True
-
-    def __init__(self, cfg: CZSLConfig, settings: dict) -> None:
-        self.cfg = cfg
-        self.settings = settings
-
-    def train_indices(self, state: CZSLState, t: int) -> torch.Tensor:
-        return state.task_train_idx[t]
-
-    def max_iters(self, state: CZSLState) -> int | None:
-        return None
-
-    def before_task(self, state: CZSLState, t: int) -> None:
-        pass
-
-    def penalty(self, state: CZSLState) -> torch.Tensor | None:
-        return None
-
-    def after_backward(self, state: CZSLState) -> None:
-        pass
-
-    def after_task(self, state: CZSLState, t: int) -> None:
-        pass
-
-    def summary(self) -> dict:
-        """Method-specific facts for the run record (e.g. the memory size)."""
-        return {}
-
-
-CZSL_METHODS: Registry[type[CZSLMethod]] = Registry("CZSL method")
+# The hook class and the registry are public (zslbench.api); the built-in methods register
+# through the API like a plugin's.
+CZSLMethod = api.CZSLMethod
+CZSL_METHODS = api.METHODS
 
 
 def register(cls: type[CZSLMethod]) -> type[CZSLMethod]:
     """Class decorator: register a method under its ``name`` (duplicates are an error)."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
-    return CZSL_METHODS.register(cls.name, cls)
+    return api.register_method(cls.name, cls, options=cls.options_cls)
 
 
 def position_logits(

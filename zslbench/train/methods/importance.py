@@ -121,8 +121,8 @@ class OnlineRegularizer(CZSLMethod):
 
     kind: str = "fisher"
 
-    def __init__(self, cfg, settings) -> None:
-        super().__init__(cfg, settings)
+    def __init__(self, cfg, settings, options=None) -> None:
+        super().__init__(cfg, settings, options)
         self.omega: list[torch.Tensor] | None = None
         self.anchor: list[torch.Tensor] | None = None
 

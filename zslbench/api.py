@@ -1,0 +1,211 @@
+"""The public extension API of zslbench: everything a plugin may use, and nothing else.
+
+A plugin is a Python module that calls the ``register_*`` functions below when it is imported.
+zslbench imports it when it is named by ``--plugin MODULE``, by ``$ZSLBENCH_PLUGINS`` (comma
+separated) or by an entry point of the ``zslbench.plugins`` group of an installed
+distribution.  The built-in models and methods register through these same functions.
+
+* `register_model`: a GZSL model, a ``torch.nn.Module`` built as
+  ``cls(n_attrs, feat_dim, options)`` whose ``forward(attrs [C, A])`` returns class prototypes
+  ``[C, feat_dim]``.  The paper's trainer trains it unchanged (loss, optimiser, schedule,
+  evaluation, traces).
+* `register_method`: a continual-ZSL method, a subclass of `CZSLMethod` whose
+  hooks the CZSL trainer calls; it runs on both CZSL tracks.
+* `register_dataset`: a features dataset stored as ``<data-dir>/<name>/features.npz``
+  (docs/extending.md).
+
+Options of a model or method are a frozen dataclass; ``--set <name>.<option>=value`` sets one;
+they act on that model's or method's runs only and enter their run ids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Optional
+
+from zslbench.registry import Registry
+
+__all__ = [
+    "CZSLMethod", "DatasetEntry", "ModelEntry", "TRAINER_CONFIG", "register_dataset", "register_method",
+    "register_model",
+]
+
+# A model registered with ``options=TRAINER_CONFIG`` reads the trainer's own config (GZSLConfig:
+# hidden_dim, cn_* ...) instead of options of its own: the built-in models do.
+TRAINER_CONFIG = "trainer-config"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered GZSL model.  ``deep``, ``class_norm`` and ``proper_init`` are the traits
+    that decide which trainer options act on its runs (zslbench.applicability)."""
+
+    name: str
+    build_fn: Callable[..., Any]
+    options: Any  # a frozen dataclass type, None (no options) or TRAINER_CONFIG
+    description: str
+    deep: bool
+    class_norm: bool
+    proper_init: bool
+    source: str  # "built-in" or the plugin's module
+
+    def make_options(self, values: dict | None = None, cfg: Any = None) -> Any:
+        """The options a run passes to the model: the dataclass with ``values`` set (or the
+        trainer config, for a model registered with TRAINER_CONFIG)."""
+        if self.options == TRAINER_CONFIG:
+            return cfg
+        if self.options is None:
+            return None
+        return self.options(**(values or {}))
+
+    def build(self, n_attrs: int, feat_dim: int, options: Any) -> Any:
+        return self.build_fn(n_attrs, feat_dim, options)
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A registered features dataset: ``<data-dir>/<name>/features.npz``."""
+
+    name: str
+    display: str
+    description: str
+    source: str
+
+
+class CZSLMethod:
+    """The hooks of a continual-ZSL method; the trainer calls them in this order for each task t
+    (0-based):
+
+    * ``before_task(state, t)``; ``train_indices(state, t)``: which training images task t
+      trains on (default: task t's own); ``max_iters(state)``: a cap on the optimiser steps of
+      the task (None: no cap);
+    * per step: the cross-entropy (restricted to task t's classes when ``masked``), plus
+      ``penalty(state)`` when not None; backward; ``after_backward(state)`` (may change the
+      gradients); the optimiser step;
+    * ``after_task(state, t)``; ``summary()`` goes into the run record.
+
+    ``state`` is a ``zslbench.train.methods.CZSLState``: the model (``state.model``), the
+    normalised attributes in task order (``state.attrs``), the training rows
+    (``state.train_x``, ``state.encode(idx)``), class positions, task boundaries
+    (``state.offsets``), ``state.gamma``, a CPU ``state.generator`` for every random choice,
+    and ``state.params()``.  ``self.options`` holds the method's options (its dataclass, or
+    None), ``self.cfg`` the trainer config, ``self.settings`` its per-dataset settings.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    masked: ClassVar[bool] = True
+    options_cls: ClassVar[Optional[type]] = None
+    source: ClassVar[str] = "built-in"
+
+    def __init__(self, cfg: Any, settings: dict, options: Any = None) -> None:
+        self.cfg = cfg
+        self.settings = settings
+        self.options = options
+
+    def train_indices(self, state: Any, t: int) -> Any:
+        return state.task_train_idx[t]
+
+    def max_iters(self, state: Any) -> Optional[int]:
+        return None
+
+    def before_task(self, state: Any, t: int) -> None:
+        pass
+
+    def penalty(self, state: Any) -> Any:
+        return None
+
+    def after_backward(self, state: Any) -> None:
+        pass
+
+    def after_task(self, state: Any, t: int) -> None:
+        pass
+
+    def summary(self) -> dict:
+        """Method-specific facts for the run record (e.g. the memory size)."""
+        return {}
+
+
+MODELS: Registry[ModelEntry] = Registry("model")
+METHODS: Registry[type] = Registry("CZSL method")
+FEATURE_DATASETS: Registry[DatasetEntry] = Registry("dataset")
+
+_current = {"source": "built-in"}
+
+
+def current_source() -> str:
+    """What registrations are attributed to now: "built-in" or the plugin being loaded (set by
+    zslbench's plugin loader; not for plugins)."""
+    return _current["source"]
+
+
+def set_source(source: str) -> str:
+    """Attribute the following registrations to ``source``; returns the previous one."""
+    before = _current["source"]
+    _current["source"] = source
+    return before
+
+
+def _check_options(kind: str, name: str, options: Any) -> None:
+    if options is None or options == TRAINER_CONFIG:
+        return
+    if not (isinstance(options, type) and dataclasses.is_dataclass(options)):
+        raise TypeError(f"{kind} {name!r}: options must be a dataclass type, got {options!r}")
+    if not options.__dataclass_params__.frozen:
+        raise TypeError(f"{kind} {name!r}: options dataclass {options.__name__} must be frozen")
+    try:
+        options()
+    except TypeError as exc:
+        raise TypeError(f"{kind} {name!r}: every option needs a default ({exc})") from None
+
+
+def _check_name(kind: str, name: str, taken: Registry) -> None:
+    if not isinstance(name, str) or not name or any(c in name for c in " .=,/"):
+        raise ValueError(f"{kind} name {name!r}: expected a non-empty name without spaces, '.', '=', ',' or '/'")
+    if name in taken:
+        raise ValueError(f"{kind} {name!r} is already registered")
+
+
+def register_model(name: str, cls: Callable[..., Any], *, options: Any = None, description: str = "",
+                   deep: bool = True, class_norm: bool = False, proper_init: bool = False) -> ModelEntry:
+    """Register a GZSL model under ``name``.
+
+    ``cls(n_attrs, feat_dim, options)`` builds a ``torch.nn.Module`` whose ``forward(attrs)``
+    maps class attributes ``[C, n_attrs]`` to prototypes ``[C, feat_dim]``; ``options`` is an
+    instance of the frozen dataclass ``options`` (None: the model has none).  ``deep``,
+    ``class_norm``, ``proper_init`` say which trainer options act on its runs (``hidden_dim``
+    needs ``deep``; the ``cn_*`` options need ``class_norm``).
+    """
+    _check_name("model", name, MODELS)
+    _check_options("model", name, options)
+    entry = ModelEntry(name, cls, options, description, bool(deep), bool(class_norm), bool(proper_init),
+                       current_source())
+    return MODELS.register(name, entry)
+
+
+def register_method(name: str, cls: type, *, options: Any = None, description: str = "") -> type:
+    """Register a continual-ZSL method: ``cls`` is a subclass of `CZSLMethod`; the
+    trainer builds it as ``cls(cfg, settings, options)`` for each run."""
+    _check_name("CZSL method", name, METHODS)
+    if not (isinstance(cls, type) and issubclass(cls, CZSLMethod)):
+        raise TypeError(f"CZSL method {name!r}: {cls!r} is not a subclass of zslbench.api.CZSLMethod")
+    _check_options("CZSL method", name, options)
+    cls.name = name
+    cls.options_cls = options
+    cls.source = current_source()
+    if description:
+        cls.description = description
+    return METHODS.register(name, cls)
+
+
+def register_dataset(name: str, *, display: str = "", description: str = "") -> DatasetEntry:
+    """Register a features dataset read from ``<data-dir>/<name>/features.npz`` (arrays:
+    ``features [N, D]``, ``labels [N]``, ``attrs [C, A]``, ``trainval_idx``, ``test_seen_idx``,
+    ``test_unseen_idx``, ``class_names [C]``; see docs/extending.md).  GZSL runs on it."""
+    name = str(name).strip().lower()
+    _check_name("dataset", name, FEATURE_DATASETS)
+    if name in ("sun", "cub", "awa1", "awa2", "apy"):  # the xlsa17 datasets
+
+        raise ValueError(f"dataset {name!r} is already registered")
+    return FEATURE_DATASETS.register(name, DatasetEntry(name, display or name, description, current_source()))

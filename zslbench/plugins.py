@@ -1,0 +1,290 @@
+"""Loading plugins (zslbench.api), checking their contract, their provenance, and the options of
+a plugin's model or method on a run.
+
+A plugin is named by ``--plugin MODULE``, by ``$ZSLBENCH_PLUGINS`` (comma separated) or by an
+entry point of the ``zslbench.plugins`` group.  Loading one is all or nothing: a plugin that
+fails to import, registers a name twice or breaks the contract takes back what it registered
+and is refused with a :class:`PluginError` of one line naming it.
+
+Options of a plugin's model or method (``--set <name>.<option>=value``) travel with the run's
+config as its ``plugin_options`` attribute ({"<name>.<option>": value}), outside the config's
+fields, so the built-in runs and their ids are untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from zslbench import api
+from zslbench.errors import ConfigError
+
+ENTRY_POINT_GROUP = "zslbench.plugins"
+ENV_VAR = "ZSLBENCH_PLUGINS"
+OPTIONS_ATTR = "plugin_options"
+BUILTIN = "built-in"
+
+
+class PluginError(ConfigError):
+    """A plugin that cannot be used (one line, naming the plugin)."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    module: str
+    distribution: str  # "" when the module is not part of an installed distribution
+    version: str
+    source_sha256: str  # over the plugin's source files
+
+
+LOADED: dict[str, PluginInfo] = {}
+
+
+def source_sha256(module: Any) -> str:
+    """SHA-256 over the source files of a module (a package: every .py file under it, by
+    relative path)."""
+    path = Path(module.__file__)
+    files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
+    digest = hashlib.sha256()
+    for f in files:
+        if "__pycache__" in f.parts:
+            continue
+        digest.update(str(f.relative_to(path.parent)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _distribution(module_name: str) -> tuple[str, str]:
+    from importlib import metadata
+
+    top = module_name.split(".")[0]
+    for dist in metadata.packages_distributions().get(top, []):
+        try:
+            return dist, metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "", ""
+
+
+def _snapshot() -> dict:
+    return {reg: set(reg.names()) for reg in (api.MODELS, api.METHODS, api.FEATURE_DATASETS)}
+
+
+def _rollback(before: dict) -> None:
+    for reg, names in before.items():
+        for name in set(reg.names()) - names:
+            reg.remove(name)
+
+
+def load_plugin(module_name: str, check: bool = True) -> PluginInfo:
+    """Import a plugin and check what it registered (``check``); PluginError (nothing kept) on
+    a problem."""
+    module_name = module_name.strip()
+    if module_name in LOADED:
+        return LOADED[module_name]
+    before = _snapshot()
+    previous = api.set_source(module_name)
+    try:
+        module = importlib.import_module(module_name)
+        problems = contract_problems(module_name) if check else []
+        if problems:
+            raise PluginError(problems[0])
+    except PluginError as exc:
+        _rollback(before)
+        sys.modules.pop(module_name, None)
+        raise PluginError(f"plugin {module_name}: {exc}") from None
+    except Exception as exc:  # whatever the plugin's import raised
+        _rollback(before)
+        sys.modules.pop(module_name, None)
+        raise PluginError(f"plugin {module_name}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+    finally:
+        api.set_source(previous)
+    dist, version = _distribution(module_name)
+    info = PluginInfo(module_name, dist, version, source_sha256(module))
+    LOADED[module_name] = info
+    return info
+
+
+def entry_point_modules() -> list[str]:
+    from importlib import metadata
+
+    return [ep.value.split(":")[0].strip() for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+
+
+def env_modules() -> list[str]:
+    return [m.strip() for m in os.environ.get(ENV_VAR, "").split(",") if m.strip()]
+
+
+def plugin_modules(modules: Iterable[str] = (), entry_points: bool = True) -> list[str]:
+    """The plugin modules to load: the entry points', $ZSLBENCH_PLUGINS, then ``modules``."""
+    names = (entry_point_modules() if entry_points else []) + env_modules() + [m.strip() for m in modules]
+    return list(dict.fromkeys(names))
+
+
+def load_plugins(modules: Iterable[str] = (), entry_points: bool = True) -> list[PluginInfo]:
+    """Load the entry points' plugins, $ZSLBENCH_PLUGINS and ``modules`` (each once), and name
+    them all in $ZSLBENCH_PLUGINS so that the processes this one starts (pool workers, SLURM
+    jobs) load the same ones."""
+    out = [load_plugin(m) for m in plugin_modules(modules, entry_points)]
+    if LOADED:
+        os.environ[ENV_VAR] = ",".join(LOADED)
+    return out
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+def _entries_of(source: str) -> tuple[list, list]:
+    models = [api.MODELS.get(n) for n in api.MODELS if api.MODELS.get(n).source == source]
+    methods = [api.METHODS.get(n) for n in api.METHODS if api.METHODS.get(n).source == source]
+    return models, methods
+
+
+def model_problem(entry: api.ModelEntry) -> str | None:
+    """Build the model on a tiny input and check its output: None when it keeps the contract."""
+    import torch
+
+    n_cls, n_attrs, feat_dim = 4, 5, 7
+    try:
+        model = entry.build(n_attrs, feat_dim, entry.make_options({}))
+        out = model(torch.rand(n_cls, n_attrs))
+    except Exception as exc:
+        return f"model {entry.name}: building it or its forward pass failed: {type(exc).__name__}: {exc}"
+    if not isinstance(model, torch.nn.Module):
+        return f"model {entry.name}: built a {type(model).__name__}, not a torch.nn.Module"
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (n_cls, feat_dim):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        return f"model {entry.name}: returned {shape} for attributes [{n_cls}, {n_attrs}]; expected [{n_cls}, {feat_dim}]"
+    if not out.requires_grad:
+        return f"model {entry.name}: its prototypes do not depend on trainable parameters"
+    return None
+
+
+def method_problem(cls: type) -> str | None:
+    from zslbench.config import CZSLConfig
+
+    try:
+        method = cls(CZSLConfig(), {}, cls.options_cls() if cls.options_cls else None)
+        summary = method.summary()
+    except Exception as exc:
+        return f"method {cls.name}: building it failed: {type(exc).__name__}: {exc}"
+    if not isinstance(summary, dict):
+        return f"method {cls.name}: summary() returned {type(summary).__name__}, not a dict"
+    return None
+
+
+def contract_problems(source: str) -> list[str]:
+    """One line per broken model or method registered by ``source``."""
+    models, methods = _entries_of(source)
+    found = [model_problem(e) for e in models] + [method_problem(c) for c in methods]
+    return [p for p in found if p]
+
+
+def describe(source: str) -> list[str]:
+    """What a plugin registered, one line each (``zslbench validate``)."""
+    models, methods = _entries_of(source)
+    lines = [f"model {e.name}: options {_fields(e.options)}" for e in models]
+    lines += [f"method {c.name}: options {_fields(c.options_cls)}" for c in methods]
+    lines += [f"dataset {n}" for n in api.FEATURE_DATASETS if api.FEATURE_DATASETS.get(n).source == source]
+    return lines
+
+
+def _fields(options: Any) -> str:
+    if options is None or options == api.TRAINER_CONFIG:
+        return "(none)"
+    return ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(options)) or "(none)"
+
+
+# --------------------------------------------------------------------------- options of a run
+
+
+def _options_cls(name: str, key: str) -> Any:
+    if name in api.MODELS:
+        opts = api.MODELS.get(name).options
+        return None if opts == api.TRAINER_CONFIG else opts
+    if name in api.METHODS:
+        return api.METHODS.get(name).options_cls
+    raise ConfigError(f"--set {key}: unknown model or method {name!r}")
+
+
+def is_option_key(key: str) -> bool:
+    return "." in key
+
+
+def parse_option(key: str, text: str) -> Any:
+    """The typed value of ``--set <name>.<option>=text``."""
+    name, _, option = key.partition(".")
+    cls = _options_cls(name, key)
+    types = {f.name: f.type for f in dataclasses.fields(cls)} if cls else {}
+    if option not in types:
+        raise ConfigError(f"--set {key}: {name} has no option {option!r}; its options: {', '.join(types) or '(none)'}")
+    kind = types[option] if isinstance(types[option], str) else types[option].__name__
+    try:
+        if kind == "bool":
+            if text.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(text)
+            return text.lower() in ("1", "true", "yes", "on")
+        return int(text) if kind == "int" else float(text) if kind == "float" else text
+    except ValueError:
+        raise ConfigError(f"--set {key}={text!r}: expected a {kind}") from None
+
+
+def attach_options(cfg: Any, options: Mapping[str, Any] | None) -> Any:
+    if options:
+        object.__setattr__(cfg, OPTIONS_ATTR, dict(sorted(options.items())))
+    return cfg
+
+
+def options_of(cfg: Any) -> dict:
+    return dict(getattr(cfg, OPTIONS_ATTR, {}))
+
+
+def own_options(name: str, cfg: Any) -> dict:
+    return {k.split(".", 1)[1]: v for k, v in options_of(cfg).items() if k.split(".", 1)[0] == name}
+
+
+def run_options(kind: str, name: str, cfg: Any) -> Any:
+    """What the model (``kind="model"``) or method of a run is built with."""
+    if kind == "model":
+        return api.MODELS.get(name).make_options(own_options(name, cfg), cfg)
+    cls = api.METHODS.get(name).options_cls
+    return cls(**own_options(name, cfg)) if cls else None
+
+
+def source_of(kind: str, name: str) -> str:
+    return api.MODELS.get(name).source if kind == "model" else api.METHODS.get(name).source
+
+
+def run_identity(kind: str, name: str, cfg: Any) -> dict:
+    """The run-id fields of a plugin's run (none for a built-in): its plugin, the SHA-256 of the
+    plugin's source and the options the run builds with."""
+    source = source_of(kind, name)
+    if source == BUILTIN:
+        return {}
+    opts = run_options(kind, name, cfg)
+    info = LOADED.get(source)
+    return {"plugin": {"module": source, "source_sha256": info.source_sha256 if info else "",
+                       "options": dataclasses.asdict(opts) if dataclasses.is_dataclass(opts) else {}}}
+
+
+def run_provenance(kind: str, name: str) -> dict:
+    """The record fields naming a plugin run's distribution and version."""
+    source = source_of(kind, name)
+    info = LOADED.get(source)
+    if source == BUILTIN or info is None:
+        return {}
+    return {"plugin_distribution": info.distribution or None, "plugin_version": info.version or None}
+
+
+def source_text(source: str) -> str:
+    """Where a registered item comes from, for `zslbench list`: "built-in", the plugin module,
+    and its distribution and version when it is installed."""
+    info = LOADED.get(source)
+    if source == BUILTIN or info is None or not info.distribution:
+        return source
+    return f"{source}: {info.distribution} {info.version}".strip()
