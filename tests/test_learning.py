@@ -76,4 +76,7 @@ def test_every_czsl_method_learns_on_cub(method, classnorm):
     data = make_synthetic("cub", scale=cfg.synthetic_scale)
     m = train_czsl(data, method, cfg, seed=1, classnorm=classnorm, progress=False).metrics
     chance = 100.0 / data.n_classes  # JA: argmax over all 200 classes
-    assert m["mJA"] > 6 * chance and m["mH"] > 4 * chance, m
+    # The weakest learner here, multitask without ClassNorm, reaches mH 2.00-2.23 (4.0-4.5 x chance)
+    # depending on the CPU kernels and thread count (measured with OMP_NUM_THREADS=1|2 and
+    # ATEN_CPU_CAPABILITY=avx2|default): the bound leaves room below that.
+    assert m["mJA"] > 6 * chance and m["mH"] > 3 * chance, m
