@@ -69,12 +69,30 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
     run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, method)
 
 
+
+def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, data_dir, device, results, sets):
+    """(overrides, config, seed) of one run, every check done before any work: the values of
+    --set and the preset, options that do not act on the run (exit 2), cuda_tf32 on a CPU, a
+    results folder that cannot be written."""
+    from zslbench.applicability import refuse_inactive
+    from zslbench.config import get_profile
+    from zslbench.devices import check_cuda_tf32
+
+    prof = get_profile(profile)
+    explicit = track.parse_run_sets(sets, name)
+    overrides = track.with_preset(preset, explicit)
+    cfg = track.make_config(profile, overrides)  # validate values before any work
+    src = track.resolve_source(dataset, source, data_dir)
+    explicit = [k for k in explicit if "." not in k]  # a plugin's own options act on its runs
+    refuse_inactive(track.applicability_table, track.traits(name, classnorm, dataset, src), cfg, explicit)
+    check_cuda_tf32(device, cfg.cuda_tf32)
+    seed = prof.seeds[0] if seed is None else seed
+    check_writable(results)
+    return overrides, cfg, seed
+
 def run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force,
              method=None) -> None:
     """`zslbench run --model M --dataset D`: one GZSL run."""
-    from zslbench.applicability import refuse_inactive
-    from zslbench.devices import check_cuda_tf32
-    from zslbench.config import get_profile
     from zslbench.models import MODELS
     from zslbench.tracks import execute_run, get_track
 
@@ -91,16 +109,8 @@ def run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, re
     MODELS.get(model)
     check_dataset_name(dataset, DATASETS)
     track = get_track("gzsl")
-    prof = get_profile(profile)
-    explicit = track.parse_run_sets(sets, model)
-    overrides = track.with_preset(preset, explicit)
-    cfg = track.make_config(profile, overrides)  # validate values before any work
-    src = track.resolve_source(dataset, source, data_dir)
-    explicit = [k for k in explicit if "." not in k]  # a plugin's own options act on its runs
-    refuse_inactive(track.applicability_table, track.traits(model, None, dataset, src), cfg, explicit)
-    check_cuda_tf32(device, cfg.cuda_tf32)
-    seed = prof.seeds[0] if seed is None else seed
-    check_writable(results)
+    overrides, cfg, seed = prepare_run(track, model, None, dataset, seed, profile, preset, source, data_dir,
+                                       device, results, sets)
 
     warn_if_synthetic(dataset, source, data_dir)
     outcome = execute_run(track, model, dataset, seed=seed, profile=profile, source=source, data_dir=data_dir,
@@ -116,9 +126,6 @@ def run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, re
 def run_czsl(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
              sets, force, track_name="features") -> None:
     """`zslbench run --czsl [--track features|images]`: one continual-ZSL run."""
-    from zslbench.applicability import refuse_inactive
-    from zslbench.devices import check_cuda_tf32
-    from zslbench.config import get_profile
     from zslbench.tracks import execute_run, get_track
     from zslbench.tracks.czsl import CZSL_DATASETS, check_czsl_dataset
     from zslbench.train.czsl import CZSL_METHODS
@@ -134,16 +141,8 @@ def run_czsl(method, classnorm, dataset, seed, profile, preset, source, data_dir
         fail("run --czsl: --data images is for the image track (--track images)")
     if track_name == "images" and source == "xlsa17":
         fail("run --czsl --track images: --data xlsa17 holds features, not images (use auto, images or synthetic)")
-    prof = get_profile(profile)
-    explicit = track.parse_run_sets(sets, method)
-    overrides = track.with_preset(preset, explicit)
-    cfg = track.make_config(profile, overrides)  # validate values before any work
-    src = track.resolve_source(dataset, source, data_dir)
-    explicit = [k for k in explicit if "." not in k]  # a plugin's own options act on its runs
-    refuse_inactive(track.applicability_table, track.traits(method, classnorm, dataset, src), cfg, explicit)
-    check_cuda_tf32(device, cfg.cuda_tf32)
-    seed = prof.seeds[0] if seed is None else seed
-    check_writable(results)
+    overrides, cfg, seed = prepare_run(track, method, classnorm, dataset, seed, profile, preset, source, data_dir,
+                                       device, results, sets)
     if track_name == "images":
         track.extra_identity(cfg, data_dir)  # e.g. a missing checkpoint: one line, before any work
         warn_if_synthetic_images(dataset, source, data_dir)
