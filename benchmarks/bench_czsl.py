@@ -12,7 +12,7 @@ run are NOT timed (they cost the same for every method), nor are the set-up and 
 
 The arms run interleaved in this one process (A B C D E, order rotated each repetition), all
 with CZSL_THREADS (1) torch threads, like every CZSL run.  Reported: per method and task the
-median over repetitions, wall clock and CPU time of the process; the goal (issue #7, goal 5)
+median over repetitions, wall clock and CPU time of the process; the goal
 compares the mean of the tasks >= 2 (where EWC/MAS/A-GEM do their extra work) with
 Sequential's.  Multitask trains on all tasks <= t (capped at 200 steps), so its cost grows
 with t; it is reported but not part of the goal.  A sixth arm, agem[seen], is A-GEM with the

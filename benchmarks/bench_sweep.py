@@ -1,4 +1,4 @@
-"""Sweep throughput (issue #7, goal 4): wall time of `zslbench run --all --profile quick` and
+"""Sweep throughput: wall time of `zslbench run --all --profile quick` and
 the CPU utilisation of the local executor (goal: >= 180% with 2 jobs on 2 cores, without
 oversubscription: each worker runs cores // jobs torch threads).
 
