@@ -56,6 +56,24 @@ def test_one_line_per_model_and_variant_log_y_and_title():
     assert len(colours) == 4  # models are told apart by colour (and line style)
 
 
+def test_every_legend_entry_lies_inside_the_figure():
+    """A long variant label is broken after its commas rather than cut at the figure's edge."""
+    (fig,) = figures("sun")
+    figure = fig.figure
+    renderer = figure.canvas.get_renderer()
+    figure.draw(renderer)
+    box = figure.bbox
+    legend = figure.axes[0].get_legend()
+    texts = legend.get_texts()
+    assert [t.get_text().replace(",\n", ", ") for t in texts] == [
+        line.get_label() for line in figure.axes[0].get_lines()]
+    assert any("\n" in t.get_text() for t in texts)  # the long one was broken
+    for text in [*texts, legend.get_title()]:
+        extent = text.get_window_extent(renderer)
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
+        assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()
+
+
 def test_plotted_mean_and_band_are_computed_from_the_traces():
     (fig,) = figures("sun")
     traces = fixture_traces("sun", "synthetic")

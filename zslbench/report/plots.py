@@ -171,7 +171,8 @@ def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str,
     for rank, variant, model in lines:
         labels.append(model if rank == 0 or len(variant_labels) == 1 else f"{model}, {short(variant)}")
     ncol = 2 if max(len(x) for x in labels) <= 22 else 1
-    legend_rows = math.ceil((len(lines)) / ncol)
+    shown_labels = [_wrap_label(x) for x in labels]
+    legend_rows = math.ceil(sum(x.count("\n") + 1 for x in shown_labels) / ncol)
     with matplotlib.rc_context(rc):
         fig = Figure(figsize=(3.4, 2.45 + 0.13 * legend_rows), dpi=300, layout="constrained")
         FigureCanvasAgg(fig)  # Agg, no display; pyplot is never used, so no global figure state
@@ -197,12 +198,27 @@ def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str,
         ax.grid(True, which="major", linewidth=0.3, alpha=0.5)
         ax.margins(x=0.01)
         common = f"; profile {profiles.pop()}" if len(profiles) == 1 else ""
-        legend = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, frameon=False,
+        handles = ax.get_lines()
+        texts = [f"{text} (n={n_seeds[label]})" for text, label in zip(shown_labels, labels)]
+        legend = ax.legend(handles, texts,
+                           loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, frameon=False,
                            handlelength=2.6, columnspacing=1.2,
                            title=f"line: mean over n seeds; band: min–max over seeds{common}")
         legend.get_title().set_fontsize(6.5)
         ax.set_title(f"{display}, {SOURCE_TEXT.get(source, source)}: {_short_stat(stat)}", loc="left")
     return fig, n_seeds
+
+
+def _wrap_label(label: str, width: int = 44) -> str:
+    """A long legend entry broken after its commas, so that it fits the figure's width."""
+    out = [""]
+    for part in label.split(", "):
+        if out[-1] and len(out[-1]) + 2 + len(part) > width:
+            out[-1] += ","
+            out.append(part)
+        else:
+            out[-1] = f"{out[-1]}, {part}" if out[-1] else part
+    return "\n".join(out)
 
 
 def _short_stat(stat: str) -> str:
