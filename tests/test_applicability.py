@@ -81,7 +81,7 @@ GZSL_PROBE = {
     "select_epoch": "best_test_H", "seen_logit_scale": "0.3", "cn_denominator": "std", "cn_var_unbiased": False,
     "cn_placement": "penultimate_only", "cn_affine_first": True, "baseline_last_init": "kaiming_relu",
     "attr_norm": "unit", "acc_mode": "per_sample", "standardize_feats": True, "synthetic_scale": 0.2,
-    "synthetic_seed": 3, "trace": False, "threads": 2, "cuda_tf32": True,
+    "synthetic_seed": 3, "trace": False, "threads": 2, "cuda_tf32": True, "flush_denormal": True,
 }
 CZSL_PROBE = {
     "tasks_cub": 2, "tasks_sun": 2, "split_cub": "2/1/1", "split_sun": "5/1/2", "image_split_seed": 7,
@@ -93,7 +93,7 @@ CZSL_PROBE = {
     "mas_gamma": 0.1, "agem_ref_batch": 2, "agem_mem_per_class_cub": 1, "agem_mem_per_class_sun": 1,
     "mauc_range": "0..T", "forgetting_max_rows": "since_learned", "importance_data": "previous_task",
     "fisher_minmax": "none", "agem_double_memory": False, "agem_ref_attrs": "seen", "agem_ref_grad": "clean",
-    "synthetic_scale": 0.2, "synthetic_seed": 3, "threads": 2, "cuda_tf32": True,
+    "synthetic_scale": 0.2, "synthetic_seed": 3, "threads": 2, "cuda_tf32": True, "flush_denormal": True,
 }
 PROBES = {"gzsl": GZSL_PROBE, "czsl-features": CZSL_PROBE}
 BASES = {"gzsl": GZSL_BASE, "czsl-features": CZSL_BASE}
@@ -103,9 +103,11 @@ BASES = {"gzsl": GZSL_BASE, "czsl-features": CZSL_BASE}
 # on every run, are in every run id, and the runner honours them (tests/test_numerics.py and
 # test_reliability.py check that).
 NUMERIC_STACK_FIELDS = {"threads"}
-# Fields that can act on CUDA runs only, and only when on (the tiny runs here are CPU runs):
-# tests/test_devices.py checks their run ids and their refusal on a CPU.
-GPU_ONLY_FIELDS = {"cuda_tf32"}
+# Fields that act only when on, each on one kind of device: cuda_tf32 on CUDA runs (the tiny
+# runs here are CPU runs), flush_denormal on CPU runs with one thread, where it changes a run
+# only if its numbers reach the subnormal range, which a tiny run need not do.
+# tests/test_devices.py and tests/test_flush_denormal.py check their run ids and refusals.
+WHEN_ON_FIELDS = {"cuda_tf32", "flush_denormal"}
 # Second bases that flip the config-value conditions of the table.
 ALT_BASES = {"gzsl": {"cn_placement": "penultimate_only"}, "czsl-features": {"attr_param_group": "embedder"}}
 
@@ -232,7 +234,7 @@ def test_the_cases_cover_every_model_method_and_field():
 @pytest.mark.parametrize("kind, run, alt, names", CASES, ids=[_case_id(c[0], c[1], c[2]) for c in CASES])
 def test_every_field_acts_exactly_where_the_table_says(kind, run, alt, names, monkeypatch):
     cls = config_class(kind)
-    checked = {"acts": 0, "inert": 0, "gpu": 0}
+    checked = {"acts": 0, "inert": 0, "when_on": 0}
     for run, alt, names in [(run, alt, names)]:
         base_values = {**BASES[kind], **alt}
         base = cls(**base_values)
@@ -240,8 +242,8 @@ def test_every_field_acts_exactly_where_the_table_says(kind, run, alt, names, mo
         base_id = store.make_run_id(_identity(kind, run, base))
         outputs_base = {1: _outputs(kind, run, base, 1, monkeypatch)}
         for name in names:
-            if name in GPU_ONLY_FIELDS:
-                checked["gpu"] += 1
+            if name in WHEN_ON_FIELDS:
+                checked["when_on"] += 1
                 continue
             probe = cls(**{**base_values, name: PROBES[kind][name]})
             probe_identity = _identity(kind, run, probe)
@@ -268,7 +270,7 @@ def test_every_field_acts_exactly_where_the_table_says(kind, run, alt, names, mo
                 assert _outputs(kind, run, probe, 1, monkeypatch) == outputs_base[1], (
                     f"{where}: the table says it does not act, but the run changed"
                 )
-    assert checked["acts"] + checked["inert"] + checked["gpu"] == len(names)
+    assert checked["acts"] + checked["inert"] + checked["when_on"] == len(names)
 
 
 @pytest.mark.parametrize("kind", ["gzsl", "czsl-features"])

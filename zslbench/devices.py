@@ -10,7 +10,9 @@ small pure functions, so that each can be checked on a machine without a GPU.
   a tensor that is on a GPU already raises);
 * :func:`tf32_settings`: the TF32 switches of a run (``cuda_tf32``): off means float32
   matmuls and convolutions on CUDA, whatever torch's own defaults are; on is refused on a
-  CPU run, where TF32 does not exist.
+  CPU run, where TF32 does not exist;
+* :func:`check_flush_denormal`: ``flush_denormal`` (subnormal floats read and written as zero)
+  acts on a CPU run with one torch thread only.
 
 Nothing here touches a GPU; :func:`canonical_device` asks torch how many there are.
 """
@@ -21,7 +23,8 @@ import torch
 
 from zslbench.errors import ConfigError
 
-__all__ = ["canonical_device", "check_cuda_tf32", "is_cuda", "parse_device", "tf32_settings", "transfer"]
+__all__ = ["canonical_device", "check_cuda_tf32", "check_flush_denormal", "is_cuda", "parse_device",
+           "tf32_settings", "transfer"]
 
 #: What :func:`transfer` may answer.
 NO_COPY, COPY, PIN_AND_COPY = "none", "copy", "pin+copy"
@@ -83,6 +86,19 @@ def check_cuda_tf32(device, cuda_tf32: bool) -> None:
     """ConfigError when TF32 is asked for on a device that has none (a CPU run)."""
     if cuda_tf32 and not is_cuda(device):
         raise ConfigError(f"cuda_tf32=true acts on CUDA runs only (--device cuda), not on --device {device}")
+
+
+def check_flush_denormal(device, flush_denormal: bool, threads: int = 1) -> None:
+    """ConfigError when flushing subnormal floats is asked for where it cannot act: on a CUDA
+    run (torch's switch sets the CPU's floating-point control register) or with more than one
+    torch thread (the switch reaches only the thread that sets it, not OpenMP's workers)."""
+    if not flush_denormal:
+        return
+    if is_cuda(device):
+        raise ConfigError(f"flush_denormal=true acts on CPU runs only, not on --device {device}")
+    if threads != 1:
+        raise ConfigError(f"flush_denormal=true acts with threads=1 only (torch sets it for the calling "
+                          f"thread, not for its {threads} worker threads)")
 
 
 def tf32_settings(device, cuda_tf32: bool) -> dict:

@@ -48,11 +48,14 @@ def check_threads(n: Any) -> int:
 
 
 @contextlib.contextmanager
-def numeric_context(threads: int, device: str = "cpu", cuda_tf32: bool = False) -> Iterator[dict]:
+def numeric_context(threads: int, device: str = "cpu", cuda_tf32: bool = False,
+                    flush_denormal: bool = False) -> Iterator[dict]:
     """Train inside this: torch's intra-op threads (which MKL and OpenMP follow) and numpy's
     BLAS threads set to `threads`; on CUDA the settings of :func:`cuda_reproducibility`
     applied (determinism, and TF32 only when `cuda_tf32`; ConfigError for `cuda_tf32` on a
-    CPU).  The caller's settings are restored afterwards.
+    CPU); with `flush_denormal` subnormal floats are flushed to zero on this thread (CPU and
+    one thread only, :func:`zslbench.devices.check_flush_denormal`).  The caller's settings
+    are restored afterwards.
 
     Inter-op threads are not touched here: torch lets a process set them once, before any
     inter-op work, so they could not be restored; they do not enter zslbench's numeric path
@@ -60,23 +63,38 @@ def numeric_context(threads: int, device: str = "cpu", cuda_tf32: bool = False) 
     (:func:`claim_process_threads`).  Yields what was applied (for the record)."""
     import torch
 
-    from zslbench.devices import check_cuda_tf32, is_cuda
+    from zslbench.devices import check_cuda_tf32, check_flush_denormal, is_cuda
 
     check_threads(threads)
     check_cuda_tf32(device, cuda_tf32)
+    check_flush_denormal(device, flush_denormal, threads)
     before = torch.get_num_threads()
+    flush_before = flushes_denormals()
     restore_cuda = None
     applied: dict = {"threads": threads}
     torch.set_num_threads(threads)
     try:
         if is_cuda(device):
             restore_cuda, applied["cuda"] = _apply_cuda(cuda_tf32)
+        if flush_denormal:
+            torch.set_flush_denormal(True)
+            applied["flush_denormal"] = flushes_denormals()
         with blas_threads(threads) as applied["numpy_blas_limited"]:
             yield applied
     finally:
         torch.set_num_threads(before)
+        if flush_denormal:
+            torch.set_flush_denormal(flush_before)
         if restore_cuda is not None:
             restore_cuda()
+
+
+def flushes_denormals() -> bool:
+    """Whether this thread's CPU arithmetic treats subnormal floats as zero right now (torch
+    has a switch for it but no getter): a subnormal float32 times 2 gives zero only then."""
+    import torch
+
+    return (torch.tensor([1e-40], dtype=torch.float32) * 2).item() == 0.0
 
 
 @contextlib.contextmanager

@@ -76,7 +76,7 @@ def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, 
     results folder that cannot be written."""
     from zslbench.applicability import refuse_inactive
     from zslbench.config import get_profile
-    from zslbench.devices import check_cuda_tf32
+    from zslbench.devices import check_cuda_tf32, check_flush_denormal
 
     prof = get_profile(profile)
     explicit = track.parse_run_sets(sets, name)
@@ -86,6 +86,7 @@ def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, 
     explicit = [k for k in explicit if "." not in k]  # a plugin's own options act on its runs
     refuse_inactive(track.applicability_table, track.traits(name, classnorm, dataset, src), cfg, explicit)
     check_cuda_tf32(device, cfg.cuda_tf32)
+    check_flush_denormal(device, cfg.flush_denormal, cfg.threads)
     seed = prof.seeds[0] if seed is None else seed
     check_writable(results)
     return overrides, cfg, seed

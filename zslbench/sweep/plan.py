@@ -124,11 +124,12 @@ def plan_sweep(
                 and (only is not None or not given or t.name_option in given)]
     explicit = parse_sets(selected, sets)
     overrides = {t.key: t.with_preset(preset, explicit[t.key]) for t in selected}
-    for t in selected:
-        t.make_config(profile, overrides[t.key])  # bad values fail before any work
-    from zslbench.devices import check_cuda_tf32
+    from zslbench.devices import check_cuda_tf32, check_flush_denormal
 
     check_cuda_tf32(device, any(o.get("cuda_tf32") for o in overrides.values()))
+    for t in selected:
+        cfg = t.make_config(profile, overrides[t.key])  # bad values fail before any work
+        check_flush_denormal(device, cfg.flush_denormal, cfg.threads)
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
     results = (Path(results) if results is not None else store.default_results_dir()).absolute()
     data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None

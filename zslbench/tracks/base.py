@@ -214,6 +214,19 @@ class FeatureData:
         return load_for_run(dataset, source, data_dir, cfg)
 
 
+def run_under_numerics(cfg, device, fn):
+    """fn() under the run's numeric settings (threads, cuda_tf32, flush_denormal:
+    zslbench.numerics.numeric_context); (its result, the record's env block)."""
+    from zslbench.numerics import flushes_denormals, numeric_context
+
+    with numeric_context(cfg.threads, device, cfg.cuda_tf32, cfg.flush_denormal):
+        result = fn()
+        env = store.environment(result.device)
+        if cfg.flush_denormal:  # measured at the end of the run, on the thread that trained
+            env["flush_denormal"] = flushes_denormals()
+    return result, env
+
+
 def load_for_run(dataset: str, source: str, data_dir: Path | None, cfg):
     """The feature data a run reads; `cfg` gives the synthetic scale and seed."""
     from zslbench.data import load_dataset, resolve_source

@@ -14,7 +14,7 @@ from zslbench import store
 from zslbench.config import CZSL_PITFALL_OPTIONS
 from zslbench.errors import ConfigError
 from zslbench.plugins import run_identity, run_provenance
-from zslbench.tracks.base import Track, preset_fields, rows_csv
+from zslbench.tracks.base import Track, preset_fields, rows_csv, run_under_numerics
 
 CZSL_METHODS = ("sequential", "multitask", "ewc-online", "mas-online", "agem")
 CZSL_DATASETS = ("cub", "sun")
@@ -101,14 +101,9 @@ class CZSLTrackBase(Track):
 
     def run_in_context(self, cfg, device, fn):
         """fn() under the run's thread count; (its result, the record's env block)."""
-        from zslbench.numerics import numeric_context
-
         # cfg.threads, whatever launched the run: a thread count fixed by the run id keeps its
         # numbers independent of the launcher (docs/numerics.md)
-        with numeric_context(cfg.threads, device, cfg.cuda_tf32):
-            result = fn()
-            env = store.environment(result.device)
-        return result, env
+        return run_under_numerics(cfg, device, fn)
 
     def record(self, run_id, identity, profile, data, cfg, result):
         from zslbench.numerics import data_content_sha256

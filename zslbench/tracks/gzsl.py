@@ -10,7 +10,7 @@ from zslbench import store
 from zslbench.config import PITFALL_OPTIONS, GZSLConfig
 from zslbench.errors import ConfigError
 from zslbench.plugins import run_identity, run_provenance
-from zslbench.tracks.base import FeatureData, Track, preset_fields, rows_csv
+from zslbench.tracks.base import FeatureData, Track, preset_fields, rows_csv, run_under_numerics
 
 # The sweep's grid: the paper's five models on its four GZSL datasets (aPY runs when named).
 GZSL_MODELS = ("linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn")
@@ -83,14 +83,11 @@ class GZSLTrack(FeatureData, Track):
         }
 
     def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
-        from zslbench.numerics import numeric_context
         from zslbench.train.gzsl import train_gzsl
 
         # cfg.threads, whatever launched the run: the numbers depend on the run id, not the launcher
-        with numeric_context(cfg.threads, device, cfg.cuda_tf32):
-            result = train_gzsl(data, name, cfg, seed, device=device, progress=progress)
-            env = store.environment(result.device)
-        return result, env
+        return run_under_numerics(cfg, device, lambda: train_gzsl(data, name, cfg, seed, device=device,
+                                                                 progress=progress))
 
     def record(self, run_id, identity, profile, data, cfg, result):
         from zslbench.models import MODELS
