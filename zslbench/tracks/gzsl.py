@@ -24,9 +24,10 @@ class GZSLTrack(FeatureData, Track):
     config_cls = GZSLConfig
     description = "GZSL: an attribute embedder on fixed xlsa17 (or synthetic) features"
     profiles = {"quick": {"epochs": 4, "lr": 3e-3, "synthetic_scale": 0.15}}
-    # measured on 2 CPU cores: a quick run (the 80-run grid's mean); an mlp3+cn paper epoch on
-    # SUN is about 8 CPU-seconds
-    seconds = {"quick": 8.0, "paper": 400.0}
+    # seconds per run (train + evaluation), measured on a 2-core Intel Xeon, one thread per run,
+    # two runs at once: quick, the 80-run grid's mean; paper, the mean of the 20 runs of
+    # `run --all --profile paper --only gzsl --seeds 1 --data synthetic` (docs/reproduce.md#how-long-it-takes)
+    seconds = {"quick": 8.0, "paper": 150.0}
     name_field = "model"
     name_option = "--models"
     classnorm_grid = (None,)
