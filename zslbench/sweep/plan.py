@@ -129,7 +129,8 @@ def plan_sweep(
     check_cuda_tf32(device, any(o.get("cuda_tf32") for o in overrides.values()))
     for t in selected:
         cfg = t.make_config(profile, overrides[t.key])  # bad values fail before any work
-        check_flush_denormal(device, cfg.flush_denormal, cfg.threads)
+        # a track's config need not have the option (a track defined elsewhere)
+        check_flush_denormal(device, getattr(cfg, "flush_denormal", False), getattr(cfg, "threads", 1))
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
     results = (Path(results) if results is not None else store.default_results_dir()).absolute()
     data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
