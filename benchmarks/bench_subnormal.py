@@ -99,7 +99,7 @@ def main() -> int:
         print(f"\npart 2: mlp3 on synthetic AwA1 ({scale:.0%} of the images), paper profile, {epochs} epochs, "
               f"1 thread (end: {load_text()}):")
         for name in wall:
-            print(f"  {name:16s} train (median) {median(cpu[name]):8.1f} s CPU, {median(wall[name]):8.1f} s wall")
+            print(f"  {name:16s} whole call (median) {median(cpu[name]):8.1f} s CPU, {median(wall[name]):8.1f} s wall")
         print(f"  run / run+flush = {median(cpu['mlp3-run']) / median(cpu['mlp3-run+flush']):.2f}x (CPU time)")
         off, on = results[False][0], results[True][0]
         print(f"  same metrics bit for bit: {off.metrics == on.metrics}")
