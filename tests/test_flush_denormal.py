@@ -33,7 +33,6 @@ def subnormal_product() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 def test_off_by_default_on_inside_the_context_and_put_back_after():
-    torch.set_num_threads(1)
     assert not numerics.flushes_denormals()
     with numerics.numeric_context(1, "cpu", flush_denormal=True) as applied:
         assert applied["flush_denormal"] is True
