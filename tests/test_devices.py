@@ -251,7 +251,7 @@ PINNED_IDS = [
 ]
 
 
-def _run_id(kind: str, kwargs: dict) -> str:
+def pinned_run_id(kind: str, kwargs: dict) -> str:
     from zslbench.tracks import get_track, planned_run_id
 
     kwargs = dict(kwargs)
@@ -262,11 +262,11 @@ def _run_id(kind: str, kwargs: dict) -> str:
 
 @pytest.mark.parametrize("kind, kwargs, expected", PINNED_IDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(PINNED_IDS)])
 def test_run_ids_with_cuda_tf32_off_are_unchanged(kind, kwargs, expected):
-    assert _run_id(kind, kwargs) == expected
+    assert pinned_run_id(kind, kwargs) == expected
     off = {**kwargs, "overrides": {**kwargs.get("overrides", {}), "cuda_tf32": False}}
-    assert _run_id(kind, off) == expected
+    assert pinned_run_id(kind, off) == expected
     on = {**kwargs, "overrides": {**kwargs.get("overrides", {}), "cuda_tf32": True}}
-    assert _run_id(kind, on) != expected  # a GPU run in TF32 is another run
+    assert pinned_run_id(kind, on) != expected  # a GPU run in TF32 is another run
 
 
 @pytest.mark.parametrize("kind, cls, traits", [

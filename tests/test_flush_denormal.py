@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from support import one_error_line, zsl
-from test_devices import PINNED_IDS, _run_id
+from test_devices import PINNED_IDS, pinned_run_id
 from zslbench import numerics
 from zslbench.applicability import active_config
 from zslbench.config import CZSLConfig, CZSLImageConfig, GZSLConfig
@@ -87,10 +87,10 @@ def test_acts_only_when_on(kind, cls):
 @pytest.mark.parametrize("kind, kwargs, expected", PINNED_IDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(PINNED_IDS)])
 def test_run_ids_with_it_off_are_unchanged(kind, kwargs, expected):
     off = {**kwargs, "overrides": {**kwargs.get("overrides", {}), "flush_denormal": False}}
-    assert _run_id(kind, off) == expected
+    assert pinned_run_id(kind, off) == expected
     if kwargs.get("overrides", {}).get("threads", 1) == 1:
         on = {**kwargs, "overrides": {**kwargs.get("overrides", {}), "flush_denormal": True}}
-        assert _run_id(kind, on) != expected  # another arithmetic: another run
+        assert pinned_run_id(kind, on) != expected  # another arithmetic: another run
 
 
 def test_a_run_with_it_on_records_it_and_scores_like_the_run_without(tmp_path):

@@ -73,7 +73,7 @@ GZSL_ACTS_ON: dict[str, Rule] = {
     "trace": ALL,  # writes trace.csv
     "threads": ALL,  # torch threads of the run (reduction order)
     "cuda_tf32": {"cuda_tf32": (True,)},  # on CUDA only (see above)
-    "flush_denormal": {"flush_denormal": (True,)},  # on a CPU only, like cuda_tf32 (see above)
+    "flush_denormal": {"flush_denormal": (True,)},  # only when on; CPU, one thread (see above)
 }
 
 _WITH_CN: Rule = {"classnorm": (True,)}
@@ -124,7 +124,7 @@ CZSL_ACTS_ON: dict[str, Rule] = {
     "synthetic_seed": SYNTHETIC,
     "threads": ALL,  # torch threads of the run (reduction order)
     "cuda_tf32": {"cuda_tf32": (True,)},  # on CUDA only (see above)
-    "flush_denormal": {"flush_denormal": (True,)},  # on a CPU only, like cuda_tf32 (see above)
+    "flush_denormal": {"flush_denormal": (True,)},  # only when on; CPU, one thread (see above)
 }
 
 # The image track: every CZSL field acts as on the features track, except the image split

@@ -12,7 +12,8 @@ small pure functions, so that each can be checked on a machine without a GPU.
   matmuls and convolutions on CUDA, whatever torch's own defaults are; on is refused on a
   CPU run, where TF32 does not exist;
 * :func:`check_flush_denormal`: ``flush_denormal`` (subnormal floats read and written as zero)
-  acts on a CPU run with one torch thread only.
+  acts on a CPU run with one torch thread only; :func:`check_run_options` checks both options
+  of a run's config.
 
 Nothing here touches a GPU; :func:`canonical_device` asks torch how many there are.
 """
@@ -23,8 +24,8 @@ import torch
 
 from zslbench.errors import ConfigError
 
-__all__ = ["canonical_device", "check_cuda_tf32", "check_flush_denormal", "is_cuda", "parse_device",
-           "tf32_settings", "transfer"]
+__all__ = ["canonical_device", "check_cuda_tf32", "check_flush_denormal", "check_run_options", "is_cuda",
+           "parse_device", "tf32_settings", "transfer"]
 
 #: What :func:`transfer` may answer.
 NO_COPY, COPY, PIN_AND_COPY = "none", "copy", "pin+copy"
@@ -99,6 +100,13 @@ def check_flush_denormal(device, flush_denormal: bool, threads: int = 1) -> None
     if threads != 1:
         raise ConfigError(f"flush_denormal=true acts with threads=1 only (torch sets it for the calling "
                           f"thread, not for its {threads} worker threads)")
+
+
+def check_run_options(device, cfg) -> None:
+    """Both checks above for a run's config, before any work (a config without the fields, e.g.
+    a track defined elsewhere, has them off and at one thread)."""
+    check_cuda_tf32(device, getattr(cfg, "cuda_tf32", False))
+    check_flush_denormal(device, getattr(cfg, "flush_denormal", False), getattr(cfg, "threads", 1))
 
 
 def tf32_settings(device, cuda_tf32: bool) -> dict:

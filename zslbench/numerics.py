@@ -69,7 +69,7 @@ def numeric_context(threads: int, device: str = "cpu", cuda_tf32: bool = False,
     check_cuda_tf32(device, cuda_tf32)
     check_flush_denormal(device, flush_denormal, threads)
     before = torch.get_num_threads()
-    flush_before = flushes_denormals()
+    flush_before = flushes_denormals() if flush_denormal else None
     restore_cuda = None
     applied: dict = {"threads": threads}
     torch.set_num_threads(threads)
@@ -83,7 +83,7 @@ def numeric_context(threads: int, device: str = "cpu", cuda_tf32: bool = False,
             yield applied
     finally:
         torch.set_num_threads(before)
-        if flush_denormal:
+        if flush_before is not None:
             torch.set_flush_denormal(flush_before)
         if restore_cuda is not None:
             restore_cuda()

@@ -69,14 +69,13 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
     run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, method)
 
 
-
 def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, data_dir, device, results, sets):
     """(overrides, config, seed) of one run, every check done before any work: the values of
-    --set and the preset, options that do not act on the run (exit 2), cuda_tf32 on a CPU, a
-    results folder that cannot be written."""
+    --set and the preset, options that do not act on the run (exit 2), cuda_tf32 on a CPU,
+    flush_denormal on CUDA or above one thread, a results folder that cannot be written."""
     from zslbench.applicability import refuse_inactive
     from zslbench.config import get_profile
-    from zslbench.devices import check_cuda_tf32, check_flush_denormal
+    from zslbench.devices import check_run_options
 
     prof = get_profile(profile)
     explicit = track.parse_run_sets(sets, name)
@@ -85,11 +84,11 @@ def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, 
     src = track.resolve_source(dataset, source, data_dir)
     explicit = [k for k in explicit if "." not in k]  # a plugin's own options act on its runs
     refuse_inactive(track.applicability_table, track.traits(name, classnorm, dataset, src), cfg, explicit)
-    check_cuda_tf32(device, cfg.cuda_tf32)
-    check_flush_denormal(device, cfg.flush_denormal, cfg.threads)
+    check_run_options(device, cfg)
     seed = prof.seeds[0] if seed is None else seed
     check_writable(results)
     return overrides, cfg, seed
+
 
 def run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force,
              method=None) -> None:

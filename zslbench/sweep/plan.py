@@ -124,13 +124,10 @@ def plan_sweep(
                 and (only is not None or not given or t.name_option in given)]
     explicit = parse_sets(selected, sets)
     overrides = {t.key: t.with_preset(preset, explicit[t.key]) for t in selected}
-    from zslbench.devices import check_cuda_tf32, check_flush_denormal
+    from zslbench.devices import check_run_options
 
-    check_cuda_tf32(device, any(o.get("cuda_tf32") for o in overrides.values()))
-    for t in selected:
-        cfg = t.make_config(profile, overrides[t.key])  # bad values fail before any work
-        # a track's config need not have the option (a track defined elsewhere)
-        check_flush_denormal(device, getattr(cfg, "flush_denormal", False), getattr(cfg, "threads", 1))
+    for t in selected:  # bad values and options the device cannot honour fail before any work
+        check_run_options(device, t.make_config(profile, overrides[t.key]))
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
     results = (Path(results) if results is not None else store.default_results_dir()).absolute()
     data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
