@@ -26,6 +26,7 @@ digits of its SHA-256 must equal the ones in its name; it lands in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -155,6 +156,27 @@ def _assemble(spec: FetchSpec, unpacked: Path, stage: Path, sources: str) -> Pat
     return target
 
 
+def _keep_only_read_files(key: str, stage: Path) -> list[str]:
+    """Delete from the assembled folder in ``stage`` every file the loader does not read (the
+    list, split and attribute files and the listed images are kept); the deleted paths, relative
+    to ``stage``."""
+    from zslbench.data.images.sources import scan
+
+    listing = scan(key, stage)
+    keep = {os.path.normpath(p) for p in [*listing.sources, *listing.paths()]}
+    dropped = []
+    for folder, dirs, names in os.walk(listing.root, topdown=False):
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.normpath(path) not in keep:
+                os.unlink(path)
+                dropped.append(os.path.relpath(path, stage))
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(folder, name))  # only empty ones
+    return sorted(dropped)
+
+
 def _write_record(root: Path, name: str, sources: list[str], digests: dict) -> None:
     from zslbench.store import atomic_write_text
 
@@ -246,15 +268,20 @@ def fetch_images(
             unpacked.mkdir()
             stage.mkdir()
             try:
-                say(log, "unpacking:")
-                for path, _here in files:
-                    extract_tar(path, unpacked, progress=progress, log=log, shown_as=root)
-                _assemble(spec, unpacked, stage, sources)
-                say(log, "validating (every image is decoded):")
-                res = check_images(key, stage, decode=True, progress=progress)
-                if res.status == "fail":
-                    raise DataError(f"{sources}: {spec.what} failed validation: "
-                                    + res.message.replace(str(stage) + os.sep, ""))
+                try:
+                    say(log, "unpacking:")
+                    for path, _here in files:
+                        extract_tar(path, unpacked, progress=progress, log=log, shown_as=root)
+                    _assemble(spec, unpacked, stage, sources)
+                    say(log, "validating (every image is decoded):")
+                    res = check_images(key, stage, decode=True, progress=progress)
+                    if res.status == "fail":
+                        raise DataError(f"{sources}: {spec.what} failed validation: "
+                                        + res.message.replace(str(stage) + os.sep, ""))
+                    dropped = _keep_only_read_files(key, stage)
+                except OSError as exc:
+                    raise DataError(f"{root}: cannot unpack {sources} there "
+                                    f"({' '.join(str(exc.strerror or exc).split())})") from None
             except DataError as exc:
                 downloaded = [p for p, here in files if here]
                 if not downloaded:
@@ -264,6 +291,9 @@ def fetch_images(
                 raise DataError(f"{exc}; the downloaded file(s) were deleted") from None
             say(log, f"  {res.images} images, {res.classes} classes, {res.attributes} attributes, "
                       f"split {res.split}: {res.status}")
+            if dropped:
+                say(log, f"  {len(dropped)} file(s) that zslbench does not read were not installed "
+                          f"(e.g. {dropped[0]})")
             if res.status == "warn":
                 result.notes.append(res.message.replace(str(stage), str(root)))
             result.sha256 = {p.name: sha256_of(p) for p, _ in files}
