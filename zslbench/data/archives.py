@@ -38,6 +38,7 @@ __all__ = [
     "check_zip_members",
     "extract_tar",
     "extract_zip_member",
+    "parse_size",
     "unpack_limits",
     "zip_member_parts",
 ]
@@ -68,7 +69,9 @@ LIMIT_VARS = {
 }
 
 
-def _parse_limit(var: str, text: str) -> float:
+def parse_size(var: str, text: str) -> float:
+    """A size from the environment variable ``var`` (``500M``, ``64G``, a plain number); DataError
+    unless it is positive."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", text.lower())
     value = float(m.group(1)) * _SUFFIXES[m.group(2)] if m else 0.0
     if not m or value <= 0:
@@ -82,7 +85,7 @@ def unpack_limits() -> UnpackLimits:
     for var, name in LIMIT_VARS.items():
         text = os.environ.get(var)
         if text is not None and text.strip():
-            value = _parse_limit(var, text)
+            value = parse_size(var, text)
             values[name] = value if name == "ratio" else int(value)
     return UnpackLimits(**values)
 
