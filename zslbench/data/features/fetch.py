@@ -231,12 +231,14 @@ def _in_place(root: Path) -> list[str] | None:
     return expected
 
 
-def _write_marker(root: Path, datasets: list[str], source: str, digest: str, size: int) -> None:
+def _write_marker(root: Path, datasets: list[str], source: str, digest: str, size: int,
+                  final_url: str | None = None) -> None:
     from zslbench.store import atomic_write_text
 
     record = {
         "datasets": sorted(datasets),
         "source": source,
+        "final_url": final_url,  # the address read after redirects (None: not downloaded by this call)
         "archive_sha256": digest,
         "archive_bytes": size,
         "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -289,6 +291,7 @@ def fetch_xlsa17(
             return result
 
         downloaded_here = from_zip is None
+        meta: dict = {}
         if from_zip is not None:
             archive = from_zip
             size = None
@@ -303,7 +306,7 @@ def fetch_xlsa17(
                 try:
                     result.downloaded_bytes, size = download(
                         url, archive, retries=retries, backoff=backoff, timeout=timeout,
-                        progress=progress, log=log,
+                        progress=progress, log=log, meta=meta,
                     )
                 except DownloadError as exc:
                     raise DataError(
@@ -334,7 +337,7 @@ def fetch_xlsa17(
             archive.unlink(missing_ok=True)
             raise DataError(f"{exc}; the downloaded file was deleted") from None
         _write_marker(root, result.datasets, str(from_zip) if from_zip else url, digest,
-                      archive.stat().st_size)
+                      archive.stat().st_size, meta.get("url"))
         if downloaded_here and not keep_zip:
             archive.unlink(missing_ok=True)
         say(log, f"xlsa17 ready in {root / 'xlsa17' / 'data'}: {', '.join(result.datasets)}")

@@ -98,6 +98,7 @@ class ImageFetchResult:
     skipped: bool = False
     downloaded_bytes: int = 0
     sha256: dict = field(default_factory=dict)  # file name -> digest
+    final_urls: dict = field(default_factory=dict)  # file name -> address read after redirects
     notes: list[str] = field(default_factory=list)
 
 
@@ -177,10 +178,10 @@ def _keep_only_read_files(key: str, stage: Path) -> list[str]:
     return sorted(dropped)
 
 
-def _write_record(root: Path, name: str, sources: list[str], digests: dict) -> None:
+def _write_record(root: Path, name: str, sources: list[str], digests: dict, final_urls: dict) -> None:
     from zslbench.store import atomic_write_text
 
-    record = {"dataset": name, "sources": sources, "sha256": digests,
+    record = {"dataset": name, "sources": sources, "sha256": digests, "final_urls": final_urls,
               "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     atomic_write_text(root / DOWNLOADS_DIR / f"{name}.fetched.json", json.dumps(record, indent=2) + "\n")
 
@@ -202,8 +203,10 @@ def _get_files(spec: FetchSpec, root: Path, urls, retries, backoff, timeout, pro
             continue
         say(log, f"downloading {url}\n  to {path}")
         try:
+            meta: dict = {}
             got, _size = download(url, path, retries=retries, backoff=backoff, timeout=timeout,
-                                  progress=progress, log=log)
+                                  progress=progress, log=log, meta=meta)
+            result.final_urls[fname] = meta.get("url", url)
         except DownloadError as exc:
             raise DataError(
                 f"cannot download {exc.url} ({exc.reason}; {exc.attempts} attempt(s)). If this "
@@ -300,7 +303,7 @@ def fetch_images(
             move_into_place(stage / spec.folder, root / spec.folder, root, name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        _write_record(root, name, [str(p) for p, _ in files], result.sha256)
+        _write_record(root, name, [str(p) for p, _ in files], result.sha256, result.final_urls)
         if not keep_archives:
             for path, here in files:
                 if here:
@@ -373,8 +376,11 @@ def fetch_checkpoint(
             else:
                 say(log, f"downloading {url}\n  to {src}")
                 try:
+                    meta: dict = {}
                     result.downloaded_bytes, _ = download(url, src, retries=retries, backoff=backoff,
-                                                          timeout=timeout, progress=progress, log=log)
+                                                          timeout=timeout, progress=progress, log=log,
+                                                          meta=meta)
+                    result.final_urls[fname] = meta.get("url", url)
                 except DownloadError as exc:
                     raise DataError(
                         f"cannot download {exc.url} ({exc.reason}; {exc.attempts} attempt(s)); get "
@@ -390,6 +396,6 @@ def fetch_checkpoint(
                             + ("; the downloaded file was deleted" if here else ""))
         install_file(src, final, move=here)
         result.sha256 = {fname: digest}
-        _write_record(root, spec.name, [str(src)], result.sha256)
+        _write_record(root, spec.name, [str(src)], result.sha256, result.final_urls)
         say(log, f"resnet18-imagenet ready: {final} (sha256 {digest})")
         return result
