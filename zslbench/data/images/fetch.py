@@ -10,13 +10,15 @@ folder, temp folders that the loaders never read; archives are read by
    ``--from-archive``; several may be given, e.g. SUN's two) and read through to the end, so a
    truncated or corrupted gzip stream is refused.
 2. **Safe extraction** into ``<data-dir>/.<name>.tmp-XXXX/``: members with absolute paths or
-   ``..``, links that point outside the archive's tree, and device files refuse the archive.
+   ``..``, links, device files and sizes beyond the limits of :mod:`zslbench.data.archives`
+   refuse the archive.
 3. **Layout**: the dataset folder is found in what the archives unpacked (CUB: the folder with
    ``images.txt``, ``CUB_200_2011/`` in the official archive; SUN: the folder with
    ``images.mat``, ``SUNAttributeDB/``, and the ``images/`` folder of the images archive) and
    assembled as ``CUB_200_2011/`` or ``SUN/{images, SUNAttributeDB}``.
 4. **Validation** with the loader's checks (lists, splits, attributes, every listed image
-   present and decodable), still in the temp folder; only then is the folder renamed into
+   present and decodable), still in the temp folder; files the loader does not read are
+   deleted there (an unlisted file is never installed); only then is the folder renamed into
    ``<data-dir>/`` (an older one moved aside first), so nothing is ever half-installed.
 
 The checkpoint ``resnet18-f37072fd.pth`` is checked as ``torch.hub`` does it: the first hex
