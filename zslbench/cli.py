@@ -172,6 +172,34 @@ def data_check(data_dir: Path | None, datasets: tuple[str, ...]) -> None:
 def data_fetch(dataset, data_dir, urls, from_zip, from_archives, sha256, keep_zip, retries, retry_wait,
                timeout) -> None:
     """Download the data (resumable), verify it, unpack and validate it atomically."""
+    try:
+        _data_fetch(dataset, data_dir, urls, from_zip, from_archives, sha256, keep_zip, retries, retry_wait,
+                    timeout)
+    except KeyboardInterrupt:
+        _fetch_interrupted(data_dir)
+
+
+def _fetch_interrupted(data_dir) -> None:
+    """Ctrl-C or SIGTERM during `data fetch`: say which partial downloads are kept for resuming."""
+    from zslbench.data.download import DOWNLOADS_DIR, resolve_root
+    from zslbench.interrupt import exit_interrupted
+
+    try:
+        kept = [f"{p} ({p.stat().st_size} bytes)"
+                for p in sorted((resolve_root(data_dir) / DOWNLOADS_DIR).glob("*.part"))]
+    except (OSError, ZSLBenchError):
+        kept = []
+    if kept:
+        click.echo(f"zslbench: interrupted; kept {', '.join(kept)}: the same command resumes the download; "
+                   "nothing was installed half-way", err=True)
+    else:
+        click.echo("zslbench: interrupted; nothing was installed half-way: run the same command again to finish",
+                   err=True)
+    exit_interrupted(130)
+
+
+def _data_fetch(dataset, data_dir, urls, from_zip, from_archives, sha256, keep_zip, retries, retry_wait,
+                timeout) -> None:
     if dataset != "xlsa17":
         from zslbench.data.images.fetch import fetch_images
 

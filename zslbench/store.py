@@ -194,7 +194,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 def clean_stale_temp(results: Path) -> list[Path]:
-    """Remove temporary run folders left by processes that died mid-write (this host only)."""
+    """Remove the temporary run folders (``runs/.<run_id>.<pid>.<random>.tmp|old``) whose writer is
+    gone: not this process, no live process of that pid on this host, and not made after the
+    run's lock file was (a holder of the lock, on any host, may be writing it).  Called at the
+    start of every run and sweep; returns what was removed."""
+    from zslbench.locks import lock_path
+
     runs = Path(results) / "runs"
     removed = []
     if not runs.is_dir():
@@ -208,9 +213,19 @@ def clean_stale_temp(results: Path) -> list[Path]:
             pid = int(parts[2])
         except ValueError:
             continue
-        if pid != os.getpid() and not _pid_alive(pid):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        try:
+            lock_time = lock_path(results, parts[1]).stat().st_mtime
+        except OSError:
+            lock_time = None
+        try:
+            if lock_time is not None and entry.lstat().st_mtime >= lock_time:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
     return removed
 
 

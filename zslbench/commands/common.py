@@ -43,6 +43,17 @@ def check_writable(results: Path | None) -> None:
         fail(f"--results: {probe} is not writable")
 
 
+def clean_stale_temp(results: Path | None) -> None:
+    """Remove the temporary folders that killed runs left in ``<results>/runs`` (only those whose
+    writer is gone: :func:`zslbench.store.clean_stale_temp`)."""
+    from zslbench.store import clean_stale_temp as clean, default_results_dir
+
+    try:
+        clean(Path(results) if results is not None else default_results_dir())
+    except OSError:
+        pass  # an unreadable runs folder is reported where it is written
+
+
 def warn_if_synthetic_images(dataset: str, source: str, data_dir: Path | None) -> None:
     """The image track's `--data auto` without the raw images: say so on stderr."""
     if source != "auto":

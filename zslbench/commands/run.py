@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from zslbench.commands.common import (
-    check_dataset_name, check_writable, fail, run_options, warn_if_synthetic, warn_if_synthetic_images,
+    check_dataset_name, check_writable, clean_stale_temp, fail, run_options, warn_if_synthetic, warn_if_synthetic_images,
 )
 from zslbench.commands.replay import ATOL_HELP, RTOL_HELP, replay
 from zslbench.commands.sweep import reject_sweep_options, run_all, sweep_options
@@ -87,6 +87,7 @@ def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, 
     check_run_options(device, cfg)
     seed = prof.seeds[0] if seed is None else seed
     check_writable(results)
+    clean_stale_temp(results)
     return overrides, cfg, seed
 
 

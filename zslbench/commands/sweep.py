@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import click
 
-from zslbench.commands.common import check_writable, run_options, split_list
+from zslbench.commands.common import check_writable, clean_stale_temp, run_options, split_list
 from zslbench.errors import ConfigError
 from zslbench.executors import EXECUTORS, SlurmOptions, SweepInterrupted, cpu_count, parse_slurm_extra, parse_slurm_time
 from zslbench.sweep import KINDS, fmt_seconds, format_plan, plan_sweep, run_sweep, run_threads, time_left
@@ -142,6 +142,7 @@ def run_all(
     n = len(plan.to_run)
     echo(f"sweep: {len(plan.jobs)} planned, {plan.count('done')} done already, {n} to run"
          + (f" on {parallel} local job(s), about {fmt_seconds(time_left(plan, parallel))}" if executor == "local" and n else ""))
+    clean_stale_temp(plan.settings.results)
     try:
         summary = run_sweep(plan, executor, jobs, slurm)
     except SweepInterrupted as exc:

@@ -1,20 +1,29 @@
 """Reading downloaded archives safely: zip (xlsa17) and ``.tgz``/``.tar.gz`` (the image datasets).
 
 Every byte of an archive is checked (the zip CRCs; a gzip stream's CRC and length, read to its
-end), and no member may write outside the target folder: absolute paths, ``..``, links that
-point outside the archive's tree and device files refuse the whole archive (DataError, one line).
+end), and no member may write outside the target folder: absolute paths, ``..``, links of any
+kind (no dataset archive holds one, so no member can pass through a link an earlier member made)
+and device files refuse the whole archive (DataError, one line).  A tar archive is only
+unpacked by a Python whose ``tarfile`` has the ``data`` extraction filter.
+
+Sizes are bounded before anything is written (:class:`UnpackLimits`): the unpacked bytes of one
+member, of the whole archive, and their ratio to the archive's size, each overridable through an
+environment variable.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import platform
 import re
 import shutil
+import stat
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from zslbench.data.download import say
@@ -23,7 +32,91 @@ from zslbench.progress import Progress
 
 _COPY_CHUNK = 1 << 22
 
-__all__ = ["check_zip", "extract_tar", "extract_zip_member", "zip_member_parts"]
+__all__ = [
+    "UnpackLimits",
+    "check_zip",
+    "check_zip_members",
+    "extract_tar",
+    "extract_zip_member",
+    "parse_size",
+    "unpack_limits",
+    "zip_member_parts",
+]
+
+
+# --------------------------------------------------------------------------- limits
+
+_GIB = 1 << 30
+_SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+#: Below this many unpacked bytes the ratio is not checked (small archives of text compress well).
+RATIO_FLOOR = 16 << 20
+
+
+@dataclass(frozen=True)
+class UnpackLimits:
+    """Upper bounds on what one archive may unpack to (bytes; ratio: unpacked / archive size)."""
+
+    total: int = 64 * _GIB
+    member: int = 8 * _GIB
+    ratio: float = 100.0
+
+
+#: environment variable -> field of UnpackLimits
+LIMIT_VARS = {
+    "ZSLBENCH_UNPACK_MAX_BYTES": "total",
+    "ZSLBENCH_UNPACK_MAX_MEMBER_BYTES": "member",
+    "ZSLBENCH_UNPACK_MAX_RATIO": "ratio",
+}
+
+
+def parse_size(var: str, text: str) -> float:
+    """A size from the environment variable ``var`` (``500M``, ``64G``, a plain number); DataError
+    unless it is positive."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", text.lower())
+    value = float(m.group(1)) * _SUFFIXES[m.group(2)] if m else 0.0
+    if not m or value <= 0:
+        raise DataError(f"${var}: {text!r} is not a positive size (e.g. 500M, 64G or a plain number)")
+    return value
+
+
+def unpack_limits() -> UnpackLimits:
+    """The limits in effect: the defaults, each overridden by its environment variable."""
+    values = {}
+    for var, name in LIMIT_VARS.items():
+        text = os.environ.get(var)
+        if text is not None and text.strip():
+            value = parse_size(var, text)
+            values[name] = value if name == "ratio" else int(value)
+    return UnpackLimits(**values)
+
+
+class _Budget:
+    """Counts the bytes an archive unpacks to and refuses a member that would exceed a limit."""
+
+    def __init__(self, archive: Path, limits: UnpackLimits | None = None):
+        self.archive = Path(archive)
+        self.limits = limits or unpack_limits()
+        self.size = max(1, self.archive.stat().st_size)
+        self.total = 0
+
+    def take(self, name: str, nbytes: int) -> None:
+        lim = self.limits
+        if nbytes > lim.member:
+            raise DataError(f"{self.archive}: member {name!r} unpacks to {nbytes} bytes, more than "
+                            f"the limit of {lim.member} per member ($ZSLBENCH_UNPACK_MAX_MEMBER_BYTES); "
+                            "refusing the archive")
+        self.add(nbytes)
+
+    def add(self, nbytes: int) -> None:
+        lim = self.limits
+        self.total += nbytes
+        if self.total > lim.total:
+            raise DataError(f"{self.archive}: unpacks to more than {lim.total} bytes, the limit "
+                            "($ZSLBENCH_UNPACK_MAX_BYTES); refusing the archive")
+        if self.total > RATIO_FLOOR and self.total > lim.ratio * self.size:
+            raise DataError(f"{self.archive}: unpacks to more than {lim.ratio:g} times its size of "
+                            f"{self.size} bytes ($ZSLBENCH_UNPACK_MAX_RATIO): a compression bomb or "
+                            "not a dataset archive; refusing the archive")
 
 
 # --------------------------------------------------------------------------- zip
@@ -48,6 +141,17 @@ def zip_member_parts(name: str) -> tuple[str, ...]:
     if text.startswith("/") or re.match(r"^[A-Za-z]:", text) or ".." in pure.parts:
         raise DataError(f"zip member {name!r}: unsafe path (absolute or with '..'); refusing the archive")
     return tuple(p for p in pure.parts if p not in ("", "."))
+
+
+def check_zip_members(archive: Path, infos: list[zipfile.ZipInfo], limits: UnpackLimits | None = None) -> None:
+    """DataError when a member is a link or the members would unpack beyond the limits; checked
+    on the sizes the zip declares (a member never yields more than its declared size)."""
+    budget = _Budget(archive, limits)
+    for info in infos:
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise DataError(f"{archive}: member {info.filename!r} is a symbolic link; the dataset "
+                            "archives hold none: refusing the archive")
+        budget.take(info.filename, info.file_size)
 
 
 def extract_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, root: Path) -> None:
@@ -78,8 +182,9 @@ class _Reading:
         return getattr(self._fh, name)
 
 
-def _safe_members(tar: tarfile.TarFile, archive: Path):
-    """The archive's members, refusing any that could write outside the target folder."""
+def _safe_members(tar: tarfile.TarFile, archive: Path, budget: _Budget):
+    """The archive's members, refusing any that could write outside the target folder, any link
+    and any member beyond the size limits (checked on its header, before it is written)."""
     for m in tar:
         name = m.name.replace("\\", "/")
         pure = PurePosixPath(name)
@@ -98,26 +203,41 @@ def _safe_members(tar: tarfile.TarFile, archive: Path):
                     parts.pop()
                 elif p not in ("", "."):
                     parts.append(p)
-        elif not (m.isfile() or m.isdir()):
+            kind = "symbolic link" if m.issym() else "hard link"
+            raise DataError(f"{archive}: member {m.name!r} is a {kind} ({m.linkname!r}); the dataset "
+                            "archives hold none: refusing the archive")
+        if not (m.isfile() or m.isdir()):
             raise DataError(f"{archive}: member {m.name!r} is a device or special file; "
                             "refusing the archive")
+        if m.isfile():
+            budget.take(m.name, m.size)
         yield m
 
 
+def _require_data_filter(archive: Path) -> None:
+    if not hasattr(tarfile, "data_filter"):
+        raise DataError(f"{archive}: this Python ({platform.python_version()}) lacks tarfile's 'data' "
+                        "extraction filter; unpacking a .tgz needs Python 3.10.12+, 3.11.4+ or 3.12+")
+
+
 def extract_tar(archive: Path, dest: Path, *, progress: bool | None = None,
-                log: Callable[[str], None] | None = None, shown_as: Path | None = None) -> None:
+                log: Callable[[str], None] | None = None, shown_as: Path | None = None,
+                limits: UnpackLimits | None = None) -> None:
     """Extract a ``.tgz``/``.tar.gz`` (or plain ``.tar``) archive safely into ``dest``.
 
     The whole file is read: a gzip stream is checked against its CRC and length at the end, and
     anything but zero padding after the end of the tar stream means a damaged archive (tarfile
     alone stops quietly at the first unreadable header).  DataError (one line) for a corrupted
-    or truncated archive, an unsafe member or a folder that cannot take the files (named
-    ``shown_as`` in the message when given)."""
+    or truncated archive, an unsafe member, sizes beyond ``limits`` (default
+    :func:`unpack_limits`) or a folder that cannot take the files (named ``shown_as`` in the
+    message when given)."""
     import gzip
 
     archive = Path(archive)
     if not archive.is_file():
         raise DataError(f"{archive}: no such file")
+    _require_data_filter(archive)
+    budget = _Budget(archive, limits)
     size = archive.stat().st_size
     with open(archive, "rb") as raw:
         magic = raw.read(262)
@@ -130,19 +250,19 @@ def extract_tar(archive: Path, dest: Path, *, progress: bool | None = None,
             stream = _Reading(raw, bar)
             src = gzip.GzipFile(fileobj=stream, mode="rb") if is_gzip else stream
             with tarfile.open(fileobj=src, mode="r|") as tar:
-                kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-                for member in _safe_members(tar, archive):
-                    tar.extract(member, dest, set_attrs=False, **kwargs)
+                for member in _safe_members(tar, archive, budget):
+                    tar.extract(member, dest, set_attrs=False, filter="data")
                 while True:  # the rest: zero padding only; reading it checks the gzip CRC
                     chunk = src.read(1 << 20)
                     if not chunk:
                         break
                     if chunk.count(0) != len(chunk):
                         raise tarfile.ReadError("unreadable data after the last readable member")
+                    budget.add(len(chunk))
         except DataError:
             raise
         except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
+            if exc.errno is None or exc.errno == errno.EIO:  # reading the archive
                 raise DataError(f"{archive}: corrupted or truncated archive "
                                 f"({one_line(exc) or type(exc).__name__})") from None
             raise DataError(f"{shown_as or dest}: cannot unpack {archive.name} there "

@@ -8,7 +8,11 @@ for the image datasets and the backbone checkpoint) is built from these parts:
   a server that ignores ``Range`` (answers 200) is downloaded again from the start.  Transient
   failures (connection reset or refused, timeouts, HTTP 5xx/408/429) are retried with
   exponential backoff; other HTTP errors (404...) fail at once with :class:`DownloadError`.  The
-  ``.part`` file is kept after a network failure so that the next call resumes it.
+  ``.part`` file is kept after a network failure so that the next call resumes it.  A failed
+  attempt forgives the failures before it only when the ``.part`` file grew past its largest
+  size so far; at most :func:`max_attempts` requests are made in all; a transfer slower than
+  :data:`MIN_RATE` bytes/s over any ``timeout`` seconds (monotonic clock) is a failure; only
+  redirects to http(s) addresses are followed, and the address finally read is reported.
 * :func:`verify_file` checks the size announced by the server and a SHA-256 when one is known
   (archive formats are checked by :mod:`zslbench.data.archives`).
 * :func:`fetch_lock` holds one lock per data folder (``<data-dir>/downloads/.lock``): a second
@@ -45,6 +49,8 @@ _CHUNK = 1 << 16
 _HASH_CHUNK = 1 << 22
 _USER_AGENT = "zslbench-fetch/1 (+python urllib)"
 _RETRY_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: The slowest transfer accepted, in bytes per second, averaged over each ``timeout`` seconds.
+MIN_RATE = 1024
 
 __all__ = [
     "DOWNLOADS_DIR",
@@ -55,6 +61,7 @@ __all__ = [
     "download",
     "fetch_lock",
     "install_file",
+    "max_attempts",
     "move_into_place",
     "normalise_sha256",
     "resolve_root",
@@ -84,6 +91,34 @@ class DownloadError(DataError):
 class _Transient(Exception):
     """A failure worth retrying (network trouble, server overload)."""
 
+    forgivable = True  # whether growth of the .part file forgives the failures before it
+
+
+class _TooSlow(_Transient):
+    """A transfer below the minimum rate: retried, but never counted as progress."""
+
+    forgivable = False
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) addresses only (urllib alone also follows ftp://)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        from urllib.parse import urlsplit
+
+        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise DataError(f"{req.full_url}: the server redirects to {one_line(newurl)!r}; only "
+                            "http(s) addresses are followed")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
+
+
+def max_attempts(retries: int) -> int:
+    """The most requests one download makes in all, whatever progress each one makes."""
+    return 10 * (retries + 1)
+
 
 # --------------------------------------------------------------------------- download
 
@@ -108,11 +143,13 @@ def _content_length(resp) -> int | None:
 
 
 def _attempt(
-    url: str, part: Path, timeout: float, progress: bool | None, log, counter: list[int]
+    url: str, part: Path, timeout: float, progress: bool | None, log, counter: list[int],
+    meta: dict | None = None, min_rate: float = MIN_RATE,
 ) -> int | None:
     """One HTTP request that appends to ``part``; returns the expected total size (or None).
 
-    Every byte received is added to ``counter[0]``.
+    Every byte received is added to ``counter[0]``; ``meta["url"]`` is set to the address read
+    (after redirects).  Fewer than ``min_rate * timeout`` bytes in any ``timeout`` seconds fail.
 
     Raises _Transient for failures worth retrying, DataError for final ones.  On return the
     part file holds the whole body (its size equals the total when the total is known).
@@ -123,7 +160,7 @@ def _attempt(
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(url, headers=headers)
     try:
-        resp = urllib.request.urlopen(request, timeout=timeout)
+        resp = _OPENER.open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         code = exc.code
         if code == 416 and offset:
@@ -142,6 +179,8 @@ def _attempt(
         raise _Transient(one_line(reason) or type(exc).__name__) from None
 
     with resp:
+        if meta is not None:
+            meta["url"] = resp.geturl()
         status = resp.status
         if status == 206:
             cr = _parse_content_range(resp.headers.get("Content-Range"))
@@ -162,10 +201,18 @@ def _attempt(
         length = _content_length(resp)
         received = 0
         bar = Progress(total, part.name.removesuffix(".part"), "B", progress, initial=offset)
+        window_start, window_bytes = time.monotonic(), 0
         with open(part, mode) as out, bar:
             while True:
+                now = time.monotonic()
+                if now - window_start >= timeout:
+                    if window_bytes < min_rate * (now - window_start):
+                        out.flush()
+                        raise _TooSlow(f"{window_bytes} bytes in {now - window_start:.3g}s, slower than "
+                                       f"{min_rate:g} bytes/s over --timeout {timeout:g}s")
+                    window_start, window_bytes = now, 0
                 try:
-                    chunk = resp.read(_CHUNK)
+                    chunk = resp.read1(_CHUNK)
                 except (OSError, http.client.HTTPException) as exc:
                     out.flush()
                     raise _Transient(
@@ -175,6 +222,7 @@ def _attempt(
                 if not chunk:
                     break
                 out.write(chunk)
+                window_bytes += len(chunk)
                 received += len(chunk)
                 counter[0] += len(chunk)
                 bar.update(len(chunk))
@@ -200,30 +248,42 @@ def download(
     timeout: float = 60.0,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
+    meta: dict | None = None,
+    min_rate: float = MIN_RATE,
 ) -> tuple[int, int | None]:
     """Download ``url`` to ``dest`` (via ``dest + ".part"``, resumable); returns (bytes received, size).
 
     Up to ``retries`` failed attempts in a row are retried (each resumes where the file stops),
-    waiting ``backoff * 2**(k-1)`` seconds (at most ``max_wait``) before retry k; an attempt that
-    received bytes restarts the count.  ``progress``: True/False, or None for a bar only on a terminal.
-    Final failures raise DataError with one line.
+    waiting ``backoff * 2**(k-1)`` seconds (at most ``max_wait``) before retry k; an attempt after
+    which the ``.part`` file is larger than it ever was restarts the count, one slower than
+    ``min_rate`` bytes/s over ``timeout`` seconds does not.  At most :func:`max_attempts`
+    requests in all.  ``progress``: True/False, or None for a bar only on a terminal.  ``meta``,
+    when given, gets ``"url"``: the address finally read (after redirects).  Final failures raise
+    DataError with one line.
     """
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")
     part.parent.mkdir(parents=True, exist_ok=True)
     counter = [0]
-    failures = 0
-    if part.exists() and part.stat().st_size:
-        say(log, f"resuming {part} at byte {part.stat().st_size}")
+    failures = attempts = 0
+    cap = max_attempts(retries)
+    largest = part.stat().st_size if part.exists() else 0
+    if largest:
+        say(log, f"resuming {part} at byte {largest}")
     while True:
-        before = counter[0]
+        attempts += 1
         try:
-            size = _attempt(url, part, timeout, progress, log, counter)
+            size = _attempt(url, part, timeout, progress, log, counter, meta, min_rate)
         except _Transient as exc:
-            # a failed attempt that received bytes forgives the failures before it
-            failures = 1 if counter[0] > before else failures + 1
+            now = part.stat().st_size if part.exists() else 0
+            grew, largest = now > largest, max(largest, now)
+            # a failed attempt that made the file larger than ever forgives the failures before it
+            failures = 1 if grew and exc.forgivable else failures + 1
             if failures > retries:
-                raise DownloadError(url, str(exc), retries + 1) from None
+                raise DownloadError(url, str(exc), attempts) from None
+            if attempts >= cap:
+                raise DownloadError(url, f"{exc}; stopped after {attempts} attempts in all "
+                                         f"(at most 10 x (--retries + 1))", attempts) from None
             wait = min(max_wait, backoff * (2 ** max(0, failures - 1)))
             say(log, f"download interrupted: {exc}; retrying in {wait:.3g}s")
             time.sleep(wait)

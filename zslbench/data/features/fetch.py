@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from zslbench.data.archives import check_zip, extract_zip_member, zip_member_parts
+from zslbench.data.archives import check_zip, check_zip_members, extract_zip_member, zip_member_parts
 from zslbench.data.download import (
     DOWNLOADS_DIR,
     DownloadError,
@@ -48,6 +48,7 @@ from zslbench.data.download import (
     verify_file,
 )
 from zslbench.data.features.specs import DATASETS
+from zslbench.data.features.xlsa17_files import FEATURES_FILE, SPLITS_FILE
 from zslbench.errors import DataError, one_line
 
 OFFICIAL_URL = "http://datasets.d2.mpi-inf.mpg.de/xian/xlsa17.zip"
@@ -65,6 +66,8 @@ NAME = "xlsa17"  # the temp folders: .xlsa17.tmp-XXXX, .xlsa17.old-XXXX
 XLSA17_SHA256: str | None = None
 
 _DIR_NAMES = {spec.dir_name.lower(): spec for spec in DATASETS.values()}
+#: The files of a dataset folder that are installed: those the loader reads.
+_INSTALLED = (FEATURES_FILE, SPLITS_FILE)
 
 __all__ = [
     "ARCHIVE_NAME",
@@ -104,14 +107,16 @@ def verify_archive(path: str | os.PathLike, sha256: str | None = None, size: int
 
 
 def _locate(zf: zipfile.ZipFile) -> dict[str, list[tuple[zipfile.ZipInfo, tuple[str, ...]]]]:
-    """Members of each dataset folder ``[xlsa17/]data/<DS>/``: {DS: [(info, path inside DS)]}."""
+    """The members the loader reads in each dataset folder ``[xlsa17/]data/<DS>/``:
+    {DS: [(info, path inside DS)]}; other files are not installed."""
     found: dict[tuple[tuple[str, ...], str], list] = {}
     for info in zf.infolist():
         parts = zip_member_parts(info.filename)
         if info.is_dir():
             continue
         for i in range(len(parts) - 2):
-            if parts[i].lower() == "data" and parts[i + 1].lower() in _DIR_NAMES:
+            if (parts[i].lower() == "data" and parts[i + 1].lower() in _DIR_NAMES
+                    and parts[i + 2:] in ((FEATURES_FILE,), (SPLITS_FILE,))):
                 prefix = parts[:i]
                 key = (prefix, _DIR_NAMES[parts[i + 1].lower()].dir_name)
                 found.setdefault(key, []).append((info, parts[i + 2 :]))
@@ -153,11 +158,15 @@ def extract_archive(
                     names = ", ".join(sorted(s.dir_name for s in DATASETS.values()))
                     raise DataError(f"{archive}: no dataset folder found in the archive "
                                     f"(expected xlsa17/data/<{names.replace(', ', '|')}>/)")
+                check_zip_members(archive, [info for members in chosen.values() for info, _ in members])
                 for ds, members in chosen.items():
                     for info, inner in members:
                         extract_zip_member(zf, info, tmp.joinpath("xlsa17", "data", ds, *inner), tmp)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise DataError(f"{archive}: corrupted zip archive ({one_line(exc)})") from None
+        except OSError as exc:
+            raise DataError(f"{root}: cannot unpack {archive.name} there "
+                            f"({one_line(exc.strerror or exc)})") from None
         notes: list[str] = []
         for ds in sorted(chosen):
             name = next(s.name for s in DATASETS.values() if s.dir_name == ds)
@@ -222,12 +231,14 @@ def _in_place(root: Path) -> list[str] | None:
     return expected
 
 
-def _write_marker(root: Path, datasets: list[str], source: str, digest: str, size: int) -> None:
+def _write_marker(root: Path, datasets: list[str], source: str, digest: str, size: int,
+                  final_url: str | None = None) -> None:
     from zslbench.store import atomic_write_text
 
     record = {
         "datasets": sorted(datasets),
         "source": source,
+        "final_url": final_url,  # the address read after redirects (None: not downloaded by this call)
         "archive_sha256": digest,
         "archive_bytes": size,
         "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -280,6 +291,7 @@ def fetch_xlsa17(
             return result
 
         downloaded_here = from_zip is None
+        meta: dict = {}
         if from_zip is not None:
             archive = from_zip
             size = None
@@ -294,7 +306,7 @@ def fetch_xlsa17(
                 try:
                     result.downloaded_bytes, size = download(
                         url, archive, retries=retries, backoff=backoff, timeout=timeout,
-                        progress=progress, log=log,
+                        progress=progress, log=log, meta=meta,
                     )
                 except DownloadError as exc:
                     raise DataError(
@@ -325,7 +337,7 @@ def fetch_xlsa17(
             archive.unlink(missing_ok=True)
             raise DataError(f"{exc}; the downloaded file was deleted") from None
         _write_marker(root, result.datasets, str(from_zip) if from_zip else url, digest,
-                      archive.stat().st_size)
+                      archive.stat().st_size, meta.get("url"))
         if downloaded_here and not keep_zip:
             archive.unlink(missing_ok=True)
         say(log, f"xlsa17 ready in {root / 'xlsa17' / 'data'}: {', '.join(result.datasets)}")

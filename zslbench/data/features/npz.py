@@ -11,23 +11,34 @@ The arrays (indices 0-based, any feature dimension D and attribute count A):
 * ``class_names`` [C] str.
 
 Every problem raises :class:`~zslbench.errors.DataError` with one line naming the file and
-the array.  The data's fingerprint is the SHA-256 of the file.
+the array.  Only these arrays are read (other members of the file are ignored), and each one's
+``.npy`` header is checked before its data: a readable header, no object dtype, a data size that
+matches the member's size, and all arrays together at most :data:`MAX_BYTES`
+(``$ZSLBENCH_NPZ_MAX_BYTES``).  The data's fingerprint is the SHA-256 of the file.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from zslbench.data.archives import parse_size
 from zslbench.data.features.types import ZSLData
 from zslbench.data.features.xlsa17_files import combined_fingerprint, file_sha256
-from zslbench.errors import DataError
+from zslbench.errors import DataError, one_line
 
 NPZ_FILE = "features.npz"
 ARRAYS = ("features", "labels", "attrs", "trainval_idx", "test_seen_idx", "test_unseen_idx", "class_names")
 SPLITS = ("trainval_idx", "test_seen_idx", "test_unseen_idx")
+#: The data of all arrays together may hold at most this many bytes unless $ZSLBENCH_NPZ_MAX_BYTES says otherwise.
+MAX_BYTES = 16 << 30
+MAX_BYTES_VAR = "ZSLBENCH_NPZ_MAX_BYTES"
+_MAX_HEADER = 10000
+_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
 def npz_path(name: str, data_dir: str | os.PathLike) -> Path:
@@ -45,17 +56,64 @@ def _error(path: Path, key: str, problem: str) -> DataError:
     return DataError(f"{path}: array '{key}': {problem}")
 
 
+def max_bytes() -> int:
+    text = os.environ.get(MAX_BYTES_VAR, "").strip()
+    return int(parse_size(MAX_BYTES_VAR, text)) if text else MAX_BYTES
+
+
+def _header(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> int:
+    """Check the ``.npy`` header of the member ``info``; the bytes of data it declares."""
+    try:
+        with zf.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            if version not in _READERS:
+                raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+            shape, _fortran, dtype = _READERS[version](fh, max_header_size=_MAX_HEADER)
+            offset = fh.tell()
+    except Exception as exc:  # noqa: BLE001 - any unreadable header is a bad file
+        raise _error(path, key, f"not a readable .npy header ({one_line(exc) or type(exc).__name__})") from None
+    if dtype.hasobject:
+        raise _error(path, key, f"dtype {dtype}: Python objects are never loaded")
+    if any(d < 0 for d in shape):
+        raise _error(path, key, f"shape {shape}: negative dimension")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if info.file_size - offset != nbytes:
+        raise _error(path, key, f"the header declares shape {shape} of {dtype} ({nbytes} bytes of data) "
+                                f"but the file holds {info.file_size - offset} bytes")
+    if len(shape) != (2 if key in ("features", "attrs") else 1):
+        want = "a non-empty 2-D array" if key in ("features", "attrs") else "one dimension"
+        raise _error(path, key, f"shape {shape}: expected {want}")
+    return nbytes
+
+
 def _read(path: Path) -> dict:
+    """The known arrays of ``path``, each header checked before any data is read."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
-    for key in ARRAYS:
-        if key not in arrays:
-            raise _error(path, key, "missing")
+        with zipfile.ZipFile(path) as zf:
+            members = {}
+            for info in zf.infolist():
+                key = info.filename.removesuffix(".npy")
+                if key in ARRAYS:
+                    members[key] = info
+            for key in ARRAYS:
+                if key not in members:
+                    raise _error(path, key, "missing")
+            total, limit = 0, max_bytes()
+            for key in ARRAYS:
+                total += _header(path, zf, members[key], key)
+                if total > limit:
+                    raise _error(path, key, f"the arrays up to this one hold {total} bytes of data, more "
+                                            f"than the limit of {limit} (${MAX_BYTES_VAR})")
+            arrays = {}
+            for key in ARRAYS:
+                with zf.open(members[key]) as fh:
+                    arrays[key] = np.lib.format.read_array(fh, allow_pickle=False, max_header_size=_MAX_HEADER)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged zip or member
+        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {one_line(exc)})") from None
     return arrays
 
 
@@ -80,6 +138,10 @@ def validate(path: Path, arrays: dict) -> tuple:
         if bad.any():
             row, col = (int(x) for x in np.argwhere(bad)[0])
             raise _error(path, key, f"{int(bad.sum())} NaN or infinite value(s), e.g. row {row}, column {col}")
+        big = np.abs(a.astype(np.float64)) > np.finfo(np.float32).max
+        if big.any():
+            row, col = (int(x) for x in np.argwhere(big)[0])
+            raise _error(path, key, f"value {a[row, col]} (row {row}, column {col}) does not fit in float32")
     n_img, n_cls = feats.shape[0], attrs.shape[0]
     labels = _int_array(path, arrays, "labels")
     if labels.shape != (n_img,):
@@ -102,6 +164,11 @@ def validate(path: Path, arrays: dict) -> tuple:
             raise _error(path, key, "empty")
         if idx.min() < 0 or idx.max() >= n_img:
             raise _error(path, key, f"index {int(idx.max() if idx.max() >= n_img else idx.min())} is outside 0..{n_img - 1}")
+        values, counts = np.unique(idx, return_counts=True)
+        if (counts > 1).any():
+            i = int(np.flatnonzero(counts > 1)[0])
+            raise _error(path, key, f"index {int(values[i])} appears {int(counts[i])} times: a split lists "
+                                    "each image once")
         splits[key] = idx
     seen = np.unique(labels[splits["trainval_idx"]])
     unseen = np.unique(labels[splits["test_unseen_idx"]])

@@ -10,13 +10,15 @@ folder, temp folders that the loaders never read; archives are read by
    ``--from-archive``; several may be given, e.g. SUN's two) and read through to the end, so a
    truncated or corrupted gzip stream is refused.
 2. **Safe extraction** into ``<data-dir>/.<name>.tmp-XXXX/``: members with absolute paths or
-   ``..``, links that point outside the archive's tree, and device files refuse the archive.
+   ``..``, links, device files and sizes beyond the limits of :mod:`zslbench.data.archives`
+   refuse the archive.
 3. **Layout**: the dataset folder is found in what the archives unpacked (CUB: the folder with
    ``images.txt``, ``CUB_200_2011/`` in the official archive; SUN: the folder with
    ``images.mat``, ``SUNAttributeDB/``, and the ``images/`` folder of the images archive) and
    assembled as ``CUB_200_2011/`` or ``SUN/{images, SUNAttributeDB}``.
 4. **Validation** with the loader's checks (lists, splits, attributes, every listed image
-   present and decodable), still in the temp folder; only then is the folder renamed into
+   present and decodable), still in the temp folder; files the loader does not read are
+   deleted there (an unlisted file is never installed); only then is the folder renamed into
    ``<data-dir>/`` (an older one moved aside first), so nothing is ever half-installed.
 
 The checkpoint ``resnet18-f37072fd.pth`` is checked as ``torch.hub`` does it: the first hex
@@ -26,6 +28,7 @@ digits of its SHA-256 must equal the ones in its name; it lands in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -97,6 +100,7 @@ class ImageFetchResult:
     skipped: bool = False
     downloaded_bytes: int = 0
     sha256: dict = field(default_factory=dict)  # file name -> digest
+    final_urls: dict = field(default_factory=dict)  # file name -> address read after redirects
     notes: list[str] = field(default_factory=list)
 
 
@@ -155,10 +159,31 @@ def _assemble(spec: FetchSpec, unpacked: Path, stage: Path, sources: str) -> Pat
     return target
 
 
-def _write_record(root: Path, name: str, sources: list[str], digests: dict) -> None:
+def _keep_only_read_files(key: str, stage: Path) -> list[str]:
+    """Delete from the assembled folder in ``stage`` every file the loader does not read (the
+    list, split and attribute files and the listed images are kept); the deleted paths, relative
+    to ``stage``."""
+    from zslbench.data.images.sources import scan
+
+    listing = scan(key, stage)
+    keep = {os.path.normpath(p) for p in [*listing.sources, *listing.paths()]}
+    dropped = []
+    for folder, dirs, names in os.walk(listing.root, topdown=False):
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.normpath(path) not in keep:
+                os.unlink(path)
+                dropped.append(os.path.relpath(path, stage))
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(folder, name))  # only empty ones
+    return sorted(dropped)
+
+
+def _write_record(root: Path, name: str, sources: list[str], digests: dict, final_urls: dict) -> None:
     from zslbench.store import atomic_write_text
 
-    record = {"dataset": name, "sources": sources, "sha256": digests,
+    record = {"dataset": name, "sources": sources, "sha256": digests, "final_urls": final_urls,
               "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     atomic_write_text(root / DOWNLOADS_DIR / f"{name}.fetched.json", json.dumps(record, indent=2) + "\n")
 
@@ -180,8 +205,10 @@ def _get_files(spec: FetchSpec, root: Path, urls, retries, backoff, timeout, pro
             continue
         say(log, f"downloading {url}\n  to {path}")
         try:
+            meta: dict = {}
             got, _size = download(url, path, retries=retries, backoff=backoff, timeout=timeout,
-                                  progress=progress, log=log)
+                                  progress=progress, log=log, meta=meta)
+            result.final_urls[fname] = meta.get("url", url)
         except DownloadError as exc:
             raise DataError(
                 f"cannot download {exc.url} ({exc.reason}; {exc.attempts} attempt(s)). If this "
@@ -246,15 +273,20 @@ def fetch_images(
             unpacked.mkdir()
             stage.mkdir()
             try:
-                say(log, "unpacking:")
-                for path, _here in files:
-                    extract_tar(path, unpacked, progress=progress, log=log, shown_as=root)
-                _assemble(spec, unpacked, stage, sources)
-                say(log, "validating (every image is decoded):")
-                res = check_images(key, stage, decode=True, progress=progress)
-                if res.status == "fail":
-                    raise DataError(f"{sources}: {spec.what} failed validation: "
-                                    + res.message.replace(str(stage) + os.sep, ""))
+                try:
+                    say(log, "unpacking:")
+                    for path, _here in files:
+                        extract_tar(path, unpacked, progress=progress, log=log, shown_as=root)
+                    _assemble(spec, unpacked, stage, sources)
+                    say(log, "validating (every image is decoded):")
+                    res = check_images(key, stage, decode=True, progress=progress)
+                    if res.status == "fail":
+                        raise DataError(f"{sources}: {spec.what} failed validation: "
+                                        + res.message.replace(str(stage) + os.sep, ""))
+                    dropped = _keep_only_read_files(key, stage)
+                except OSError as exc:
+                    raise DataError(f"{root}: cannot unpack {sources} there "
+                                    f"({' '.join(str(exc.strerror or exc).split())})") from None
             except DataError as exc:
                 downloaded = [p for p, here in files if here]
                 if not downloaded:
@@ -264,13 +296,16 @@ def fetch_images(
                 raise DataError(f"{exc}; the downloaded file(s) were deleted") from None
             say(log, f"  {res.images} images, {res.classes} classes, {res.attributes} attributes, "
                       f"split {res.split}: {res.status}")
+            if dropped:
+                say(log, f"  {len(dropped)} file(s) that zslbench does not read were not installed "
+                          f"(e.g. {dropped[0]})")
             if res.status == "warn":
                 result.notes.append(res.message.replace(str(stage), str(root)))
             result.sha256 = {p.name: sha256_of(p) for p, _ in files}
             move_into_place(stage / spec.folder, root / spec.folder, root, name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        _write_record(root, name, [str(p) for p, _ in files], result.sha256)
+        _write_record(root, name, [str(p) for p, _ in files], result.sha256, result.final_urls)
         if not keep_archives:
             for path, here in files:
                 if here:
@@ -343,8 +378,11 @@ def fetch_checkpoint(
             else:
                 say(log, f"downloading {url}\n  to {src}")
                 try:
+                    meta: dict = {}
                     result.downloaded_bytes, _ = download(url, src, retries=retries, backoff=backoff,
-                                                          timeout=timeout, progress=progress, log=log)
+                                                          timeout=timeout, progress=progress, log=log,
+                                                          meta=meta)
+                    result.final_urls[fname] = meta.get("url", url)
                 except DownloadError as exc:
                     raise DataError(
                         f"cannot download {exc.url} ({exc.reason}; {exc.attempts} attempt(s)); get "
@@ -360,6 +398,6 @@ def fetch_checkpoint(
                             + ("; the downloaded file was deleted" if here else ""))
         install_file(src, final, move=here)
         result.sha256 = {fname: digest}
-        _write_record(root, spec.name, [str(src)], result.sha256)
+        _write_record(root, spec.name, [str(src)], result.sha256, result.final_urls)
         say(log, f"resnet18-imagenet ready: {final} (sha256 {digest})")
         return result
