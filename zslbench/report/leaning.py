@@ -25,8 +25,8 @@ def supporting_direction(claim: Claim) -> str:
 
 def points_for(check: Check, claim: Claim) -> bool | None:
     """Whether the check's measured difference points the claim's way; None for no difference."""
-    if check.comparison is None:
-        if check.summary is None or math.isnan(check.summary.mean):
+    if check.comparison is None:  # a time: it says nothing where the claim's device was not used
+        if check.summary is None or math.isnan(check.summary.mean) or check.verdict == stats.NO_VERDICT:
             return None
         return check.summary.mean < float(claim.params.get("max_seconds", "60"))
     diff = check.comparison.diff
@@ -36,7 +36,8 @@ def points_for(check: Check, claim: Claim) -> bool | None:
 
 
 def tally(res: ClaimResult) -> tuple[int, int, int]:
-    """(checks pointing the claim's way, against it, with no difference)."""
+    """(checks pointing the claim's way, against it, neither: no difference, or a time measured
+    on another device than the claim's)."""
     ways = [points_for(c, res.claim) for c in res.checks]
     return ways.count(True), ways.count(False), ways.count(None)
 
@@ -45,7 +46,7 @@ def tally_text(res: ClaimResult) -> str:
     if not res.checks:
         return "—"
     yes, no, none = tally(res)
-    return f"{yes} for, {no} against" + (f", {none} zero" if none else "")
+    return f"{yes} for, {no} against" + (f", {none} neither" if none else "")
 
 
 def against(res: ClaimResult) -> list[Check]:

@@ -201,8 +201,10 @@ def check_sets_act(jobs, explicit, profile, source, data_dir, settings) -> None:
 def data_sources(plan: Plan) -> list[str]:
     """One line per track and dataset of the plan: the data its runs will load (the resolved
     `--data`: with `auto`, xlsa17 where its files are found, else SYNTHETIC)."""
+    from zslbench.data import default_data_dir
+
     settings = plan.settings
-    where = f" from {settings.data_dir}" if settings.data_dir is not None else ""
+    where = f" from {settings.data_dir if settings.data_dir is not None else default_data_dir()}"
     seen: dict[tuple, str] = {}
     for job in plan.jobs:
         key = (job.track_key, job.dataset)
