@@ -159,3 +159,12 @@ def test_option_effects_say_what_was_not_flipped_and_what_measured_nothing(tmp_p
     assert "seen_logit_scale: colab_rule → 1.0" in section
     assert "mlp3+cn (same factor ×1 on both sides: measures nothing)" in section
     assert "Not flipped (base runs only): mlp3+cn on sun." in section
+
+
+def test_training_curves_say_which_h_they_plot(tmp_path):
+    for seed in (1, 2):
+        mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, 40.0, epochs=[20.0, 30.0, 35.0])
+    html, _ = _write(tmp_path)
+    caption = re.search(r"<figcaption>(CUB, xlsa17 features.*?)</figcaption>", html).group(1)
+    assert "per-sample and uncalibrated" in caption
+    assert "NOT the calibrated per-class H of the tables" in caption
