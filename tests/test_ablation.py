@@ -74,18 +74,50 @@ def test_plan_puts_the_flipped_runs_beside_the_grid():
                       results=Path("/nonexistent/results"), ablate=["select_epoch", "seen_logit_scale"])
     base = [j for j in plan.jobs if not j.ablation]
     extra = [j for j in plan.jobs if j.ablation]
-    assert len(base) == 2 and len(extra) == 6
-    assert sorted({j.ablation for j in extra}) == ["seen_logit_scale=0.95", "seen_logit_scale=1.0",
-                                                  "select_epoch=best_test_H"]
-    assert len({j.run_id for j in plan.jobs}) == 8
+    # on CUB the default seen_logit_scale=colab_rule already means 1.0: only 0.95 changes anything
+    assert len(base) == 2 and len(extra) == 4
+    assert sorted({j.ablation for j in extra}) == ["seen_logit_scale=0.95", "select_epoch=best_test_H"]
+    assert len({j.run_id for j in plan.jobs}) == 6
     assert {j.seed for j in extra} == {1, 2}
-    assert any("--ablate select_epoch,seen_logit_scale: 6 runs" in n for n in plan.notes)
+    assert any("--ablate select_epoch,seen_logit_scale: 4 runs" in n for n in plan.notes)
+    skipped = [n for n in plan.notes if n.startswith("--ablate: not planned")]
+    assert skipped == ["--ablate: not planned, as the flipped run would act with the same setting and measure "
+                       "nothing: seen_logit_scale=1.0 on cub: the run's seen_logit_scale=colab_rule already "
+                       "resolves to 1.0 there"]
     without = plan_sweep("quick", models=["mlp3+cn"], datasets=["cub"], seeds=[1, 2], source="synthetic",
                          results=Path("/nonexistent/results"))
     assert [j.run_id for j in without.jobs] == [j.run_id for j in base]  # the grid's ids do not move
     with pytest.raises(ConfigError, match="changes none of the planned runs"):
         plan_sweep("quick", models=["mlp3"], datasets=["cub"], seeds=[1], source="synthetic",
                    results=Path("/nonexistent/results"), ablate=["cn_denominator"])
+
+
+def test_a_flip_is_planned_only_where_the_resolved_value_changes():
+    cfg = GZSLConfig().to_dict()
+    traits = gzsl_traits("mlp3+cn", "sun", "synthetic")
+    for ds, kept in (("cub", ["seen_logit_scale=0.95"]), ("sun", ["seen_logit_scale=1.0"])):
+        skipped: list[str] = []
+        found = flips(["seen_logit_scale"], "gzsl", GZSLConfig, "gzsl", traits, cfg, None, dataset=ds,
+                      skipped=skipped)
+        assert [f.label for f in found] == kept
+        assert len(skipped) == 1 and f" on {ds}: " in skipped[0]
+    # a run with a constant factor: both alternatives differ from it
+    found = flips(["seen_logit_scale"], "gzsl", GZSLConfig, "gzsl", traits, {**cfg, "seen_logit_scale": "0.9"},
+                  None, dataset="cub")
+    assert [f.label for f in found] == ["seen_logit_scale=1.0", "seen_logit_scale=0.95"]
+
+
+def test_the_dry_run_prints_each_datasets_data_source(tmp_path):
+    from click.testing import CliRunner
+
+    from zslbench.cli import cli
+
+    res = CliRunner().invoke(cli, ["run", "--all", "--dry-run", "--only", "gzsl", "--models", "mlp3+cn",
+                                   "--datasets", "cub,sun", "--seeds", "1", "--data", "auto",
+                                   "--data-dir", str(tmp_path / "none"), "--results", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    assert "data: gzsl cub: SYNTHETIC data (not the real data)" in res.output
+    assert "data: gzsl sun: SYNTHETIC data (not the real data)" in res.output
 
 
 @pytest.mark.slow

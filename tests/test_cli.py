@@ -52,8 +52,17 @@ def test_results_that_is_a_file_is_refused(tmp_path):
     one_error_line(proc, str(target))
 
 
-def test_data_check_on_an_empty_folder(tmp_path):
-    one_error_line(zsl("data", "check", "--data-dir", str(tmp_path)), str(tmp_path))
+def test_data_check_without_data_prints_a_row_per_dataset(tmp_path):
+    for folder in (tmp_path, tmp_path / "absent"):  # an empty folder, and none at all
+        proc = zsl("data", "check", "--data-dir", str(folder))
+        assert proc.returncode == 0, proc.stderr
+        rows = [line.split() for line in proc.stdout.splitlines()[2:]]
+        assert [r[0] for r in rows] == ["sun", "cub", "awa1", "awa2", "apy"]
+        assert all(r[-1] == "missing" for r in rows)
+        assert f"no data in {folder}" in proc.stderr and "SYNTHETIC" in proc.stderr
+    target = tmp_path / "file"
+    target.write_text("x")
+    one_error_line(zsl("data", "check", "--data-dir", str(target)), str(target))
 
 
 @pytest.mark.slow

@@ -225,3 +225,49 @@ def test_every_command_shown_in_the_docs_is_accepted_by_the_cli():
             problems += [f"{path.relative_to(ROOT)}: {command}\n    {p}" for p in cli_problems(command)]
     assert count >= 50, f"only {count} commands found: is the extraction broken?"
     assert not problems, "commands shown in the docs that the CLI does not accept:\n" + "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- commands run
+
+
+def _documented_lines(page: Path, needle: str) -> list[str]:
+    """The command lines (comments dropped) of the first fenced block of `page` holding `needle`."""
+    block = next(b for b in FENCE.findall(page.read_text()) if needle in b)
+    return [re.sub(r"\s+#(\s.*)?$", "", line).strip() for line in logical_lines(block) if line.strip()]
+
+
+def _run_documented(line: str, env: dict) -> subprocess.CompletedProcess:
+    words = line.split()
+    if words[0] == "zslbench":
+        words = [sys.executable, "-m", "zslbench", *words[1:]]
+    elif words[0] in ("python", "python3"):
+        words = [sys.executable, *words[1:]]
+    return subprocess.run(words, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def test_the_example_datasets_documented_commands_run_without_a_data_folder_set(tmp_path):
+    """docs/extending.md: make_data writes where zslbench looks, so `data check` finds it; no
+    $ZSLBENCH_DATA, no --data-dir (the user cache folder, here under a fresh $XDG_CACHE_HOME)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ZSLBENCH_DATA", "ZSLBENCH_PLUGINS")}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), ZSLBENCH_PLUGINS="zslbench_example",
+               PYTHONPATH=os.pathsep.join([str(ROOT / "examples" / "plugin"), env.get("PYTHONPATH", "")]))
+    lines = _documented_lines(DOCS / "extending.md", "make_data")
+    assert lines[0].startswith("python -m zslbench_example.make_data")
+    assert lines[1] == "zslbench data check --dataset toyfeat"
+    made = _run_documented(lines[0], env)
+    assert made.returncode == 0, made.stderr
+    assert Path(made.stdout.strip()) == tmp_path / "cache" / "zslbench" / "toyfeat" / "features.npz"
+    check = _run_documented(lines[1], env)
+    assert check.returncode == 0, check.stderr
+    assert re.search(r"^toyfeat\s.*\bok\s*$", check.stdout, re.M), check.stdout
+
+
+def test_data_check_as_the_readme_shows_it_prints_rows_without_a_data_folder(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("ZSLBENCH_DATA", "ZSLBENCH_PLUGINS")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "no-cache-yet")
+    line = next(c for c in shown_commands((ROOT / "README.md").read_text()) if c == "zslbench data check")
+    proc = _run_documented(line, env)
+    assert proc.returncode == 0, proc.stderr
+    rows = [r.split() for r in proc.stdout.splitlines()[2:]]
+    assert {r[0] for r in rows} >= {"sun", "cub", "awa1", "awa2", "apy"}
+    assert all(r[-1] == "missing" for r in rows)

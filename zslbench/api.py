@@ -12,7 +12,8 @@ distribution.  The built-in models and methods register through these same funct
 * `register_method`: a continual-ZSL method, a subclass of `CZSLMethod` whose
   hooks the CZSL trainer calls; it runs on both CZSL tracks.
 * `register_dataset`: a features dataset stored as ``<data-dir>/<name>/features.npz``
-  (docs/extending.md).
+  (docs/extending.md); `default_data_dir` is the data folder zslbench reads when no
+  ``--data-dir`` is given.
 
 Options of a model or method are a frozen dataclass; ``--set <name>.<option>=value`` sets one;
 they act on that model's or method's runs only and enter their run ids.
@@ -21,14 +22,16 @@ they act on that model's or method's runs only and enter their run ids.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Optional
 
 from zslbench.registry import Registry
 
 __all__ = [
-    "CZSLMethod", "DatasetEntry", "ModelEntry", "TRAINER_CONFIG", "register_dataset", "register_method",
-    "register_model",
+    "CZSLMethod", "DatasetEntry", "ModelEntry", "TRAINER_CONFIG", "default_data_dir", "register_dataset",
+    "register_method", "register_model",
 ]
 
 # A model registered with ``options=TRAINER_CONFIG`` reads the trainer's own config (GZSLConfig:
@@ -132,6 +135,17 @@ METHODS: Registry[type] = Registry("CZSL method")
 FEATURE_DATASETS: Registry[DatasetEntry] = Registry("dataset")
 
 _current = {"source": "built-in"}
+
+
+def default_data_dir() -> Path:
+    """The data folder of a command without ``--data-dir``: ``$ZSLBENCH_DATA`` if set, else the
+    platform's user cache folder for zslbench (not created here)."""
+    env = os.environ.get("ZSLBENCH_DATA", "").strip()
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("zslbench"))
 
 
 def current_source() -> str:

@@ -111,6 +111,16 @@ def data_check(data_dir: Path | None, datasets: tuple[str, ...]) -> None:
     if not datasets:
         image_names = found_image_data(data_dir)
         npz_names = [n for n in FEATURE_DATASETS if npz_path(n, data_dir).parent.is_dir()]
+    if data_dir.exists() and not data_dir.is_dir():
+        _fail(f"--data-dir {data_dir}: not a folder")
+    if not datasets and not (image_names or npz_names) and not (data_dir.is_dir() and check_all(data_dir)):
+        # nothing there yet: a row per dataset, saying so (not an error: the runs use synthetic data)
+        click.echo(tabulate([[n, "-", "-/-", "-", "-/-/-", "missing"] for n in DATASETS],
+                            headers=["dataset", "vintage", "seen/unseen", "attributes",
+                                     "trainval/test_seen/test_unseen", "status"]))
+        click.echo(f"no data in {data_dir} (expected {data_dir}/xlsa17/data/<SUN|CUB|AWA1|AWA2|APY>): runs use "
+                   "SYNTHETIC data; `zslbench data fetch` downloads the real data", err=True)
+        return
     results = check_all(data_dir, names or None) if names or not (image_names or npz_names) else []
     results += [check_npz(n, data_dir) for n in npz_names]
     if not results and not image_names:

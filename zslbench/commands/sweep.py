@@ -128,6 +128,9 @@ def run_all(
              f"{slurm.cpus_per_job}: the threads will share fewer CPUs (the numbers do not change)")
     parallel = min(jobs or cpu_count(), max(1, len(plan.to_run)))
     if sweep.get("dry_run"):
+        from zslbench.sweep.plan import data_sources
+
+        click.echo("\n".join(data_sources(plan)))
         click.echo(format_plan(plan, parallel, executor))
         return
     if source == "auto" and any(j.kind == "gzsl" for j in plan.to_run):

@@ -35,14 +35,11 @@ __all__ = [
 def default_data_dir() -> Path:
     """``$ZSLBENCH_DATA`` if set, else the platform's user cache folder for zslbench.
 
-    The folder is not created.
+    The folder is not created (zslbench.api.default_data_dir, which plugins use too).
     """
-    env = os.environ.get("ZSLBENCH_DATA", "").strip()
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
+    from zslbench.api import default_data_dir as api_default
 
-    return Path(platformdirs.user_cache_dir("zslbench"))
+    return api_default()
 
 
 def _dataset_name(name: str) -> str:

@@ -66,5 +66,12 @@ class Fold:
     blocks: list
 
 
+@dataclass
+class Contents:
+    """Links to the page's headings: (level, text, anchor) each."""
+
+    entries: list
+
+
 def cell(text: str, style: str = "", details: RunDetails | None = None) -> Cell:
     return Cell(text, style, details)

@@ -31,6 +31,7 @@ class Effect:
     comparison: stats.Comparison
     runs_flipped: list[str] = field(default_factory=list)
     runs_base: list[str] = field(default_factory=list)
+    same_setting: str = ""  # e.g. "×1.0": both sides acted with this seen-logit factor (nothing changed)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Ablation:
     base: str  # the base variant's label
     change: str  # e.g. "select_epoch: final → best_test_H"
     effects: list[Effect]
+    not_flipped: list[str] = field(default_factory=list)  # "model on dataset" the base has and the variant not
 
 
 def row_name(rec: dict, kind: str) -> str:
@@ -100,6 +102,7 @@ def ablations(results: Path) -> list[Ablation]:
                 else:
                     merged[key] = Ablation(kind, sec[0], sec[1] if len(sec) > 1 else None, base_label, change, effects)
                     out.append(merged[key])
+                merged[key].not_flipped += _not_flipped(kind, recs, base_recs)
     return sorted(out, key=lambda a: (a.kind, a.source, str(a.track), a.change))
 
 
@@ -115,8 +118,26 @@ def _effects(kind: str, flipped: list[dict], base: list[dict]) -> list[Effect]:
             va, ids_a = by_seed(mine, metric)
             vb, ids_b = by_seed(theirs, metric)
             if va and vb:
-                out.append(Effect(name, ds, metric, stats.compare(va, vb), ids_a, ids_b))
+                out.append(Effect(name, ds, metric, stats.compare(va, vb), ids_a, ids_b, _same_factor(mine, theirs)))
     return out
+
+
+def _same_factor(mine: list[dict], theirs: list[dict]) -> str:
+    """"×f" when every run on both sides multiplied its seen logits by the same factor f and the
+    two sides' configs differ in seen_logit_scale only (such a flip changes nothing)."""
+    if not mine or not theirs or "seen_logit_scale" not in {k for k, v in mine[0]["config"].items()
+                                                             if theirs[0]["config"].get(k) != v}:
+        return ""
+    factors = {(r.get("metrics") or {}).get("seen_scale") for r in mine + theirs}
+    return f"×{fmt_value(factors.pop())}" if len(factors) == 1 and None not in factors else ""
+
+
+def _not_flipped(kind: str, flipped: list[dict], base: list[dict]) -> list[str]:
+    """The rows and datasets the base has where the variant has none, for the rows the variant has."""
+    names = {row_name(r, kind) for r in flipped}
+    have = {(row_name(r, kind), r["dataset"]) for r in flipped}
+    want = {(row_name(r, kind), r["dataset"]) for r in base if row_name(r, kind) in names}
+    return [f"{n} on {ds}" for n, ds in sorted(want - have, key=lambda k: (_ds_rank(k[1]), k[0]))]
 
 
 def _prints(recs: list[dict]) -> set:

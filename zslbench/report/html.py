@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from zslbench.report.blocks import Bullets, Figure, Fold, Heading, Para, Table
+from zslbench.report.blocks import Bullets, Contents, Figure, Fold, Heading, Para, Table
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
@@ -35,6 +35,7 @@ details summary { cursor: pointer; color: #0a4f8a; }
 td details summary { white-space: nowrap; }
 details.fold { margin: 0.4rem 0 1rem; } details.fold > summary { font-weight: 600; }
 td details ul { margin: 0.2rem 0; padding-left: 1.1rem; font-size: 0.82rem; }
+ul.toc { columns: 2 22rem; list-style: none; padding-left: 0; } li.toc3 { padding-left: 1.2rem; font-size: 0.9rem; }
 .legend span { display: inline-block; padding: 0 0.4rem; margin-right: 0.6rem; }
 """
 
@@ -79,6 +80,10 @@ def _block(b) -> str:
         return f"<{tag}>" + "".join(f"<li>{inline(i)}</li>" for i in b.items) + f"</{tag}>"
     if isinstance(b, Table):
         return _table(b)
+    if isinstance(b, Contents):
+        items = "".join(f'<li class="toc{level}"><a href="#{escape(anchor)}">{inline(text)}</a></li>'
+                        for level, text, anchor in b.entries)
+        return f'<nav aria-label="Contents"><h2>Contents</h2><ul class="toc">{items}</ul></nav>'
     if isinstance(b, Figure):
         return (f'<figure><img src="{escape(b.src)}" alt="{escape(b.alt)}">'
                 f"<figcaption>{inline(b.caption)}</figcaption></figure>")

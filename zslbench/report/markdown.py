@@ -6,7 +6,7 @@ summary, and the runs are listed under the table.
 
 from __future__ import annotations
 
-from zslbench.report.blocks import Bullets, Figure, Fold, Heading, Para, Table
+from zslbench.report.blocks import Bullets, Contents, Figure, Fold, Heading, Para, Table
 
 
 def md_cell(text: str) -> str:
@@ -38,7 +38,11 @@ def _table(t: Table) -> list[str]:
 
 def _block(b, depth: int = 0) -> list[str]:
     if isinstance(b, Heading):
-        return ["#" * min(6, b.level + depth) + " " + b.text, ""]
+        anchor = [f'<a id="{b.anchor}"></a>', ""] if b.anchor else []
+        return anchor + ["#" * min(6, b.level + depth) + " " + b.text, ""]
+    if isinstance(b, Contents):
+        return ["## Contents", ""] + [("  " if level > 2 else "") + f"- [{md_cell(text)}](#{anchor})"
+                                      for level, text, anchor in b.entries] + [""]
     if isinstance(b, Para):
         return [f"> **{b.text}**" if b.style == "banner" else b.text, ""]
     if isinstance(b, Bullets):

@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from zslbench.report import stats
+from zslbench.report import leaning, readout, stats
 from zslbench.report.blocks import Bullets, Cell, Figure, Fold, Heading, Para, RunDetails, Table
 from zslbench.report.claims import ClaimResult, evaluate, group_records
 from zslbench.report.effects import Ablation, ablations, row_name
@@ -63,7 +63,7 @@ def _digits(metric: str) -> int:
 
 
 # --- the runs behind a row -----------------------------------------------------------------------
-def run_details(recs: list[dict], variant) -> RunDetails:
+def run_details(recs: list[dict], variant, metrics=()) -> RunDetails:
     from zslbench.numerics import numeric_key
 
     recs = sorted(recs, key=lambda r: (r["seed"], str(r.get("run_id"))))
@@ -77,22 +77,27 @@ def run_details(recs: list[dict], variant) -> RunDetails:
         "numeric environment: " + "; ".join(f"`{e}`" for e in envs),
         "data fingerprint: " + ", ".join(f"`{p}`" for p in prints),
     ]
+    for r in recs if metrics else ():
+        values = (r.get("metrics") or {})
+        lines.append(f"seed {r['seed']}: " + ", ".join(
+            f"{'Forgetting' if m == 'forgetting' else m} {readout.num(values[m], _digits(m))}" for m in metrics if isinstance(values.get(m), (int, float))))
     return RunDetails(f"{len(recs)} run{'s' if len(recs) != 1 else ''}", lines)
 
 
 # --- result tables ------------------------------------------------------------------------------
-def _interval(cell: dict) -> stats.Summary:
-    n, mean, std = int(cell["n"]), float(cell["mean"]), float(cell["std"])
-    if n < 2 or math.isnan(std):
-        return stats.Summary(mean, std, n, math.nan, math.nan)
-    half = stats.t_quantile(n - 1) * std / math.sqrt(n)
-    return stats.Summary(mean, std, n, mean - half, mean + half)
+def _interval(cell: dict, metric: str) -> stats.Summary:
+    return readout.interval_summary(float(cell["mean"]), float(cell["std"]), int(cell["n"]), metric)
 
 
 def _results_table(section, ds: str, runs: dict, variants: dict, kind: str) -> Table:
     comp = comparable(section.source, kind, section.track)
-    headers = ["model" if kind == "gzsl" else "method", "metric", "ours (mean ± std)", "n", "95 % CI"]
-    headers += ["paper", "Δ (ours − paper)", "paper in our CI"] if comp else ["paper (reference only)"]
+    unit = readout.unit_text([m for m in section.metrics if any(
+        (c := section.cell(r, ds, m)) is not None and c["n"] for r in section.rows if r.kind == "ours")])
+    delta_unit = unit.replace("%", "pp", 1) if unit.startswith("%") else unit
+    headers = ["model" if kind == "gzsl" else "method", "metric", f"ours, mean ± std ({unit})", "n (seeds)",
+               f"95 % CI ({unit})"]
+    headers += ([f"paper ({unit})", f"Δ (ours − paper; {delta_unit})", "paper in our CI"] if comp
+                else [f"paper (reference only; {unit})"])
     headers.append("runs")
     rows = []
     for row in section.rows:
@@ -102,15 +107,15 @@ def _results_table(section, ds: str, runs: dict, variants: dict, kind: str) -> T
         if not recs:
             continue
         name = f"{row.name} ({row.variant})" if row.show_variant else row.name
-        details = run_details(recs, variants[row.variant])
+        details = run_details(recs, variants[row.variant], section.metrics)
         for metric in section.metrics:
             c = section.cell(row, ds, metric)
             if c is None or not c["n"]:
                 continue
             d = _digits(metric)
-            ci = _interval(c)
-            ours = f"{ci.mean:.{d}f}" + (f" ± {ci.std:.{d}f}" if ci.n >= 2 else "")
-            ci_text = f"[{ci.lo:.{d}f}, {ci.hi:.{d}f}]" if ci.n >= 2 else "— (one seed)"
+            ci = _interval(c, metric)
+            ours = readout.num(ci.mean, d) + (f" ± {readout.num(ci.std, d)}" if ci.n >= 2 else "")
+            ci_text = readout.interval_text(ci, d)
             paper = c["paper"]
             has_paper = paper is not None and not (isinstance(paper, float) and math.isnan(paper))
             pd_ = 2 if metric == "forgetting" else 1
@@ -118,7 +123,7 @@ def _results_table(section, ds: str, runs: dict, variants: dict, kind: str) -> T
             cells = [Cell(name), Cell(label), Cell(ours), Cell(str(ci.n)), Cell(ci_text)]
             cells.append(Cell(f"{paper:.{pd_}f}" if has_paper else "-"))
             if comp:
-                cells.append(Cell(f"{ci.mean - paper:+.{d}f}" if has_paper else ""))
+                cells.append(Cell(readout.num(ci.mean - paper, d, sign=True) if has_paper else ""))
                 inside = ci.contains(paper) if has_paper else None
                 if not has_paper:
                     cells.append(Cell(""))
@@ -161,7 +166,8 @@ def _results_blocks(kind: str, results: Path) -> list:
             t = _results_table(section, ds, runs, variants, kind)
             if t.rows:
                 blocks += [Heading(4, _display(ds)), t]
-        blocks += [Heading(4, "Notes"), Bullets(list(section.notes), ordered=True)]
+        notes = readout.page_notes(section.notes, comparable(section.source, kind, section.track), kind)
+        blocks += [Heading(4, "Notes"), Bullets(notes, ordered=True)]
     return blocks
 
 
@@ -190,7 +196,10 @@ def _claims_blocks(results: Path) -> list:
              f"direction, contradicted when p < {stats.ALPHA:g} in the other, and inconclusive otherwise or with fewer "
              f"than {stats.MIN_N} seeds (paired) or {stats.MIN_N} runs per side (Welch). A claim is supported when all "
              "its checks are, contradicted when any is. No correction for the number of checks is made. The effect "
-             "shown is that of the deciding check (a contradicting one, else the weakest)."),
+             "shown is that of the deciding check (a contradicting one, else the weakest); \"supported when\" says "
+             "which sign of a − b the claim predicts, \"checks\" how many differences point each way, and "
+             f"\"against it\" every check whose difference points the other way with p < {stats.ALPHA:g}, even one "
+             f"with too few seeds for a verdict."),
     ]
     if any(r.synthetic for r in found):
         blocks.append(Para(SYNTHETIC_BANNER, "banner"))
@@ -199,10 +208,12 @@ def _claims_blocks(results: Path) -> list:
         verdict, style = VERDICT_CELL[r.verdict]
         effect, test, p, n = _claim_effect(r)
         data = _source_text(r.source, r.track) if r.source else "—"
+        contra = leaning.against_text(r) if r.checks else "—"
         rows.append([Cell(r.claim.id), Cell(r.claim.title), Cell(data), Cell(r.variant or "—"), Cell(verdict, style),
-                     Cell(effect), Cell(test), Cell(p), Cell(n), Cell(r.reason)])
-    blocks.append(Table(["#", "claim", "data", "variant", "verdict", "effect (a − b)", "test", "p", "n", "checks"],
-                        rows, numeric={7}))
+                     Cell(leaning.supporting_direction(r.claim)), Cell(effect), Cell(test), Cell(p), Cell(n),
+                     Cell(leaning.tally_text(r)), Cell(contra, "bad" if leaning.against(r) else ""), Cell(r.reason)])
+    blocks.append(Table(["#", "claim", "data", "variant", "verdict", "supported when", "effect (a − b)", "test", "p",
+                         "n", "checks (direction)", "against it (p < 0.05)", "checks"], rows, numeric={8}))
     for r in found:
         if r.checks:
             blocks.append(_claim_fold(r))
@@ -256,6 +267,10 @@ def _ablation_blocks(results: Path) -> list:
         blocks.append(Heading(3, f"{a.change} ({_source_text(a.source, a.track)}, {a.kind.upper()})"))
         blocks.append(Para(f"Base variant: `{a.base}`."))
         blocks.append(_ablation_table(a))
+        if a.not_flipped:
+            blocks.append(Para("Not flipped (base runs only): " + ", ".join(a.not_flipped) + ". `zslbench run "
+                               "--ablate` skips a flip where the run already acts with the new value (e.g. "
+                               "`seen_logit_scale=1.0` on CUB, where `colab_rule` means 1.0) and lists it in the plan."))
     return blocks
 
 
@@ -267,7 +282,8 @@ def _ablation_table(a: Ablation) -> Table:
         runs = RunDetails(f"{len(e.runs_flipped) + len(e.runs_base)} runs",
                           [f"variant: {', '.join(f'`{i}`' for i in e.runs_flipped)}",
                            f"base: {', '.join(f'`{i}`' for i in e.runs_base)}"])
-        rows.append([Cell(e.name), Cell(_display(e.dataset)), Cell(e.metric), Cell(f"{c.diff:+.2f}"), Cell(ci),
+        name = e.name + (f" (same factor {e.same_setting} on both sides: measures nothing)" if e.same_setting else "")
+        rows.append([Cell(name), Cell(_display(e.dataset)), Cell(e.metric), Cell(readout.num(c.diff, 2, sign=True)), Cell(ci),
                      Cell(c.test), Cell(stats.fmt_p(c.p)), Cell(c.n_text), Cell(runs.summary, details=runs)])
     headers = ["model" if a.kind == "gzsl" else "method", "dataset", "metric", "change (variant − base)", "95 % CI",
                "test", "p", "n", "runs"]
@@ -308,8 +324,9 @@ def _figure_blocks(results: Path, out_dir: Path) -> tuple[list, list[Path]]:
         images.append(c.path)
         seeds = ", ".join(f"{m}: {n}" for m, n in c.models.items())
         caption = (f"{_display(c.dataset)}, {_source_text(c.source)}, variant `{c.variant}`. Left: the test H "
-                   f"of each epoch (per-sample, uncalibrated); right: the training loss. Thin lines: one seed "
-                   f"each; bold: their mean (seeds: {seeds}).")
+                   f"of each epoch, per-sample and uncalibrated (the quantity the authors' code selects its epoch "
+                   f"on), NOT the calibrated per-class H of the tables, so its level differs from theirs; right: "
+                   f"the training loss. Thin lines: one seed each; bold: their mean (seeds: {seeds}).")
         blocks.append(Figure(f"plots/{c.path.name}", f"training curves on {_display(c.dataset)}", caption))
     if len(blocks) == 1:
         blocks.append(Para("No GZSL run with a trace.csv or an epochs.csv: nothing to draw."))
@@ -325,13 +342,16 @@ def _intro(results: Path) -> list:
     sources = sorted({str(r["data_source"]) for r in gz + cz})
     blocks: list = [
         Heading(1, TITLE),
+        Para(readout.provenance(gz + cz)),
         Para(f"{len(gz)} GZSL and {len(cz)} CZSL run records from `{results}` (data: {', '.join(sources) or 'none'})"
              + (f"; {len(skipped_gz) + len(skipped_cz)} unreadable or incomplete record(s) skipped." if skipped_gz
                 or skipped_cz else ".")),
         Bullets([
             f"Ours: the mean over seeds ± the sample standard deviation (n − 1); 95 % CI: the {stats.LEVEL:.0%} "
-            "confidence interval of the mean from Student's t distribution with n − 1 degrees of freedom "
-            "(none for a single seed).",
+            "confidence interval of the mean from Student's t distribution with n − 1 degrees of freedom, cut to "
+            f"what the metric can be (percent: 0 to 100; Forgetting: 0 to 1); with fewer than {stats.MIN_N} "
+            "seeds no interval is given, as it would say little. Units are in the column headers; pp = "
+            "percentage points. The runs cell of a row lists its runs and each seed's values.",
             "Paper in our CI: ✔ inside (blue) when the paper's value lies in our interval, ✘ outside (orange) "
             "when not. Verdicts: ✔ supported (blue), ✘ contradicted (orange), ? inconclusive (grey).",
             "Synthetic and real data, and the CZSL features and image tracks, are never in one table; on "
@@ -339,6 +359,9 @@ def _intro(results: Path) -> list:
             "without a difference.",
         ]),
     ]
+    line = readout.bottom_line(gz + cz)
+    if line is not None:
+        blocks.insert(2, line)
     if "synthetic" in sources:
         blocks.append(Para(SYNTHETIC_BANNER, "banner"))
     return blocks
@@ -347,12 +370,13 @@ def _intro(results: Path) -> list:
 def build_blocks(results: Path, out_dir: Path) -> tuple[list, list[Path]]:
     results = Path(results)
     blocks = _intro(results)
+    start = len(blocks)
     blocks += _results_blocks("gzsl", results)
     blocks += _results_blocks("czsl", results)
     blocks += _claims_blocks(results)
     blocks += _ablation_blocks(results)
     figs, images = _figure_blocks(results, Path(out_dir))
-    return blocks + figs, images
+    return readout.add_contents(blocks + figs, start), images
 
 
 def write_report(results: Path, out_dir: Path | None = None) -> ReportFiles:

@@ -170,8 +170,12 @@ def plan_sweep(
         from zslbench.ablation import ablation_jobs, parse_options
 
         options = parse_options(ablate, {get_track(j.track_key).config_cls for j in jobs})
-        extra = ablation_jobs(jobs, options, settings, preset, explicit, state_of)
+        skipped: list[str] = []
+        extra = ablation_jobs(jobs, options, settings, preset, explicit, state_of, skipped)
         notes.append(f"--ablate {','.join(options)}: {len(extra)} runs beside the {len(jobs)} of the grid")
+        if skipped:
+            notes.append("--ablate: not planned, as the flipped run would act with the same setting and measure "
+                         "nothing: " + "; ".join(skipped))
         jobs += extra
     return Plan(settings, jobs, seeds_t, notes)
 
@@ -192,3 +196,22 @@ def check_sets_act(jobs, explicit, profile, source, data_dir, settings) -> None:
         pending -= {k for k in explicit.get(key, ()) if track.set_accepted(k, traits, cfgs[key])}
     if pending:
         raise ConfigError(f"--set {', '.join(sorted(pending))}: acts on none of the planned runs")
+
+
+def data_sources(plan: Plan) -> list[str]:
+    """One line per track and dataset of the plan: the data its runs will load (the resolved
+    `--data`: with `auto`, xlsa17 where its files are found, else SYNTHETIC)."""
+    from zslbench.data import default_data_dir
+
+    settings = plan.settings
+    where = f" from {settings.data_dir if settings.data_dir is not None else default_data_dir()}"
+    seen: dict[tuple, str] = {}
+    for job in plan.jobs:
+        key = (job.track_key, job.dataset)
+        if key not in seen:
+            seen[key] = get_track(job.track_key).resolve_source(job.dataset, settings.source, settings.data_dir)
+    lines = []
+    for (track_key, ds), src in seen.items():
+        text = "SYNTHETIC data (not the real data)" if src == "synthetic" else f"{src}{where}"
+        lines.append(f"data: {track_key} {ds}: {text}")
+    return lines

@@ -3,7 +3,9 @@
 12 classes with 16 random attributes each; an image's 64-d feature is a fixed random map of its
 class's attributes plus noise (so the attributes tell the classes apart, and a model can learn
 it).  Classes 0-7 are seen (20 training and 10 test images each), 8-11 unseen (30 test images
-each).  Usage: ``python -m zslbench_example.make_data DATA_DIR``.
+each).  Usage: ``python -m zslbench_example.make_data [DATA_DIR]``; without DATA_DIR (or with an empty one) it writes
+into zslbench's own data folder (``$ZSLBENCH_DATA``, else the user cache folder), where
+``zslbench data check`` and ``zslbench run`` look without ``--data-dir``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from zslbench import api
 
 N_CLASSES, N_SEEN, N_ATTRS, DIM, PER_CLASS = 12, 8, 16, 64, 30
 
@@ -42,9 +46,9 @@ def write(data_dir: str | Path, seed: int = 0) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        sys.exit("usage: python -m zslbench_example.make_data DATA_DIR")
-    print(write(args[0]))
+    if len(args) > 1:
+        sys.exit("usage: python -m zslbench_example.make_data [DATA_DIR]")
+    print(write(args[0] if args and args[0].strip() else api.default_data_dir()))
 
 
 if __name__ == "__main__":

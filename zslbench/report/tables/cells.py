@@ -48,11 +48,13 @@ def is_nan(x) -> bool:
 
 
 def num(x: float, digits: int) -> str:
-    return f"{x:.{digits}f}"
+    text = f"{x:.{digits}f}"
+    return text.lstrip("-") if float(text) == 0 else text  # never "-0.000"
 
 
 def signed(x: float, digits: int) -> str:
-    return f"{x:+.{digits}f}"
+    text = f"{x:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
 
 
 def digits(metric: str, value: float | None = None) -> int:

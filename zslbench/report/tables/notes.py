@@ -49,9 +49,13 @@ def _source_note(source: str, recs: list[dict]) -> str:
 
 
 def _device_text(recs: list[dict]) -> str:
+    def threads(env: dict) -> str:
+        n = env.get("threads", "?")
+        return f"{n} thread{'' if n == 1 else 's'}"
+
     devices = sorted({
         f"{r.get('env', {}).get('device', '?')} ({r.get('env', {}).get('device_name', '?')}, "
-        f"{r.get('env', {}).get('threads', '?')} threads)"
+        f"{threads(r.get('env', {}))})"
         for r in recs
     })
     return "; ".join(devices)
