@@ -136,8 +136,7 @@ def sweep(tmp_path_factory, plugins, toy_data) -> Path:
     results = tmp_path_factory.mktemp("sweep") / "results"
     ok(zsl("--plugin", "zslbench_example", "--plugin", "typed_plug", "run", "--all", *QUICK, "--models",
            "mlp2-ln,typed-lin", "--datasets", "cub,toyfeat", "--tracks", "gzsl", "--data-dir", str(toy_data),
-           "--results", str(results), "--set", "typed-lin.dropout=0.25", "--set", "typed-lin.act=tanh",
-           path=[EXAMPLE, plugins]))
+           "--results", str(results), "--set", "typed-lin.tag=wide", path=[EXAMPLE, plugins]))
     return results
 
 
@@ -151,11 +150,12 @@ def test_the_report_shows_every_plugin_row(sweep):
             assert [name, "H"] in cells, (ds, name)
 
 
-def test_options_of_other_types_reach_the_model_typed(sweep):
-    typed = [r for r in records(sweep) if r["model"] == "typed-lin"]
-    assert len(typed) == 2
-    for r in typed:
-        assert r["plugin"]["options"] == {"dropout": 0.25, "act": "tanh", "tag": "plain"}
+def test_options_of_other_types_reach_the_model_typed(plugins, toy_data, tmp_path):
+    ok(zsl("--plugin", "zslbench_example", "--plugin", "typed_plug", "run", "--model", "typed-lin", "--dataset",
+           "toyfeat", "--profile", "quick", "--data-dir", str(toy_data), "--results", str(tmp_path / "r"),
+           "--set", "typed-lin.dropout=0.25", "--set", "typed-lin.act=tanh", path=[EXAMPLE, plugins]))
+    (rec,) = records(tmp_path / "r")
+    assert rec["plugin"]["options"] == {"dropout": 0.25, "act": "tanh", "tag": "plain"}
 
 
 def test_notes_of_a_plugin_dataset_name_only_what_ran_there(sweep, tmp_path):
