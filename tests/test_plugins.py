@@ -211,13 +211,35 @@ def test_the_environment_variable_names_plugins_too():
     assert "[zslbench_example" in next(line for line in proc.stdout.splitlines() if "replay" in line)
 
 
+def _other_installed_plugin(site: Path) -> Path:
+    """A distribution with an entry point of its own, as another installed plugin would be."""
+    (site / "otherplug").mkdir(parents=True)
+    (site / "otherplug" / "__init__.py").write_text(
+        "from torch import nn\nfrom zslbench import api\n\n"
+        "class Lin(nn.Linear):\n    def __init__(self, a, d, options):\n        super().__init__(a, d)\n\n"
+        "api.register_model('other-lin', Lin, deep=False)\n"
+        "api.register_method('other-method', type('Other', (api.CZSLMethod,), {}))\n")
+    dist = site / "otherplug-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: otherplug\nVersion: 1.0\n")
+    (dist / "top_level.txt").write_text("otherplug\n")
+    (dist / "entry_points.txt").write_text("[zslbench.plugins]\nother = otherplug\n")
+    return site
+
+
 def test_a_sweep_without_names_plans_the_plugins_models_and_methods_too(tmp_path):
+    """The paper's models and methods first, then every loaded plugin's (here another installed
+    one's too)."""
+    site = _other_installed_plugin(tmp_path / "site")
     proc = zsl("--plugin", "zslbench_example", "run", "--all", *QUICK, "--dry-run", "--datasets", "cub",
-               "--tracks", "gzsl,czsl-features", "--results", str(tmp_path / "r"), path=[EXAMPLE])
+               "--tracks", "gzsl,czsl-features", "--results", str(tmp_path / "r"), path=[EXAMPLE, site])
     assert proc.returncode == 0, proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines() if line.startswith(("gzsl ", "czsl "))]
     gzsl = [r[1] for r in rows if r[0] == "gzsl"]
     czsl = [r[1] for r in rows if r[0] == "czsl"]
-    assert gzsl == ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn", "mlp2-ln"]
-    assert czsl[-2:] == ["replay", "replay"] and "sequential" in czsl
+    built_in = ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn"]
+    assert gzsl[:5] == built_in and sorted(gzsl[5:]) == ["mlp2-ln", "other-lin"]
+    paper_methods = ["sequential", "multitask", "ewc-online", "mas-online", "agem"]
+    assert list(dict.fromkeys(czsl))[:5] == paper_methods
+    assert sorted(set(czsl[-6:])) == ["lwf", "other-method", "replay"] and len(czsl) == 2 * 8
     assert not (tmp_path / "r").exists() or not list((tmp_path / "r").glob("runs/*"))

@@ -22,6 +22,7 @@ they act on that model's or method's runs only and enter their run ids.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,8 @@ from typing import Any, Callable, ClassVar, Optional
 from zslbench.registry import Registry
 
 __all__ = [
-    "CZSLMethod", "DatasetEntry", "ModelEntry", "TRAINER_CONFIG", "default_data_dir", "register_dataset",
+    "CZSLMethod", "CZSLStep", "DatasetEntry", "ModelEntry", "TRAINER_CONFIG", "czsl_logits", "default_data_dir",
+    "register_dataset",
     "register_method", "register_model",
 ]
 
@@ -76,6 +78,21 @@ class DatasetEntry:
     source: str
 
 
+@dataclass(frozen=True)
+class CZSLStep:
+    """One optimiser step of the CZSL trainer, as `CZSLMethod.step_penalty` sees it.
+
+    ``logits`` are the step's own scaled-cosine logits, part of the autograd graph: a term
+    computed from them trains the model through the same forward pass as the cross-entropy."""
+
+    task: int  # 0-based
+    indices: Any  # [B] the batch: indices into state.train_x
+    inputs: Any  # [B, D] the batch's encoded features (state.encode(indices))
+    labels: Any  # [B] the batch's class positions (state.train_pos[indices]), not class ids
+    logits: Any  # [B, offsets[task + 1]] against every class seen so far (positions), unmasked
+    loss: Any  # the step's cross-entropy (masked to the task's classes when the method is)
+
+
 class CZSLMethod:
     """The hooks of a continual-ZSL method; the trainer calls them in this order for each task t
     (0-based):
@@ -84,8 +101,9 @@ class CZSLMethod:
       trains on (default: task t's own); ``max_iters(state)``: a cap on the optimiser steps of
       the task (None: no cap);
     * per step: the cross-entropy (restricted to task t's classes when ``masked``), plus
-      ``penalty(state)`` when not None; backward; ``after_backward(state)`` (may change the
-      gradients); the optimiser step;
+      ``step_penalty(state, step)`` when not None (a `CZSLStep`: the step's inputs, labels and
+      logits; the default returns ``penalty(state)``, the hook of methods that need the state
+      only); backward; ``after_backward(state)`` (may change the gradients); the optimiser step;
     * ``after_task(state, t)``; ``summary()`` goes into the run record.
 
     ``state`` is a ``zslbench.train.methods.CZSLState``: the model (``state.model``), the
@@ -94,6 +112,7 @@ class CZSLMethod:
     (``state.offsets``), ``state.gamma``, a CPU ``state.generator`` for every random choice,
     and ``state.params()``.  ``self.options`` holds the method's options (its dataclass, or
     None), ``self.cfg`` the trainer config, ``self.settings`` its per-dataset settings.
+    `czsl_logits` computes logits of the model (or of a copy) on other inputs.
     """
 
     name: ClassVar[str] = ""
@@ -119,6 +138,10 @@ class CZSLMethod:
     def penalty(self, state: Any) -> Any:
         return None
 
+    def step_penalty(self, state: Any, step: CZSLStep) -> Any:
+        """A term added to this step's loss (None: nothing); default: ``penalty(state)``."""
+        return self.penalty(state)
+
     def after_backward(self, state: Any) -> None:
         pass
 
@@ -128,6 +151,34 @@ class CZSLMethod:
     def summary(self) -> dict:
         """Method-specific facts for the run record (e.g. the memory size)."""
         return {}
+
+
+def czsl_logits(state: Any, x: Any, n_classes: Optional[int] = None, model: Any = None,
+                train_mode: bool = False) -> Any:
+    """[B, n_classes] scaled-cosine logits of ``model`` (default: ``state.model``) for features
+    ``x`` [B, D] (e.g. ``state.encode(idx)``) against the classes at positions
+    0..n_classes-1 (default: every class seen up to the current task), with gradients.
+
+    The model's running statistics (ClassNorm's, BatchNorm's) are left as they were: in eval
+    mode (the default) they are used and not updated; with ``train_mode`` the prototypes use
+    the statistics of these classes, as in a training step, and the running ones are restored
+    afterwards.  The model's mode is restored too."""
+    import torch
+    from torch.nn import functional as F
+
+    model = state.model if model is None else model
+    n = state.offsets[state.task + 1] if n_classes is None else int(n_classes)
+    was = model.training
+    saved = [(b, b.detach().clone()) for b in model.buffers()] if train_mode else []
+    model.train(train_mode)
+    try:
+        protos = model(state.attrs[:n])
+    finally:
+        model.train(was)
+        with torch.no_grad():
+            for buf, value in saved:
+                buf.copy_(value)
+    return (state.gamma * F.normalize(x, dim=1)) @ (state.gamma * F.normalize(protos, dim=1)).t()
 
 
 MODELS: Registry[ModelEntry] = Registry("model")
@@ -181,6 +232,16 @@ def _check_name(kind: str, name: str, taken: Registry) -> None:
         raise ValueError(f"{kind} {name!r} is already registered")
 
 
+def _check_penalty(name: str, cls: type) -> None:
+    """A ``penalty`` that wants more than the state was written for a step it never gets."""
+    if cls.penalty is CZSLMethod.penalty:
+        return
+    params = list(inspect.signature(cls.penalty).parameters.values())[2:]
+    if any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
+        raise TypeError(f"CZSL method {name!r}: penalty(state) takes the state only; to see the step, "
+                        "override step_penalty(state, step) instead")
+
+
 def register_model(name: str, cls: Callable[..., Any], *, options: Any = None, description: str = "",
                    deep: bool = True, class_norm: bool = False, proper_init: bool = False) -> ModelEntry:
     """Register a GZSL model under ``name``.
@@ -205,6 +266,7 @@ def register_method(name: str, cls: type, *, options: Any = None, description: s
     if not (isinstance(cls, type) and issubclass(cls, CZSLMethod)):
         raise TypeError(f"CZSL method {name!r}: {cls!r} is not a subclass of zslbench.api.CZSLMethod")
     _check_options("CZSL method", name, options)
+    _check_penalty(name, cls)
     cls.name = name
     cls.options_cls = options
     cls.source = current_source()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from zslbench import api
+from zslbench.config import coerce_field
 from zslbench.errors import ConfigError
 
 ENTRY_POINT_GROUP = "zslbench.plugins"
@@ -41,22 +42,69 @@ class PluginInfo:
     distribution: str  # "" when the module is not part of an installed distribution
     version: str
     source_sha256: str  # over the plugin's source files
+    files: tuple = ()  # (relative path, sha256) of every source file the hash covers
+
+    def identity(self) -> dict:
+        """The provenance a plugin run's id hashes: module, distribution, version, the hash of
+        every source file and of all of them."""
+        return {"module": self.module, "distribution": self.distribution or None, "version": self.version or None,
+                "source_sha256": self.source_sha256, "source_files": dict(self.files)}
 
 
 LOADED: dict[str, PluginInfo] = {}
 
 
-def source_sha256(module: Any) -> str:
-    """SHA-256 over the source files of a module (a package: every .py file under it, by
-    relative path)."""
-    path = Path(module.__file__)
-    files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
-    digest = hashlib.sha256()
-    for f in files:
-        if "__pycache__" in f.parts:
+def _module_roots(module: Any) -> list[Path]:
+    """The folders (a package, by its top-level package) or the file of a plugin module."""
+    top = sys.modules.get(module.__name__.split(".")[0], module)
+    paths = [Path(p) for p in getattr(top, "__path__", [])]
+    return paths or [Path(module.__file__)]
+
+
+def _distribution_files(dist: str) -> list[Path]:
+    from importlib import metadata
+
+    try:
+        found = metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        return []
+    return [Path(found.locate_file(f)) for f in (found.files or []) if str(f).endswith(".py")]
+
+
+def source_files(module: Any, dist: str = "") -> list[tuple[str, Path]]:
+    """Every source file of a plugin: the .py files of its top-level package (or its single
+    module file) and of its distribution, named relative to their folder."""
+    out: dict[str, Path] = {}
+    for root in _module_roots(module):
+        if root.is_file():
+            out[root.name] = root
             continue
-        digest.update(str(f.relative_to(path.parent)).encode() + b"\0" + f.read_bytes() + b"\0")
-    return digest.hexdigest()
+        for f in sorted(root.rglob("*.py")):
+            if "__pycache__" not in f.parts:
+                out[str(Path(root.name) / f.relative_to(root))] = f
+    # the distribution's other modules, when the plugin is imported from that distribution (not
+    # from a copy on the path); an editable install's generated finder is not a source
+    mine = {v.resolve() for v in out.values()}
+    others = [f for f in (_distribution_files(dist) if dist else []) if f.is_file() and "__pycache__" not in f.parts]
+    if any(f.resolve() in mine for f in others):
+        for f in others:
+            if f.resolve() not in mine and not f.name.startswith("__editable__"):
+                out[f"{dist}:{f.as_posix().split('site-packages/')[-1]}"] = f
+    return sorted(out.items())
+
+
+def source_hashes(module: Any, dist: str = "") -> tuple[str, tuple]:
+    """(SHA-256 over all the plugin's source files, ((name, SHA-256 of the file), ...))."""
+    files = tuple((name, hashlib.sha256(path.read_bytes()).hexdigest()) for name, path in source_files(module, dist))
+    digest = hashlib.sha256()
+    for name, sha in files:
+        digest.update(f"{name}\0{sha}\0".encode())
+    return digest.hexdigest(), files
+
+
+def source_sha256(module: Any) -> str:
+    """SHA-256 over the source files of a module's top-level package (or of the module)."""
+    return source_hashes(module)[0]
 
 
 def _distribution(module_name: str) -> tuple[str, str]:
@@ -105,7 +153,7 @@ def load_plugin(module_name: str, check: bool = True) -> PluginInfo:
     finally:
         api.set_source(previous)
     dist, version = _distribution(module_name)
-    info = PluginInfo(module_name, dist, version, source_sha256(module))
+    info = PluginInfo(module_name, dist, version, *source_hashes(module, dist))
     LOADED[module_name] = info
     return info
 
@@ -217,21 +265,14 @@ def is_option_key(key: str) -> bool:
 
 
 def parse_option(key: str, text: str) -> Any:
-    """The typed value of ``--set <name>.<option>=text``."""
+    """The value of ``--set <name>.<option>=text``, of the option's declared type
+    (zslbench.config.coerce_field)."""
     name, _, option = key.partition(".")
     cls = _options_cls(name, key)
-    types = {f.name: f.type for f in dataclasses.fields(cls)} if cls else {}
-    if option not in types:
-        raise ConfigError(f"--set {key}: {name} has no option {option!r}; its options: {', '.join(types) or '(none)'}")
-    kind = types[option] if isinstance(types[option], str) else types[option].__name__
-    try:
-        if kind == "bool":
-            if text.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-                raise ValueError(text)
-            return text.lower() in ("1", "true", "yes", "on")
-        return int(text) if kind == "int" else float(text) if kind == "float" else text
-    except ValueError:
-        raise ConfigError(f"--set {key}={text!r}: expected a {kind}") from None
+    names = [f.name for f in dataclasses.fields(cls)] if cls else []
+    if option not in names:
+        raise ConfigError(f"--set {key}: {name} has no option {option!r}; its options: {', '.join(names) or '(none)'}")
+    return coerce_field(cls, option, text, label=key)
 
 
 def attach_options(cfg: Any, options: Mapping[str, Any] | None) -> Any:
@@ -250,10 +291,15 @@ def own_options(name: str, cfg: Any) -> dict:
 
 def run_options(kind: str, name: str, cfg: Any) -> Any:
     """What the model (``kind="model"``) or method of a run is built with."""
-    if kind == "model":
-        return api.MODELS.get(name).make_options(own_options(name, cfg), cfg)
-    cls = api.METHODS.get(name).options_cls
-    return cls(**own_options(name, cfg)) if cls else None
+    values = own_options(name, cfg)
+    try:
+        if kind == "model":
+            return api.MODELS.get(name).make_options(values, cfg)
+        cls = api.METHODS.get(name).options_cls
+        return cls(**values) if cls else None
+    except (ValueError, TypeError) as exc:  # e.g. the options dataclass's __post_init__ refusing a value
+        shown = ", ".join(f"{name}.{k}={v!r}" for k, v in sorted(values.items())) or "the defaults"
+        raise ConfigError(f"{kind} {name}: invalid options ({shown}): {exc}".splitlines()[0]) from None
 
 
 def source_of(kind: str, name: str) -> str:
@@ -268,8 +314,24 @@ def run_identity(kind: str, name: str, cfg: Any) -> dict:
         return {}
     opts = run_options(kind, name, cfg)
     info = LOADED.get(source)
-    return {"plugin": {"module": source, "source_sha256": info.source_sha256 if info else "",
-                       "options": dataclasses.asdict(opts) if dataclasses.is_dataclass(opts) else {}}}
+    ident = info.identity() if info else {"module": source, "source_sha256": ""}
+    return {"plugin": {**ident, "options": plain_summary(dataclasses.asdict(opts)) if dataclasses.is_dataclass(opts) else {}}}
+
+
+def plain_summary(value: Any) -> Any:
+    """``value`` with tensors, numpy values and enums turned into plain numbers, lists and
+    strings (what a record stores)."""
+    import enum
+
+    if isinstance(value, dict):
+        return {str(k): plain_summary(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_summary(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return plain_summary(value.value)
+    if hasattr(value, "tolist") and callable(value.tolist):  # torch tensors, numpy arrays and scalars
+        return value.tolist()
+    return value
 
 
 def run_provenance(kind: str, name: str) -> dict:

@@ -123,10 +123,11 @@ class Comparison:
     same_data: bool
     env_diffs: list[tuple[str, Any, Any]] = field(default_factory=list)
     same_data_bits: bool | None = None  # the data's content hashes, where both records have one
+    source_changes: list[str] = field(default_factory=list)  # a plugin's provenance, where it differs
 
     @property
     def verdict(self) -> str:
-        if not self.same_data or any(c.status == "differs" for c in self.checks):
+        if self.source_changes or not self.same_data or any(c.status == "differs" for c in self.checks):
             return "differs"
         if all(c.status == "exact" for c in self.checks):
             return "exact"
@@ -177,7 +178,28 @@ def compare_records(original: Mapping, rerun: Mapping, atol: Iterable[str] = (),
     bits = None
     if original.get("data_content_sha256") and rerun.get("data_content_sha256"):
         bits = original["data_content_sha256"] == rerun["data_content_sha256"]
-    return Comparison(checks, same_data, env_differences(original.get("env"), rerun.get("env")), bits)
+    return Comparison(checks, same_data, env_differences(original.get("env"), rerun.get("env")), bits,
+                      source_changes(original, rerun))
+
+
+def source_changes(original: Mapping, rerun: Mapping) -> list[str]:
+    """How the rerun's plugin provenance differs from the record's, one line each (none for a
+    built-in run, or an unchanged plugin)."""
+    old, new = dict(original.get("plugin") or {}), dict(rerun.get("plugin") or {})
+    if old == new:
+        return []
+    lines = [f"{key}: recorded {old.get(key)!r}, rerun {new.get(key)!r}"
+             for key in ("module", "distribution", "version", "source_sha256") if old.get(key) != new.get(key)]
+    a, b = old.get("source_files"), new.get("source_files")
+    if isinstance(a, dict) and isinstance(b, dict):
+        changed = sorted(f for f in set(a) | set(b) if a.get(f) != b.get(f))
+        if changed:
+            lines.append(f"source files changed: {', '.join(changed)}")
+    if old.get("options") != new.get("options"):
+        lines.append(f"options: recorded {old.get('options')!r}, rerun {new.get('options')!r}")
+    if original.get("run_id") and rerun.get("run_id") and original["run_id"] != rerun["run_id"]:
+        lines.append(f"run id: recorded {original['run_id']}, rerun {rerun['run_id']}")
+    return lines or ["the plugin fields of the records differ"]
 
 
 def _fmt(x: Any) -> str:
@@ -197,6 +219,9 @@ def report_lines(cmp: Comparison) -> tuple[list[str], list[str]]:
     """(stdout lines, stderr lines) of the comparison's report."""
     out: list[str] = []
     err: list[str] = []
+    if cmp.source_changes:  # first: it explains whatever follows
+        out.append("  the plugin's source differs from the record's: the rerun is another run, not a replay")
+        out += [f"    {line}" for line in cmp.source_changes]
     if not cmp.same_data:
         out.append("  the data differ from the record's (different data fingerprint)")
     elif cmp.same_data_bits is False:
@@ -210,6 +235,8 @@ def report_lines(cmp: Comparison) -> tuple[list[str], list[str]]:
         what = "within tolerance" if c.status == "within" else "BEYOND tolerance"
         out.append(f"  {c.name}: recorded {_fmt(c.recorded)}, rerun {_fmt(c.rerun)}{delta} ({what}: {c.tolerance})")
     verdict = cmp.verdict
+    if cmp.source_changes:  # the metrics' own verdict, beside the changed source
+        verdict = Comparison(cmp.checks, cmp.same_data, cmp.env_diffs, cmp.same_data_bits).verdict
     exact_part = "  ".join(f"{c.name}={c.recorded:.4g}" for c in cmp.checks if _is_number(c.recorded))
     if verdict == "exact":
         out.append("  metrics match the record exactly: " + exact_part)
@@ -219,13 +246,15 @@ def report_lines(cmp: Comparison) -> tuple[list[str], list[str]]:
     if cmp.env_diffs:
         out.append("  the numeric environment differs from the record's:")
         out += format_env_diffs(cmp.env_diffs)
-    elif verdict != "exact" and cmp.same_data_bits is not False:
+    elif verdict != "exact" and cmp.same_data_bits is not False and not cmp.source_changes:
         out.append("  the recorded numeric environment is the same as this one, where the same run id "
                    "should give bit-identical numbers: an unexpected difference (see "
                    "docs/numerics.md)")
-    if verdict == "differs":
+    if cmp.verdict == "differs":
         beyond = [c.name for c in cmp.by("differs")]
         reason = f"metrics beyond tolerance: {', '.join(beyond)}" if beyond else "the data differ"
+        if cmp.source_changes:
+            reason = "the plugin's source changed" + (f"; {reason}" if beyond or not cmp.same_data else "")
         err.append(f"MISMATCH: the rerun does not reproduce the record ({reason})")
     return out, err
 

@@ -25,15 +25,17 @@ def validate_cmd(modules: tuple[str, ...]) -> None:
             click.echo(f"zslbench: error: {exc}", err=True)
             failed = True
             continue
-        problems = contract_problems(module)
-        for line in problems:
-            click.echo(f"zslbench: error: plugin {module}: {line}", err=True)
-        failed = failed or bool(problems)
         origin = f"{info.distribution} {info.version}".strip() or "not installed"
-        click.echo(f"plugin {module} ({origin}; source sha256 {info.source_sha256[:12]}):")
+        click.echo(f"plugin {module} ({origin}; source sha256 {info.source_sha256[:12]}, "
+                   f"{len(info.files)} source file{'s' if len(info.files) != 1 else ''}):")
         for line in describe(module):
             click.echo(f"  {line}")
         if not describe(module):
             click.echo("  (registers nothing)")
+        sys.stdout.flush()  # the description first, then its problems (stderr is not buffered)
+        problems = contract_problems(module)
+        for line in problems:
+            click.echo(f"zslbench: error: plugin {module}: {line}", err=True)
+        failed = failed or bool(problems)
     if failed:
         sys.exit(2)

@@ -139,11 +139,13 @@ def _results_table(section, ds: str, runs: dict, variants: dict, kind: str) -> T
 
 def _results_blocks(kind: str, results: Path) -> list:
     from zslbench.report.tables import build_table
+    from zslbench.report.tables.sources import labelled_records
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = build_table(kind, results)
         records, _ = collect(results, kind)
+    records = labelled_records(records, kind)  # the rows' names, plugin rows labelled as in the table
     title = "GZSL results" if kind == "gzsl" else "CZSL results"
     blocks: list = [Heading(2, title, kind)]
     if table.empty:

@@ -132,6 +132,7 @@ class Variant:
 
 def variant_of(rec: dict, kind: str) -> Variant:
     cfg = dict(rec.get("config") or {})
+    acting = set(cfg)  # the fields that act on the run (the record's config)
     profile = str(rec.get("profile", "?"))
     vintage = rec.get("data_vintage")
     preset = rec.get("preset")
@@ -155,7 +156,7 @@ def variant_of(rec: dict, kind: str) -> Variant:
         vintage=vintage,
         preset=None if preset is None else str(preset),
         profile_diff=_diff(cfg, prof_ref if prof_ref is not None else paper_ref),
-        paper_diff=_diff(cfg, paper_ref),
+        paper_diff=_diff({k: v for k, v in cfg.items() if k in acting}, paper_ref),
         pitfalls=tuple(sorted(pitfalls.items())),
         config=tuple(sorted(cfg.items())),
     )

@@ -22,13 +22,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zslbench.api import CZSLStep
 from zslbench.config import CZSLConfig
 from zslbench.train.czsl_splits import ImageSplit, image_split, task_split
 from zslbench.data.features.types import ZSLData
 from zslbench.metrics import czsl_scores, czsl_steps
 from zslbench.models import ClassStandardization, normalize_attributes
 from zslbench.models.embedders import AttributeEmbedder, kaiming_relu_init_, proper_init_
-from zslbench.plugins import run_options
+from zslbench.plugins import plain_summary, run_options
 from zslbench.progress import Progress
 from zslbench.train.gzsl import predict_logits, resolve_device
 from zslbench.train.methods import CZSL_METHODS, CZSLMethod, CZSLState
@@ -195,7 +196,7 @@ def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
                 loss = F.cross_entropy(logits[:, lo:hi], pos - lo)
             else:
                 loss = F.cross_entropy(logits, pos)
-            penalty = method.penalty(state)
+            penalty = method.step_penalty(state, CZSLStep(t, batch, x, pos, logits, loss))
             total = loss if penalty is None else loss + penalty
             optim.zero_grad(set_to_none=True)
             total.backward()
@@ -278,7 +279,7 @@ def train_czsl(
         image_split=setup.images,
         eval_split=setup.eval_split,
         task_log=task_log,
-        method_summary=method.summary(),
+        method_summary=plain_summary(method.summary()),
         train_seconds=train_seconds,
         eval_seconds=eval_seconds,
         n_parameters=sum(p.numel() for p in state.params()),

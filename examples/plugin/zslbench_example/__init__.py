@@ -5,10 +5,13 @@ It registers:
 * the GZSL model ``mlp2-ln`` (zslbench_example.model): a 2-layer MLP with LayerNorm;
 * the continual-ZSL method ``replay`` (zslbench_example.method): experience replay with a small
   per-class memory;
+* the continual-ZSL method ``lwf`` (zslbench_example.lwf): Learning without Forgetting, distilling
+  the previous model's outputs on each step's own logits;
 * the features dataset ``toyfeat`` (zslbench_example.make_data writes its features.npz).
 """
 
 from zslbench import api
+from zslbench_example.lwf import LearningWithoutForgetting, LwFOptions
 from zslbench_example.method import ExperienceReplay, ReplayOptions
 from zslbench_example.model import MLP2LN, MLP2LNOptions
 
@@ -16,4 +19,6 @@ api.register_model("mlp2-ln", MLP2LN, options=MLP2LNOptions, deep=False,
                    description="2-layer MLP with LayerNorm (example plugin)")
 api.register_method("replay", ExperienceReplay, options=ReplayOptions,
                     description="experience replay, a few stored images per past class (example plugin)")
+api.register_method("lwf", LearningWithoutForgetting, options=LwFOptions,
+                    description="Learning without Forgetting: distillation of the previous model (example plugin)")
 api.register_dataset("toyfeat", display="Toy", description="64-d toy features, 12 classes (example plugin)")

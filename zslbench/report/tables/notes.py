@@ -172,15 +172,20 @@ def gzsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[st
         cells += "; (n=k) marks a cell with fewer seeds than that"
     cells += f"; a single seed has no std; {MISSING} = no run of ours."
     notes.append(cells)
+    has_paper = bool(scored["paper"].notna().any())
     paper_note = ("paper (Δ): the paper's number (`baselines/paper_gzsl.csv`) and Δ = ours − paper; "
                   if shows_delta(section.source) else
                   "paper (ref.): the paper's number (`baselines/paper_gzsl.csv`), for reference only: no "
                   "difference is computed on synthetic data; ")
-    notes.append(
-        paper_note +
-        f"{NOT_REPORTED} = not reported in the paper; `linear` has no row in the paper. "
-        "reported: the paper's numbers for the other methods, not rerun here."
-    )
+    if has_paper:
+        notes.append(
+            paper_note +
+            f"{NOT_REPORTED} = not reported in the paper; `linear` has no row in the paper. "
+            "reported: the paper's numbers for the other methods, not rerun here."
+        )
+    else:
+        notes.append(f"The paper reports no numbers on {', '.join(display(d) for d in section.datasets)}: "
+                     "ours stand alone, with no difference to the paper.")
     notes.append(
         f"time (s): wall-clock training time of one run, mean ± std over seeds, on {_device_text(recs)}. "
         f"The paper's time is its speed table's per-dataset time where it has one; {APPROX} marks the "
