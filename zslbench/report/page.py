@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from zslbench.metrics.registry import METRICS
 from zslbench.report import stats
 from zslbench.report.blocks import Bullets, Cell, Figure, Fold, Heading, Para, RunDetails, Table
 from zslbench.report.claims import ClaimResult, evaluate, group_records
@@ -56,10 +57,6 @@ def _source_text(source: str, track: str | None = None) -> str:
 def comparable(source: str, kind: str, track: str | None) -> bool:
     """Whether our numbers may be set against the paper's: real data, and for CZSL the image track."""
     return source != "synthetic" and (kind == "gzsl" or track == "images")
-
-
-def _digits(metric: str) -> int:
-    return 3 if metric == "forgetting" else 1
 
 
 # --- the runs behind a row -----------------------------------------------------------------------
@@ -107,14 +104,14 @@ def _results_table(section, ds: str, runs: dict, variants: dict, kind: str) -> T
             c = section.cell(row, ds, metric)
             if c is None or not c["n"]:
                 continue
-            d = _digits(metric)
+            d = METRICS.digits(metric)
             ci = _interval(c)
             ours = f"{ci.mean:.{d}f}" + (f" ± {ci.std:.{d}f}" if ci.n >= 2 else "")
             ci_text = f"[{ci.lo:.{d}f}, {ci.hi:.{d}f}]" if ci.n >= 2 else "— (one seed)"
             paper = c["paper"]
             has_paper = paper is not None and not (isinstance(paper, float) and math.isnan(paper))
-            pd_ = 2 if metric == "forgetting" else 1
-            label = {"forgetting": "Forgetting"}.get(metric, metric)
+            pd_ = METRICS.paper_digits(metric)
+            label = METRICS.heading(metric)
             cells = [Cell(name), Cell(label), Cell(ours), Cell(str(ci.n)), Cell(ci_text)]
             cells.append(Cell(f"{paper:.{pd_}f}" if has_paper else "-"))
             if comp:
@@ -166,6 +163,11 @@ def _results_blocks(kind: str, results: Path) -> list:
 
 
 # --- claims --------------------------------------------------------------------------------------
+def _claim_digits(metric: str) -> int:
+    """Digits of a claim's difference: 2, or the metric's own where it has more; 3 for the logit-variance drift."""
+    return 3 if metric == "pre_var_drift" else max(2, METRICS.digits(metric))
+
+
 def _claim_effect(res: ClaimResult) -> tuple[str, str, str, str]:
     """(effect, test, p, n) of the check that decides the verdict."""
     check = res.headline
@@ -175,7 +177,7 @@ def _claim_effect(res: ClaimResult) -> tuple[str, str, str, str]:
         s = check.summary
         return f"{s.mean:.1f} s ({check.label})", "—", "—", str(s.n)
     c = check.comparison
-    d = 3 if check.metric in ("forgetting", "pre_var_drift") else 2
+    d = _claim_digits(check.metric)
     return f"{c.diff:+.{d}f} ({check.label})", c.test, stats.fmt_p(c.p), c.n_text
 
 
@@ -218,7 +220,7 @@ def _claim_fold(r: ClaimResult) -> Fold:
                            f"b: {', '.join(f'`{i}`' for i in c.runs_b) or '—'}"])
         if c.comparison is not None:
             cp = c.comparison
-            d = 3 if c.metric in ("forgetting", "pre_var_drift") else 2
+            d = _claim_digits(c.metric)
             ci = f"[{cp.lo:+.{d}f}, {cp.hi:+.{d}f}]" if not math.isnan(cp.lo) else "—"
             nums = [f"{cp.diff:+.{d}f}", ci, cp.test, stats.fmt_p(cp.p), cp.n_text]
         else:

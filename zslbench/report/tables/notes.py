@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from zslbench.report.records import Variant, fmt_value
 from zslbench.report.tables.cells import (
-    APPROX, GZSL_DATASETS, GZSL_METRICS, MISSING, NOT_REPORTED, display, shows_delta,
+    APPROX, GZSL_DATASETS, MISSING, NOT_REPORTED, display, shows_delta, table_metrics,
 )
 from zslbench.report.tables.model import Section
 
@@ -159,7 +159,7 @@ def _numeric_env_notes(by_variant, labels, name_key) -> list[str]:
 def gzsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[str]:
     recs = [r for v in variants for r in by_variant[v]]
     frame = section.cells
-    scored = frame[frame["metric"].isin(GZSL_METRICS)]
+    scored = frame[frame["metric"].isin(table_metrics("gzsl"))]
     uniform = scored.loc[scored["n"] > 0, "n"].nunique() <= 1
     notes = [_source_note(section.source, recs)]
     cells = (f"Ours: mean ± sample standard deviation (n−1) over seeds, in percent; "
