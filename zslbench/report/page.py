@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from zslbench.data.registry import source_info
 from zslbench.metrics.registry import METRICS
 from zslbench.report import stats
 from zslbench.report.blocks import Bullets, Cell, Figure, Fold, Heading, Para, RunDetails, Table
@@ -50,13 +51,13 @@ def _display(ds: str) -> str:
 
 
 def _source_text(source: str, track: str | None = None) -> str:
-    text = {"synthetic": "SYNTHETIC data", "xlsa17": "xlsa17 features", "images": "raw images"}.get(source, source)
+    text = source_info(source).report_name
     return f"{text}, {track} track" if track else text
 
 
 def comparable(source: str, kind: str, track: str | None) -> bool:
     """Whether our numbers may be set against the paper's: real data, and for CZSL the image track."""
-    return source != "synthetic" and (kind == "gzsl" or track == "images")
+    return not source_info(source).synthetic and (kind == "gzsl" or track == "images")
 
 
 # --- the runs behind a row -----------------------------------------------------------------------

@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from zslbench import store
+from zslbench.data.registry import source_info
 from zslbench.errors import ZSLBenchError
 from zslbench.metrics.registry import METRICS
 
 # Config fields that cannot change a result and so do not split a variant.
 IGNORED_CONFIG = frozenset({"trace"})
-
-SOURCE_ORDER = {"xlsa17": 0, "images": 0, "synthetic": 1}
 
 # The fields a record needs to be reported; its metrics: the track's table columns (metrics.registry).
 REQUIRED_KEYS = {
@@ -79,7 +78,7 @@ def section_of(rec: dict, kind: str) -> tuple[str, ...]:
 
 
 def sorted_sections(sections) -> list:
-    return sorted(sections, key=lambda s: (SOURCE_ORDER.get(s[0], 9), s))
+    return sorted(sections, key=lambda s: (source_info(s[0]).order, s))
 
 
 def reference_config(key: str, profile: str, preset: str | None = None) -> dict | None:

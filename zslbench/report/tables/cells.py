@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from zslbench.data.registry import source_info
 from zslbench.metrics.registry import METRICS
 from zslbench.tracks.czsl import CZSL_DATASETS
 from zslbench.tracks.gzsl import GZSL_DATASETS  # the paper's columns; apy is added when run
@@ -48,7 +49,7 @@ def cell_stats(values: list[float]) -> tuple[float, float, int]:
 def shows_delta(source: str) -> bool:
     """Whether ours − paper is computed: not on synthetic data, whose numbers say nothing about
     the paper's (its values are shown there for reference only)."""
-    return source != "synthetic"
+    return not source_info(source).synthetic
 
 
 def is_nan(x) -> bool:
