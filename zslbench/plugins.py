@@ -165,7 +165,7 @@ def model_problem(entry: api.ModelEntry) -> str | None:
     return None
 
 
-def method_problem(cls: type) -> str | None:
+def method_problem(cls: type[api.CZSLMethod]) -> str | None:
     from zslbench.config import CZSLConfig
 
     try:
@@ -223,7 +223,8 @@ def parse_option(key: str, text: str) -> Any:
     types = {f.name: f.type for f in dataclasses.fields(cls)} if cls else {}
     if option not in types:
         raise ConfigError(f"--set {key}: {name} has no option {option!r}; its options: {', '.join(types) or '(none)'}")
-    kind = types[option] if isinstance(types[option], str) else types[option].__name__
+    declared = types[option]
+    kind = declared if isinstance(declared, str) else declared.__name__
     try:
         if kind == "bool":
             if text.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
@@ -269,7 +270,8 @@ def run_identity(kind: str, name: str, cfg: Any) -> dict:
     opts = run_options(kind, name, cfg)
     info = LOADED.get(source)
     return {"plugin": {"module": source, "source_sha256": info.source_sha256 if info else "",
-                       "options": dataclasses.asdict(opts) if dataclasses.is_dataclass(opts) else {}}}
+                       "options": dataclasses.asdict(opts)
+                       if dataclasses.is_dataclass(opts) and not isinstance(opts, type) else {}}}
 
 
 def run_provenance(kind: str, name: str) -> dict:

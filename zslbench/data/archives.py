@@ -16,6 +16,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from zslbench.data.download import say
 from zslbench.errors import DataError, one_line
@@ -130,7 +131,7 @@ def extract_tar(archive: Path, dest: Path, *, progress: bool | None = None,
             stream = _Reading(raw, bar)
             src = gzip.GzipFile(fileobj=stream, mode="rb") if is_gzip else stream
             with tarfile.open(fileobj=src, mode="r|") as tar:
-                kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                kwargs: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
                 for member in _safe_members(tar, archive):
                     tar.extract(member, dest, set_attrs=False, **kwargs)
                 while True:  # the rest: zero padding only; reading it checks the gzip CRC

@@ -83,19 +83,20 @@ class MetricRegistry(Registry[Metric]):
 
     def columns(self, track: str) -> tuple[str, ...]:
         """The metrics `zslbench table` and the report show for `track`, in their order."""
-        ms = [m for m in self.all(track) if m.column is not None]
-        return tuple(m.name for m in sorted(ms, key=lambda m: m.column))  # type: ignore[arg-type,return-value]
+        ranked = [(m.column, i, m.name) for i, m in enumerate(self.all(track)) if m.column is not None]
+        return tuple(name for _, _, name in sorted(ranked))
 
     def effects(self, track: str) -> tuple[str, ...]:
-        ms = [m for m in self.all(track) if m.effect is not None]
-        return tuple(m.name for m in sorted(ms, key=lambda m: m.effect))  # type: ignore[arg-type,return-value]
+        """The metrics the report's effect sizes compare for `track`, in their order."""
+        ranked = [(m.effect, i, m.name) for i, m in enumerate(self.all(track)) if m.effect is not None]
+        return tuple(name for _, _, name in sorted(ranked))
 
     def summary(self, track: str) -> tuple[str, ...]:
         return tuple(m.name for m in self.all(track) if m.summary)
 
-    def computed(self, track: str) -> list[Metric]:
-        """The metrics of `track` computed by their own function."""
-        return [m for m in self.all(track) if m.compute is not None]
+    def computed(self, track: str) -> list[tuple[str, Callable[..., float]]]:
+        """(name, compute) of the metrics of `track` computed by their own function."""
+        return [(m.name, m.compute) for m in self.all(track) if m.compute is not None]
 
     def tolerance(self, name: str) -> float:
         return self.get(name).tolerance if name in self else UNKNOWN_ATOL

@@ -176,6 +176,8 @@ def _claim_effect(res: ClaimResult) -> tuple[str, str, str, str]:
         return "—", "—", "—", "—"
     if check.comparison is None:
         s = check.summary
+        if s is None:  # a check carries a comparison or a summary (claims.Check)
+            return "—", "—", "—", "—"
         return f"{s.mean:.1f} s ({check.label})", "—", "—", str(s.n)
     c = check.comparison
     d = _claim_digits(check.metric)
@@ -224,10 +226,12 @@ def _claim_fold(r: ClaimResult) -> Fold:
             d = _claim_digits(c.metric)
             ci = f"[{cp.lo:+.{d}f}, {cp.hi:+.{d}f}]" if not math.isnan(cp.lo) else "—"
             nums = [f"{cp.diff:+.{d}f}", ci, cp.test, stats.fmt_p(cp.p), cp.n_text]
-        else:
+        elif c.summary is not None:
             s = c.summary
             ci = f"[{s.lo:.1f}, {s.hi:.1f}] s" if not math.isnan(s.lo) else "—"
             nums = [f"{s.mean:.1f} s", ci, "—", "—", str(s.n)]
+        else:  # neither (claims.Check carries one): nothing measured
+            nums = ["—"] * 5
         rows.append([Cell(c.label), *(Cell(x) for x in nums), Cell(verdict, style), Cell(c.reason),
                      Cell(runs.summary, details=runs)])
     where = _source_text(r.source, r.track) + (f", {r.variant}" if r.variant else "")

@@ -21,6 +21,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ class VarianceFigure:
     source: str
     stat: str
     stem: str  # file name without extension
-    figure: object  # matplotlib.figure.Figure
+    figure: Any  # matplotlib.figure.Figure
     data: pd.DataFrame  # full-resolution aggregated traces (the CSV)
     n_seeds: dict  # line label -> number of seeds
     caption: str = ""  # a figure caption, also written as <stem>.caption.txt

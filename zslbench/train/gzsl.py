@@ -109,7 +109,7 @@ def score_logits(logits: np.ndarray, labels: np.ndarray, data: ZSLData, cfg: GZS
     out["AUSUC"] = float(ausuc(logits, labels, seen_mask))
     out.update({m.name: float(raw[m.uncalibrated_of]) for m in METRICS.all("gzsl") if m.uncalibrated_of})
     out["seen_scale"] = float(factor)
-    out.update({m.name: float(m.compute(logits, labels, data, cfg)) for m in METRICS.computed("gzsl")})
+    out.update({name: float(compute(logits, labels, data, cfg)) for name, compute in METRICS.computed("gzsl")})
     return out
 
 
@@ -222,6 +222,7 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
     if oracle_epoch == cfg.epochs:  # the same logits: the same scores
         oracle_metrics = dict(final_metrics)
     else:
+        assert oracle_logits is not None  # set at the first epoch's evaluation
         oracle_metrics = score_logits(oracle_logits, test_y, data, cfg)
     eval_seconds += time.perf_counter() - eval_start
     train_seconds = time.perf_counter() - start
