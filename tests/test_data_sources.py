@@ -22,12 +22,20 @@ def _load_shifted(key, root, scale, seed, cache_dir=None):
 
 @pytest.fixture
 def shifted():
-    source = DATA_SOURCES.add(DataSource(
-        "shifted", synthetic=True, order=2, load=_load_shifted,
-        fingerprint=lambda key, root, scale, seed: f"shifted:{key}:{scale}:{seed}",
-        report_text="SHIFTED data", plot_text="SHIFTED data", table_text="SHIFTED data",
-        gzsl_title="GZSL on SHIFTED data", note="Data: shifted ({vintages}).",
-    ))
+    source = DATA_SOURCES.add(
+        DataSource(
+            "shifted",
+            synthetic=True,
+            order=2,
+            load=_load_shifted,
+            fingerprint=lambda key, root, scale, seed: f"shifted:{key}:{scale}:{seed}",
+            report_text="SHIFTED data",
+            plot_text="SHIFTED data",
+            table_text="SHIFTED data",
+            gzsl_title="GZSL on SHIFTED data",
+            note="Data: shifted ({vintages}).",
+        )
+    )
     yield source
     DATA_SOURCES.remove("shifted")
 
@@ -50,7 +58,11 @@ def test_built_in_and_unknown_sources_read_as_before():
     assert DATA_SOURCES.choices("images") == ("images", "synthetic")
     other = source_info("elsewhere")
     assert (other.report_name, other.table_name, other.gzsl_table_title, other.order) == (
-        "elsewhere", "data source 'elsewhere'", "GZSL on data source 'elsewhere'", 9)
+        "elsewhere",
+        "data source 'elsewhere'",
+        "GZSL on data source 'elsewhere'",
+        9,
+    )
     assert other.table_note(["x"]) == "Data: `data_source=elsewhere`." and shows_delta("elsewhere")
     assert source_info("xlsa17").table_note(["2017"]).endswith("release vintage 2017).")
 

@@ -46,9 +46,24 @@ def test_registered_metric_is_refused_twice_and_checked(toy_metric):
 @pytest.mark.usefixtures("one_thread")
 def test_a_registered_gzsl_metric_reaches_run_replay_table_and_report(toy_metric, tmp_path, capsys):
     results = tmp_path / "results"
-    code, out, err = zsl_in_process(capsys, "run", "--model", "linear", "--dataset", "sun", "--data", "synthetic",
-                                    "--profile", "quick", "--seed", "1", "--results", results,
-                                    "--set", "epochs=1")
+    code, out, err = zsl_in_process(
+        capsys,
+        "run",
+        "--model",
+        "linear",
+        "--dataset",
+        "sun",
+        "--data",
+        "synthetic",
+        "--profile",
+        "quick",
+        "--seed",
+        "1",
+        "--results",
+        results,
+        "--set",
+        "epochs=1",
+    )
     assert code == 0, err
     (record_path,) = results.glob("runs/*/record.json")
     metrics = json.loads(record_path.read_text())["metrics"]
@@ -58,8 +73,9 @@ def test_a_registered_gzsl_metric_reaches_run_replay_table_and_report(toy_metric
     assert code == 0, err
     assert f"top1={metrics['top1']:.4g}" in out  # compared like every other metric, and equal here
 
-    code, out, err = zsl_in_process(capsys, "table", "gzsl", "--results", results, "--format", "md,csv",
-                                    "--out", tmp_path / "tables")
+    code, out, err = zsl_in_process(
+        capsys, "table", "gzsl", "--results", results, "--format", "md,csv", "--out", tmp_path / "tables"
+    )
     assert code == 0, err
     md = (tmp_path / "tables" / "gzsl.md").read_text()
     header = next(line for line in md.splitlines() if line.startswith("| model"))

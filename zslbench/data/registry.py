@@ -12,9 +12,10 @@ A new features source is its loading module plus one `DATA_SOURCES.add(DataSourc
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from zslbench.registry import Registry
 
@@ -123,20 +124,36 @@ def _npz_fingerprint(key: str, root: Path, scale: float, seed: int) -> str:
     return npz_fingerprint(key, root)
 
 
-DATA_SOURCES.add(DataSource(
-    "xlsa17", order=0, load=_load_xlsa17, fingerprint=_xlsa17_fingerprint,
-    report_text="xlsa17 features", plot_text="xlsa17 data", table_text="xlsa17 data (real features)",
-    gzsl_title="GZSL on the xlsa17 data (real features)",
-    note="Data: the xlsa17 ResNet-101 features and proposed splits (`data_source=xlsa17`, "
-         "release vintage {vintages}).",
-))
+DATA_SOURCES.add(
+    DataSource(
+        "xlsa17",
+        order=0,
+        load=_load_xlsa17,
+        fingerprint=_xlsa17_fingerprint,
+        report_text="xlsa17 features",
+        plot_text="xlsa17 data",
+        table_text="xlsa17 data (real features)",
+        gzsl_title="GZSL on the xlsa17 data (real features)",
+        note="Data: the xlsa17 ResNet-101 features and proposed splits (`data_source=xlsa17`, "
+        "release vintage {vintages}).",
+    )
+)
 DATA_SOURCES.add(DataSource("images", tracks=(IMAGES,), order=0, report_text="raw images"))
-DATA_SOURCES.add(DataSource(
-    "synthetic", tracks=(FEATURES, IMAGES), synthetic=True, order=1, load=_load_synthetic,
-    fingerprint=_synthetic_fingerprint, report_text="SYNTHETIC data", plot_text="SYNTHETIC data",
-    table_text="SYNTHETIC data", gzsl_title="GZSL on SYNTHETIC data (not the real features: not comparable with the paper)",
-    note="Data: zslbench's built-in SYNTHETIC datasets with the shapes of the GBU splits "
-         "(`data_source=synthetic`). They show that the pipeline works; their numbers say "
-         "nothing about the paper's.",
-))
+DATA_SOURCES.add(
+    DataSource(
+        "synthetic",
+        tracks=(FEATURES, IMAGES),
+        synthetic=True,
+        order=1,
+        load=_load_synthetic,
+        fingerprint=_synthetic_fingerprint,
+        report_text="SYNTHETIC data",
+        plot_text="SYNTHETIC data",
+        table_text="SYNTHETIC data",
+        gzsl_title="GZSL on SYNTHETIC data (not the real features: not comparable with the paper)",
+        note="Data: zslbench's built-in SYNTHETIC datasets with the shapes of the GBU splits "
+        "(`data_source=synthetic`). They show that the pipeline works; their numbers say "
+        "nothing about the paper's.",
+    )
+)
 DATA_SOURCES.add(DataSource("npz", selectable=False, load=_load_npz, fingerprint=_npz_fingerprint))

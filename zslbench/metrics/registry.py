@@ -12,8 +12,9 @@ replay with its own tolerance and, given a `column`, shown by `zslbench table` a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from zslbench.registry import Registry
 
@@ -134,8 +135,18 @@ for _metric in (
     Metric("mAUC", _C, column=0, effect=1, summary=True),
     Metric("mH", _C, column=1, effect=0, summary=True),
     Metric("mJA", _C, column=2, summary=True),
-    Metric("forgetting", _C, unit=FRACTION, digits=3, paper_digits=2, echo_digits=3, higher_is_better=False,
-           label="Forgetting", column=3, summary=True),
+    Metric(
+        "forgetting",
+        _C,
+        unit=FRACTION,
+        digits=3,
+        paper_digits=2,
+        echo_digits=3,
+        higher_is_better=False,
+        label="Forgetting",
+        column=3,
+        summary=True,
+    ),
     Metric("forgetting_final", _C, unit=FRACTION, digits=3, paper_digits=2, echo_digits=3, higher_is_better=False),
     Metric("mSA", _C),
     Metric("mUA", _C),
