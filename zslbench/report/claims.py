@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from zslbench.data.registry import source_info
 from zslbench.errors import DataError
 from zslbench.report import stats
 from zslbench.report.records import (
@@ -150,7 +151,7 @@ class ClaimResult:
 
     @property
     def synthetic(self) -> bool:
-        return self.source == "synthetic"
+        return source_info(self.source).synthetic
 
 
 def _p_or(check: Check, default: float) -> float:

@@ -150,7 +150,7 @@ def _results_blocks(kind: str, results: Path) -> list:
             for r in recs:
                 runs.setdefault((label, row_name(r, kind), r["dataset"]), []).append(r)
         blocks.append(Heading(3, section.title))
-        if section.source == "synthetic":
+        if source_info(section.source).synthetic:
             blocks.append(Para(SYNTHETIC_BANNER, "banner"))
         elif not comparable(section.source, kind, section.track):
             blocks.append(Para("Features track: not the paper's protocol; the paper's values stand beside ours "
@@ -257,7 +257,7 @@ def _ablation_blocks(results: Path) -> list:
     ]
     if not found:
         return blocks + [Para("No option variants beside a base variant in these records.")]
-    if any(a.source == "synthetic" for a in found):
+    if any(source_info(a.source).synthetic for a in found):
         blocks.append(Para(SYNTHETIC_BANNER, "banner"))
     for a in found:
         blocks.append(Heading(3, f"{a.change} ({_source_text(a.source, a.track)}, {a.kind.upper()})"))
@@ -346,7 +346,7 @@ def _intro(results: Path) -> list:
             "without a difference.",
         ]),
     ]
-    if "synthetic" in sources:
+    if any(source_info(s).synthetic for s in sources):
         blocks.append(Para(SYNTHETIC_BANNER, "banner"))
     return blocks
 

@@ -265,7 +265,7 @@ def _caption(dataset: str, source: str, stat: str, data: pd.DataFrame, max_point
     variants = sorted(set(data["variant"]))
     text = (
         f"Logit statistics during training on {display} ({source_info(source).plot_name}"
-        f"{', NOT the real features' if source == 'synthetic' else ''}). "
+        f"{', NOT the real features' if source_info(source).synthetic else ''}). "
         f"y (log scale): the {STATS[stat][0]}, at every training iteration. "
         "Line: mean over seeds (n per model in the legend); band: min-max over seeds. "
     )
