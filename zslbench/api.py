@@ -182,7 +182,7 @@ def czsl_logits(state: Any, x: Any, n_classes: Optional[int] = None, model: Any 
 
 
 MODELS: Registry[ModelEntry] = Registry("model")
-METHODS: Registry[type] = Registry("CZSL method")
+METHODS: Registry[type[CZSLMethod]] = Registry("CZSL method")
 FEATURE_DATASETS: Registry[DatasetEntry] = Registry("dataset")
 
 _current = {"source": "built-in"}
@@ -217,7 +217,7 @@ def _check_options(kind: str, name: str, options: Any) -> None:
         return
     if not (isinstance(options, type) and dataclasses.is_dataclass(options)):
         raise TypeError(f"{kind} {name!r}: options must be a dataclass type, got {options!r}")
-    if not options.__dataclass_params__.frozen:
+    if not options.__dataclass_params__.frozen:  # type: ignore[attr-defined]  # set on every dataclass
         raise TypeError(f"{kind} {name!r}: options dataclass {options.__name__} must be frozen")
     try:
         options()

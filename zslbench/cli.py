@@ -217,9 +217,9 @@ def _data_fetch(dataset, data_dir, urls, from_zip, from_archives, sha256, keep_z
             _fail("--from-zip is for xlsa17; use --from-archive")
         if sha256 is not None:
             _fail("--sha256 is for xlsa17 (the checkpoint is checked against the hash in its name)")
-        result = fetch_images(dataset, data_dir, urls, from_archives, keep_archives=keep_zip,
-                              retries=retries, backoff=retry_wait, timeout=timeout, log=click.echo)
-        for note in result.notes:
+        fetched = fetch_images(dataset, data_dir, urls, from_archives, keep_archives=keep_zip,
+                               retries=retries, backoff=retry_wait, timeout=timeout, log=click.echo)
+        for note in fetched.notes:
             click.echo(f"warning: {note}", err=True)
         return
     from zslbench.data.features.fetch import OFFICIAL_URL, fetch_xlsa17

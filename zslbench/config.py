@@ -345,7 +345,7 @@ def parse_split_ratio(key: str, text: str) -> tuple[float, float, float]:
             f"option {key}={text!r} must be a train/val/test ratio like 10/5/5 "
             "(train and test > 0, val >= 0)"
         )
-    return values  # type: ignore[return-value]
+    return values
 
 
 # Result-relevant CZSL options listed by `non_default_options` in CZSL records.

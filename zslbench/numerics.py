@@ -163,7 +163,7 @@ def _apply_cuda(cuda_tf32: bool = False):
               cudnn.benchmark, cudnn.deterministic, matmul.allow_tf32, cudnn.allow_tf32)
     # torch >= 2.9 keeps the same switches as fp32_precision strings too; restored as they were
     precision = [(m, m.fp32_precision) for m in (matmul, getattr(cudnn, "conv", None), getattr(cudnn, "rnn", None))
-                 if hasattr(m, "fp32_precision")]
+                 if m is not None and hasattr(m, "fp32_precision")]
     torch.use_deterministic_algorithms(plan["use_deterministic_algorithms"])
     cudnn.benchmark = plan["cudnn_benchmark"]
     cudnn.deterministic = plan["cudnn_deterministic"]
@@ -207,7 +207,7 @@ def data_content_sha256(data) -> str:
     for name, value in arrays.items():
         arr = np.ascontiguousarray(value)
         h.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
-        h.update(memoryview(arr).cast("B"))
+        h.update(arr.data.cast("B"))
     digest = h.hexdigest()
     with contextlib.suppress(TypeError):
         _CONTENT_HASHES[data] = digest
@@ -217,7 +217,7 @@ def data_content_sha256(data) -> str:
 # --------------------------------------------------------------------------- the environment
 def _cpuinfo() -> dict:
     """vendor, model name and flags of the first CPU (Linux /proc/cpuinfo; else platform)."""
-    out = {"vendor": None, "model": None, "flags": set()}
+    out: dict[str, Any] = {"vendor": None, "model": None, "flags": set()}
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:

@@ -213,7 +213,7 @@ def model_problem(entry: api.ModelEntry) -> str | None:
     return None
 
 
-def method_problem(cls: type) -> str | None:
+def method_problem(cls: type[api.CZSLMethod]) -> str | None:
     from zslbench.config import CZSLConfig
 
     try:
@@ -315,7 +315,7 @@ def run_identity(kind: str, name: str, cfg: Any) -> dict:
     opts = run_options(kind, name, cfg)
     info = LOADED.get(source)
     ident = info.identity() if info else {"module": source, "source_sha256": ""}
-    return {"plugin": {**ident, "options": plain_summary(dataclasses.asdict(opts)) if dataclasses.is_dataclass(opts) else {}}}
+    return {"plugin": {**ident, "options": plain_summary(dataclasses.asdict(opts)) if dataclasses.is_dataclass(opts) and not isinstance(opts, type) else {}}}
 
 
 def plain_summary(value: Any) -> Any:

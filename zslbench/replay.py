@@ -9,9 +9,9 @@ Three outcomes:
 - ``differs``: some metric is beyond its tolerance, or the data differ: a real difference.
 
 A metric passes when |rerun - recorded| <= atol + rtol * |recorded|.  Default tolerances
-(DEFAULT_ATOL, DEFAULT_RTOL) are per metric, in the metric's own unit: percentage points for
-the percent metrics, a fraction for CZSL forgetting; `seen_scale` is a setting, compared
-exactly.  How they were chosen: docs/numerics.md#replays.
+are per metric, in the metric's own unit, as zslbench.metrics.registry defines it: percentage
+points for the percent metrics, a fraction for CZSL forgetting; `seen_scale` is a setting,
+compared exactly, and so is a metric nobody registered.  How they were chosen: docs/numerics.md#replays.
 """
 
 from __future__ import annotations
@@ -24,24 +24,13 @@ from pathlib import Path
 
 from zslbench import store
 from zslbench.errors import ConfigError, RecordError
+from zslbench.metrics.registry import METRICS
 from zslbench.numerics import NOT_RECORDED, env_differences
 from zslbench.tracks import RunOutcome, execute_run, track_of_record
 
-PERCENT_METRICS = ("S", "U", "H", "ZSL", "AUSUC", "S_uncal", "U_uncal", "H_uncal", "mAUC", "mH", "mJA", "mSA", "mUA")
-FRACTION_METRICS = ("forgetting", "forgetting_final")
-EXACT_METRICS = ("seen_scale",)
-
-# Measured (benchmarks/stack_spread.py, docs/numerics.md#replays): quick-profile runs under imitated other numeric
-# stacks moved by up to 1.1 points (U, S, ZSL, H) and 0.015 (forgetting_final).
-PERCENT_ATOL = 1.5  # percentage points
-FRACTION_ATOL = 0.02
-DEFAULT_ATOL: dict[str, float] = {
-    **{m: PERCENT_ATOL for m in PERCENT_METRICS},
-    **{m: FRACTION_ATOL for m in FRACTION_METRICS},
-    **{m: 0.0 for m in EXACT_METRICS},
-}
+# Default tolerances: each metric's own (zslbench.metrics.registry: by its unit, measured as said there).
+DEFAULT_ATOL: dict[str, float] = {m.name: m.tolerance for m in METRICS.all()}
 DEFAULT_RTOL: dict[str, float] = {m: 0.0 for m in DEFAULT_ATOL}
-UNKNOWN_METRIC_ATOL = 0.0  # a metric without a default is compared exactly
 
 
 @dataclass(frozen=True)
@@ -96,8 +85,8 @@ def tolerances_for(metrics: Iterable[str], atol: Iterable[str] = (), rtol: Itera
                               f"its metrics: {', '.join(metrics)}")
     out = {}
     for m in metrics:
-        a = a_per.get(m, a_all if a_all is not None else DEFAULT_ATOL.get(m, UNKNOWN_METRIC_ATOL))
-        r = r_per.get(m, r_all if r_all is not None else DEFAULT_RTOL.get(m, 0.0))
+        a = a_per.get(m, a_all if a_all is not None else METRICS.tolerance(m))
+        r = r_per.get(m, r_all if r_all is not None else 0.0)
         out[m] = Tolerance(a, r)
     return out
 

@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator, Mapping
 
 from zslbench.errors import RecordError, ZSLBenchError
 
@@ -72,7 +72,10 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda fh: fh.write(data))
+    def write(fh: BinaryIO) -> None:
+        fh.write(data)
+
+    atomic_write(path, write)
 
 
 def _umask() -> int:
@@ -201,7 +204,7 @@ def clean_stale_temp(results: Path) -> list[Path]:
     from zslbench.locks import lock_path
 
     runs = Path(results) / "runs"
-    removed = []
+    removed: list[Path] = []
     if not runs.is_dir():
         return removed
     for entry in runs.iterdir():
@@ -291,7 +294,7 @@ def track_key(kind: str, track: str | None = None) -> str:
     return f"{kind}-{track}" if track else str(kind)
 
 
-def record_track_key(record: dict) -> str:
+def record_track_key(record: Mapping[str, Any]) -> str:
     """The track key of a (current-schema) record, from its ``kind`` and ``track``."""
     return track_key(str(record.get("kind")), record.get("track"))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from zslbench.data.registry import DATA_SOURCES
 from zslbench.errors import ZSLBenchError
 
 
@@ -82,7 +83,7 @@ def run_options(f):
         click.option("--profile", default="paper", show_default=True, help="paper or quick."),
         click.option("--preset", default=None,
                      help="colab (default: the notebook) or code (the authors' trainer); see `zslbench list presets`."),
-        click.option("--data", "source", type=click.Choice(["auto", "xlsa17", "images", "synthetic"]),
+        click.option("--data", "source", type=click.Choice(["auto", *DATA_SOURCES.choices()]),
                      default="auto", show_default=True,
                      help="Data source; auto = the real data where found (xlsa17; raw images for the CZSL "
                           "image track), else synthetic."),

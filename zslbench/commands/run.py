@@ -120,8 +120,16 @@ def run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, re
     m = rec["metrics"]
     state = "already done (use --force to retrain)" if outcome.skipped else f"trained in {rec['train_seconds']:.1f}s"
     click.echo(f"{model} on {dataset} [{rec['data_source']}] seed {seed}: {state}")
-    click.echo("  " + "  ".join(f"{k}={m[k]:.2f}" for k in ("S", "U", "H", "ZSL", "AUSUC")))
+    click.echo(summary_line(m, "gzsl"))
     click.echo(f"  record: {outcome.path / 'record.json'}")
+
+
+def summary_line(metrics: dict, track: str) -> str:
+    """The metrics `zslbench run` prints after a run of `track` (gzsl, czsl), each with its digits."""
+    from zslbench.metrics.registry import METRICS
+
+    shown = [k for k in METRICS.summary(track) if k in metrics]
+    return "  " + "  ".join(f"{k}={metrics[k]:.{METRICS.echo_digits(k)}f}" for k in shown)
 
 
 def run_czsl(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
@@ -156,7 +164,7 @@ def run_czsl(method, classnorm, dataset, seed, profile, preset, source, data_dir
     name = f"{method}{'+cn' if classnorm else ''}"
     state = "already done (use --force to retrain)" if outcome.skipped else f"trained in {rec['train_seconds']:.1f}s"
     click.echo(f"CZSL {name} on {dataset} [{rec['data_source']}, {track_name} track] seed {seed}: {state}")
-    click.echo(f"  mAUC={m['mAUC']:.2f}  mH={m['mH']:.2f}  mJA={m['mJA']:.2f}  forgetting={m['forgetting']:.3f}")
+    click.echo(summary_line(m, "czsl"))
     if track_name == "features":
         click.echo("  (features track: not comparable with the paper's image-track CZSL table)")
     elif rec["data_source"] != "images":

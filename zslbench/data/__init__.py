@@ -16,9 +16,10 @@ from pathlib import Path
 from zslbench.api import FEATURE_DATASETS
 from zslbench.data.features.specs import DATASETS, DatasetSpec
 from zslbench.data.features.types import ZSLData
+from zslbench.data.registry import DATA_SOURCES, FEATURES
 from zslbench.errors import ConfigError
 
-SOURCES = ("auto", "xlsa17", "synthetic")
+SOURCES = ("auto", *DATA_SOURCES.choices(FEATURES))  # the --data values of the features (zslbench.data.registry)
 
 __all__ = [
     "DATASETS",
@@ -69,8 +70,9 @@ def resolve_source(
     src = str(source).strip().lower()
     if key in FEATURE_DATASETS:
         return _npz_source(key, src)
-    if src not in SOURCES:
-        raise ConfigError(f"unknown data source {source!r}; valid sources: {', '.join(SOURCES)}")
+    valid = ("auto", *DATA_SOURCES.choices(FEATURES))  # SOURCES, with the sources registered since
+    if src not in valid:
+        raise ConfigError(f"unknown data source {source!r}; valid sources: {', '.join(valid)}")
     if src != "auto":
         return src
     from zslbench.data.features.xlsa17 import FEATURES_FILE, SPLITS_FILE, find_dataset_dir
@@ -100,20 +102,9 @@ def load_dataset(
     """
     key = _dataset_name(name)
     root = default_data_dir() if data_dir is None else Path(data_dir)
-    src = resolve_source(key, source, root)
-    if src == "npz":
-        from zslbench.data.features.npz import load_npz
-
-        return load_npz(key, root)
-    if src == "xlsa17":
-        from zslbench.data.features.xlsa17 import load_xlsa17
-
-        return load_xlsa17(key, root)
-    from zslbench.data.features.synthetic import make_synthetic
-    from zslbench.numerics import blas_threads
-
-    with blas_threads(1):  # the same bits whatever numpy's BLAS thread count (zslbench.numerics)
-        return make_synthetic(key, scale=scale, seed=synthetic_seed, cache_dir=synthetic_cache_dir)
+    load = DATA_SOURCES.get(resolve_source(key, source, root)).load
+    assert load is not None  # every features source has a loader
+    return load(key, root, scale, synthetic_seed, synthetic_cache_dir)
 
 
 def fingerprint(
@@ -130,14 +121,9 @@ def fingerprint(
     key = _dataset_name(name)
     root = default_data_dir() if data_dir is None else Path(data_dir)
     if key in FEATURE_DATASETS:
-        from zslbench.data.features.npz import npz_fingerprint
-
-        _npz_source(key, str(source).strip().lower())
-        return npz_fingerprint(key, root)
-    if resolve_source(key, source, root) == "xlsa17":
-        from zslbench.data.features.xlsa17 import xlsa17_fingerprint
-
-        return xlsa17_fingerprint(key, root)
-    from zslbench.data.features.synthetic import synthetic_fingerprint
-
-    return synthetic_fingerprint(key, scale, seed)
+        src = _npz_source(key, str(source).strip().lower())
+    else:
+        src = resolve_source(key, source, root)
+    print_of = DATA_SOURCES.get(src).fingerprint
+    assert print_of is not None  # every features source has one
+    return print_of(key, root, scale, seed)

@@ -407,6 +407,7 @@ def move_into_place(src: Path, dst: Path, root: Path, name: str, olds: list[Path
     trash = Path(tempfile.mkdtemp(prefix=old_prefix(name), dir=root)) if olds else None
     try:
         for i, old in enumerate(olds):
+            assert trash is not None  # made above whenever there is an old copy
             os.replace(old, trash / f"{i}-{old.name}")
         os.replace(src, dst)
     finally:

@@ -96,6 +96,7 @@ class SweepInterrupted(Exception):
     def __init__(self, results: list[JobResult]) -> None:
         super().__init__("interrupted")
         self.results = results
+        self.summary: Any = None  # the sweep's SweepSummary, set by zslbench.sweep.run on the way out
 
 
 # --------------------------------------------------------------------------- one job

@@ -21,7 +21,7 @@ DATASET_KEYS = {"SUN": "sun", "CUB": "cub", "AwA1": "awa1", "AwA2": "awa2", "ALL
 
 def _read(name: str) -> pd.DataFrame:
     try:
-        text = resources.files("zslbench").joinpath("baselines", name).read_text(encoding="utf-8")
+        text = resources.files("zslbench").joinpath("baselines").joinpath(name).read_text(encoding="utf-8")
     except (FileNotFoundError, OSError) as exc:
         raise DataError(f"zslbench/baselines/{name}: the paper's numbers are missing from this install ({exc})") from None
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)

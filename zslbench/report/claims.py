@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from zslbench.data.registry import source_info
 from zslbench.errors import DataError
 from zslbench.report import stats
 from zslbench.report.records import (
@@ -55,7 +56,7 @@ def _items(text: str) -> tuple[str, ...]:
 def load_claims() -> list[Claim]:
     """The claims shipped in the package (a copy of baselines/claims.csv)."""
     try:
-        text = resources.files("zslbench").joinpath("baselines", CLAIMS_FILE).read_text(encoding="utf-8")
+        text = resources.files("zslbench").joinpath("baselines").joinpath(CLAIMS_FILE).read_text(encoding="utf-8")
     except (FileNotFoundError, OSError) as exc:
         raise DataError(f"zslbench/baselines/{CLAIMS_FILE}: the claims are missing from this install ({exc})") from None
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
@@ -145,12 +146,12 @@ class ClaimResult:
             return None
         against = [c for c in tested if c.verdict == stats.CONTRADICTED]
         if against:
-            return min(against, key=lambda c: c.comparison.p)
+            return min(against, key=lambda c: _p_or(c, 2.0))
         return max(tested, key=lambda c: _p_or(c, 2.0))
 
     @property
     def synthetic(self) -> bool:
-        return self.source == "synthetic"
+        return source_info(self.source).synthetic
 
 
 def _p_or(check: Check, default: float) -> float:

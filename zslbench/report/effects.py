@@ -6,7 +6,8 @@ zslbench.report.records.order_variants).  Every other variant of the
 same profile and data vintage whose config differs from the base's is an *ablation*: its runs
 are compared, per model (or CZSL row) and dataset, with the base's runs of the same seeds
 (zslbench.report.stats.compare: paired t over the seeds, else Welch).  The change is
-flipped - base, for H and AUSUC (GZSL) or mH and mAUC (CZSL).  `zslbench run --all --ablate`
+flipped - base, for the metrics the registry marks for it (zslbench.metrics.registry: H and
+AUSUC for GZSL, mH and mAUC for CZSL).  `zslbench run --all --ablate`
 plans exactly such runs, but any results folder with option variants gets the same table.
 """
 
@@ -16,11 +17,10 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zslbench.metrics.registry import METRICS
 from zslbench.report import stats
 from zslbench.report.claims import base_first, by_seed, group_records
 from zslbench.report.records import IGNORED_CONFIG, collect, fmt_value
-
-EFFECT_METRICS = {"gzsl": ("H", "AUSUC"), "czsl": ("mH", "mAUC")}
 
 
 @dataclass
@@ -114,7 +114,7 @@ def _effects(kind: str, flipped: list[dict], base: list[dict]) -> list[Effect]:
         theirs = [r for r in base if row_name(r, kind) == name and r["dataset"] == ds]
         if not theirs or _prints(mine) != _prints(theirs):  # runs on other data files do not pair
             continue
-        for metric in EFFECT_METRICS[kind]:
+        for metric in METRICS.effects(kind):
             va, ids_a = by_seed(mine, metric)
             vb, ids_b = by_seed(theirs, metric)
             if va and vb:

@@ -6,6 +6,8 @@ summary, and the runs are listed under the table.
 
 from __future__ import annotations
 
+from typing import Any
+
 from zslbench.report.blocks import Bullets, Contents, Figure, Fold, Heading, Para, Table
 
 
@@ -23,7 +25,7 @@ def _table(t: Table) -> list[str]:
         out += [f"**{t.caption}**", ""]
     out.append(tabulate(body, headers=[md_cell(h) for h in t.headers], tablefmt="pipe", colalign=align,
                         disable_numparse=True))
-    runs = {}  # the rows of one model share their runs: list them once
+    runs: dict[Any, Any] = {}  # the rows of one model share their runs: list them once
     for row in t.rows:
         for c in row:
             if c.details is not None:

@@ -17,6 +17,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from zslbench.data.registry import source_info
+from zslbench.metrics.registry import METRICS
 from zslbench.report import leaning, readout, stats
 from zslbench.report.blocks import Bullets, Cell, Figure, Fold, Heading, Para, RunDetails, Table
 from zslbench.report.claims import ClaimResult, evaluate, group_records
@@ -49,17 +51,13 @@ def _display(ds: str) -> str:
 
 
 def _source_text(source: str, track: str | None = None) -> str:
-    text = {"synthetic": "SYNTHETIC data", "xlsa17": "xlsa17 features", "images": "raw images"}.get(source, source)
+    text = source_info(source).report_name
     return f"{text}, {track} track" if track else text
 
 
 def comparable(source: str, kind: str, track: str | None) -> bool:
     """Whether our numbers may be set against the paper's: real data, and for CZSL the image track."""
-    return source != "synthetic" and (kind == "gzsl" or track == "images")
-
-
-def _digits(metric: str) -> int:
-    return 3 if metric == "forgetting" else 1
+    return not source_info(source).synthetic and (kind == "gzsl" or track == "images")
 
 
 # --- the runs behind a row -----------------------------------------------------------------------
@@ -80,7 +78,7 @@ def run_details(recs: list[dict], variant, metrics=()) -> RunDetails:
     for r in recs if metrics else ():
         values = (r.get("metrics") or {})
         lines.append(f"seed {r['seed']}: " + ", ".join(
-            f"{'Forgetting' if m == 'forgetting' else m} {readout.num(values[m], _digits(m))}" for m in metrics if isinstance(values.get(m), (int, float))))
+            f"{METRICS.heading(m)} {readout.num(values[m], METRICS.digits(m))}" for m in metrics if isinstance(values.get(m), (int, float))))
     return RunDetails(f"{len(recs)} run{'s' if len(recs) != 1 else ''}", lines)
 
 
@@ -112,14 +110,14 @@ def _results_table(section, ds: str, runs: dict, variants: dict, kind: str) -> T
             c = section.cell(row, ds, metric)
             if c is None or not c["n"]:
                 continue
-            d = _digits(metric)
+            d = METRICS.digits(metric)
             ci = _interval(c, metric)
             ours = readout.num(ci.mean, d) + (f" ± {readout.num(ci.std, d)}" if ci.n >= 2 else "")
             ci_text = readout.interval_text(ci, d)
             paper = c["paper"]
             has_paper = paper is not None and not (isinstance(paper, float) and math.isnan(paper))
-            pd_ = 2 if metric == "forgetting" else 1
-            label = {"forgetting": "Forgetting"}.get(metric, metric)
+            pd_ = METRICS.paper_digits(metric)
+            label = METRICS.heading(metric)
             cells = [Cell(name), Cell(label), Cell(ours), Cell(str(ci.n)), Cell(ci_text)]
             cells.append(Cell(f"{paper:.{pd_}f}" if has_paper else "-"))
             if comp:
@@ -159,7 +157,7 @@ def _results_blocks(kind: str, results: Path) -> list:
             for r in recs:
                 runs.setdefault((label, row_name(r, kind), r["dataset"]), []).append(r)
         blocks.append(Heading(3, section.title))
-        if section.source == "synthetic":
+        if source_info(section.source).synthetic:
             blocks.append(Para(SYNTHETIC_BANNER, "banner"))
         elif not comparable(section.source, kind, section.track):
             blocks.append(Para("Features track: not the paper's protocol; the paper's values stand beside ours "
@@ -174,6 +172,11 @@ def _results_blocks(kind: str, results: Path) -> list:
 
 
 # --- claims --------------------------------------------------------------------------------------
+def _claim_digits(metric: str) -> int:
+    """Digits of a claim's difference: 2, or the metric's own where it has more; 3 for the logit-variance drift."""
+    return 3 if metric == "pre_var_drift" else max(2, METRICS.digits(metric))
+
+
 def _claim_effect(res: ClaimResult) -> tuple[str, str, str, str]:
     """(effect, test, p, n) of the check that decides the verdict."""
     check = res.headline
@@ -181,9 +184,11 @@ def _claim_effect(res: ClaimResult) -> tuple[str, str, str, str]:
         return "—", "—", "—", "—"
     if check.comparison is None:
         s = check.summary
+        if s is None:  # a check carries a comparison or a summary (claims.Check)
+            return "—", "—", "—", "—"
         return f"{s.mean:.1f} s ({check.label})", "—", "—", str(s.n)
     c = check.comparison
-    d = 3 if check.metric in ("forgetting", "pre_var_drift") else 2
+    d = _claim_digits(check.metric)
     return f"{c.diff:+.{d}f} ({check.label})", c.test, stats.fmt_p(c.p), c.n_text
 
 
@@ -231,13 +236,15 @@ def _claim_fold(r: ClaimResult) -> Fold:
                            f"b: {', '.join(f'`{i}`' for i in c.runs_b) or '—'}"])
         if c.comparison is not None:
             cp = c.comparison
-            d = 3 if c.metric in ("forgetting", "pre_var_drift") else 2
+            d = _claim_digits(c.metric)
             ci = f"[{cp.lo:+.{d}f}, {cp.hi:+.{d}f}]" if not math.isnan(cp.lo) else "—"
             nums = [f"{cp.diff:+.{d}f}", ci, cp.test, stats.fmt_p(cp.p), cp.n_text]
-        else:
+        elif c.summary is not None:
             s = c.summary
             ci = f"[{s.lo:.1f}, {s.hi:.1f}] s" if not math.isnan(s.lo) else "—"
             nums = [f"{s.mean:.1f} s", ci, "—", "—", str(s.n)]
+        else:  # neither (claims.Check carries one): nothing measured
+            nums = ["—"] * 5
         rows.append([Cell(c.label), *(Cell(x) for x in nums), Cell(verdict, style), Cell(c.reason),
                      Cell(runs.summary, details=runs)])
     where = _source_text(r.source, r.track) + (f", {r.variant}" if r.variant else "")
@@ -263,7 +270,7 @@ def _ablation_blocks(results: Path) -> list:
     ]
     if not found:
         return blocks + [Para("No option variants beside a base variant in these records.")]
-    if any(a.source == "synthetic" for a in found):
+    if any(source_info(a.source).synthetic for a in found):
         blocks.append(Para(SYNTHETIC_BANNER, "banner"))
     for a in found:
         blocks.append(Heading(3, f"{a.change} ({_source_text(a.source, a.track)}, {a.kind.upper()})"))
@@ -364,7 +371,7 @@ def _intro(results: Path) -> list:
     line = readout.bottom_line(gz + cz)
     if line is not None:
         blocks.insert(2, line)
-    if "synthetic" in sources:
+    if any(source_info(s).synthetic for s in sources):
         blocks.append(Para(SYNTHETIC_BANNER, "banner"))
     return blocks
 

@@ -21,10 +21,12 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from zslbench.data.registry import source_info
 from zslbench.errors import ZSLBenchError
 from zslbench.report.records import collect, label_variants, order_variants, sorted_sections, variant_of
 from zslbench.store import atomic_write_bytes
@@ -56,7 +58,6 @@ MODEL_STYLE = {
 }
 _EXTRA_STYLES = ((0, (2, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (8, 2)))
 
-SOURCE_TEXT = {"xlsa17": "xlsa17 data", "synthetic": "SYNTHETIC data"}
 
 
 @dataclass
@@ -65,7 +66,7 @@ class VarianceFigure:
     source: str
     stat: str
     stem: str  # file name without extension
-    figure: object  # matplotlib.figure.Figure
+    figure: Any  # matplotlib.figure.Figure
     data: pd.DataFrame  # full-resolution aggregated traces (the CSV)
     n_seeds: dict  # line label -> number of seeds
     caption: str = ""  # a figure caption, also written as <stem>.caption.txt
@@ -205,7 +206,7 @@ def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str,
                            handlelength=2.6, columnspacing=1.2,
                            title=f"line: mean over n seeds; band: min–max over seeds{common}")
         legend.get_title().set_fontsize(6.5)
-        ax.set_title(f"{display}, {SOURCE_TEXT.get(source, source)}: {_short_stat(stat)}", loc="left")
+        ax.set_title(f"{display}, {source_info(source).plot_name}: {_short_stat(stat)}", loc="left")
     return fig, n_seeds
 
 
@@ -263,8 +264,8 @@ def _caption(dataset: str, source: str, stat: str, data: pd.DataFrame, max_point
     k = max(1, math.ceil(longest / max_points))
     variants = sorted(set(data["variant"]))
     text = (
-        f"Logit statistics during training on {display} ({SOURCE_TEXT.get(source, source)}"
-        f"{', NOT the real features' if source == 'synthetic' else ''}). "
+        f"Logit statistics during training on {display} ({source_info(source).plot_name}"
+        f"{', NOT the real features' if source_info(source).synthetic else ''}). "
         f"y (log scale): the {STATS[stat][0]}, at every training iteration. "
         "Line: mean over seeds (n per model in the legend); band: min-max over seeds. "
     )

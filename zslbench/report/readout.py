@@ -9,17 +9,21 @@ import math
 import re
 from datetime import datetime, timezone
 
+from zslbench.metrics import registry as metric_registry
+from zslbench.metrics.registry import METRICS
 from zslbench.report import stats
 from zslbench.report.blocks import Contents, Heading, Para
 
-# metric -> (unit in a header, lowest, highest value it can take)
+# a metric's unit -> (unit in a header, lowest, highest value it can take)
 PERCENT = ("%", 0.0, 100.0)
 FRACTION = ("fraction 0–1", 0.0, 1.0)
-METRIC_RANGE = {"forgetting": FRACTION}
 
 
 def metric_range(metric: str) -> tuple[str, float, float]:
-    return METRIC_RANGE.get(metric, PERCENT)
+    """The header unit and range of a metric, from its unit in the metric registry (percent for a
+    metric nobody registered)."""
+    unit = METRICS.get(metric).unit if metric in METRICS else metric_registry.PERCENT
+    return FRACTION if unit == metric_registry.FRACTION else PERCENT
 
 
 def unit_text(metrics) -> str:
@@ -27,7 +31,7 @@ def unit_text(metrics) -> str:
     percent = [m for m in metrics if metric_range(m) is PERCENT]
     other = [m for m in metrics if metric_range(m) is not PERCENT]
     parts = ["%"] if percent else []
-    parts += [f"{'Forgetting' if m == 'forgetting' else m}: {metric_range(m)[0]}" for m in other]
+    parts += [f"{METRICS.heading(m)}: {metric_range(m)[0]}" for m in other]
     return "; ".join(parts) if other and percent else (parts[0] if parts else "")
 
 

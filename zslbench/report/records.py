@@ -23,16 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from zslbench import store
+from zslbench.data.registry import source_info
 from zslbench.errors import ZSLBenchError
+from zslbench.metrics.registry import METRICS
 
 # Config fields that cannot change a result and so do not split a variant.
 IGNORED_CONFIG = frozenset({"trace"})
 
-SOURCE_ORDER = {"xlsa17": 0, "images": 0, "synthetic": 1}
-
-REQUIRED = {
-    "gzsl": (("model", "dataset", "data_source", "seed"), ("S", "U", "H")),
-    "czsl": (("method", "classnorm", "dataset", "data_source", "seed"), ("mAUC", "mH", "mJA", "forgetting")),
+# The fields a record needs to be reported; its metrics: the track's table columns (metrics.registry).
+REQUIRED_KEYS = {
+    "gzsl": ("model", "dataset", "data_source", "seed"),
+    "czsl": ("method", "classnorm", "dataset", "data_source", "seed"),
 }
 
 
@@ -51,7 +52,7 @@ def collect(results: Path, kind: str) -> tuple[list[dict], list[str]]:
         warnings.simplefilter("always")
         found = list(store.iter_records(results, kind))
     skipped += [str(w.message) for w in caught]
-    keys, metrics = REQUIRED[kind]
+    keys, metrics = REQUIRED_KEYS[kind], METRICS.columns(kind)
     for rec in found:
         missing = [k for k in keys if k not in rec] + [
             f"metrics.{m}" for m in metrics if not _is_number(rec.get("metrics", {}).get(m))
@@ -77,7 +78,7 @@ def section_of(rec: dict, kind: str) -> tuple[str, ...]:
 
 
 def sorted_sections(sections) -> list:
-    return sorted(sections, key=lambda s: (SOURCE_ORDER.get(s[0], 9), s))
+    return sorted(sections, key=lambda s: (source_info(s[0]).order, s))
 
 
 def reference_config(key: str, profile: str, preset: str | None = None) -> dict | None:

@@ -24,17 +24,17 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
             key = store.record_track_key(rec)
             secs = float(rec.get("train_seconds") or 0) + float(rec.get("eval_seconds") or 0)
             name = rec.get("model") if rec.get("kind") == "gzsl" else rec.get("method")
-            per_key.setdefault((key, name, rec.get("dataset")), []).append(secs)
+            per_key.setdefault((key, str(name), str(rec.get("dataset"))), []).append(secs)
             per_track.setdefault(key, []).append(secs)
     out = {}
     for job in plan.to_run:
-        key = (job.track_key, job.name, job.dataset)
-        if key in per_key:
-            out[key] = sum(per_key[key]) / len(per_key[key])
+        job_key = (job.track_key, job.name, job.dataset)
+        if job_key in per_key:
+            out[job_key] = sum(per_key[job_key]) / len(per_key[job_key])
         elif job.track_key in per_track:
-            out[key] = sum(per_track[job.track_key]) / len(per_track[job.track_key])
+            out[job_key] = sum(per_track[job.track_key]) / len(per_track[job.track_key])
         else:
-            out[key] = get_track(job.track_key).default_seconds(plan.settings.profile)
+            out[job_key] = get_track(job.track_key).default_seconds(plan.settings.profile)
     return out
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -105,7 +106,7 @@ class CZSLInputs:
     eval_x: torch.Tensor
     encoder: nn.Module
     feature_dim: int
-    prepare: object = None  # callable rows -> encoder input, or None
+    prepare: Callable[[torch.Tensor], torch.Tensor] | None = None  # rows -> encoder input, or None
     autocast_dtype: torch.dtype | None = None
     extras: dict = field(default_factory=dict)  # facts for the record
 

@@ -20,6 +20,7 @@ from zslbench.data.features.types import ZSLData
 from zslbench.devices import canonical_device
 from zslbench.errors import ConfigError
 from zslbench.metrics import ausuc, gzsl_scores
+from zslbench.metrics.registry import METRICS
 from zslbench.models import MODELS, normalize_attributes, scaled_cosine
 from zslbench.models.embedders import as_trainable
 from zslbench.plugins import run_options
@@ -95,7 +96,9 @@ def predict_logits(model, attrs_all, test_x, gamma: float, batch_size: int) -> t
 
 
 def score_logits(logits: np.ndarray, labels: np.ndarray, data: ZSLData, cfg: GZSLConfig) -> dict:
-    """All reported GZSL metrics of one set of test logits (percent)."""
+    """All recorded GZSL metrics of one set of test logits (zslbench.metrics.registry): the
+    calibrated and raw scores, the AUSUC, the seen-class factor, then each registered metric
+    with its own `compute`."""
     seen, unseen = data.seen_classes, data.unseen_classes
     factor = cfg.seen_factor(data.name)
     calibrated = gzsl_scores(logits, labels, seen, unseen, seen_scale=factor, acc_mode=cfg.acc_mode)
@@ -104,8 +107,9 @@ def score_logits(logits: np.ndarray, labels: np.ndarray, data: ZSLData, cfg: GZS
     seen_mask[seen] = True
     out = {k: float(v) for k, v in calibrated.items()}
     out["AUSUC"] = float(ausuc(logits, labels, seen_mask))
-    out.update({f"{k}_uncal": float(raw[k]) for k in ("S", "U", "H")})
+    out.update({m.name: float(raw[m.uncalibrated_of]) for m in METRICS.all("gzsl") if m.uncalibrated_of})
     out["seen_scale"] = float(factor)
+    out.update({name: float(compute(logits, labels, data, cfg)) for name, compute in METRICS.computed("gzsl")})
     return out
 
 
@@ -218,6 +222,7 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
     if oracle_epoch == cfg.epochs:  # the same logits: the same scores
         oracle_metrics = dict(final_metrics)
     else:
+        assert oracle_logits is not None  # set at the first epoch's evaluation
         oracle_metrics = score_logits(oracle_logits, test_y, data, cfg)
     eval_seconds += time.perf_counter() - eval_start
     train_seconds = time.perf_counter() - start

@@ -42,6 +42,7 @@ class TraceBuffer:
         if not self.enabled:
             return
         if feat_norms is None:
+            assert feats is not None, "TraceBuffer.record: give feats or feat_norms"
             feat_norms = feats.norm(dim=1)
         post = logits.detach()
         # z . p = |z| |p| cos(z, p): the pre-NS logits without another matmul.

@@ -215,8 +215,8 @@ def read_splits(path: Path) -> Splits:
 
     att = _require(path, data, "att", "the class attributes, A x C")
     att = _matrix(path, "att", att, "attribute")
-    names = _require(path, data, "allclasses_names", "the class names, C x 1 cell")
-    names = _class_names(path, "allclasses_names", names)
+    names = _class_names(path, "allclasses_names",
+                         _require(path, data, "allclasses_names", "the class names, C x 1 cell"))
     n_cls = len(names)
     if att.shape[1] != n_cls:
         hint = ""

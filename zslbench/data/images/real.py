@@ -47,7 +47,7 @@ def _signature(dataset: str, data_root: Path) -> tuple | None:
                                                   root.parent / CUB_PICKLE]
     else:
         paths = [root / SUN_DB / SUN_IMAGES_MAT, root / SUN_DB / SUN_LABELS_MAT]
-    sig = []
+    sig: list[tuple] = []
     for p in [*paths, root / "images"]:
         try:
             st = p.stat()

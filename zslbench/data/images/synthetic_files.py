@@ -153,8 +153,8 @@ def write_archives(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result: dict[str, list[Path]] = {}
-    with tempfile.TemporaryDirectory(prefix=".synthetic-archives-", dir=out) as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix=".synthetic-archives-", dir=out) as tmp_name:
+        tmp = Path(tmp_name)
         if "cub" in datasets:
             root = write_cub_layout(tmp, **kwargs)
             names = tmp / "attributes.txt"  # the official archive has the attribute names at its top

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from zslbench.data.registry import DATA_SOURCES, IMAGES
+
 IMAGE_DATASETS = ("cub", "sun")  # the CZSL datasets; their folders: cub-images, sun-images
-IMAGE_SOURCES = ("auto", "images", "synthetic")  # "images": the official archives' layouts
+IMAGE_SOURCES = ("auto", *DATA_SOURCES.choices(IMAGES))  # "images": the official archives' layouts
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,7 +20,7 @@ the files written), `build` (records -> table), `notes` (the prose under each se
 
 from zslbench.report.tables.build import build_czsl_table, build_gzsl_table, build_table
 from zslbench.report.tables.cells import (
-    CZSL_DATASETS, CZSL_METHOD_ORDER, CZSL_METRICS, FORMATS, GZSL_DATASETS, GZSL_METRICS, cell_stats,
+    CZSL_DATASETS, CZSL_METHOD_ORDER, FORMATS, GZSL_DATASETS, cell_stats, table_metrics,
 )
 from zslbench.report.tables.latex import tex_escape
 from zslbench.report.tables.model import Row, Section, Table, parse_formats, write_table
@@ -28,10 +28,8 @@ from zslbench.report.tables.model import Row, Section, Table, parse_formats, wri
 __all__ = [
     "CZSL_DATASETS",
     "CZSL_METHOD_ORDER",
-    "CZSL_METRICS",
     "FORMATS",
     "GZSL_DATASETS",
-    "GZSL_METRICS",
     "Row",
     "Section",
     "Table",
@@ -40,6 +38,7 @@ __all__ = [
     "build_table",
     "cell_stats",
     "parse_formats",
+    "table_metrics",
     "tex_escape",
     "write_table",
 ]

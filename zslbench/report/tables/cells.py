@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 
+from zslbench.data.registry import source_info
+from zslbench.metrics.registry import METRICS
 from zslbench.tracks.czsl import CZSL_DATASETS
 from zslbench.tracks.gzsl import GZSL_DATASETS  # the paper's columns; apy is added when run
 
-GZSL_METRICS = ("U", "S", "H")
-CZSL_METRICS = ("mAUC", "mH", "mJA", "forgetting")
 CZSL_METHOD_ORDER = ("ewc-online", "mas-online", "agem", "sequential", "multitask")  # the paper's rows
 FORMATS = ("csv", "md", "tex")
 
@@ -19,7 +19,16 @@ MISSING = "—"  # no run of ours
 NOT_REPORTED = "-"  # the paper's '-'
 APPROX = "≈"  # the paper's average time stands in for a per-dataset time
 
-METRIC_LABEL = {"forgetting": "Forgetting", "train_seconds": "time (s)"}
+OTHER_LABEL = {"train_seconds": "time (s)"}  # a metric's own: zslbench.metrics.registry
+
+
+def metric_label(metric: str) -> str:
+    return METRICS.heading(metric, OTHER_LABEL)
+
+
+def table_metrics(kind: str) -> tuple[str, ...]:
+    """The metric columns of a `kind` table (gzsl, czsl), in order."""
+    return METRICS.columns(kind)
 
 
 def display(dataset: str) -> str:
@@ -40,7 +49,7 @@ def cell_stats(values: list[float]) -> tuple[float, float, int]:
 def shows_delta(source: str) -> bool:
     """Whether ours − paper is computed: not on synthetic data, whose numbers say nothing about
     the paper's (its values are shown there for reference only)."""
-    return source != "synthetic"
+    return not source_info(source).synthetic
 
 
 def is_nan(x) -> bool:
@@ -58,8 +67,8 @@ def signed(x: float, digits: int) -> str:
 
 
 def digits(metric: str, value: float | None = None) -> int:
-    if metric == "forgetting":
-        return 3
+    if metric in METRICS:
+        return METRICS.digits(metric)
     if metric == "train_seconds" and value is not None and abs(value) >= 100:
         return 0
     return 1
@@ -115,7 +124,7 @@ def paper_text(cell: dict, section, row, ds: str) -> str:
 def czsl_paper_text(cell: dict) -> str:
     if is_nan(cell["paper"]):
         return NOT_REPORTED
-    text = num(cell["paper"], 2 if cell["metric"] == "forgetting" else 1)
+    text = num(cell["paper"], METRICS.paper_digits(cell["metric"]))
     if cell["paper_rel_change"]:
         text += f" ({cell['paper_rel_change']})"
     return text

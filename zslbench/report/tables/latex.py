@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from zslbench.report.tables.cells import (
-    METRIC_LABEL, czsl_paper_text, digits, display, is_nan, num, paper_text, plain, shows_delta,
+    czsl_paper_text, digits, display, metric_label, is_nan, num, paper_text, plain, shows_delta,
 )
 
 
@@ -86,7 +86,7 @@ def _latex_section(section) -> list[str]:
     lines.append(" & & " + groups + (" & " if gz else "") + r" \\")
     rules = " ".join(r"\cmidrule(lr){%d-%d}" % (3 + i * k, 2 + (i + 1) * k) for i in range(n_ds))
     lines.append(rules)
-    heads = " & ".join(tex_escape(METRIC_LABEL.get(m, m)) for m in metrics)
+    heads = " & ".join(tex_escape(metric_label(m)) for m in metrics)
     lines.append("Method & & " + " & ".join([heads] * n_ds) + (r" & Time (s)" if gz else "") + r" \\")
     lines.append(r"\midrule")
     ours = [r for r in section.rows if r.kind == "ours"]

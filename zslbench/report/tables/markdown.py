@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from zslbench.report.tables.cells import (
-    METRIC_LABEL, czsl_paper_text, display, is_nan, ours_text, paper_text, plain, rel_text,
+    czsl_paper_text, display, is_nan, metric_label, ours_text, paper_text, plain, rel_text,
     reported_time, shows_delta,
 )
 
@@ -23,7 +23,7 @@ def _pipe_table(headers: list[str], body: list[list[str]], align: list[str]) -> 
 
 
 def _md_gzsl_block(section, ds: str) -> str:
-    headers = ["model", "from", *section.metrics, "time (s)"]
+    headers = ["model", "from", *(metric_label(m) for m in section.metrics), "time (s)"]
     body = []
     for row in section.rows:
         if row.kind == "ours":
@@ -48,7 +48,7 @@ def _short_name(label: str) -> str:
 
 
 def _md_czsl_block(section, ds: str) -> str:
-    headers = ["method", "from", *(METRIC_LABEL.get(m, m) for m in section.metrics)]
+    headers = ["method", "from", *(metric_label(m) for m in section.metrics)]
     body = []
     for row in section.rows:
         cells = [section.cell(row, ds, m) for m in section.metrics]

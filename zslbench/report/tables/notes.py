@@ -4,23 +4,20 @@ environments."""
 
 from __future__ import annotations
 
+from zslbench.data.registry import source_info
 from zslbench.report.records import Variant, fmt_value
 from zslbench.report.tables.cells import (
-    APPROX, GZSL_DATASETS, GZSL_METRICS, MISSING, NOT_REPORTED, display, shows_delta,
+    APPROX, GZSL_DATASETS, MISSING, NOT_REPORTED, display, shows_delta, table_metrics,
 )
 from zslbench.report.tables.model import Section
 
 
 def gzsl_title(source: str) -> str:
-    if source == "xlsa17":
-        return "GZSL on the xlsa17 data (real features)"
-    if source == "synthetic":
-        return "GZSL on SYNTHETIC data (not the real features: not comparable with the paper)"
-    return f"GZSL on data source {source!r}"
+    return source_info(source).gzsl_table_title
 
 
 def czsl_title(source: str, track: str) -> str:
-    data = {"xlsa17": "xlsa17 data (real features)", "synthetic": "SYNTHETIC data"}.get(source, f"data source {source!r}")
+    data = source_info(source).table_name
     if track == "features":
         return (f"CZSL, features track, on {data}: NOT comparable with the paper's image-track numbers")
     if track == "images":
@@ -38,14 +35,7 @@ def _czsl_row(rec: dict) -> str:
 
 def _source_note(source: str, recs: list[dict]) -> str:
     vintages = sorted({str(r.get("data_vintage")) for r in recs if r.get("data_vintage")})
-    if source == "xlsa17":
-        return (f"Data: the xlsa17 ResNet-101 features and proposed splits (`data_source=xlsa17`, "
-                f"release vintage {', '.join(vintages) or 'unknown'}).")
-    if source == "synthetic":
-        return ("Data: zslbench's built-in SYNTHETIC datasets with the shapes of the GBU splits "
-                "(`data_source=synthetic`). They show that the pipeline works; their numbers say "
-                "nothing about the paper's.")
-    return f"Data: `data_source={source}`."
+    return source_info(source).table_note(vintages)
 
 
 def _device_text(recs: list[dict]) -> str:
@@ -163,7 +153,7 @@ def _numeric_env_notes(by_variant, labels, name_key) -> list[str]:
 def gzsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[str]:
     recs = [r for v in variants for r in by_variant[v]]
     frame = section.cells
-    scored = frame[frame["metric"].isin(GZSL_METRICS)]
+    scored = frame[frame["metric"].isin(table_metrics("gzsl"))]
     uniform = scored.loc[scored["n"] > 0, "n"].nunique() <= 1
     notes = [_source_note(section.source, recs)]
     cells = (f"Ours: mean ± sample standard deviation (n−1) over seeds, in percent; "

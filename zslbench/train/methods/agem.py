@@ -23,6 +23,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch.nn import functional as F
 
@@ -136,12 +138,12 @@ class AGEM(CZSLMethod):
             torch._foreach_add_(g_ref, self.prev_grad)
         self.n_steps += 1
         # the projection of the flattened gradient, per parameter tensor (no torch.cat per step)
-        if agem_project_([p.grad for p in params], g_ref):
+        if agem_project_(cast(list[torch.Tensor], [p.grad for p in params]), g_ref):  # all set by backward
             self.n_projected += 1
         if stale:
             # The trainer sets .grad to None before the next backward pass (zero_grad), so these
             # tensors are not written again: keeping references is enough.
-            self.prev_grad = [p.grad for p in params]
+            self.prev_grad = cast(list[torch.Tensor], [p.grad for p in params])
 
     def summary(self) -> dict:
         return {

@@ -29,6 +29,8 @@ after the backward pass (``add_penalty_grad``) rather than backpropagated throug
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -98,7 +100,7 @@ def quadratic_penalty(
 ) -> torch.Tensor:
     """``lam * sum_i omega_i (theta_i - anchor_i)^2`` (no 1/2, as the authors' code)."""
     total = sum((w * (p - a).pow(2)).sum() for p, w, a in zip(params, omega, anchor))
-    return lam * total
+    return lam * cast(torch.Tensor, total)  # a tensor: params is never empty
 
 
 def add_penalty_grad(params: list[nn.Parameter], omega: list[torch.Tensor], anchor: list[torch.Tensor],
