@@ -232,7 +232,7 @@ def _check_name(kind: str, name: str, taken: Registry) -> None:
         raise ValueError(f"{kind} {name!r} is already registered")
 
 
-def _check_penalty(name: str, cls: type) -> None:
+def _check_penalty(name: str, cls: type[CZSLMethod]) -> None:
     """A ``penalty`` that wants more than the state was written for a step it never gets."""
     if cls.penalty is CZSLMethod.penalty:
         return

@@ -68,7 +68,7 @@ def _distribution_files(dist: str) -> list[Path]:
         found = metadata.distribution(dist)
     except metadata.PackageNotFoundError:
         return []
-    return [Path(found.locate_file(f)) for f in (found.files or []) if str(f).endswith(".py")]
+    return [Path(str(found.locate_file(f))) for f in (found.files or []) if str(f).endswith(".py")]
 
 
 def source_files(module: Any, dist: str = "") -> list[tuple[str, Path]]:

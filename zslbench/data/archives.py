@@ -82,7 +82,7 @@ def parse_size(var: str, text: str) -> float:
 
 def unpack_limits() -> UnpackLimits:
     """The limits in effect: the defaults, each overridden by its environment variable."""
-    values = {}
+    values: dict[str, Any] = {}
     for var, name in LIMIT_VARS.items():
         text = os.environ.get(var)
         if text is not None and text.strip():

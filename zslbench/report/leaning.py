@@ -53,7 +53,7 @@ def against(res: ClaimResult) -> list[Check]:
     """Checks whose difference points against the claim with p < ALPHA, strongest first."""
     out = [c for c in res.checks if c.comparison is not None and points_for(c, res.claim) is False
            and not math.isnan(c.comparison.p) and c.comparison.p < stats.ALPHA]
-    return sorted(out, key=lambda c: c.comparison.p)
+    return sorted(out, key=lambda c: c.comparison.p if c.comparison is not None else math.inf)
 
 
 def against_text(res: ClaimResult) -> str:
@@ -63,6 +63,7 @@ def against_text(res: ClaimResult) -> str:
     parts = []
     for c in found:
         cp = c.comparison
+        assert cp is not None  # against() keeps only checks with a comparison
         d = 3 if c.metric in ("forgetting", "pre_var_drift") else 2
         rule = "" if cp.enough else f", below the {stats.MIN_N}-seed rule: no verdict"
         parts.append(f"{c.label}: {cp.diff:+.{d}f}, p = {stats.fmt_p(cp.p)} ({cp.n_text}{rule})")
