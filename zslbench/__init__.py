@@ -1,3 +1,21 @@
-"""zslbench: a reproducibility harness for Class Normalization for (Continual)? GZSL (ICLR 2021)."""
+"""zslbench: a reproducibility harness for Class Normalization for (Continual)? GZSL (ICLR 2021).
+
+The Python API (zslbench.library) is reached from here and imported on first use, so that
+``import zslbench`` stays cheap: ``zslbench.run``, ``zslbench.sweep``, ``zslbench.load_results``,
+``zslbench.tables``, ``zslbench.plot_variance``, ``zslbench.plot_curves``, ``zslbench.Run``."""
 
 __version__ = "0.1.0"
+
+__all__ = ["Run", "SweepOutcome", "load_results", "plot_curves", "plot_variance", "run", "sweep", "tables"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        import zslbench.library as library
+
+        return getattr(library, name)
+    raise AttributeError(f"module 'zslbench' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted([*globals(), *__all__])
