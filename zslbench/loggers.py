@@ -10,8 +10,9 @@ writes:
   identity and final metrics on every row;
 * ``tensorboard``: ``<results>/logs/tensorboard/<run_id>/``, one TensorBoard run per zslbench
   run: per-epoch scalars, the final metrics, the options as hparams;
-* ``mlflow``: the tracking store of ``$MLFLOW_TRACKING_URI`` (default: the file store
-  ``<results>/logs/mlruns``), experiment ``$MLFLOW_EXPERIMENT_NAME`` (default ``zslbench``):
+* ``mlflow``: the tracking store of ``$MLFLOW_TRACKING_URI`` (default: the SQLite store
+  ``<results>/logs/mlflow.db``, artifacts in ``<results>/logs/mlartifacts``), experiment
+  ``$MLFLOW_EXPERIMENT_NAME`` (default ``zslbench``):
   one MLflow run per zslbench run with its params, per-epoch metrics and record.json as an
   artifact.
 """
@@ -47,7 +48,8 @@ def run_label(record: dict) -> str:
 
 def epoch_frame(record: dict, folder: Path):
     """One row per epoch (GZSL: epochs.csv joined with the per-epoch means of trace.csv) or per
-    task (CZSL: tasks.csv), its step in column ``step``."""
+    task (CZSL: tasks.csv joined with the metrics after each task, steps.csv), its step in
+    column ``step``."""
     import pandas as pd
 
     folder = Path(folder)
@@ -60,6 +62,12 @@ def epoch_frame(record: dict, folder: Path):
         return pd.DataFrame({"step": []})
     if step not in frame.columns:
         frame.insert(0, step, range(1, len(frame) + 1))
+    steps = folder / "steps.csv"  # CZSL: the metrics after each task (t=1 after the first)
+    if step == "task" and steps.is_file():
+        after = pd.read_csv(steps).rename(columns={"t": "task"})
+        if "task" in after.columns:
+            frame = frame.merge(after.drop(columns=[c for c in after if c in frame and c != "task"]),
+                                on="task", how="left")
     trace = folder / "trace.csv"
     if step == "epoch" and trace.is_file():
         tr = pd.read_csv(trace)
@@ -142,23 +150,39 @@ class MLflowLogger(RunLogger):
     """One MLflow run per zslbench run: params, per-epoch metrics, final metrics, record.json."""
 
     def log_run(self, run: LoggedRun) -> None:
+        from zslbench.locks import FileLock
+
+        logs = (run.results / "logs").absolute()
+        # one writer at a time: pool workers share the sqlite file and create the experiment once
+        import logging
+
+        quiet = [logging.getLogger(n) for n in ("mlflow", "alembic")]  # the store's set-up chatter
+        levels = [q.level for q in quiet]
+        try:
+            for q in quiet:
+                q.setLevel(logging.WARNING)
+            with FileLock(logs / ".mlflow.lock", remove=False):
+                self._log(run, logs)
+        finally:
+            for q, level in zip(quiet, levels):
+                q.setLevel(level)
+
+    def _log(self, run: LoggedRun, logs: Path) -> None:
         import time
 
         from mlflow.entities import Metric, Param
         from mlflow.tracking import MlflowClient
 
-        uri = os.environ.get("MLFLOW_TRACKING_URI") or (run.results / "logs" / "mlruns").absolute().as_uri()
+        uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{logs / 'mlflow.db'}"
         client = MlflowClient(tracking_uri=uri)
         name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or "zslbench"
         experiment = client.get_experiment_by_name(name)
         if experiment is None:
-            try:
-                experiment_id = client.create_experiment(name)
-            except Exception:  # another worker created it first
-                experiment_id = client.get_experiment_by_name(name).experiment_id
+            artifacts = None if os.environ.get("MLFLOW_TRACKING_URI") else (logs / "mlartifacts").as_uri()
+            experiment_id = client.create_experiment(name, artifact_location=artifacts)
         else:
             experiment_id = experiment.experiment_id
-        tags = {"zslbench.run_id": run.run_id, "mlflow.runName": run.label}
+        tags = {"zslbench.run_id": run.run_id}
         mlrun = client.create_run(experiment_id, run_name=run.label, tags=tags)
         rid = mlrun.info.run_id
         now = int(time.time() * 1000)
@@ -166,7 +190,7 @@ class MLflowLogger(RunLogger):
         metrics = [Metric(name.replace("+", "_"), value, now, step) for step, name, value in scalars(run)]
         last = int(run.epochs["step"].max()) if len(run.epochs) else 0
         metrics += [Metric(f"final_{k}", float(v), now, last) for k, v in run.metrics.items() if _numeric(v)]
-        for i in range(0, max(len(params), 1), 100):  # MLflow takes at most 100 params per batch
+        for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
             client.log_batch(rid, params=params[i:i + 100])
         for i in range(0, len(metrics), 1000):
             client.log_batch(rid, metrics=metrics[i:i + 1000])

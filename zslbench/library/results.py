@@ -62,10 +62,18 @@ def load_results(path: str | Path):
         row.update({f"env.{k}": _cell(v) for k, v in (rec.get("env") or {}).items()})
         row["record_path"] = str(Path(rec["_dir"]) / store.RECORD_FILE)
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=None if rows else [*IDENTITY, "options"])
-    return frame.dropna(axis=1, how="all").sort_values(
-        [c for c in ("kind", "track", "model", "method", "classnorm", "dataset", "seed") if c in frame.columns]
-    ).reset_index(drop=True) if rows else frame
+    if not rows:
+        return pd.DataFrame(columns=[*IDENTITY, "options"])
+    frame = pd.DataFrame(rows).dropna(axis=1, how="all")
+    groups = ([c for c in IDENTITY if c in frame], ["options"], [c for c in frame if c.startswith("option.")],
+              [c for c in frame if c.startswith("non_default.")])
+    placed = [c for g in groups for c in g]
+    tail = [*(c for c in ("selected_epoch", *TIMES) if c in frame), *(c for c in frame if c.startswith("env.")),
+            "record_path"]
+    metrics = [c for c in frame if c not in placed and c not in tail]
+    frame = frame[[*placed, *metrics, *tail]]
+    order = [c for c in ("kind", "track", "model", "method", "classnorm", "dataset", "seed") if c in frame]
+    return frame.sort_values(order, na_position="first").reset_index(drop=True)
 
 
 def tables(path: str | Path) -> dict:
