@@ -155,13 +155,15 @@ class MLflowLogger(RunLogger):
         logs = (run.results / "logs").absolute()
         # one writer at a time: pool workers share the sqlite file and create the experiment once
         import logging
+        import warnings
 
         quiet = [logging.getLogger(n) for n in ("mlflow", "alembic")]  # the store's set-up chatter
         levels = [q.level for q in quiet]
         try:
             for q in quiet:
                 q.setLevel(logging.WARNING)
-            with FileLock(logs / ".mlflow.lock", remove=False):
+            with FileLock(logs / ".mlflow.lock", remove=False), warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # the store's own dependencies'
                 self._log(run, logs)
         finally:
             for q, level in zip(quiet, levels):
