@@ -180,3 +180,12 @@ def run(model: str | None = None, dataset: str | None = None, seed: int | None =
         outcome = gzsl_run(model, dataset, seed, profile, preset, data, data_dir, device, results, items, force,
                            loggers=log, progress=progress)
     return Run(outcome.run_id, Path(outcome.path) / "record.json", outcome.record, outcome.skipped)
+
+
+def load_plugins(*modules: str) -> list:
+    """Import plugin modules (zslbench.api: models, methods, datasets, loggers) as ``--plugin``
+    does, after the built-ins; returns what was loaded.  A module already loaded is skipped."""
+    from zslbench.plugins import LOADED
+    from zslbench.tracks import load_plugins as load
+
+    return load([m for m in modules if m not in LOADED], entry_points=False)
