@@ -101,10 +101,10 @@ def test_sweep_dry_run_returns_the_plan(tmp_path):
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
     """A small quick sweep (two models and one CZSL method with and without ClassNorm, two
-    seeds, on CUB) through the Python API, on two local jobs."""
+    seeds, on CUB) through the Python API, on two local jobs, with the CSV logger."""
     results = tmp_path_factory.mktemp("swept")
     out = zslbench.sweep("quick", models="linear,mlp3+cn", methods=["sequential"], datasets=["cub"], seeds=[1, 2],
-                         data="synthetic", sets={"epochs": 2}, jobs=2, results=results)
+                         data="synthetic", sets={"epochs": 2}, jobs=2, results=results, log=["csv"])
     assert out.ok and len(out.summary.by("trained")) == 8, out.summary.format()
     return results
 
@@ -156,3 +156,11 @@ def test_plots_are_figures(swept):
     curves = zslbench.plot_curves(swept, "cub")
     assert isinstance(curves, Figure) and len(curves.axes) == 2
     assert zslbench.plot_curves(swept, "sun") is None
+
+
+@pytest.mark.slow
+def test_a_sweep_on_the_pool_logs_every_run(swept):
+    ids = sorted(zslbench.load_results(swept)["run_id"])
+    assert sorted(p.stem for p in (swept / "logs" / "csv").glob("*.csv")) == ids
+    czsl = zslbench.load_results(swept).query("kind == 'czsl'")["run_id"].iloc[0]
+    assert {"task", "H", "mean_loss"} <= set(pd.read_csv(swept / "logs" / "csv" / f"{czsl}.csv").columns)

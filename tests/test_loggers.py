@@ -142,14 +142,3 @@ def test_the_logger_choice_travels_with_a_sweep_job():
     plan = plan_sweep("quick", only="gzsl", models=["linear"], datasets=["sun"], seeds=[1], source="synthetic",
                       results="/nonexistent-results", loggers=("csv", "tensorboard"))
     assert pickle.loads(pickle.dumps(plan.settings)).loggers == ("csv", "tensorboard")
-
-
-@pytest.mark.slow
-def test_a_sweep_on_the_pool_logs_every_run(tmp_path, capsys):
-    code, _, err = zsl_in_process(capsys, "run", "--all", "--profile", "quick", "--only", "gzsl", "--models",
-                                  "linear", "--datasets", "sun", "--seeds", "1,2", "--data", "synthetic", *TINY_CLI,
-                                  "--jobs", "2", "--results", tmp_path, "--log", "csv")
-    assert code == 0, err
-    ids = sorted(r["run_id"] for r in store.iter_records(tmp_path))
-    assert len(ids) == 2
-    assert sorted(p.stem for p in (tmp_path / "logs" / "csv").glob("*.csv")) == ids
