@@ -82,3 +82,11 @@ def test_failed_slurm_run_reports_reason_and_log(cluster, tmp_path):
     assert m, out.stderr
     log = Path(m.group(2))
     assert log.is_file() and "/slurm/" in str(log) and "Traceback" in log.read_text()
+
+
+def test_slurm_runs_are_logged_as_local_ones(cluster, tmp_path):
+    results = tmp_path / "results"
+    out = sweep(cluster, results, "--datasets", "sun", "--models", "linear", "--seeds", "1", "--log", "csv")
+    assert out.returncode == 0, out.stderr
+    ids = [p.parent.name for p in (results / "runs").glob("*/done")]
+    assert len(ids) == 1 and (results / "logs" / "csv" / f"{ids[0]}.csv").is_file()

@@ -14,6 +14,8 @@ distribution.  The built-in models and methods register through these same funct
 * `register_dataset`: a features dataset stored as ``<data-dir>/<name>/features.npz``
   (docs/extending.md); `default_data_dir` is the data folder zslbench reads when no
   ``--data-dir`` is given.
+* `register_logger`: a tracker, a subclass of `RunLogger` that sees every run trained with
+  ``--log NAME`` (or ``zslbench.run(..., log=[...])``): its record, options and per-epoch values.
 
 Options of a model or method are a frozen dataclass; ``--set <name>.<option>=value`` sets one;
 they act on that model's or method's runs only and enter their run ids.
@@ -24,16 +26,15 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Optional
 
 from zslbench.registry import Registry
 
 __all__ = [
-    "CZSLMethod", "CZSLStep", "DatasetEntry", "ModelEntry", "TRAINER_CONFIG", "czsl_logits", "default_data_dir",
-    "register_dataset",
-    "register_method", "register_model",
+    "CZSLMethod", "CZSLStep", "DatasetEntry", "LoggedRun", "ModelEntry", "RunLogger", "TRAINER_CONFIG", "czsl_logits",
+    "default_data_dir", "register_dataset", "register_logger", "register_method", "register_model",
 ]
 
 # A model registered with ``options=TRAINER_CONFIG`` reads the trainer's own config (GZSLConfig:
@@ -181,9 +182,46 @@ def czsl_logits(state: Any, x: Any, n_classes: Optional[int] = None, model: Any 
     return (state.gamma * F.normalize(x, dim=1)) @ (state.gamma * F.normalize(protos, dim=1)).t()
 
 
+@dataclass(frozen=True)
+class LoggedRun:
+    """What a `RunLogger` sees of a run that has just been trained and recorded.
+
+    ``epochs`` is a pandas DataFrame with one row per epoch (GZSL: ``loss``, ``lr``,
+    ``test_H_per_sample_uncal`` and the per-epoch means of the logit-variance trace,
+    ``var_pre_var``, ``var_post_var`` ...) or per task (CZSL), its step in column ``step``;
+    ``params`` the run's identity fields and options, flat (``config.<field>``), as text or
+    numbers; ``metrics`` the record's final metrics."""
+
+    run_id: str
+    label: str  # e.g. "gzsl mlp3+cn sun seed 1"
+    record: dict
+    folder: Path  # the run's folder: record.json and its side files
+    results: Path  # the results folder
+    epochs: Any
+    params: dict = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> dict:
+        return dict(self.record.get("metrics", {}))
+
+
+class RunLogger:
+    """A tracker.  zslbench calls ``log_run(run)`` once for each run it trains (not for a run
+    skipped as already done), after the run's record is written: a logger never changes a run
+    id or a number, and an exception it raises becomes one warning line (the record is kept).
+    In a sweep each worker process builds its own instance with ``cls()``; a logger given as an
+    instance to the Python API must be picklable to travel to pool or SLURM workers."""
+
+    name: ClassVar[str] = ""
+
+    def log_run(self, run: LoggedRun) -> None:
+        raise NotImplementedError
+
+
 MODELS: Registry[ModelEntry] = Registry("model")
 METHODS: Registry[type[CZSLMethod]] = Registry("CZSL method")
 FEATURE_DATASETS: Registry[DatasetEntry] = Registry("dataset")
+LOGGERS: Registry[type] = Registry("logger")
 
 _current = {"source": "built-in"}
 
@@ -285,3 +323,13 @@ def register_dataset(name: str, *, display: str = "", description: str = "") -> 
 
         raise ValueError(f"dataset {name!r} is already registered")
     return FEATURE_DATASETS.register(name, DatasetEntry(name, display or name, description, current_source()))
+
+
+def register_logger(name: str, cls: type) -> type:
+    """Register a tracker under ``name`` (``--log NAME``): ``cls`` is a subclass of `RunLogger`
+    built with no arguments (read settings such as a project name from the environment)."""
+    _check_name("logger", name, LOGGERS)
+    if not (isinstance(cls, type) and issubclass(cls, RunLogger)):
+        raise TypeError(f"logger {name!r}: {cls!r} is not a subclass of zslbench.api.RunLogger")
+    cls.name = name
+    return LOGGERS.register(name, cls)

@@ -94,6 +94,9 @@ def run_options(f):
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                      help="Override a config field (repeatable)."),
         click.option("--force", is_flag=True, help="Retrain even when the run is already done."),
+        click.option("--log", "log", multiple=True, metavar="LOGGER",
+                     help="Give each trained run to a tracker too: tensorboard, csv, mlflow or a plugin's "
+                          "(repeatable; under <results>/logs; docs/notebooks-trackers.md)."),
     ]
     for opt in reversed(opts):
         f = opt(f)

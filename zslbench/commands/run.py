@@ -8,9 +8,7 @@ from pathlib import Path
 
 import click
 
-from zslbench.commands.common import (
-    check_dataset_name, check_writable, clean_stale_temp, fail, run_options, warn_if_synthetic, warn_if_synthetic_images,
-)
+from zslbench.commands.common import check_writable, fail, run_options
 from zslbench.commands.replay import ATOL_HELP, RTOL_HELP, replay
 from zslbench.commands.sweep import reject_sweep_options, run_all, sweep_options
 
@@ -32,8 +30,8 @@ from zslbench.commands.sweep import reject_sweep_options, run_all, sweep_options
 @click.option("--cn/--no-cn", "classnorm", default=True, show_default=True,
               help="CZSL: with or without ClassNorm.")
 @sweep_options
-def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, from_record,
-            atol, rtol, czsl, track, method, classnorm, **sweep) -> None:
+def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, log,
+            from_record, atol, rtol, czsl, track, method, classnorm, **sweep) -> None:
     """Train and evaluate one run and write its record; with --all, run the whole grid as a
     resumable sweep (see docs/sweeps.md)."""
     from zslbench.presets import get_preset
@@ -42,7 +40,7 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
     if from_record is not None:
         ctx = click.get_current_context()
         clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force", "czsl",
-                                                                "method", "preset", "track")
+                                                                "method", "preset", "track", "log")
                     if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
         if clashing or sweep.get("all_runs"):
             fail(f"--from-record takes everything from the record; drop {', '.join(clashing) or '--all'}")
@@ -56,7 +54,7 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
         check_writable(results)
         return run_all(profile=profile, source=source, data_dir=data_dir, device=device, results=results,
                        sets=sets, force=force, single={"model": model, "dataset": dataset, "seed": seed},
-                       preset=preset, **sweep)
+                       preset=preset, log=log, **sweep)
     reject_sweep_options(sweep)
     if track != "features" and not czsl:
         fail("run: --track is for CZSL runs (add --czsl)")
@@ -64,58 +62,19 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
         if model:
             fail("run: --model is for GZSL runs; a --czsl run takes --method")
         run_czsl(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
-                 sets, force, track)
+                 sets, force, track, log)
         return
-    run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, method)
-
-
-def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, data_dir, device, results, sets):
-    """(overrides, config, seed) of one run, every check done before any work: the values of
-    --set and the preset, options that do not act on the run (exit 2), cuda_tf32 on a CPU,
-    flush_denormal on CUDA or above one thread, a results folder that cannot be written."""
-    from zslbench.applicability import refuse_inactive
-    from zslbench.config import get_profile
-    from zslbench.devices import check_run_options
-
-    prof = get_profile(profile)
-    explicit = track.parse_run_sets(sets, name)
-    overrides = track.with_preset(preset, explicit)
-    cfg = track.make_config(profile, overrides)  # validate values before any work
-    src = track.resolve_source(dataset, source, data_dir)
-    explicit = [k for k in explicit if "." not in k]  # a plugin's own options act on its runs
-    refuse_inactive(track.applicability_table, track.traits(name, classnorm, dataset, src), cfg, explicit)
-    check_run_options(device, cfg)
-    seed = prof.seeds[0] if seed is None else seed
-    check_writable(results)
-    clean_stale_temp(results)
-    return overrides, cfg, seed
+    run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, method, log)
 
 
 def run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force,
-             method=None) -> None:
+             method=None, log=()) -> None:
     """`zslbench run --model M --dataset D`: one GZSL run."""
-    from zslbench.models import MODELS
-    from zslbench.tracks import execute_run, get_track
+    from zslbench.library.runs import gzsl_run
 
-    DATASETS = get_track("gzsl").datasets()  # the xlsa17 ones and those of plugins
-
-    if source == "images":
-        fail("run: --data images is for the CZSL image track (--czsl --track images)")
-    if method:
-        fail("run: --method needs --czsl (GZSL runs take --model)")
-    if not model:
-        fail("run: --model is required (see `zslbench list models`)")
-    if not dataset:
-        fail(f"run: --dataset is required; valid datasets: {', '.join(DATASETS)}")
-    MODELS.get(model)
-    check_dataset_name(dataset, DATASETS)
-    track = get_track("gzsl")
-    overrides, cfg, seed = prepare_run(track, model, None, dataset, seed, profile, preset, source, data_dir,
-                                       device, results, sets)
-
-    warn_if_synthetic(dataset, source, data_dir)
-    outcome = execute_run(track, model, dataset, seed=seed, profile=profile, source=source, data_dir=data_dir,
-                          device=device, results=results, overrides=overrides, force=force)
+    outcome = gzsl_run(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force,
+                       method, loggers=log)
+    seed = outcome.record["seed"]
     rec = outcome.record
     m = rec["metrics"]
     state = "already done (use --force to retrain)" if outcome.skipped else f"trained in {rec['train_seconds']:.1f}s"
@@ -133,32 +92,13 @@ def summary_line(metrics: dict, track: str) -> str:
 
 
 def run_czsl(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
-             sets, force, track_name="features") -> None:
+             sets, force, track_name="features", log=()) -> None:
     """`zslbench run --czsl [--track features|images]`: one continual-ZSL run."""
-    from zslbench.tracks import execute_run, get_track
-    from zslbench.tracks.czsl import CZSL_DATASETS, check_czsl_dataset
-    from zslbench.train.czsl import CZSL_METHODS
+    from zslbench.library.runs import czsl_run
 
-    if not method:
-        fail(f"run --czsl: --method is required; valid methods: {', '.join(CZSL_METHODS)}")
-    if not dataset:
-        fail(f"run --czsl: --dataset is required; valid datasets: {', '.join(CZSL_DATASETS)}")
-    CZSL_METHODS.get(method)
-    check_czsl_dataset(dataset)
-    track = get_track(f"czsl-{track_name}")
-    if track_name == "features" and source == "images":
-        fail("run --czsl: --data images is for the image track (--track images)")
-    if track_name == "images" and source == "xlsa17":
-        fail("run --czsl --track images: --data xlsa17 holds features, not images (use auto, images or synthetic)")
-    overrides, cfg, seed = prepare_run(track, method, classnorm, dataset, seed, profile, preset, source, data_dir,
-                                       device, results, sets)
-    if track_name == "images":
-        track.extra_identity(cfg, data_dir)  # e.g. a missing checkpoint: one line, before any work
-        warn_if_synthetic_images(dataset, source, data_dir)
-    else:
-        warn_if_synthetic(dataset, source, data_dir)
-    outcome = execute_run(track, method, dataset, seed=seed, classnorm=classnorm, profile=profile, source=source,
-                          data_dir=data_dir, device=device, results=results, overrides=overrides, force=force)
+    outcome = czsl_run(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
+                       sets, force, track_name, loggers=log)
+    seed = outcome.record["seed"]
     rec = outcome.record
     m = rec["metrics"]
     name = f"{method}{'+cn' if classnorm else ''}"

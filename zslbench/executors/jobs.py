@@ -38,6 +38,7 @@ class SweepSettings:
     results: Path
     force: bool = False
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # track key -> config overrides
+    loggers: tuple = ()  # zslbench.loggers: names (or RunLogger instances) that see each trained run
 
     def overrides_for(self, track_key: str) -> Mapping[str, Any]:
         return self.overrides.get(track_key, {})
@@ -209,7 +210,7 @@ def _train(job: Job, settings: SweepSettings):
     return execute_run(
         track, job.name, job.dataset, seed=job.seed, classnorm=job.classnorm, profile=settings.profile,
         source=src, data_dir=settings.data_dir, device=settings.device, results=settings.results,
-        overrides=overrides, force=settings.force, progress=False, data=data,
+        overrides=overrides, force=settings.force, progress=False, data=data, loggers=settings.loggers,
     )
 
 

@@ -96,6 +96,7 @@ def plan_sweep(
     preset: str | None = None,
     tracks: list[str] | None = None,
     ablate: list[str] | None = None,
+    loggers: tuple = (),
 ) -> Plan:
     """Every selected track's grid narrowed by the filters, each run marked done or todo.
     ``preset`` is expanded under the ``sets``; an option that does not act on a run is left out of
@@ -131,7 +132,8 @@ def plan_sweep(
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
     results = (Path(results) if results is not None else store.default_results_dir()).absolute()
     data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
-    settings = SweepSettings(profile, source, data_dir, device, results, force=force, overrides=overrides)
+    settings = SweepSettings(profile, source, data_dir, device, results, force=force, overrides=overrides,
+                             loggers=tuple(loggers))
 
     names = {t.key: choose(t.name_option, by_option.get(t.name_option), t.default_names(), t.names())
              for t in selected}

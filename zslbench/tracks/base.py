@@ -294,8 +294,10 @@ def execute_run(
     force: bool = False,
     progress: bool | None = None,
     data=None,
+    loggers=(),
 ) -> RunOutcome:
-    """Train one run and write its record, unless it is done already (then return that)."""
+    """Train one run and write its record, unless it is done already (then return that).
+    ``loggers`` (names or zslbench.api.RunLogger instances) see the run once it is recorded."""
     track.check(name, dataset if data is None else data.name)
     cfg = track.make_config(profile, overrides)
     results = Path(results) if results is not None else store.default_results_dir()
@@ -314,4 +316,8 @@ def execute_run(
     result = track.train(name, classnorm, data, seed, cfg, device, progress, data_dir)
     record, files = track.record(run_id, identity, profile, data, cfg, result)
     path = store.write_run(results, run_id, record, files)
+    if loggers:  # after the record is safe: a logger changes nothing and its failure loses nothing
+        from zslbench.loggers import log_run
+
+        log_run(loggers, run_id, record, path, results)
     return RunOutcome(run_id, path, record, skipped=False)
