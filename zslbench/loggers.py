@@ -211,7 +211,7 @@ def resolve_loggers(specs: Iterable[Any]) -> tuple:
     the specs as a tuple (names stay names: each worker builds its own logger)."""
     import importlib.util
 
-    out = []
+    out: list[Any] = []
     for spec in specs or ():
         if isinstance(spec, RunLogger):
             out.append(spec)
