@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
 from zslbench.errors import RecordError, ZSLBenchError
+from zslbench.schema import check_record
 
 # The record schema.  2: every record has ``preset`` (None: made before presets, its config holds
 # every field), a config in today's terms (``threads`` included) and a ``track`` when its kind has
@@ -221,7 +222,7 @@ def read_record(path: Path) -> dict:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecordError(f"{path}: record not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON, text or a 5000-digit int
         raise RecordError(f"{path}: unreadable run record ({exc})") from None
     if not isinstance(record, dict) or "run_id" not in record or "metrics" not in record:
         raise RecordError(f"{path}: not a zslbench run record (no run_id/metrics)")
@@ -231,7 +232,9 @@ def read_record(path: Path) -> dict:
             f"{path}: record format version {version!r} is not supported (this zslbench reads "
             f"versions 1 to {RECORD_VERSION}); rerun it with --force"
         )
-    return migrate(record)
+    record = migrate(record)
+    check_record(record, path)  # every field the code uses, typed and bounded (zslbench.schema)
+    return record
 
 
 def migrate(record: dict) -> dict:
@@ -250,7 +253,7 @@ def migrate(record: dict) -> dict:
     """
     version = record.get("record_version")
     record = dict(record)
-    if version == 1:
+    if version == 1 and isinstance(record.get("config") or {}, dict) and isinstance(record.get("env") or {}, dict):
         config = dict(record.get("config") or {})
         if "preset" not in record:
             record["preset"] = None

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import click
 
 from zslbench.commands.common import check_writable, run_options, split_list
+from zslbench.config import check_seed, short_repr
 from zslbench.errors import ConfigError
 from zslbench.executors import EXECUTORS, SlurmOptions, SweepInterrupted, cpu_count, parse_slurm_extra, parse_slurm_time
 from zslbench.sweep import KINDS, fmt_seconds, format_plan, plan_sweep, run_sweep, run_threads, time_left
@@ -103,9 +104,9 @@ def run_all(
     seeds = []
     for text in split_list(sweep.get("seeds")):
         try:
-            seeds.append(int(text))
+            seeds.append(check_seed(int(text), "--seeds:"))
         except ValueError:
-            raise ConfigError(f"--seeds: {text!r} is not an integer") from None
+            raise ConfigError(f"--seeds: {short_repr(text)} is not an integer") from None
     executor = sweep.get("executor") or "local"
     slurm = slurm_options(sweep, executor, jobs)
     plan = plan_sweep(

@@ -307,7 +307,8 @@ def _figure_blocks(results: Path, out_dir: Path) -> tuple[list, list[Path]]:
     for c in curves:
         images.append(c.path)
         seeds = ", ".join(f"{m}: {n}" for m, n in c.models.items())
-        caption = (f"{_display(c.dataset)}, {_source_text(c.source)}, variant `{c.variant}`. Left: the test H "
+        variant = c.variant.replace("`", "'")  # a code span in the caption
+        caption = (f"{_display(c.dataset)}, {_source_text(c.source)}, variant `{variant}`. Left: the test H "
                    f"of each epoch (per-sample, uncalibrated); right: the training loss. Thin lines: one seed "
                    f"each; bold: their mean (seeds: {seeds}).")
         blocks.append(Figure(f"plots/{c.path.name}", f"training curves on {_display(c.dataset)}", caption))
@@ -326,8 +327,8 @@ def _intro(results: Path) -> list:
     blocks: list = [
         Heading(1, TITLE),
         Para(f"{len(gz)} GZSL and {len(cz)} CZSL run records from `{results}` (data: {', '.join(sources) or 'none'})"
-             + (f"; {len(skipped_gz) + len(skipped_cz)} unreadable or incomplete record(s) skipped." if skipped_gz
-                or skipped_cz else ".")),
+             + (f"; {len(set(skipped_gz) | set(skipped_cz))} unreadable or incomplete record(s) skipped."
+                if skipped_gz or skipped_cz else ".")),
         Bullets([
             f"Ours: the mean over seeds ± the sample standard deviation (n − 1); 95 % CI: the {stats.LEVEL:.0%} "
             "confidence interval of the mean from Student's t distribution with n − 1 degrees of freedom "
