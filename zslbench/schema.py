@@ -29,6 +29,7 @@ from zslbench.config import CZSLConfig, CZSLImageConfig, GZSLConfig, check_seed,
 from zslbench.errors import ConfigError, RecordError
 
 NAME_MAX = 200
+TEXT_MAX = 4096  # a config text, e.g. a checkpoint path
 RUN_ID = re.compile(r"[0-9a-f]{16}")
 NAMES = ("kind", "model", "method", "dataset", "data_source", "profile", "data_fingerprint")
 OPTIONAL_NAMES = ("preset", "track", "data_vintage")  # may be null
@@ -104,6 +105,9 @@ def config_problem(record: Mapping) -> str | None:
         return f"config {short_repr(config)} is not a mapping"
     if not all(is_name(k) for k in config):
         return "config has a field name that is not a printable one-line name"
+    for name, value in config.items():  # texts (a checkpoint path, say) are printed in tables and notes
+        if isinstance(value, str) and not (len(value) <= TEXT_MAX and value.isprintable()):
+            return f"config: option {name}={short_repr(value)} is not a printable one-line text"
     kind, track = record.get("kind"), record.get("track")
     key = f"{kind}-{track or 'features'}" if kind == "czsl" else kind
     cls = CONFIG_CLASSES.get(key) if isinstance(key, str) else None

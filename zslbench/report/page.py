@@ -323,6 +323,8 @@ def _intro(results: Path) -> list:
         warnings.simplefilter("ignore")
         gz, skipped_gz = collect(results, "gzsl")
         cz, skipped_cz = collect(results, "czsl")
+    for message in dict.fromkeys(skipped_gz + skipped_cz):  # a broken record is in both lists: one warning
+        warnings.warn(message, stacklevel=2)
     sources = sorted({str(r["data_source"]) for r in gz + cz})
     blocks: list = [
         Heading(1, TITLE),
