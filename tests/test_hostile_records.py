@@ -71,7 +71,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("change,needle", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+@pytest.mark.parametrize("change,needle", [b[1:] for b in BAD], ids=[b[0].replace(" ", "-") for b in BAD])
 def test_from_record_refuses_a_malformed_record_with_one_line(tmp_path, capsys, change, needle):
     rec = fixture_record()
     change(rec)

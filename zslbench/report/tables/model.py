@@ -68,7 +68,7 @@ class Table:
     def to_csv(self) -> str:
         frame = self.frame()
         for col in frame.columns:
-            if frame[col].dtype == object:
+            if not pd.api.types.is_numeric_dtype(frame[col]):  # text (object or string dtype)
                 frame[col] = frame[col].map(csv_text)
         buf = io.StringIO()
         frame.to_csv(buf, index=False, float_format="%.10g", lineterminator="\n")
