@@ -87,11 +87,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def csv_text(value):
     """A CSV cell: a text that a spreadsheet would read as a formula (it starts with = + - @, a
     tab or a CR) gets a leading ', as spreadsheets do themselves; numbers, and texts that are
-    numbers ("-1.5"), stay as they are."""
+    numbers ("-1.5", "+22%"), stay as they are."""
     if not isinstance(value, str) or not value.startswith(FORMULA_START):
         return value
     try:
-        float(value)
+        float(value[:-1] if value.endswith("%") else value)
         return value
     except ValueError:
         return "'" + value
