@@ -9,8 +9,10 @@ The check costs one device synchronisation per epoch and reads the weights only,
 no number of a run that does not diverge.  Why a magnitude limit and not only non-finite
 values: the scaled-cosine heads normalise their prototypes, so a head whose weights run away
 (EWC-online with ``fisher_minmax=none`` and a large ``ewc_lambda``) still gives finite losses
-and scores, which mean nothing.  The heads start with weights below 1 in magnitude and the
-trained runs of the test suite stay below 10; WEIGHT_LIMIT is far above that.
+and scores, which mean nothing.  In quick-profile runs on synthetic data (GZSL linear, mlp3 and
+mlp3+cn; CZSL features track sequential, EWC-online, MAS-online, A-GEM and Multi-task, seed 1)
+the largest weight stayed below 0.33 in magnitude; WEIGHT_LIMIT is far above that, and far below
+the 1e19 where float32 squares overflow.
 """
 
 from __future__ import annotations
