@@ -173,6 +173,20 @@ def test_a_done_run_with_a_damaged_record_is_trained_again(tmp_path, capsys):
     assert isinstance(json.loads(path.read_text())["metrics"]["S"], float)
 
 
+def test_a_sweep_runs_again_a_done_run_whose_record_is_damaged(tmp_path, capsys):
+    sweep = ("run", "--all", "--profile", "quick", "--only", "gzsl", "--models", "linear", "--datasets", "apy",
+             "--seeds", "1", "--data", "synthetic", "--jobs", "1", "--results", tmp_path)
+    code, out, err = zsl_in_process(capsys, *sweep)
+    assert code == 0, err
+    path = next(tmp_path.glob("runs/*/record.json"))
+    good = json.loads(path.read_text())
+    path.write_text(json.dumps({**good, "seed": "abc"}))
+    with pytest.warns(UserWarning, match="training the run again"):
+        code, out, err = zsl_in_process(capsys, *sweep)
+    assert code == 0, err
+    assert json.loads(path.read_text())["metrics"] == good["metrics"]
+
+
 # --- property tests: random records fed to the readers ------------------------------------------
 JSON_SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),

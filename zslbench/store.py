@@ -51,6 +51,18 @@ def is_done(results: Path, run_id: str) -> bool:
     return (run_dir(results, run_id) / DONE_FILE).exists()
 
 
+def is_done_and_valid(results: Path, run_id: str) -> bool:
+    """Whether a run is done and its record passes the record check (zslbench.schema): the runs
+    a sweep skips.  A done run with a damaged record is run again (zslbench.tracks.base warns)."""
+    if not is_done(results, run_id):
+        return False
+    try:
+        read_record(run_dir(results, run_id) / RECORD_FILE)
+    except RecordError:
+        return False
+    return True
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Create `path` whole or not at all: `write(fh)` fills a temporary file in the same
     folder, which is fsynced and renamed over `path`; on any failure it is removed."""
