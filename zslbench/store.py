@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
+from zslbench.config import short_repr
 from zslbench.errors import RecordError, ZSLBenchError
 from zslbench.schema import check_record
 
@@ -241,7 +242,7 @@ def read_record(path: Path) -> dict:
     version = record.get("record_version")
     if version not in range(1, RECORD_VERSION + 1):
         raise RecordError(
-            f"{path}: record format version {version!r} is not supported (this zslbench reads "
+            f"{path}: record format version {short_repr(version)} is not supported (this zslbench reads "
             f"versions 1 to {RECORD_VERSION}); rerun it with --force"
         )
     record = migrate(record)
