@@ -28,7 +28,7 @@ LAYERS: list[set[str]] = [
     {"errors"},
     {"registry", "api", "plugins", "config", "presets", "devices", "numerics", "locks", "progress", "interrupt", "metrics",
      "loggers"},
-    {"store"},
+    {"store", "schema"},
     {"data"},
     {"models"},
     {"applicability"},

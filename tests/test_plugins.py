@@ -93,11 +93,14 @@ def test_a_sweep_mixes_the_plugin_with_built_ins_and_tables_label_its_rows(tmp_p
         assert row in text and ("mlp3+cn" in text if kind == "gzsl" else "sequential" in text)
     assert "toyfeat" in (tmp_path / "gzsl" / "gzsl.md").read_text()
 
-    # the record names its plugin: a replay loads it without --plugin
+    # the record names its plugin, but a record never loads code: the replay needs --plugin
     folder = next(p.parent for p in results.glob("runs/*/record.json")
                   if json.loads(p.read_text()).get("model") == "mlp2-ln"
                   and json.loads(p.read_text())["dataset"] == "toyfeat")
     proc = zsl("run", "--from-record", str(folder / "record.json"), "--data-dir", str(toy_data), path=[EXAMPLE])
+    one_line_error(proc, "zslbench_example", "--plugin zslbench_example")
+    proc = zsl("--plugin", "zslbench_example", "run", "--from-record", str(folder / "record.json"), "--data-dir",
+               str(toy_data), path=[EXAMPLE])
     assert proc.returncode == 0, proc.stderr
     assert "exactly" in proc.stdout
 

@@ -42,9 +42,10 @@ def test_write_run_is_all_or_nothing_when_the_disk_fills(tmp_path, monkeypatch):
 
 
 def test_rewriting_a_run_replaces_it_whole(tmp_path):
-    store.write_run(tmp_path, "abc", {"run_id": "abc", "metrics": {"H": 1.0}}, {"a.csv": "old\n", "b.csv": "b\n"})
-    store.write_run(tmp_path, "abc", {"run_id": "abc", "metrics": {"H": 2.0}}, {"a.csv": "new\n"})
-    folder = tmp_path / "runs" / "abc"
+    rid = "00000000000000ab"
+    store.write_run(tmp_path, rid, {"run_id": rid, "metrics": {"H": 1.0}}, {"a.csv": "old\n", "b.csv": "b\n"})
+    store.write_run(tmp_path, rid, {"run_id": rid, "metrics": {"H": 2.0}}, {"a.csv": "new\n"})
+    folder = tmp_path / "runs" / rid
     assert (folder / "a.csv").read_text() == "new\n"
     assert not (folder / "b.csv").exists()  # nothing of the old run survives
     assert store.read_record(folder / "record.json")["metrics"] == {"H": 2.0}

@@ -268,13 +268,14 @@ def test_parse_formats():
 def _old_format_copy(rec: dict, kind: str) -> dict:
     """The same run as a record written before presets: the whole config (without `threads`,
     not yet a field then), no preset label, an env block without the numeric environment."""
+    from zslbench import store
     from zslbench.tracks import make_config
 
     cfg = make_config("czsl-features" if kind == "czsl" else "gzsl", rec["profile"])
     old = {k: v for k, v in rec.items() if not k.startswith("_") and k not in ("preset", "preset_overrides")}
     old["config"] = {k: v for k, v in cfg.to_dict().items() if k not in ("threads", "cuda_tf32")}
     old["env"] = {k: v for k, v in rec["env"].items() if k != "numerics"}
-    old["run_id"] = "old-" + rec["run_id"]
+    old["run_id"] = store.make_run_id({"old_format_copy_of": rec["run_id"]})  # 16 hex digits, as every run id
     old["record_version"] = 1
     return old
 

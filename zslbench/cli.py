@@ -267,8 +267,9 @@ def _results_dir(results: Path | None) -> Path:
 
 
 def _echo_warnings(caught) -> None:
-    for w in caught:
-        click.echo(f"zslbench: warning: {w.message}", err=True)
+    """Each distinct warning once (a report reads the records several times)."""
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        click.echo(f"zslbench: warning: {message}", err=True)
 
 
 @cli.command("table")

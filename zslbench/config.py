@@ -7,6 +7,7 @@ paper-faithful default, and every run record stores all of them.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
@@ -102,16 +103,64 @@ PITFALL_OPTIONS = (
 )
 
 
+# Upper bounds of the fields that size a run's memory or time; a value above one is a typo or a
+# hostile record, never a run (docs/troubleshooting.md#refused-records-and-options).
+UPPER = {
+    "epochs": 100_000, "epochs_per_task": 100_000, "batch_size": 1_000_000, "test_batch_size": 1_000_000,
+    "inference_batch_size": 1_000_000, "agem_ref_batch": 1_000_000, "threads": 1024, "hidden_dim": 1_000_000,
+    "lr_step_epochs": 100_000, "image_size": 4096, "tasks_cub": 200, "tasks_sun": 717,
+}
+SEED_LIMIT = 2**63  # a seed s is an int, 0 <= s < SEED_LIMIT (torch's generators take 64 bits)
+_TYPES = {
+    "bool": lambda v: isinstance(v, bool),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+    "str": lambda v: isinstance(v, str),
+}
+
+
+def short_repr(value: Any, limit: int = 40) -> str:
+    """repr(value), cut to `limit` characters (a hostile value must not flood a message)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_seed(seed: Any, what: str = "seed") -> int:
+    """`seed` if it is an int with 0 <= seed < SEED_LIMIT, else ConfigError."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"{what} {short_repr(seed)}: must be a whole number from 0 to 2**63 - 1")
+    return seed
+
+
+def check_field(f: Any, value: Any) -> None:
+    """ConfigError unless `value` has field `f`'s type (an int is a float too) and, for the
+    fields of UPPER and the integer seeds, lies within its bounds."""
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+    if kind in _TYPES and not _TYPES[kind](value):
+        expected = "a finite number" if kind == "float" else kind
+        raise ConfigError(f"option {f.name}={short_repr(value)}: expected {expected}")
+    if f.name in UPPER and kind in ("int", "float") and value > UPPER[f.name]:
+        raise ConfigError(f"option {f.name}={short_repr(value)} is above its bound {UPPER[f.name]:,}")
+    if kind == "int" and f.name.endswith("seed"):
+        check_seed(value, f"option {f.name}")
+
+
+def check_value(f: Any, value: Any) -> None:
+    """ConfigError unless `value` is a valid value of config field `f` on its own: its type,
+    bounds, choices and sign."""
+    check_field(f, value)
+    choices = f.metadata.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"option {f.name}={short_repr(value)} is not one of: {', '.join(choices)}")
+    if (f.name in _POSITIVE or f.metadata.get("positive")) and not value > 0:
+        raise ConfigError(f"option {f.name}={value!r} must be > 0")
+    if (f.name in _NON_NEGATIVE or f.metadata.get("non_negative")) and value < 0:
+        raise ConfigError(f"option {f.name}={value!r} must be >= 0")
+
+
 def validate(cfg: Any) -> None:
     for f in fields(cfg):
-        value = getattr(cfg, f.name)
-        choices = f.metadata.get("choices")
-        if choices and value not in choices:
-            raise ConfigError(f"option {f.name}={value!r} is not one of: {', '.join(choices)}")
-        if (f.name in _POSITIVE or f.metadata.get("positive")) and not value > 0:
-            raise ConfigError(f"option {f.name}={value!r} must be > 0")
-        if (f.name in _NON_NEGATIVE or f.metadata.get("non_negative")) and value < 0:
-            raise ConfigError(f"option {f.name}={value!r} must be >= 0")
+        check_value(f, getattr(cfg, f.name))
     if hasattr(cfg, "seen_logit_scale") and cfg.seen_logit_scale != "colab_rule":
         try:
             factor = float(cfg.seen_logit_scale)

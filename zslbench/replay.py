@@ -281,6 +281,9 @@ def rerun_record(
     """Rerun the run a record describes, from its stored config, and compare the metrics
     (exact, within the tolerances --atol/--rtol, or different)."""
     original = store.read_record(Path(record_path))  # in the current schema (store.migrate)
+    missing = [k for k in ("config", "seed", "dataset", "data_source") if k not in original]
+    if missing:
+        raise RecordError(f"{record_path}: the record has no {', '.join(missing)}: it cannot be rerun")
     try:
         track = track_of_record(original)
     except RecordError as exc:
@@ -292,10 +295,16 @@ def rerun_record(
     name, classnorm = track.run_args(original)
     overrides = dict(original["config"])
     plugin = original.get("plugin")
-    if plugin:  # a plugin's run: the same plugin, with the run's options
+    if plugin:  # a plugin's run: the same plugin, already loaded (a record never decides what code runs)
+        from zslbench.plugins import LOADED
         from zslbench.tracks import load_plugins
 
-        load_plugins([plugin["module"]])
+        load_plugins()  # the entry points' and $ZSLBENCH_PLUGINS' plugins: the user's choice
+        module = plugin["module"]
+        if module not in LOADED:
+            raise RecordError(f"{record_path}: the run used plugin {module!r}, which is not loaded, and a record "
+                              f"never loads code: load it with `zslbench --plugin {module} ...`, $ZSLBENCH_PLUGINS "
+                              "or an entry point")
         overrides.update({f"{name}.{k}": v for k, v in plugin.get("options", {}).items()})
     outcome = execute_run(
         track, name, original["dataset"], int(original["seed"]), classnorm, original.get("profile", "paper"),

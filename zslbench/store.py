@@ -19,7 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Mapping
 
+from zslbench.config import short_repr
 from zslbench.errors import RecordError, ZSLBenchError
+from zslbench.schema import check_record
 
 # The record schema.  2: every record has ``preset`` (None: made before presets, its config holds
 # every field), a config in today's terms (``threads`` included) and a ``track`` when its kind has
@@ -48,6 +50,18 @@ def run_dir(results: Path, run_id: str) -> Path:
 
 def is_done(results: Path, run_id: str) -> bool:
     return (run_dir(results, run_id) / DONE_FILE).exists()
+
+
+def is_done_and_valid(results: Path, run_id: str) -> bool:
+    """Whether a run is done and its record passes the record check (zslbench.schema): the runs
+    a sweep skips.  A done run with a damaged record is run again (zslbench.tracks.base warns)."""
+    if not is_done(results, run_id):
+        return False
+    try:
+        read_record(run_dir(results, run_id) / RECORD_FILE)
+    except RecordError:
+        return False
+    return True
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -239,17 +253,19 @@ def read_record(path: Path) -> dict:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecordError(f"{path}: record not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON, text or a 5000-digit int
         raise RecordError(f"{path}: unreadable run record ({exc})") from None
     if not isinstance(record, dict) or "run_id" not in record or "metrics" not in record:
         raise RecordError(f"{path}: not a zslbench run record (no run_id/metrics)")
     version = record.get("record_version")
     if version not in range(1, RECORD_VERSION + 1):
         raise RecordError(
-            f"{path}: record format version {version!r} is not supported (this zslbench reads "
+            f"{path}: record format version {short_repr(version)} is not supported (this zslbench reads "
             f"versions 1 to {RECORD_VERSION}); rerun it with --force"
         )
-    return migrate(record)
+    record = migrate(record)
+    check_record(record, path)  # every field the code uses, typed and bounded (zslbench.schema)
+    return record
 
 
 def migrate(record: dict) -> dict:
@@ -268,7 +284,7 @@ def migrate(record: dict) -> dict:
     """
     version = record.get("record_version")
     record = dict(record)
-    if version == 1:
+    if version == 1 and isinstance(record.get("config") or {}, dict) and isinstance(record.get("env") or {}, dict):
         config = dict(record.get("config") or {})
         if "preset" not in record:
             record["preset"] = None

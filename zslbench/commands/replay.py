@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from zslbench.commands.common import check_writable
+from zslbench.errors import one_line
 
 ATOL_HELP = ("absolute tolerance, in each metric's unit (default: 1.5 for percent metrics, 0.02 for "
              "forgetting; repeatable).")
@@ -33,7 +34,9 @@ def replay(path: Path, data_dir: Path | None, device: str, results: Path | None,
             shutil.rmtree(target, ignore_errors=True)
     rec = report.original
     name = rec.get("model") or f"CZSL {rec.get('method')}{'+cn' if rec.get('classnorm') else ''}"
-    click.echo(f"rerun of {rec['run_id']} ({name} on {rec['dataset']} [{rec['data_source']}], seed {rec['seed']})")
+    # the record passed zslbench.schema (one-line names); one_line() keeps this line one line regardless
+    click.echo(one_line(f"rerun of {rec['run_id']} ({name} on {rec['dataset']} [{rec['data_source']}], "
+                        f"seed {rec['seed']})"))
     out, err = report_lines(report.comparison)
     for line in out:
         click.echo(line)

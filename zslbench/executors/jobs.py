@@ -171,7 +171,7 @@ def execute_job(job: Job, settings: SweepSettings, wait_for_lock: bool = False) 
     try:
         if not lock.acquire(wait=wait_for_lock):
             return JobResult(job, "busy", job.run_id, reason=lock.holder())
-        if job.run_id and not settings.force and store.is_done(results, job.run_id):
+        if job.run_id and not settings.force and store.is_done_and_valid(results, job.run_id):
             return JobResult(job, "skipped", job.run_id, reason="done by another sweep")
         if job.run_id:
             _clean_temp_files(store.run_dir(results, job.run_id))

@@ -74,7 +74,7 @@ def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, 
     --set and the preset, options that do not act on the run (exit 2), cuda_tf32 on a CPU,
     flush_denormal on CUDA or above one thread, a results folder that cannot be written."""
     from zslbench.applicability import refuse_inactive
-    from zslbench.config import get_profile
+    from zslbench.config import check_seed, get_profile
     from zslbench.devices import check_run_options
 
     prof = get_profile(profile)
@@ -85,7 +85,7 @@ def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, 
     explicit = [k for k in explicit if "." not in k]  # a plugin's own options act on its runs
     refuse_inactive(track.applicability_table, track.traits(name, classnorm, dataset, src), cfg, explicit)
     check_run_options(device, cfg)
-    seed = prof.seeds[0] if seed is None else seed
+    seed = prof.seeds[0] if seed is None else check_seed(seed, "--seed")
     check_writable(results)
     clean_stale_temp(results)
     return overrides, cfg, seed

@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable, Mapping
 import click
 
 from zslbench.commands.common import check_writable, clean_stale_temp, split_list
+from zslbench.config import check_seed, short_repr
 from zslbench.errors import ConfigError
 from zslbench.executors import SlurmOptions, cpu_count, parse_slurm_extra, parse_slurm_time
 
@@ -128,9 +129,9 @@ def plan_and_run(
     seeds = []
     for text in split_list(sweep.get("seeds")):
         try:
-            seeds.append(int(text))
+            seeds.append(check_seed(int(text), "--seeds:"))
         except ValueError:
-            raise ConfigError(f"--seeds: {text!r} is not an integer") from None
+            raise ConfigError(f"--seeds: {short_repr(text)} is not an integer") from None
     executor = sweep.get("executor") or "local"
     slurm = slurm_options(sweep, executor, jobs)
     loggers = resolve_loggers(log)

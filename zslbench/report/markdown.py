@@ -11,8 +11,34 @@ from typing import Any
 from zslbench.report.blocks import Bullets, Contents, Figure, Fold, Heading, Para, Table
 
 
-def md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def one_line(text: object) -> str:
+    """`text` with every line break (newline, CR, and the other breaks of str.splitlines) made a space."""
+    return " ".join(str(text).splitlines())
+
+
+def md_cell(text: object) -> str:
+    """The text of a Markdown table cell (the one escaping function of every pipe table): one
+    line, backslashes and pipes escaped, so that no name can end a cell or a row."""
+    return one_line(text).replace("\\", "\\\\").replace("|", "\\|")
+
+
+_MD_SPECIAL = frozenset("\\*_[]<>|#")
+
+
+def md_inline(text: object) -> str:
+    """Markdown text of one line with `code` spans kept: outside them, the characters that
+    start emphasis, links, HTML or tables are escaped."""
+    def escape(part: str) -> str:
+        return "".join("\\" + c if c in _MD_SPECIAL else c for c in part)
+
+    parts = one_line(text).split("`")
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 and i == len(parts) - 1:  # an unmatched backtick: a literal one
+            out.append("\\`" + escape(part))
+        else:
+            out.append(f"`{part}`" if i % 2 else escape(part))
+    return "".join(out)
 
 
 def _table(t: Table) -> list[str]:
@@ -52,7 +78,7 @@ def _block(b, depth: int = 0) -> list[str]:
     if isinstance(b, Table):
         return _table(b)
     if isinstance(b, Figure):
-        return [f"![{b.alt}]({b.src})", "", f"*{b.caption}*", ""]
+        return [f"![{md_inline(b.alt)}]({b.src})", "", f"*{md_inline(b.caption)}*", ""]
     if isinstance(b, Fold):
         out = [f"**{b.summary}**", ""]
         for x in b.blocks:

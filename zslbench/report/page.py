@@ -332,7 +332,8 @@ def _figure_blocks(results: Path, out_dir: Path) -> tuple[list, list[Path]]:
     for c in curves:
         images.append(c.path)
         seeds = ", ".join(f"{m}: {n}" for m, n in c.models.items())
-        caption = (f"{_display(c.dataset)}, {_source_text(c.source)}, variant `{c.variant}`. Left: the test H "
+        variant = c.variant.replace("`", "'")  # a code span in the caption
+        caption = (f"{_display(c.dataset)}, {_source_text(c.source)}, variant `{variant}`. Left: the test H "
                    f"of each epoch, per-sample and uncalibrated (the quantity the authors' code selects its epoch "
                    f"on), NOT the calibrated per-class H of the tables, so its level differs from theirs; right: "
                    f"the training loss. Thin lines: one seed each; bold: their mean (seeds: {seeds}).")
@@ -348,13 +349,15 @@ def _intro(results: Path) -> list:
         warnings.simplefilter("ignore")
         gz, skipped_gz = collect(results, "gzsl")
         cz, skipped_cz = collect(results, "czsl")
+    for message in dict.fromkeys(skipped_gz + skipped_cz):  # a broken record is in both lists: one warning
+        warnings.warn(message, stacklevel=2)
     sources = sorted({str(r["data_source"]) for r in gz + cz})
     blocks: list = [
         Heading(1, TITLE),
         Para(readout.provenance(gz + cz)),
         Para(f"{len(gz)} GZSL and {len(cz)} CZSL run records from `{results}` (data: {', '.join(sources) or 'none'})"
-             + (f"; {len(skipped_gz) + len(skipped_cz)} unreadable or incomplete record(s) skipped." if skipped_gz
-                or skipped_cz else ".")),
+             + (f"; {len(set(skipped_gz) | set(skipped_cz))} unreadable or incomplete record(s) skipped."
+                if skipped_gz or skipped_cz else ".")),
         Bullets([
             f"Ours: the mean over seeds ± the sample standard deviation (n − 1); 95 % CI: the {stats.LEVEL:.0%} "
             "confidence interval of the mean from Student's t distribution with n − 1 degrees of freedom, cut to "

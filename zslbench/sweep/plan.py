@@ -146,7 +146,7 @@ def plan_sweep(
         raise ConfigError(f"--datasets: CZSL runs exist for {', '.join(czsl)} only")
 
     def state_of(rid: str) -> str:
-        return "todo" if force or not store.is_done(results, rid) else "done"
+        return "todo" if force or not store.is_done_and_valid(results, rid) else "done"
 
     notes: list[str] = []
     jobs: list[Job] = []

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
 from zslbench import store
-from zslbench.config import get_profile, parse_overrides
+from zslbench.config import check_seed, get_profile, parse_overrides
 from zslbench.errors import ConfigError, RecordError
 from zslbench.plugins import attach_options, is_option_key, parse_option
 
@@ -299,6 +299,7 @@ def execute_run(
     """Train one run and write its record, unless it is done already (then return that).
     ``loggers`` (names or zslbench.api.RunLogger instances) see the run once it is recorded."""
     track.check(name, dataset if data is None else data.name)
+    check_seed(seed)
     cfg = track.make_config(profile, overrides)
     results = Path(results) if results is not None else store.default_results_dir()
     extra = track.extra_identity(cfg, data_dir)  # fails early (e.g. a missing checkpoint)

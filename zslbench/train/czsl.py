@@ -26,6 +26,7 @@ from torch.nn import functional as F
 from zslbench.api import CZSLStep
 from zslbench.config import CZSLConfig
 from zslbench.train.czsl_splits import ImageSplit, image_split, task_split
+from zslbench.train.finite import check_training, czsl_hint
 from zslbench.data.features.types import ZSLData
 from zslbench.metrics import czsl_scores, czsl_steps
 from zslbench.models import ClassStandardization, normalize_attributes
@@ -181,7 +182,7 @@ def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
     state.network.train()
     iters, loss_sum = 0, torch.zeros((), device=state.device)
     done = False
-    for _ in range(cfg.epochs_per_task):
+    for epoch in range(cfg.epochs_per_task):
         perm = idx[torch.randperm(n, generator=state.generator).to(idx.device)]
         for b in range(0, n, cfg.batch_size):
             if cap is not None and iters >= cap:
@@ -205,6 +206,8 @@ def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
             optim.step()
             loss_sum += loss.detach()
             iters += 1
+        check_training(loss_sum, state.params(), f"in epoch {epoch + 1} of task {t + 1} (step {iters})",
+                       czsl_hint(getattr(method, "name", ""), cfg))
         if done:
             break
     method.after_task(state, t)

@@ -25,6 +25,7 @@ from zslbench.models import MODELS, normalize_attributes, scaled_cosine
 from zslbench.models.embedders import as_trainable
 from zslbench.plugins import run_options
 from zslbench.progress import Progress
+from zslbench.train.finite import check_training, gzsl_hint
 from zslbench.train.trace import TraceBuffer
 
 
@@ -203,6 +204,7 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
             if trace.enabled:
                 norms = t["train_xnorm"][idx]
                 trace.record(epoch, loss, None, protos, logits, hidden, gamma, feat_norms=norms)
+        check_training(loss_sum, model.parameters(), f"in epoch {epoch} (step {epoch * n_batches})", gzsl_hint(cfg))
         sched.step()
 
         eval_start = time.perf_counter()

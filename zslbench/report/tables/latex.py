@@ -15,6 +15,8 @@ _TEX_SPECIAL = {
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "±": r"$\pm$", "Δ": r"$\Delta$", "×": r"$\times$", "−": r"$-$", "—": "---", "≈": r"$\approx$",
     "⚠": r"(!)", "§": r"\S{}", "≥": r"$\geq$",
+    "\n": " ", "\r": " ", "\v": " ", "\f": " ", "\x1c": " ", "\x1d": " ", "\x1e": " ", "\x85": " ",
+    "\u2028": " ", "\u2029": " ",  # a line break in a name must not end a line of the table
 }
 
 

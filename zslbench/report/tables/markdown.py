@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from zslbench.report.markdown import md_cell
 from zslbench.report.tables.cells import (
     czsl_paper_text, display, is_nan, metric_label, ours_text, paper_text, plain, rel_text,
     reported_time, shows_delta,
@@ -19,7 +20,8 @@ def _row_label(row) -> str:
 def _pipe_table(headers: list[str], body: list[list[str]], align: list[str]) -> str:
     from tabulate import tabulate
 
-    return tabulate(body, headers=headers, tablefmt="pipe", colalign=align, disable_numparse=True)
+    return tabulate([[md_cell(c) for c in row] for row in body], headers=[md_cell(h) for h in headers],
+                    tablefmt="pipe", colalign=align, disable_numparse=True)
 
 
 def _md_gzsl_block(section, ds: str) -> str:

@@ -66,8 +66,12 @@ class Table:
         return pd.concat([s.cells for s in self.sections], ignore_index=True)
 
     def to_csv(self) -> str:
+        frame = self.frame()
+        for col in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[col]):  # text (object or string dtype)
+                frame[col] = frame[col].map(csv_text)
         buf = io.StringIO()
-        self.frame().to_csv(buf, index=False, float_format="%.10g", lineterminator="\n")
+        frame.to_csv(buf, index=False, float_format="%.10g", lineterminator="\n")
         return buf.getvalue()
 
     def to_markdown(self) -> str:
@@ -75,6 +79,22 @@ class Table:
 
     def to_latex(self) -> str:
         return latex(self)
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value):
+    """A CSV cell: a text that a spreadsheet would read as a formula (it starts with = + - @, a
+    tab or a CR) gets a leading ', as spreadsheets do themselves; numbers, and texts that are
+    numbers ("-1.5", "+22%"), stay as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_START):
+        return value
+    try:
+        float(value[:-1] if value.endswith("%") else value)
+        return value
+    except ValueError:
+        return "'" + value
 
 
 GZSL_COLUMNS = [
