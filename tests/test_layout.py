@@ -27,7 +27,7 @@ MAX_LINES = 450
 LAYERS: list[set[str]] = [
     {"errors"},
     {"registry", "api", "plugins", "config", "presets", "devices", "numerics", "locks", "progress", "interrupt", "metrics",
-     "loggers"},
+     "loggers", "overrides"},
     {"store", "schema"},
     {"data"},
     {"models"},

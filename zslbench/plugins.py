@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from zslbench import api
-from zslbench.config import coerce_field
+from zslbench.overrides import coerce_field
 from zslbench.errors import ConfigError
 
 ENTRY_POINT_GROUP = "zslbench.plugins"
@@ -266,7 +266,7 @@ def is_option_key(key: str) -> bool:
 
 def parse_option(key: str, text: str) -> Any:
     """The value of ``--set <name>.<option>=text``, of the option's declared type
-    (zslbench.config.coerce_field)."""
+    (zslbench.overrides.coerce_field)."""
     name, _, option = key.partition(".")
     cls = _options_cls(name, key)
     names = [f.name for f in dataclasses.fields(cls)] if cls else []

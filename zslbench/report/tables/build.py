@@ -22,6 +22,12 @@ from zslbench.report.tables.model import CZSL_COLUMNS, GZSL_COLUMNS, Row, Sectio
 from zslbench.report.tables.notes import czsl_notes, czsl_title, gzsl_notes, gzsl_title
 
 
+def _seconds(record: dict) -> float:
+    """A record's training time; NaN for a record that has none (it still counts for its metrics)."""
+    value = record.get("train_seconds")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+
 def build_table(kind: str, results: Path) -> Table:
     if kind == "gzsl":
         return build_gzsl_table(results)
@@ -78,11 +84,11 @@ def build_gzsl_table(results: Path) -> Table:
             for ds in datasets:
                 here = [r for r in mine if r["dataset"] == ds]
                 for metric in GZSL_METRICS + ("train_seconds",):
-                    values = [r["metrics"][metric] if metric in GZSL_METRICS else r["train_seconds"] for r in here]
+                    values = [r["metrics"][metric] if metric in GZSL_METRICS else _seconds(r) for r in here]
                     cells.append(_cell(source, v, labels[v], model, ds, metric, values, here,
                                        lookup.get((model, ds, metric), math.nan)))
             cells.append(_cell(source, v, labels[v], model, "all", "train_seconds",
-                               [r["train_seconds"] for r in mine], mine,
+                               [_seconds(r) for r in mine], mine,
                                lookup.get((model, "all", "train_seconds"), math.nan)))
         frame = pd.DataFrame(cells, columns=GZSL_COLUMNS)
         n_max = _mark_fewer(frame, GZSL_METRICS)
