@@ -279,6 +279,8 @@ def rerun_record(
 
         load_plugins([plugin["module"]])
         overrides.update({f"{name}.{k}": v for k, v in plugin.get("options", {}).items()})
+    # a built-in model's own options (f-CLSWGAN)
+    overrides.update({f"{name}.{k}": v for k, v in original.get("model_options", {}).items()})
     outcome = execute_run(
         track, name, original["dataset"], int(original["seed"]), classnorm, original.get("profile", "paper"),
         original["data_source"], data_dir, device, results, overrides, True, progress,
