@@ -212,9 +212,9 @@ def test_claims_file_is_shipped_and_well_formed():
     root = Path(__file__).resolve().parents[1]
     assert (root / "baselines" / "claims.csv").read_bytes() == (root / "zslbench" / "baselines" / "claims.csv").read_bytes()
     claims = load_claims()
-    assert [c.id for c in claims] == [str(i) for i in range(1, 9)]
+    assert [c.id for c in claims] == [str(i) for i in range(1, 9)] + ["8b"]
     for c in claims:
-        assert c.kind in ("compare", "speed") and c.direction in ("greater", "less") and c.source
+        assert c.kind in ("compare", "speed", "speed_ratio") and c.direction in ("greater", "less") and c.source
         if c.table == "gzsl":
             assert {c.a, *c.b} <= set(MODELS.names())
             assert set(c.metrics) <= {"H", "pre_var_drift", "train_seconds"}

@@ -169,7 +169,7 @@ def test_variance_drift_claim(tmp_path):
 def test_speed_claim_needs_a_gpu(tmp_path, device, seconds, expected):
     for seed in (1, 2, 3):
         mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, 50.0, device=device, train_seconds=seconds + seed)
-    claim = next(c for c in load_claims() if c.id == "8")
+    claim = next(c for c in load_claims() if c.id == "8b")
     (result,) = evaluate(tmp_path, [claim])
     assert result.verdict == expected, result.reason
     assert result.checks[0].summary.mean == pytest.approx(seconds + 2)

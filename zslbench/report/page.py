@@ -173,6 +173,8 @@ def _claim_effect(res: ClaimResult) -> tuple[str, str, str, str]:
         return "—", "—", "—", "—"
     if check.comparison is None:
         s = check.summary
+        if check.effect:  # a ratio
+            return f"{check.effect} {check.interval} ({check.label})", "—", "—", str(s.n)
         return f"{s.mean:.1f} s ({check.label})", "—", "—", str(s.n)
     c = check.comparison
     d = 3 if check.metric in ("forgetting", "pre_var_drift") else 2
@@ -221,6 +223,8 @@ def _claim_fold(r: ClaimResult) -> Fold:
             d = 3 if c.metric in ("forgetting", "pre_var_drift") else 2
             ci = f"[{cp.lo:+.{d}f}, {cp.hi:+.{d}f}]" if not math.isnan(cp.lo) else "—"
             nums = [f"{cp.diff:+.{d}f}", ci, cp.test, stats.fmt_p(cp.p), cp.n_text]
+        elif c.effect:  # a ratio
+            nums = [c.effect, c.interval, "—", "—", str(c.summary.n)]
         else:
             s = c.summary
             ci = f"[{s.lo:.1f}, {s.hi:.1f}] s" if not math.isnan(s.lo) else "—"

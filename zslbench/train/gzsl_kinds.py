@@ -154,7 +154,7 @@ def train_embedding(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, 
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
-            loss_sum, steps = loss_sum + float(loss), steps + 1
+            loss_sum, steps = loss_sum + float(loss.detach()), steps + 1
         sched.step()
         eval_start = time.perf_counter()
         model.eval()
