@@ -45,3 +45,23 @@ def test_absolute_gpu_check_is_a_second_row():
     by_id = {c.id: c for c in load_claims()}
     assert by_id["8"].kind == "speed_ratio" and by_id["8"].params["min_ratio"] == "100"
     assert by_id["8b"].kind == "speed" and by_id["8b"].a == "mlp3+cn"
+
+
+def test_table_and_report_show_f_clswgan_beside_the_paper(tmp_path):
+    from zslbench.report.page import write_report
+    from zslbench.report.tables.build import build_table
+
+    for seed in (1, 2, 3):
+        mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, 50.0, train_seconds=50.0)
+        mk.gzsl(tmp_path, "f-clswgan", "cub", seed, 40.0 + seed, train_seconds=9000.0)
+    text = build_table("gzsl", tmp_path).to_markdown()
+    lines = text.splitlines()
+    ours = next(i for i, ln in enumerate(lines) if ln.startswith("| f-clswgan") and "ours" in ln)
+    assert "42.0" in lines[ours]  # the mean H of the three runs
+    assert "paper" in lines[ours + 1] and "49.7" in lines[ours + 1]  # the paper's quoted CUB H
+    assert not any(ln.startswith("| f-CLSWGAN") for ln in lines)  # not also a "reported" row
+    files = write_report(tmp_path, tmp_path / "report")
+    report = files.markdown.read_text()
+    assert "f-clswgan" in report
+    claim8 = next(ln for ln in report.splitlines() if ln.startswith("| 8 "))
+    assert "supported" in claim8 and "180x" in claim8

@@ -163,10 +163,10 @@ def test_dry_run_lists_the_grid(tmp_path, capsys):
     code, out, err = run_cli(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path),
                              "--data", "synthetic")
     assert code == 0, err
-    assert "plan: 80 runs (40 GZSL, 40 CZSL)" in out
+    assert "plan: 88 runs (48 GZSL, 40 CZSL)" in out
     assert "estimated time left" in out
     rows = [ln for ln in out.splitlines() if re.match(r"^(gzsl|czsl)\s", ln)]
-    assert len(rows) == 80
+    assert len(rows) == 88
     assert not (tmp_path / "runs").exists()  # a dry run writes nothing
 
 
