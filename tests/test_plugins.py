@@ -218,6 +218,7 @@ def test_a_sweep_without_names_plans_the_plugins_models_and_methods_too(tmp_path
     rows = [line.split() for line in proc.stdout.splitlines() if line.startswith(("gzsl ", "czsl "))]
     gzsl = [r[1] for r in rows if r[0] == "gzsl"]
     czsl = [r[1] for r in rows if r[0] == "czsl"]
-    assert gzsl == ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn", "mlp2-ln"]
+    assert gzsl == ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn", "f-clswgan", "mlp2-ln", "bilinear-emb",
+                    "mean-gen"]
     assert czsl[-2:] == ["replay", "replay"] and "sequential" in czsl
     assert not (tmp_path / "r").exists() or not list((tmp_path / "r").glob("runs/*"))
