@@ -41,6 +41,20 @@ def test_ratio_pairs_runs_of_one_machine_only(tmp_path):
     assert any("CUB" in label for label in result.not_run)
 
 
+def test_shortened_runs_are_not_timed_against_full_ones(tmp_path):
+    from zslbench import store
+
+    for seed in (1, 2, 3):
+        mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, 50.0, train_seconds=50.0)
+        rid = mk.gzsl(tmp_path, "f-clswgan", "cub", seed, 40.0, train_seconds=500.0)
+        path = tmp_path / "runs" / rid / "record.json"
+        record = store.read_record(path)
+        record["model_options"] = {"nepoch": 2}
+        store.write_run(tmp_path, rid, record, {})
+    (result,) = evaluate(tmp_path, [_claim()])
+    assert result.checks == [] and result.verdict == stats.INCONCLUSIVE
+
+
 def test_absolute_gpu_check_is_a_second_row():
     by_id = {c.id: c for c in load_claims()}
     assert by_id["8"].kind == "speed_ratio" and by_id["8"].params["min_ratio"] == "100"

@@ -226,13 +226,33 @@ def machine_of(rec: dict) -> str:
     return f"{env.get('device', '?')} ({model})"
 
 
+def full_run(rec: dict) -> bool:
+    """A paper-profile run with its model's own options at their defaults (a shortened run, e.g.
+    ``--set f-clswgan.nepoch=2``, times something else)."""
+    if rec.get("profile") != "paper":
+        return False
+    options = rec.get("model_options") or {}
+    if not options:
+        return True
+    import dataclasses
+
+    from zslbench.api import MODELS
+
+    entry = MODELS.get(rec["model"]) if rec.get("model") in MODELS else None
+    if entry is None or not dataclasses.is_dataclass(entry.options):
+        return False
+    return options == dataclasses.asdict(entry.options())
+
+
 def _ratio_checks(claim: Claim, recs: list[dict]) -> tuple[list[Check], list[str]]:
-    """a's training time over b's, from pairs of runs of the same dataset, seed and machine:
+    """a's training time over b's, from pairs of full runs (:func:`full_run`) of the same dataset,
+    seed and machine:
     the 95 % t interval of the mean log ratio over the seeds, back on the ratio scale; supported
     when it lies at or above ``min_ratio``, contradicted when below, inconclusive otherwise or
     with fewer than MIN_N paired seeds."""
     limit = float(claim.params.get("min_ratio", "100"))
     checks, not_run = [], []
+    recs = [r for r in recs if full_run(r)]
     for ds in claim.datasets:
         a_recs, b_recs = (_select(recs, claim, side, ds, None) for side in (claim.a, claim.b[0]))
         label = f"{_ds(ds)}, training time of {claim.a} / {claim.b[0]}"
