@@ -203,6 +203,9 @@ class CLSWGAN:
     """The generative model zslbench builds for a run: ``fit_predict(task)`` does the whole of
     the authors' training and returns the test scores (softmax probabilities over all classes)."""
 
+    # part of every run id (zslbench.tracks.gzsl): a change of these values changes the runs
+    SETTINGS = {"paper": PAPER_SETTINGS, "paper_fallback": PAPER_FALLBACK, "quick": QUICK_SETTINGS}
+
     def __init__(self, n_attrs: int, feat_dim: int, options: CLSWGANOptions | None) -> None:
         self.n_attrs, self.feat_dim = n_attrs, feat_dim
         self.options = options or CLSWGANOptions()

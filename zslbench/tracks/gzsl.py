@@ -19,8 +19,9 @@ GZSL_DATASETS = ("sun", "cub", "awa1", "awa2")
 
 
 def builtin_model_options(name: str, cfg) -> dict:
-    """``{"model_options": {...}}`` for a built-in model registered with an options dataclass
-    (f-CLSWGAN): its options are part of the run id; nothing for the other models."""
+    """``{"model_options": {...}, "model_settings": {...}}`` for a built-in model registered with
+    an options dataclass (f-CLSWGAN): its options, and the per-dataset and quick settings they
+    resolve to, are part of the run id; nothing for the other models."""
     import dataclasses
 
     from zslbench.models import MODELS
@@ -29,7 +30,11 @@ def builtin_model_options(name: str, cfg) -> dict:
     entry = MODELS.get(name)
     if entry.source != "built-in" or not dataclasses.is_dataclass(entry.options):
         return {}
-    return {"model_options": dataclasses.asdict(run_options("model", name, cfg))}
+    out = {"model_options": dataclasses.asdict(run_options("model", name, cfg))}
+    settings = getattr(entry.build_fn, "SETTINGS", None)  # what its 0-valued options resolve to
+    if settings:
+        out["model_settings"] = settings
+    return out
 
 
 class GZSLTrack(FeatureData, Track):
