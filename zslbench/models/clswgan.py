@@ -210,6 +210,12 @@ class CLSWGAN:
         self.n_attrs, self.feat_dim = n_attrs, feat_dim
         self.options = options or CLSWGANOptions()
         self.settings = "paper"  # set by the harness from the run's generative_settings
+        self.nets: list[nn.Module] = []  # generator, critic, frozen classifier, once trained
+
+    def parameters(self):
+        """The trained networks' parameters (the record's ``n_parameters``; the final classifier,
+        retrained every GAN epoch, is not counted)."""
+        return [p for net in self.nets for p in net.parameters()]
 
     def fit_predict(self, task: api.GenerativeTask) -> api.GenerativeScores:
         opt = resolve(self.options, task.dataset, self.n_attrs, self.settings)
@@ -241,6 +247,7 @@ class CLSWGAN:
         g_opt = adam(g_net.parameters(), opt.lr)
         d_opt = adam(d_net.parameters(), opt.lr)
         size = min(opt.batch, n)
+        self.nets = [g_net, d_net, frozen]
 
         def noise(rows: int) -> torch.Tensor:
             return torch.randn(rows, opt.nz, generator=gen).to(dev)
