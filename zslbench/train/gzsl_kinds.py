@@ -85,10 +85,13 @@ def train_generative(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int,
     def report(epoch, n_epochs, **info):
         bar.update(**info)
 
+    def ids(values) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(values).astype(np.int64))
+
     task = api.GenerativeTask(
-        train_x=torch.from_numpy(feats[data.trainval_idx]), train_y=torch.from_numpy(data.labels[data.trainval_idx].astype(np.int64)),
-        attrs=torch.from_numpy(data.attrs.astype(np.float32)), seen=torch.from_numpy(data.seen_classes.astype(np.int64)),
-        unseen=torch.from_numpy(data.unseen_classes.astype(np.int64)), test_x=torch.from_numpy(feats[test_idx]),
+        train_x=torch.from_numpy(feats[data.trainval_idx]), train_y=ids(data.labels[data.trainval_idx]),
+        attrs=torch.from_numpy(data.attrs.astype(np.float32)), seen=ids(data.seen_classes),
+        unseen=ids(data.unseen_classes), test_x=torch.from_numpy(feats[test_idx]),
         generator=gen, device=dev, progress=report, select_epoch=cfg.select_epoch,
         test_h=lambda s: test_h(np.asarray(s), test_y, data, cfg), dataset=data.name,
     )
