@@ -206,3 +206,23 @@ def test_cli_refuses_a_plugin_with_a_dead_parameter(tmp_path):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "W_x" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_f_clswgan_records_its_options_and_replays(tmp_path):
+    import json
+    import subprocess
+
+    base = [sys.executable, "-m", "zslbench", "run", "--model", "f-clswgan", "--dataset", "apy", "--profile",
+            "quick", "--data", "synthetic", "--set", "synthetic_scale=0.05", "--set", "f-clswgan.nepoch=2",
+            "--results", str(tmp_path / "r")]
+    proc = subprocess.run(base, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    (path,) = (tmp_path / "r" / "runs").glob("*/record.json")
+    record = json.loads(path.read_text())
+    assert record["model_options"]["nepoch"] == 2 and record["model_settings"]["quick"]["nepoch"] == 8
+    assert record["model_extra"]["model_options_resolved"]["ngh"] == 256 and record["n_parameters"] > 0
+    assert "epochs" not in record["config"] and record["config"]["generative_settings"] == "quick"
+    replay = subprocess.run([sys.executable, "-m", "zslbench", "run", "--from-record", str(path), "--results",
+                             str(tmp_path / "again")], capture_output=True, text=True)
+    assert replay.returncode == 0, replay.stderr
+    assert "match the record exactly" in replay.stdout
