@@ -28,7 +28,7 @@ from zslbench.data.features.types import ZSLData
 from zslbench.models import MODELS
 from zslbench.tracks import get_track
 from zslbench.train.czsl import CZSL_METHODS, train_czsl
-from zslbench.train.gzsl import train_gzsl
+from zslbench.train.gzsl_kinds import train_any
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -68,7 +68,7 @@ def tiny_data(name: str, source: str = "synthetic") -> ZSLData:
 
 
 GZSL_BASE = dict(epochs=4, batch_size=8, lr=5e-2, lr_step_epochs=1, lr_gamma=0.5, test_batch_size=16,
-                 hidden_dim=8, synthetic_scale=0.1)
+                 hidden_dim=8, synthetic_scale=0.1, generative_settings="quick")
 CZSL_BASE = dict(tasks_cub=3, tasks_sun=3, split_cub="1/0/1", split_sun="4/2/2", epochs_per_task=2,
                  batch_size=8, inference_batch_size=16, hidden_dim=8, multitask_max_iters_cub=2,
                  multitask_max_iters_sun=2, agem_ref_batch=4, agem_mem_per_class_cub=2,
@@ -82,6 +82,7 @@ GZSL_PROBE = {
     "cn_placement": "penultimate_only", "cn_affine_first": True, "baseline_last_init": "kaiming_relu",
     "attr_norm": "unit", "acc_mode": "per_sample", "standardize_feats": True, "synthetic_scale": 0.2,
     "synthetic_seed": 3, "trace": False, "threads": 2, "cuda_tf32": True, "flush_denormal": True,
+    "generative_settings": "paper",
 }
 CZSL_PROBE = {
     "tasks_cub": 2, "tasks_sun": 2, "split_cub": "2/1/1", "split_sun": "5/1/2", "image_split_seed": 7,
@@ -153,7 +154,7 @@ def _outputs(kind: str, run: tuple, cfg, seed: int, monkeypatch) -> tuple:
     data = tiny_data(dataset, source)
     if kind == "gzsl":
         sizes = _spy_batches(monkeypatch, gzsl_module)
-        res = train_gzsl(data, name, cfg, seed, progress=False)
+        res = train_any(data, name, cfg, seed, progress=False)  # a model of any kind
         trace = res.trace.to_numpy(dtype=float).tobytes() if len(res.trace) else b""
         return (res.metrics, res.final_metrics, res.oracle_metrics, res.selected_epoch, res.epoch_log, trace,
                 tuple(sizes), res.n_parameters, _data_loader_calls(kind, dataset, source, cfg))

@@ -21,7 +21,8 @@ def test_registry_rejects_duplicates_and_names_choices():
 
 
 def test_model_names_are_the_contract():
-    assert MODELS.names() == ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn"]
+    assert MODELS.names() == ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn", "f-clswgan"]
+    assert [MODELS.get(n).kind for n in MODELS] == ["prototype"] * 5 + ["generative"]
 
 
 @pytest.mark.parametrize("denominator", ["var_colab", "std"])
@@ -104,7 +105,7 @@ def test_models_use_eq10_only_where_named():
     torch.manual_seed(0)
     cfg = GZSLConfig()
     v = 1.0 / (cfg.hidden_dim * 2048)
-    for name in MODELS:
+    for name in [n for n in MODELS if MODELS.get(n).kind == "prototype"]:
         last = MODELS.get(name).build(102, 2048, cfg).last.weight
         ratio = last.var().item() / v
         if MODELS.get(name).proper_init:

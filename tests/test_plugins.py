@@ -240,8 +240,8 @@ def test_a_sweep_without_names_plans_the_plugins_models_and_methods_too(tmp_path
     rows = [line.split() for line in proc.stdout.splitlines() if line.startswith(("gzsl ", "czsl "))]
     gzsl = [r[1] for r in rows if r[0] == "gzsl"]
     czsl = [r[1] for r in rows if r[0] == "czsl"]
-    built_in = ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn"]
-    assert gzsl[:5] == built_in and sorted(gzsl[5:]) == ["mlp2-ln", "other-lin"]
+    built_in = ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn", "f-clswgan"]
+    assert gzsl[:6] == built_in and sorted(gzsl[6:]) == ["bilinear-emb", "mean-gen", "mlp2-ln", "other-lin"]
     paper_methods = ["sequential", "multitask", "ewc-online", "mas-online", "agem"]
     assert list(dict.fromkeys(czsl))[:5] == paper_methods
     assert sorted(set(czsl[-6:])) == ["lwf", "other-method", "replay"] and len(czsl) == 2 * 8

@@ -162,7 +162,7 @@ def test_claims_each_have_a_verdict_p_and_n(report):
     claims = next(t for t in html_tables(html) if t[0][:5] == ["#", "claim", "data", "variant", "verdict"])
     head = claims[0]
     ids = {r[0] for r in claims[1:]}
-    assert ids == {str(i) for i in range(1, 9)}
+    assert ids == {str(i) for i in range(1, 9)} | {"8b"}
     words = {"✔ supported", "✘ contradicted", "? inconclusive", "– no verdict"}
     for r in claims[1:]:
         assert r[head.index("verdict")] in words
@@ -212,9 +212,9 @@ def test_claims_file_is_shipped_and_well_formed():
     root = Path(__file__).resolve().parents[1]
     assert (root / "baselines" / "claims.csv").read_bytes() == (root / "zslbench" / "baselines" / "claims.csv").read_bytes()
     claims = load_claims()
-    assert [c.id for c in claims] == [str(i) for i in range(1, 9)]
+    assert [c.id for c in claims] == [str(i) for i in range(1, 9)] + ["8b"]
     for c in claims:
-        assert c.kind in ("compare", "speed") and c.direction in ("greater", "less") and c.source
+        assert c.kind in ("compare", "speed", "speed_ratio") and c.direction in ("greater", "less") and c.source
         if c.table == "gzsl":
             assert {c.a, *c.b} <= set(MODELS.names())
             assert set(c.metrics) <= {"H", "pre_var_drift", "train_seconds"}

@@ -61,20 +61,20 @@ def test_full_grid_counts():
     quick = plan_sweep("quick", results=Path("/nonexistent/results"), source="synthetic")
     gz = [j for j in quick.jobs if j.kind == "gzsl"]
     cz = [j for j in quick.jobs if j.kind == "czsl"]
-    assert len(gz) == 5 * 4 * 2 and len(cz) == 5 * 2 * 2 * 2
-    assert len({j.run_id for j in gz}) == 40 and all(j.state == "todo" for j in gz)
+    assert len(gz) == 6 * 4 * 2 and len(cz) == 5 * 2 * 2 * 2  # the paper's five models and f-CLSWGAN
+    assert len({j.run_id for j in gz}) == 48 and all(j.state == "todo" for j in gz)
     assert {j.dataset for j in gz} == {"sun", "cub", "awa1", "awa2"}
     assert {j.dataset for j in cz} == {"cub", "sun"} and {j.classnorm for j in cz} == {False, True}
     assert len({j.run_id for j in cz}) == 40 and all(j.state == "todo" for j in cz)
     paper = plan_sweep("paper", results=Path("/nonexistent/results"), source="synthetic")
-    assert len(paper.jobs) == 5 * 4 * 5 + 5 * 2 * 2 * 5
+    assert len(paper.jobs) == 6 * 4 * 5 + 5 * 2 * 2 * 5
     assert paper.seeds == (1, 2, 3, 4, 5)
 
 
 @pytest.mark.parametrize("kwargs, n_gzsl, n_czsl", [
-    ({"only": "gzsl", "datasets": ["sun"]}, 10, 0),
+    ({"only": "gzsl", "datasets": ["sun"]}, 12, 0),
     ({"models": ["linear", "mlp3"], "seeds": [3]}, 8, 0),
-    ({"datasets": ["cub", "awa1"]}, 20, 20),
+    ({"datasets": ["cub", "awa1"]}, 24, 20),
     ({"only": "czsl", "datasets": ["sun"], "seeds": [1, 2, 3]}, 0, 30),
     ({"methods": ["agem"], "datasets": ["cub"]}, 0, 4),
     ({"datasets": ["apy"], "only": "gzsl", "models": ["mlp3+cn"]}, 2, 0),
@@ -163,10 +163,10 @@ def test_dry_run_lists_the_grid(tmp_path, capsys):
     code, out, err = run_cli(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path),
                              "--data", "synthetic")
     assert code == 0, err
-    assert "plan: 80 runs (40 GZSL, 40 CZSL)" in out
+    assert "plan: 88 runs (48 GZSL, 40 CZSL)" in out
     assert "estimated time left" in out
     rows = [ln for ln in out.splitlines() if re.match(r"^(gzsl|czsl)\s", ln)]
-    assert len(rows) == 80
+    assert len(rows) == 88
     assert not (tmp_path / "runs").exists()  # a dry run writes nothing
 
 

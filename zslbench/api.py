@@ -5,10 +5,15 @@ zslbench imports it when it is named by ``--plugin MODULE``, by ``$ZSLBENCH_PLUG
 separated) or by an entry point of the ``zslbench.plugins`` group of an installed
 distribution.  The built-in models and methods register through these same functions.
 
-* `register_model`: a GZSL model, a ``torch.nn.Module`` built as
-  ``cls(n_attrs, feat_dim, options)`` whose ``forward(attrs [C, A])`` returns class prototypes
-  ``[C, feat_dim]``.  The paper's trainer trains it unchanged (loss, optimiser, schedule,
-  evaluation, traces).
+* `register_model`: a GZSL model of one of three kinds (``kind=``), built as
+  ``cls(n_attrs, feat_dim, options)``: ``"prototype"`` (the default), a ``torch.nn.Module``
+  whose ``forward(attrs [C, A])`` returns class prototypes ``[C, feat_dim]``, trained by the
+  paper's trainer unchanged (loss, optimiser, schedule, evaluation, traces); ``"embedding"``,
+  the same plus ``embed_features(x [N, feat_dim])`` returning ``[N, D]`` for prototypes of
+  width D: the features pass through it before the scaled cosine, in training and evaluation;
+  ``"generative"``, an object whose ``fit_predict(task: GenerativeTask)`` trains on the
+  training features and returns a `GenerativeScores` (scores over all classes for the test
+  features), scored by the same S/U/H, calibration, AUSUC and ZSL code.
 * `register_method`: a continual-ZSL method, a subclass of `CZSLMethod` whose
   hooks the CZSL trainer calls; it runs on both CZSL tracks.
 * `register_dataset`: a features dataset stored as ``<data-dir>/<name>/features.npz``
@@ -33,13 +38,17 @@ from typing import Any, Callable, ClassVar, Optional
 from zslbench.registry import Registry
 
 __all__ = [
-    "CZSLMethod", "CZSLStep", "DatasetEntry", "LoggedRun", "ModelEntry", "RunLogger", "TRAINER_CONFIG", "czsl_logits",
-    "default_data_dir", "register_dataset", "register_logger", "register_method", "register_model",
+    "CZSLMethod", "CZSLStep", "DatasetEntry", "GenerativeScores", "GenerativeTask", "LoggedRun", "MODEL_KINDS",
+    "ModelEntry", "RunLogger", "TRAINER_CONFIG", "czsl_logits", "default_data_dir", "register_dataset",
+    "register_logger", "register_method", "register_model",
 ]
 
 # A model registered with ``options=TRAINER_CONFIG`` reads the trainer's own config (GZSLConfig:
 # hidden_dim, cn_* ...) instead of options of its own: the built-in models do.
 TRAINER_CONFIG = "trainer-config"
+
+# The kinds of GZSL model (register_model's ``kind``).
+MODEL_KINDS = ("prototype", "embedding", "generative")
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ class ModelEntry:
     class_norm: bool
     proper_init: bool
     source: str  # "built-in" or the plugin's module
+    kind: str = "prototype"  # one of MODEL_KINDS
 
     def make_options(self, values: dict | None = None, cfg: Any = None) -> Any:
         """The options a run passes to the model: the dataclass with ``values`` set (or the
@@ -67,6 +77,49 @@ class ModelEntry:
 
     def build(self, n_attrs: int, feat_dim: int, options: Any) -> Any:
         return self.build_fn(n_attrs, feat_dim, options)
+
+
+@dataclass(frozen=True)
+class GenerativeTask:
+    """What a generative model (``kind="generative"``) is given by the harness.
+
+    ``train_x [N, D]`` and ``train_y [N]`` (class ids 0..C-1) are the trainval features and
+    labels as stored (no normalisation); ``attrs [C, A]`` every class's attributes as stored;
+    ``seen`` / ``unseen`` the class ids; ``test_x [M, D]`` the test features (seen then unseen)
+    whose scores are asked for.  ``generator`` (CPU) is the run's torch Generator, for every
+    random draw; ``device`` the run's device; ``progress(epoch, n_epochs, **info)`` reports
+    progress.  ``select_epoch`` is the run's epoch-selection option ("final" or
+    "best_test_H") and ``test_h(scores)`` the uncalibrated per-class H (percent) of a score
+    matrix on the test set: using it selects on the test set, which is what the option
+    ``best_test_H`` records.  A model that does not select on the test set never calls it."""
+
+    train_x: Any
+    train_y: Any
+    attrs: Any
+    seen: Any
+    unseen: Any
+    test_x: Any
+    generator: Any
+    device: Any
+    progress: Callable[..., None]
+    select_epoch: str
+    test_h: Callable[[Any], float]
+    dataset: str = ""
+
+
+@dataclass
+class GenerativeScores:
+    """What ``fit_predict`` returns: ``final`` [M, C] non-negative scores over all classes for
+    ``task.test_x`` (e.g. softmax probabilities: the seen-class calibration multiplies the
+    seen columns) at the end of training; ``oracle`` the scores at the model's best epoch by
+    ``task.test_h`` (None: the model keeps no such epoch) and ``oracle_epoch`` that epoch;
+    ``epoch_log`` one dict per epoch (the run's epochs.csv), ``extra`` facts for the record."""
+
+    final: Any
+    oracle: Any = None
+    oracle_epoch: int = 0
+    epoch_log: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -281,19 +334,25 @@ def _check_penalty(name: str, cls: type[CZSLMethod]) -> None:
 
 
 def register_model(name: str, cls: Callable[..., Any], *, options: Any = None, description: str = "",
-                   deep: bool = True, class_norm: bool = False, proper_init: bool = False) -> ModelEntry:
+                   deep: bool = True, class_norm: bool = False, proper_init: bool = False,
+                   kind: str = "prototype") -> ModelEntry:
     """Register a GZSL model under ``name``.
 
     ``cls(n_attrs, feat_dim, options)`` builds a ``torch.nn.Module`` whose ``forward(attrs)``
     maps class attributes ``[C, n_attrs]`` to prototypes ``[C, feat_dim]``; ``options`` is an
     instance of the frozen dataclass ``options`` (None: the model has none).  ``deep``,
     ``class_norm``, ``proper_init`` say which trainer options act on its runs (``hidden_dim``
-    needs ``deep``; the ``cn_*`` options need ``class_norm``).
+    needs ``deep``; the ``cn_*`` options need ``class_norm``).  ``kind`` is one of
+    MODEL_KINDS (see the module's docstring): an ``"embedding"`` model also has
+    ``embed_features(x)``; a ``"generative"`` one has ``fit_predict(task)`` instead of a
+    trainer (the trainer's optimiser options do not act on it).
     """
     _check_name("model", name, MODELS)
     _check_options("model", name, options)
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"model {name!r}: kind={kind!r}; expected one of {', '.join(MODEL_KINDS)}")
     entry = ModelEntry(name, cls, options, description, bool(deep), bool(class_norm), bool(proper_init),
-                       current_source())
+                       current_source(), kind)
     return MODELS.register(name, entry)
 
 

@@ -4,8 +4,8 @@ Every config field has one entry: a *rule*, a mapping from a run trait (or anoth
 field) to the values for which the field acts.  A run matches a rule when every key's value
 is among the allowed ones; the empty rule ``ALL`` matches every run.  The traits of a run:
 
-* GZSL: ``model`` (name), ``deep``, ``class_norm`` (Eq. 9) and ``proper_init`` (Eq. 10) from
-  the model's spec, ``dataset``, ``source`` (xlsa17 or synthetic);
+* GZSL: ``model`` (name), ``deep``, ``class_norm`` (Eq. 9), ``proper_init`` (Eq. 10) and
+  ``kind`` (prototype, embedding, generative) from the model's spec, ``dataset``, ``source`` (xlsa17 or synthetic);
 * CZSL: ``method``, ``classnorm``, ``dataset``, ``source``.
 
 A key that is a config field name is a condition on that field's value (e.g. the first CN's
@@ -46,16 +46,18 @@ ALL: Rule = {}
 SYNTHETIC: Rule = {"source": ("synthetic",)}
 
 _CN: Rule = {"class_norm": (True,)}
+# the fields of the paper's trainer: they do not act on a generative model, which trains itself
+TRAINED: Rule = {"kind": ("prototype", "embedding")}
 GZSL_ACTS_ON: dict[str, Rule] = {
-    "epochs": ALL,
-    "batch_size": ALL,
-    "lr": ALL,
-    "weight_decay": ALL,
-    "lr_step_epochs": ALL,  # acts once epochs > lr_step_epochs
-    "lr_gamma": ALL,  # likewise
-    "test_batch_size": ALL,  # evaluation batches
+    "epochs": TRAINED,
+    "batch_size": TRAINED,
+    "lr": TRAINED,
+    "weight_decay": TRAINED,
+    "lr_step_epochs": TRAINED,  # acts once epochs > lr_step_epochs
+    "lr_gamma": TRAINED,  # likewise
+    "test_batch_size": TRAINED,  # evaluation batches
     "hidden_dim": {"deep": (True,)},
-    "scale": ALL,
+    "scale": TRAINED,
     "cn_momentum": _CN,
     "cn_eps": _CN,
     "select_epoch": ALL,
@@ -64,13 +66,14 @@ GZSL_ACTS_ON: dict[str, Rule] = {
     "cn_var_unbiased": _CN,
     "cn_placement": _CN,
     "cn_affine_first": {"class_norm": (True,), "cn_placement": ("colab_two",)},
-    "baseline_last_init": {"proper_init": (False,)},  # the last layer of models without Eq. (10)
-    "attr_norm": ALL,
+    "baseline_last_init": {"proper_init": (False,), **TRAINED},  # the last layer of models without Eq. (10)
+    "attr_norm": TRAINED,  # a generative model gets the attributes as stored
     "acc_mode": ALL,
-    "standardize_feats": ALL,
+    "standardize_feats": TRAINED,
+    "generative_settings": {"kind": ("generative",)},
     "synthetic_scale": SYNTHETIC,
     "synthetic_seed": SYNTHETIC,
-    "trace": ALL,  # writes trace.csv
+    "trace": {"kind": ("prototype",)},  # writes trace.csv
     "threads": ALL,  # torch threads of the run (reduction order)
     "cuda_tf32": {"cuda_tf32": (True,)},  # on CUDA only (see above)
     "flush_denormal": {"flush_denormal": (True,)},  # only when on; CPU, one thread (see above)
@@ -164,7 +167,7 @@ def gzsl_traits(model: str, dataset: str, source: str) -> dict:
 
     spec = MODELS.get(model)
     return {"model": model, "deep": spec.deep, "class_norm": spec.class_norm,
-            "proper_init": spec.proper_init, "dataset": dataset, "source": source}
+            "proper_init": spec.proper_init, "kind": spec.kind, "dataset": dataset, "source": source}
 
 
 def czsl_traits(method: str, classnorm: bool, dataset: str, source: str) -> dict:
@@ -213,7 +216,7 @@ def active_config(kind: str, traits: Mapping[str, Any], cfg: Any) -> dict:
 
 def _describe(key: str, traits: Mapping[str, Any], cfg: Mapping[str, Any]) -> str:
     value = _value(key, traits, cfg)
-    if key in ("model", "deep", "class_norm", "proper_init"):
+    if key in ("model", "deep", "class_norm", "proper_init", "kind"):
         return f"model {traits['model']}"
     if key == "method":
         return f"method {value}"

@@ -64,6 +64,8 @@ class GZSLConfig:
     )
     acc_mode: str = dataclasses.field(default="per_class", metadata=_choice("per_class", "per_sample"))
     standardize_feats: bool = False
+    # --- generative models: the settings their 0-valued options take (zslbench.models.clswgan) ---
+    generative_settings: str = dataclasses.field(default="paper", metadata=_choice("paper", "quick"))
     # --- data ---
     synthetic_scale: float = 1.0  # images per split relative to GBU (synthetic data only)
     synthetic_seed: int = 0

@@ -306,6 +306,8 @@ def rerun_record(
                               f"never loads code: load it with `zslbench --plugin {module} ...`, $ZSLBENCH_PLUGINS "
                               "or an entry point")
         overrides.update({f"{name}.{k}": v for k, v in plugin.get("options", {}).items()})
+    # a built-in model's own options (f-CLSWGAN)
+    overrides.update({f"{name}.{k}": v for k, v in original.get("model_options", {}).items()})
     outcome = execute_run(
         track, name, original["dataset"], int(original["seed"]), classnorm, original.get("profile", "paper"),
         original["data_source"], data_dir, device, results, overrides, True, progress,

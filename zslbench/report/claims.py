@@ -8,7 +8,9 @@ as a set of *checks*: one per dataset, metric, method and opponent.  Each check 
 runs of a with those of b (zslbench.report.stats: paired t over matching seeds, else Welch);
 the claim is *supported* when every check that has runs is, *contradicted* when any check is,
 and *inconclusive* otherwise.  Datasets without runs are listed as not run.  The speed claim,
-about one model alone, is judged on each section's base variant only (see :func:`base_first`).
+about one model alone, is judged on each section's base variant only (see :func:`base_first`); a
+speed-ratio claim on the runs of a section whatever their variant, paired by dataset, seed and
+machine (:func:`machine_of`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ CLAIMS_FILE = "claims.csv"
 class Claim:
     id: str
     title: str
-    kind: str  # "compare" or "speed"
+    kind: str  # "compare", "speed" (one model's time) or "speed_ratio" (a's time / b's, same machine)
     table: str  # "gzsl" or "czsl"
     metrics: tuple[str, ...]
     a: str
@@ -125,6 +127,8 @@ class Check:
     summary: stats.Summary | None = None  # speed checks: the training time of a
     runs_a: list[str] = field(default_factory=list)
     runs_b: list[str] = field(default_factory=list)
+    effect: str = ""  # ratio checks: the effect and its interval as text (the report shows them)
+    interval: str = ""
 
 
 @dataclass
@@ -216,10 +220,80 @@ def _speed_checks(claim: Claim, recs: list[dict]) -> tuple[list[Check], list[str
     return checks, not_run
 
 
+def machine_of(rec: dict) -> str:
+    """The machine a run's time was measured on: its device and the device's (or CPU's) model."""
+    env = rec.get("env") or {}
+    model = env.get("device_name") or (env.get("numerics") or {}).get("cpu_model") or "?"
+    return f"{env.get('device', '?')} ({model})"
+
+
+def full_run(rec: dict) -> bool:
+    """A paper-profile run with its model's own options at their defaults (a shortened run, e.g.
+    ``--set f-clswgan.nepoch=2``, times something else)."""
+    if rec.get("profile") != "paper":
+        return False
+    options = rec.get("model_options") or {}
+    if not options:
+        return True
+    import dataclasses
+
+    from zslbench.api import MODELS
+
+    entry = MODELS.get(rec["model"]) if rec.get("model") in MODELS else None
+    if entry is None or not dataclasses.is_dataclass(entry.options):
+        return False
+    return options == dataclasses.asdict(entry.options())
+
+
+def _ratio_checks(claim: Claim, recs: list[dict]) -> tuple[list[Check], list[str]]:
+    """a's training time over b's, from pairs of full runs (:func:`full_run`) of the same dataset,
+    seed and machine:
+    the 95 % t interval of the mean log ratio over the seeds, back on the ratio scale; supported
+    when it lies at or above ``min_ratio``, contradicted when below, inconclusive otherwise or
+    with fewer than MIN_N paired seeds."""
+    limit = float(claim.params.get("min_ratio", "100"))
+    checks, not_run = [], []
+    recs = [r for r in recs if full_run(r)]
+    for ds in claim.datasets:
+        a_recs, b_recs = (_select(recs, claim, side, ds, None) for side in (claim.a, claim.b[0]))
+        label = f"{_ds(ds)}, training time of {claim.a} / {claim.b[0]}"
+        machines = sorted({machine_of(r) for r in a_recs} & {machine_of(r) for r in b_recs})
+        if not machines:
+            not_run.append(label)
+            continue
+        for machine in machines:
+            va, ids_a = by_seed([r for r in a_recs if machine_of(r) == machine], "train_seconds")
+            vb, ids_b = by_seed([r for r in b_recs if machine_of(r) == machine], "train_seconds")
+            seeds = sorted(s for s in set(va) & set(vb) if va[s] > 0 and vb[s] > 0)
+            if not seeds:
+                not_run.append(f"{label} on {machine}")
+                continue
+            logs = [math.log(va[s] / vb[s]) for s in seeds]
+            summary = stats.summarize(logs)
+            ratio = math.exp(summary.mean)
+            interval = (f"[{math.exp(summary.lo):.3g}, {math.exp(summary.hi):.3g}]x"
+                        if not math.isnan(summary.lo) else "—")
+            if summary.n < stats.MIN_N:
+                verdict, reason = stats.INCONCLUSIVE, (f"too few paired seeds (n={summary.n}; a verdict needs "
+                                                       f"{stats.MIN_N})")
+            elif math.exp(summary.lo) >= limit:
+                verdict, reason = stats.SUPPORTED, f"95 % interval of the ratio at or above {limit:g}x"
+            elif math.exp(summary.hi) < limit:
+                verdict, reason = stats.CONTRADICTED, f"95 % interval of the ratio below {limit:g}x"
+            else:
+                verdict, reason = stats.INCONCLUSIVE, f"95 % interval of the ratio straddles {limit:g}x"
+            checks.append(Check(f"{label} on {machine}", ds, "train_seconds", verdict, reason, None, summary,
+                                ids_a, ids_b, effect=f"{ratio:.3g}x", interval=interval))
+    return checks, not_run
+
+
+CHECKERS = {"speed": _speed_checks, "speed_ratio": _ratio_checks}
+
+
 def evaluate_claim(claim: Claim, recs: list[dict], source: str = "", track: str | None = None,
                    variant: str = "") -> ClaimResult:
-    """One claim on one set of records of the same variant."""
-    checks, not_run = (_speed_checks if claim.kind == "speed" else _compare_checks)(claim, recs)
+    """One claim on one set of records of the same variant (a ratio claim: of one section)."""
+    checks, not_run = CHECKERS.get(claim.kind, _compare_checks)(claim, recs)
     if not checks:
         return ClaimResult(claim, source, track, variant, stats.INCONCLUSIVE, "no runs for it", [], not_run)
     if claim.kind == "speed" and all(c.verdict == stats.NO_VERDICT for c in checks):
@@ -250,6 +324,8 @@ def evaluate(results: Path, claims: list[Claim] | None = None) -> list[ClaimResu
         for sec, variants in grouped.get(claim.table, {}).items():
             # a claim about one model alone (speed) is judged on the section's base variant only
             candidates = base_first(variants)[:1] if claim.kind == "speed" else variants
+            if claim.kind == "speed_ratio":  # two models of different configs: the whole section
+                candidates = [(None, "", [r for _, _, recs in variants for r in recs])]
             for _, label, recs in candidates:
                 res = evaluate_claim(claim, recs, sec[0], sec[1] if len(sec) > 1 else None, label)
                 if res.checks:

@@ -186,6 +186,8 @@ def _claim_effect(res: ClaimResult) -> tuple[str, str, str, str]:
         s = check.summary
         if s is None:  # a check carries a comparison or a summary (claims.Check)
             return "—", "—", "—", "—"
+        if check.effect:  # a ratio
+            return f"{check.effect} {check.interval} ({check.label})", "—", "—", str(s.n)
         return f"{s.mean:.1f} s ({check.label})", "—", "—", str(s.n)
     c = check.comparison
     d = _claim_digits(check.metric)
@@ -239,6 +241,8 @@ def _claim_fold(r: ClaimResult) -> Fold:
             d = _claim_digits(c.metric)
             ci = f"[{cp.lo:+.{d}f}, {cp.hi:+.{d}f}]" if not math.isnan(cp.lo) else "—"
             nums = [f"{cp.diff:+.{d}f}", ci, cp.test, stats.fmt_p(cp.p), cp.n_text]
+        elif c.effect and c.summary is not None:  # a ratio
+            nums = [c.effect, c.interval, "—", "—", str(c.summary.n)]
         elif c.summary is not None:
             s = c.summary
             ci = f"[{s.lo:.1f}, {s.hi:.1f}] s" if not math.isnan(s.lo) else "—"

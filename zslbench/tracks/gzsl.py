@@ -12,9 +12,29 @@ from zslbench.errors import ConfigError
 from zslbench.plugins import run_identity, run_provenance
 from zslbench.tracks.base import FeatureData, Track, preset_fields, rows_csv, run_under_numerics
 
-# The sweep's grid: the paper's five models on its four GZSL datasets (aPY runs when named).
-GZSL_MODELS = ("linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn")
+# The sweep's grid: the paper's five models and f-CLSWGAN, the reference generative baseline of
+# its GZSL table, on its four GZSL datasets (aPY runs when named).
+GZSL_MODELS = ("linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn", "f-clswgan")
 GZSL_DATASETS = ("sun", "cub", "awa1", "awa2")
+
+
+def builtin_model_options(name: str, cfg) -> dict:
+    """``{"model_options": {...}, "model_settings": {...}}`` for a built-in model registered with
+    an options dataclass (f-CLSWGAN): its options, and the per-dataset and quick settings they
+    resolve to, are part of the run id; nothing for the other models."""
+    import dataclasses
+
+    from zslbench.models import MODELS
+    from zslbench.plugins import run_options
+
+    entry = MODELS.get(name)
+    if entry.source != "built-in" or not dataclasses.is_dataclass(entry.options):
+        return {}
+    out = {"model_options": dataclasses.asdict(run_options("model", name, cfg))}
+    settings = getattr(entry.build_fn, "SETTINGS", None)  # what its 0-valued options resolve to
+    if settings:
+        out["model_settings"] = settings
+    return out
 
 
 class GZSLTrack(FeatureData, Track):
@@ -23,7 +43,7 @@ class GZSLTrack(FeatureData, Track):
     track = None
     config_cls = GZSLConfig
     description = "GZSL: an attribute embedder on fixed xlsa17 (or synthetic) features"
-    profiles = {"quick": {"epochs": 4, "lr": 3e-3, "synthetic_scale": 0.15}}
+    profiles = {"quick": {"epochs": 4, "lr": 3e-3, "synthetic_scale": 0.15, "generative_settings": "quick"}}
     # seconds per run (train + evaluation), measured on a 2-core Intel Xeon, one thread per run,
     # two runs at once: quick, the 80-run grid's mean; paper, the mean of the 20 runs of
     # `run --all --profile paper --only gzsl --seeds 1 --data synthetic` (docs/reproduce.md#how-long-it-takes)
@@ -81,14 +101,15 @@ class GZSLTrack(FeatureData, Track):
             "seed": int(seed),
             "config": active_config("gzsl", self.traits(name, None, dataset, source), cfg),
             **run_identity("model", name, cfg),  # a plugin's model: its source and options
+            **builtin_model_options(name, cfg),  # a built-in model with options of its own
         }
 
     def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
-        from zslbench.train.gzsl import train_gzsl
+        from zslbench.train.gzsl_kinds import train_any
 
         # cfg.threads, whatever launched the run: the numbers depend on the run id, not the launcher
-        return run_under_numerics(cfg, device, lambda: train_gzsl(data, name, cfg, seed, device=device,
-                                                                 progress=progress))
+        return run_under_numerics(cfg, device, lambda: train_any(data, name, cfg, seed, device=device,
+                                                                progress=progress))
 
     def record(self, run_id, identity, profile, data, cfg, result):
         from zslbench.models import MODELS
@@ -119,11 +140,12 @@ class GZSLTrack(FeatureData, Track):
             "train_seconds": round(result.train_seconds, 3),
             "eval_seconds": round(result.eval_seconds, 3),
             "n_parameters": result.n_parameters,
+            **({"model_extra": result.extra} if result.extra else {}),
             "env": env,
             "created_at": datetime.now(timezone.utc).isoformat(),
         }
         files = {"epochs.csv": rows_csv(result.epoch_log)}
-        if cfg.trace:
+        if cfg.trace and "trace" in active:
             buf = io.StringIO()
             result.trace.to_csv(buf, index=False, float_format="%.8g")
             files["trace.csv"] = buf.getvalue()
