@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import torch
 from torch import nn
@@ -73,7 +74,7 @@ def resolve(options: CLSWGANOptions | None, dataset: str, n_attrs: int, settings
         base = {**PAPER_SETTINGS.get(dataset, PAPER_SETTINGS[PAPER_FALLBACK]), "ngh": 4096, "ndh": 4096,
                 "classifier_epochs": 25, "pretrain_epochs": 50}
     base.setdefault("nz", n_attrs)
-    values = {k: (v if getattr(options, k) == 0 else getattr(options, k)) for k, v in base.items()}
+    values: dict[str, Any] = {k: (v if getattr(options, k) == 0 else getattr(options, k)) for k, v in base.items()}
     out = replace(options, **values)
     for key in ("nepoch", "syn_num", "nz", "ngh", "ndh", "batch", "critic_iter", "classifier_epochs",
                 "pretrain_epochs", "pretrain_batch"):

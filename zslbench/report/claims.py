@@ -240,7 +240,7 @@ def full_run(rec: dict) -> bool:
     from zslbench.api import MODELS
 
     entry = MODELS.get(rec["model"]) if rec.get("model") in MODELS else None
-    if entry is None or not dataclasses.is_dataclass(entry.options):
+    if entry is None or not isinstance(entry.options, type) or not dataclasses.is_dataclass(entry.options):
         return False
     return options == dataclasses.asdict(entry.options())
 

@@ -144,7 +144,10 @@ def train_embedding(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, 
     sched = torch.optim.lr_scheduler.StepLR(optim, step_size=cfg.lr_step_epochs, gamma=cfg.lr_gamma)
     gamma, n = cfg.scale, len(train_y)
     bar = Progress(cfg.epochs, f"{model_name}/{data.name}/seed{seed}", "epoch", progress)
-    log, best, final, eval_seconds = [], (-1.0, 0, None), None, 0.0
+    log: list[dict] = []
+    best: tuple[float, int, np.ndarray | None] = (-1.0, 0, None)
+    final: np.ndarray | None = None
+    eval_seconds = 0.0
     start = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -163,12 +166,12 @@ def train_embedding(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, 
         model.eval()
         with torch.no_grad():
             protos = model(attrs)
-            logits = torch.cat([scaled_cosine(model.embed_features(test_x[i : i + cfg.test_batch_size]), protos, gamma)
+            scores = torch.cat([scaled_cosine(model.embed_features(test_x[i : i + cfg.test_batch_size]), protos, gamma)
                                 for i in range(0, len(test_x), cfg.test_batch_size)]).float().cpu().numpy()
-        h = test_h(logits, test_y, data, cfg)
+        h = test_h(scores, test_y, data, cfg)
         if h >= best[0]:
-            best = (h, epoch, logits)
-        final = logits
+            best = (h, epoch, scores)
+        final = scores
         eval_seconds += time.perf_counter() - eval_start
         log.append({"epoch": epoch, "loss": loss_sum / steps, "lr": optim.param_groups[0]["lr"], "test_H_uncal": h})
         bar.update(loss=f"{loss_sum / steps:.3f}", H=f"{h:.1f}")
