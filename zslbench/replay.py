@@ -273,6 +273,8 @@ def rerun_record(
     tolerances_for(original["metrics"], atol, rtol)  # bad --atol/--rtol fail before training
     name, classnorm = track.run_args(original)
     overrides = dict(original["config"])
+    if "flush_denormal" in track.config_fields():  # a record's config without it: run without flushing
+        overrides.setdefault("flush_denormal", False)
     plugin = original.get("plugin")
     if plugin:  # a plugin's run: the same plugin, with the run's options
         from zslbench.tracks import load_plugins

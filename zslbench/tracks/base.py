@@ -216,14 +216,18 @@ class FeatureData:
 
 def run_under_numerics(cfg, device, fn):
     """fn() under the run's numeric settings (threads, cuda_tf32, flush_denormal:
-    zslbench.numerics.numeric_context); (its result, the record's env block)."""
-    from zslbench.numerics import flushes_denormals, numeric_context
+    zslbench.numerics.numeric_context); (its result, the record's env block).  On a CPU the
+    env block's ``flush_denormal`` says whether every one of the run's threads flushed
+    subnormal floats at its end (checked on the threads; zslbench.subnormal)."""
+    from zslbench.devices import is_cuda
+    from zslbench.numerics import numeric_context
+    from zslbench.subnormal import FLUSH, thread_modes
 
     with numeric_context(cfg.threads, device, cfg.cuda_tf32, cfg.flush_denormal):
         result = fn()
         env = store.environment(result.device)
-        if cfg.flush_denormal:  # measured at the end of the run, on the thread that trained
-            env["flush_denormal"] = flushes_denormals()
+        if not is_cuda(device):
+            env["flush_denormal"] = thread_modes(cfg.threads) == FLUSH
     return result, env
 
 
@@ -265,13 +269,15 @@ def read_done(folder: Path) -> dict | None:
 def planned_run_id(
     track: Track, name: str, dataset: str, seed: int = 1, classnorm: bool | None = None,
     profile: str = "paper", source: str = "auto", data_dir: Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None, device: str = "cpu",
 ) -> str:
     """The run id that :func:`execute_run` with these arguments will use, computed without
     loading the data or training (only the data fingerprint is computed)."""
+    from zslbench.devices import for_device
+
     dataset = str(dataset).strip().lower()
     track.check(name, dataset)
-    cfg = track.make_config(profile, overrides)
+    cfg = track.make_config(profile, for_device(device, overrides, track.config_fields()))
     src = track.resolve_source(dataset, source, data_dir)
     fp = track.fingerprint(dataset, src, data_dir, cfg)
     identity = track.identity(name, classnorm, dataset, src, fp, seed, cfg)
@@ -296,8 +302,10 @@ def execute_run(
     data=None,
 ) -> RunOutcome:
     """Train one run and write its record, unless it is done already (then return that)."""
+    from zslbench.devices import for_device
+
     track.check(name, dataset if data is None else data.name)
-    cfg = track.make_config(profile, overrides)
+    cfg = track.make_config(profile, for_device(device, overrides, track.config_fields()))
     results = Path(results) if results is not None else store.default_results_dir()
     extra = track.extra_identity(cfg, data_dir)  # fails early (e.g. a missing checkpoint)
     if data is None:
