@@ -42,6 +42,8 @@ class Track:
     profiles: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     # seconds per run when no record says better, per profile (a profile not listed: "paper")
     seconds: ClassVar[Mapping[str, float]] = {}
+    # the same per profile and dataset, where measured (a dataset not listed: `seconds`)
+    dataset_seconds: ClassVar[Mapping[str, Mapping[str, float]]] = {}
     name_field: ClassVar[str] = "model"  # record field holding the model/method name
     name_option: ClassVar[str] = "--models"  # the sweep option that selects names
     classnorm_grid: ClassVar[tuple] = (None,)  # (None,): ClassNorm is part of the name
@@ -113,7 +115,10 @@ class Track:
         fields_ = {k: v for k, v in get_preset(preset).fields(self.kind).items() if k in names}
         return {**fields_, **(overrides or {})}
 
-    def default_seconds(self, profile: str) -> float:
+    def default_seconds(self, profile: str, dataset: str | None = None) -> float:
+        per_dataset = self.dataset_seconds.get(profile if profile in self.seconds else "paper", {})
+        if dataset in per_dataset:
+            return float(per_dataset[dataset])
         return float(self.seconds.get(profile, self.seconds.get("paper", 60.0)))
 
     # --- the grid ---
