@@ -139,9 +139,9 @@ def _spy_batches(monkeypatch, module) -> list:
     sizes: list[int] = []
     original = module.predict_logits
 
-    def spy(model, attrs, x, gamma, batch_size):
+    def spy(model, attrs, x, gamma, batch_size, **kwargs):
         sizes.append(batch_size)
-        return original(model, attrs, x, gamma, batch_size)
+        return original(model, attrs, x, gamma, batch_size, **kwargs)
 
     monkeypatch.setattr(module, "predict_logits", spy)
     return sizes
