@@ -3,8 +3,9 @@ in this one process, arms interleaved.
 
 Part 1, a product: [256 x 1024] @ [1024 x 2048] float32 (a GZSL hidden layer on a batch), 20
 products per call, with normal weights and with 15% of the weights subnormal, at 1 and 2 torch
-threads, with subnormals flushed to zero (torch.set_flush_denormal) and without.  At 2 threads
-the mode reaches only the calling thread, which is why zslbench refuses the option there.
+threads, with subnormals flushed to zero (torch.set_flush_denormal) and without.  Set here after
+the process's thread pool exists, the mode reaches only the calling thread at 2 threads; a run
+sets it on every thread (zslbench.subnormal; benchmarks/bench_rates.py measures that).
 
 Part 2 (`--run`), a whole run: a `paper`-profile GZSL run of mlp3 on full-size synthetic AwA1
 (its deep layers' weights reach the subnormal range after some epochs), trained inside

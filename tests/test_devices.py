@@ -262,6 +262,7 @@ def pinned_run_id(kind: str, kwargs: dict) -> str:
 
 @pytest.mark.parametrize("kind, kwargs, expected", PINNED_IDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(PINNED_IDS)])
 def test_run_ids_with_cuda_tf32_off_are_unchanged(kind, kwargs, expected):
+    kwargs = {**kwargs, "device": "cuda:0"}  # a CUDA run: flush_denormal off (zslbench.devices.for_device)
     assert pinned_run_id(kind, kwargs) == expected
     off = {**kwargs, "overrides": {**kwargs.get("overrides", {}), "cuda_tf32": False}}
     assert pinned_run_id(kind, off) == expected

@@ -1,22 +1,26 @@
-"""`flush_denormal`: subnormal floats read and written as zero during a CPU run.
+"""`flush_denormal`: subnormal floats read and written as zero on every thread of a CPU run.
 
-Where it acts (a CPU run with one torch thread), that it is on inside the run and put back
-after it, that a run with it off keeps its run id, and that it changes the arithmetic exactly
-as documented: a product with subnormal operands equals the product with them zeroed."""
+On by default on a CPU, at any thread count, checked on the threads (zslbench.subnormal): a
+fresh process flushes on its pool's threads when the mode is set before its first parallel
+operation; a process whose pool exists in another mode gets it on every thread or is refused.
+Off (`flush_denormal=false`) is the arithmetic and the run id of the time before the option
+was on; old records keep their ids and replay without flushing; a CUDA run keeps its id."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from support import one_error_line, zsl
+from support import cli_env, one_error_line, zsl
 from test_devices import PINNED_IDS, pinned_run_id
-from zslbench import numerics
+from zslbench import numerics, store
 from zslbench.applicability import active_config
 from zslbench.config import CZSLConfig, CZSLImageConfig, GZSLConfig
-from zslbench.devices import check_flush_denormal
+from zslbench.devices import check_flush_denormal, for_device
 from zslbench.errors import ConfigError
 
 TINY = torch.finfo(torch.float32).tiny  # the smallest normal float32
@@ -32,91 +36,143 @@ def subnormal_product() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return x, w, torch.where(w.abs() < TINY, torch.zeros_like(w), w)
 
 
-def test_off_by_default_on_inside_the_context_and_put_back_after():
-    assert not numerics.flushes_denormals()
-    with numerics.numeric_context(1, "cpu", flush_denormal=True) as applied:
-        assert applied["flush_denormal"] is True
-        assert numerics.flushes_denormals()
-    assert not numerics.flushes_denormals()
-    with numerics.numeric_context(1, "cpu") as applied:  # off: nothing is touched
-        assert "flush_denormal" not in applied and not numerics.flushes_denormals()
+def in_fresh_process(code: str) -> list[str]:
+    """The lines a Python snippet prints in a new interpreter (torch's pool not started yet)."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(),
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
 
 
-def test_a_caller_that_flushes_already_keeps_flushing():
-    torch.set_flush_denormal(True)
-    try:
-        with numerics.numeric_context(1, "cpu", flush_denormal=True):
-            pass
-        assert numerics.flushes_denormals()
-    finally:
-        torch.set_flush_denormal(False)
-    assert not numerics.flushes_denormals()
+def test_on_by_default_on_a_cpu_and_off_on_cuda():
+    for cls in (GZSLConfig, CZSLConfig, CZSLImageConfig):
+        assert cls().flush_denormal is True
+    fields = {"flush_denormal", "threads"}
+    assert for_device("cpu", {}, fields) == {}
+    assert for_device("cuda:0", {}, fields) == {"flush_denormal": False}
+    assert for_device("cuda:0", {"flush_denormal": True}, fields) == {"flush_denormal": True}  # then refused
+    with pytest.raises(ConfigError, match="acts on CPU runs only"):
+        check_flush_denormal("cuda:0", True)
+    for threads in (1, 2, 4):  # any thread count on a CPU
+        check_flush_denormal("cpu", True, threads)
 
 
-def test_a_product_with_subnormal_operands_equals_the_product_with_them_zeroed():
+PROBE = """
+import torch
+from zslbench.subnormal import {imports}
+{body}
+"""
+
+
+def test_every_thread_flushes_at_two_threads_when_set_at_process_start():
+    out = in_fresh_process(PROBE.format(imports="flush_at_process_start, thread_modes", body=(
+        "flush_at_process_start()\ntorch.set_num_threads(2)\nprint(thread_modes(2).replace(' ', '_'))")))
+    assert out == ["every_thread"]
+
+
+def test_a_pool_started_without_it_is_set_on_every_thread_or_refused():
+    """Set after the pool exists, torch's switch reaches the calling thread only (MKL's threads
+    keep their mode): the check sees the half, a run sets every thread, and where it cannot
+    (no way to reach the threads) the run is refused with one line."""
+    out = in_fresh_process(PROBE.format(imports="set_run_mode, thread_modes", body="""
+from zslbench import subnormal
+from zslbench.errors import ConfigError
+torch.set_num_threads(2)
+a = torch.randn(512, 512); a @ a  # the pool starts, not flushing
+torch.set_flush_denormal(True)
+print(thread_modes(2).replace(' ', '_'))
+print(set_run_mode(True, 2).replace(' ', '_'), thread_modes(2).replace(' ', '_'))
+print(set_run_mode(False, 2).replace(' ', '_'))
+subnormal.on_each_thread = lambda threads, fn: False  # a runtime zslbench cannot reach
+torch.set_flush_denormal(True)
+try:
+    set_run_mode(True, 2)
+except ConfigError as exc:
+    print("refused", len(str(exc).splitlines()), "fresh process" in str(exc))
+"""))
+    assert out == ["some_threads", "every_thread", "every_thread", "no_thread", "refused", "1", "True"]
+
+
+def test_inside_the_context_every_thread_has_the_run_mode_and_the_caller_gets_its_own_back():
+    before = numerics.flushes_denormals()
+    threads = torch.get_num_threads()
+    from zslbench.subnormal import FLUSH, NO_FLUSH, thread_modes
+
+    for flush, mode in ((True, FLUSH), (False, NO_FLUSH)):
+        with numerics.numeric_context(2, "cpu", flush_denormal=flush) as applied:
+            assert applied["flush_denormal"] is flush
+            assert thread_modes(2) == mode
+    assert numerics.flushes_denormals() == before and torch.get_num_threads() == threads
+
+
+def test_off_is_the_old_arithmetic_and_on_equals_the_product_with_subnormals_zeroed():
     x, w, zeroed = subnormal_product()
     with numerics.numeric_context(1, "cpu", flush_denormal=True):
         flushed, reference = x @ w, x @ zeroed
         column = w[:, 0] * 4  # column 0 is subnormal; times 4 it still is, unless flushed
     assert torch.equal(flushed, reference)
     assert torch.all(column == 0)
-    assert torch.all((w[:, 0] * 4) != 0)  # off again: subnormals survive
-
-
-@pytest.mark.parametrize("device, threads", [("cuda:0", 1), ("cpu", 2), ("cpu", 4)])
-def test_refused_where_it_cannot_act(device, threads):
-    with pytest.raises(ConfigError, match="flush_denormal=true acts"):
-        check_flush_denormal(device, True, threads)
-    check_flush_denormal(device, False, threads)  # off is accepted everywhere
-    with pytest.raises(ConfigError):
-        with numerics.numeric_context(threads, device, flush_denormal=True):
-            pytest.fail("the run must not start")
-    assert not numerics.flushes_denormals()
+    with numerics.numeric_context(1, "cpu", flush_denormal=False):
+        kept = w[:, 0] * 4
+    assert torch.all(kept != 0)  # subnormals survive, as before the option
 
 
 @pytest.mark.parametrize("kind, cls", [("gzsl", GZSLConfig), ("czsl-features", CZSLConfig),
                                        ("czsl-images", CZSLImageConfig)])
-def test_acts_only_when_on(kind, cls):
+def test_in_the_run_id_only_when_on(kind, cls):
     traits = ({"model": "mlp3", "deep": True, "class_norm": False, "proper_init": False, "dataset": "cub",
                "source": "synthetic"} if kind == "gzsl" else
               {"method": "agem", "classnorm": True, "dataset": "cub", "source": "synthetic"})
-    assert "flush_denormal" not in active_config(kind, traits, cls())
-    assert active_config(kind, traits, cls(flush_denormal=True))["flush_denormal"] is True
+    assert active_config(kind, traits, cls())["flush_denormal"] is True
+    assert "flush_denormal" not in active_config(kind, traits, cls(flush_denormal=False))
 
 
 @pytest.mark.parametrize("kind, kwargs, expected", PINNED_IDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(PINNED_IDS)])
-def test_run_ids_with_it_off_are_unchanged(kind, kwargs, expected):
+def test_run_ids_change_only_by_the_flush_field(kind, kwargs, expected):
+    """Off: the id of the time before (the pinned ids); on: another id; a CUDA run: the old id."""
     off = {**kwargs, "overrides": {**kwargs.get("overrides", {}), "flush_denormal": False}}
     assert pinned_run_id(kind, off) == expected
-    if kwargs.get("overrides", {}).get("threads", 1) == 1:
-        on = {**kwargs, "overrides": {**kwargs.get("overrides", {}), "flush_denormal": True}}
-        assert pinned_run_id(kind, on) != expected  # another arithmetic: another run
+    assert pinned_run_id(kind, {**kwargs, "device": "cuda:0"}) == expected
+    assert pinned_run_id(kind, kwargs) != expected  # on by default: another arithmetic, another run
 
 
-def test_a_run_with_it_on_records_it_and_scores_like_the_run_without(tmp_path):
+def test_a_default_run_flushes_on_its_threads_and_off_keeps_the_old_id(tmp_path):
     common = ["--dataset", "cub", "--profile", "quick", "--data", "synthetic", "--seed", "1",
-              "--set", "synthetic_scale=0.1", "--results", tmp_path]
+              "--set", "synthetic_scale=0.1", "--set", "epochs=2", "--set", "threads=2", "--results", tmp_path]
     records = {}
-    for label, extra in (("off", []), ("on", ["--set", "flush_denormal=true"])):
+    for label, extra in (("on", []), ("off", ["--set", "flush_denormal=false"])):
         proc = zsl("run", "--model", "mlp3", *common, *extra)
         assert proc.returncode == 0, proc.stderr
         path = next(line.split("record: ")[1] for line in proc.stdout.splitlines() if "record: " in line)
         records[label] = json.loads(open(path.strip()).read())
-    off, on = records["off"], records["on"]
-    assert on["run_id"] != off["run_id"]
+    on, off = records["on"], records["off"]
     assert on["config"]["flush_denormal"] is True and "flush_denormal" not in off["config"]
-    assert on["env"]["flush_denormal"] is True and "flush_denormal" not in off["env"]
+    assert on["env"]["flush_denormal"] is True and off["env"]["flush_denormal"] is False
+    assert on["record_version"] == store.RECORD_VERSION == 3
+    assert off["run_id"] == pinned_run_id("gzsl", dict(
+        model="mlp3", dataset="cub", seed=1, profile="quick", source="synthetic",
+        overrides={"synthetic_scale": 0.1, "epochs": 2, "threads": 2, "flush_denormal": False}))
     for key in ("H", "ZSL", "AUSUC"):  # a quick run has few or no subnormals: the same scores
         assert on["metrics"][key] == pytest.approx(off["metrics"][key], abs=0.05), key
 
+    # the off run's record as the format before (2) wrote it: migrated, same id, replays without flushing
+    folder = tmp_path / "runs" / off["run_id"]
+    old = {**off, "record_version": 2, "env": {k: v for k, v in off["env"].items() if k != "flush_denormal"}}
+    (folder / "record.json").write_text(json.dumps(old))
+    migrated = store.read_record(folder / "record.json")
+    assert migrated["run_id"] == off["run_id"] and migrated["config"] == off["config"]
+    assert migrated["env"]["flush_denormal"] is False and migrated["record_version"] == 3
+    proc = zsl("run", "--from-record", folder / "record.json", "--results", tmp_path / "replay")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (rerun,) = (tmp_path / "replay" / "runs").iterdir()
+    assert rerun.name == off["run_id"]
+    replayed = json.loads((rerun / "record.json").read_text())
+    assert replayed["metrics"] == off["metrics"] and replayed["env"]["flush_denormal"] is False
 
-def test_the_cli_refuses_it_with_more_than_one_thread(tmp_path):
-    proc = zsl("run", "--model", "mlp3", "--dataset", "cub", "--profile", "quick", "--data", "synthetic",
-               "--set", "flush_denormal=true", "--set", "threads=2", "--results", tmp_path)
-    assert proc.returncode == 2
-    assert "threads=1 only" in one_error_line(proc, "flush_denormal")
+
+def test_a_sweep_plan_takes_it_at_two_threads(tmp_path):
     proc = zsl("run", "--all", "--profile", "quick", "--only", "czsl", "--datasets", "cub", "--data",
                "synthetic", "--set", "flush_denormal=true", "--set", "threads=2", "--dry-run",
                "--results", tmp_path)
-    assert proc.returncode == 2 and "threads=1 only" in proc.stderr
+    assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "runs").exists()

@@ -26,7 +26,7 @@ MAX_LINES = 450
 # Lowest first; a module may import from its own layer (without a circle) and the ones below.
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"registry", "api", "plugins", "config", "presets", "devices", "numerics", "locks", "progress", "interrupt", "metrics",
+    {"registry", "api", "plugins", "config", "presets", "devices", "numerics", "subnormal", "locks", "progress", "interrupt", "metrics",
      "loggers", "overrides"},
     {"store", "schema"},
     {"data"},

@@ -159,6 +159,26 @@ def test_time_estimate_comes_from_done_records_of_the_same_profile(tmp_path):
     assert time_left(empty, 1) == get_track("gzsl").seconds["quick"]
 
 
+def test_paper_estimates_are_per_dataset_and_records_of_the_dataset_come_first(tmp_path):
+    from zslbench.sweep import estimate_seconds
+    from zslbench.tracks import get_track
+
+    track = get_track("czsl-features")
+    plan = plan_sweep("paper", only="czsl", methods=["agem", "sequential"], datasets=["cub", "sun"], seeds=[1],
+                      source="synthetic", results=tmp_path)
+    est = estimate_seconds(plan)
+    for ds in ("cub", "sun"):  # the measured per-dataset defaults, not one per-profile figure
+        assert est[("czsl-features", "agem", ds)] == track.dataset_seconds["paper"][ds]
+    assert est[("czsl-features", "agem", "sun")] > 2 * est[("czsl-features", "agem", "cub")]
+    store.write_run(tmp_path, "d" * 16, {"run_id": "d" * 16, "kind": "czsl", "track": "features",
+                                          "method": "sequential", "dataset": "sun", "profile": "paper",
+                                          "metrics": {}, "train_seconds": 70.0, "eval_seconds": 2.0})
+    est = estimate_seconds(plan)
+    assert est[("czsl-features", "sequential", "sun")] == 72.0  # its own record
+    assert est[("czsl-features", "agem", "sun")] == 72.0  # the track's record on that dataset
+    assert est[("czsl-features", "agem", "cub")] == track.dataset_seconds["paper"]["cub"]  # not SUN's time
+
+
 def test_dry_run_lists_the_grid(tmp_path, capsys):
     code, out, err = run_cli(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path),
                              "--data", "synthetic")

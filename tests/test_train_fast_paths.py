@@ -5,7 +5,7 @@ import torch
 
 from zslbench.errors import ConfigError
 from zslbench.models import scaled_cosine
-from zslbench.train.gzsl import make_adam, torch_threads
+from zslbench.train.gzsl import cosine_side, make_adam, predict_logits, torch_threads
 from zslbench.train.trace import TRACE_COLUMNS, TraceBuffer
 
 
@@ -31,6 +31,16 @@ def test_trace_row_matches_the_direct_formulas():
         assert frame["epoch"].tolist() == [3]
         for col in TRACE_COLUMNS:
             assert frame[col].iloc[0] == pytest.approx(float(direct[col]), rel=1e-5), col
+
+
+@pytest.mark.parametrize("batch_size", [64, 7])
+def test_evaluation_with_the_feature_side_computed_once_gives_the_same_logits_bit_for_bit(batch_size):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(300, 2048, generator=g) * 3
+    attrs = torch.rand(40, 24, generator=g)
+    model = torch.nn.Sequential(torch.nn.Linear(24, 512), torch.nn.ReLU(), torch.nn.Linear(512, 2048))
+    direct = predict_logits(model, attrs, x, 5.0, batch_size)
+    assert torch.equal(predict_logits(model, attrs, cosine_side(x, 5.0), 5.0, batch_size, scaled=True), direct)
 
 
 def test_disabled_trace_records_nothing():

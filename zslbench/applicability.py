@@ -18,8 +18,9 @@ no TF32 at all, so a run with ``cuda_tf32`` off is the same run as one that neve
 option: it stays out of the run id.  The device is not part of a run's identity, so the
 option cannot act only on GPU runs through the table; instead it is refused on a CPU run
 (zslbench.devices.check_cuda_tf32), and every CPU run id stays what it was.
-``flush_denormal`` is its mirror image: it acts only when on, and only on a CPU run with one
-thread (zslbench.devices.check_flush_denormal refuses it elsewhere).
+``flush_denormal`` acts only when on too, and only on a CPU run, where it is on by default: a run
+with it off is the run of the time before the option, with that run's id.  A CUDA run has it
+off unless asked for (zslbench.devices.for_device), and then it is refused.
 
 What the table decides:
 
@@ -76,7 +77,7 @@ GZSL_ACTS_ON: dict[str, Rule] = {
     "trace": {"kind": ("prototype",)},  # writes trace.csv
     "threads": ALL,  # torch threads of the run (reduction order)
     "cuda_tf32": {"cuda_tf32": (True,)},  # on CUDA only (see above)
-    "flush_denormal": {"flush_denormal": (True,)},  # only when on; CPU, one thread (see above)
+    "flush_denormal": {"flush_denormal": (True,)},  # only when on; CPU runs (see above)
 }
 
 _WITH_CN: Rule = {"classnorm": (True,)}
@@ -127,7 +128,7 @@ CZSL_ACTS_ON: dict[str, Rule] = {
     "synthetic_seed": SYNTHETIC,
     "threads": ALL,  # torch threads of the run (reduction order)
     "cuda_tf32": {"cuda_tf32": (True,)},  # on CUDA only (see above)
-    "flush_denormal": {"flush_denormal": (True,)},  # only when on; CPU, one thread (see above)
+    "flush_denormal": {"flush_denormal": (True,)},  # only when on; CPU runs (see above)
 }
 
 # The image track: every CZSL field acts as on the features track, except the image split

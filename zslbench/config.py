@@ -75,8 +75,8 @@ class GZSLConfig:
     threads: int = _positive(1)
     # TF32 matmuls and convolutions on CUDA (off: float32; refused on a CPU run; zslbench.devices)
     cuda_tf32: bool = False
-    # subnormal floats flushed to zero on the CPU (threads=1 only; docs/numerics.md#subnormal-floats)
-    flush_denormal: bool = False
+    # subnormal floats flushed to zero on every thread of a CPU run (off on CUDA; docs/numerics.md#subnormal-floats)
+    flush_denormal: bool = True
 
     def __post_init__(self) -> None:
         validate(self)
@@ -261,8 +261,8 @@ class CZSLConfig:
     threads: int = _positive(1)
     # TF32 matmuls and convolutions on CUDA (off: float32; refused on a CPU run; zslbench.devices)
     cuda_tf32: bool = False
-    # subnormal floats flushed to zero on the CPU (threads=1 only; docs/numerics.md#subnormal-floats)
-    flush_denormal: bool = False
+    # subnormal floats flushed to zero on every thread of a CPU run (off on CUDA; docs/numerics.md#subnormal-floats)
+    flush_denormal: bool = True
 
     def __post_init__(self) -> None:
         validate(self)

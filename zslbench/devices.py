@@ -11,9 +11,9 @@ small pure functions, so that each can be checked on a machine without a GPU.
 * :func:`tf32_settings`: the TF32 switches of a run (``cuda_tf32``): off means float32
   matmuls and convolutions on CUDA, whatever torch's own defaults are; on is refused on a
   CPU run, where TF32 does not exist;
-* :func:`check_flush_denormal`: ``flush_denormal`` (subnormal floats read and written as zero)
-  acts on a CPU run with one torch thread only; :func:`check_run_options` checks both options
-  of a run's config.
+* :func:`check_flush_denormal`: ``flush_denormal`` (subnormal floats read and written as zero,
+  on by default) acts on CPU runs only; :func:`for_device` turns it off for a CUDA run that
+  did not ask for it, and :func:`check_run_options` checks both options of a run's config.
 
 Nothing here touches a GPU; :func:`canonical_device` asks torch how many there are.
 """
@@ -24,8 +24,8 @@ import torch
 
 from zslbench.errors import ConfigError
 
-__all__ = ["canonical_device", "check_cuda_tf32", "check_flush_denormal", "check_run_options", "is_cuda",
-           "parse_device", "tf32_settings", "transfer"]
+__all__ = ["canonical_device", "check_cuda_tf32", "check_flush_denormal", "check_run_options", "for_device",
+           "is_cuda", "parse_device", "tf32_settings", "transfer"]
 
 #: What :func:`transfer` may answer.
 NO_COPY, COPY, PIN_AND_COPY = "none", "copy", "pin+copy"
@@ -90,21 +90,26 @@ def check_cuda_tf32(device, cuda_tf32: bool) -> None:
 
 
 def check_flush_denormal(device, flush_denormal: bool, threads: int = 1) -> None:
-    """ConfigError when flushing subnormal floats is asked for where it cannot act: on a CUDA
-    run (torch's switch sets the CPU's floating-point control register) or with more than one
-    torch thread (the switch reaches only the thread that sets it, not OpenMP's workers)."""
-    if not flush_denormal:
-        return
-    if is_cuda(device):
+    """ConfigError when flushing subnormal floats is asked for on a CUDA run (torch's switch sets
+    the CPU's floating-point mode, not the GPU's).  Any thread count is fine: a run sets the mode
+    on each of its threads (zslbench.subnormal)."""
+    if flush_denormal and is_cuda(device):
         raise ConfigError(f"flush_denormal=true acts on CPU runs only, not on --device {device}")
-    if threads != 1:
-        raise ConfigError(f"flush_denormal=true acts with threads=1 only (torch sets it for the calling "
-                          f"thread, not for its {threads} worker threads)")
+
+
+def for_device(device, overrides, fields) -> dict:
+    """A run's overrides for `device`: on a CUDA run ``flush_denormal`` is off unless they set it
+    (it is on by default, for the CPU's arithmetic; the GPU's does not have it), so a CUDA run
+    keeps the run id it had before the option existed.  `fields`: the config's field names."""
+    overrides = dict(overrides or {})
+    if is_cuda(device) and "flush_denormal" in fields and "flush_denormal" not in overrides:
+        overrides["flush_denormal"] = False
+    return overrides
 
 
 def check_run_options(device, cfg) -> None:
-    """Both checks above for a run's config, before any work (a config without the fields, e.g.
-    a track defined elsewhere, has them off and at one thread)."""
+    """Both checks above for a run's config (after :func:`for_device`), before any work (a config
+    without the fields, e.g. a track defined elsewhere, has them off)."""
     check_cuda_tf32(device, getattr(cfg, "cuda_tf32", False))
     check_flush_denormal(device, getattr(cfg, "flush_denormal", False), getattr(cfg, "threads", 1))
 

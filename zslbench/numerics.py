@@ -49,13 +49,15 @@ def check_threads(n: Any) -> int:
 
 @contextlib.contextmanager
 def numeric_context(threads: int, device: str = "cpu", cuda_tf32: bool = False,
-                    flush_denormal: bool = False) -> Iterator[dict]:
+                    flush_denormal: bool | None = None) -> Iterator[dict]:
     """Train inside this: torch's intra-op threads (which MKL and OpenMP follow) and numpy's
     BLAS threads set to `threads`; on CUDA the settings of :func:`cuda_reproducibility`
     applied (determinism, and TF32 only when `cuda_tf32`; ConfigError for `cuda_tf32` on a
-    CPU); with `flush_denormal` subnormal floats are flushed to zero on this thread (CPU and
-    one thread only, :func:`zslbench.devices.check_flush_denormal`).  The caller's settings
-    are restored afterwards.
+    CPU); on a CPU subnormal floats flushed to zero on every one of the run's threads when
+    `flush_denormal` (None: on a CPU, off on CUDA), on none otherwise, checked on the threads
+    (:func:`zslbench.subnormal.set_run_mode`; ConfigError when it cannot be had; on CUDA
+    `flush_denormal` must be off, :func:`zslbench.devices.check_flush_denormal`).  The
+    caller's settings are restored afterwards.
 
     Inter-op threads are not touched here: torch lets a process set them once, before any
     inter-op work, so they could not be restored; they do not enter zslbench's numeric path
@@ -64,27 +66,29 @@ def numeric_context(threads: int, device: str = "cpu", cuda_tf32: bool = False,
     import torch
 
     from zslbench.devices import check_cuda_tf32, check_flush_denormal, is_cuda
+    from zslbench.subnormal import FLUSH, set_run_mode
 
     check_threads(threads)
     check_cuda_tf32(device, cuda_tf32)
+    flush_denormal = not is_cuda(device) if flush_denormal is None else bool(flush_denormal)
     check_flush_denormal(device, flush_denormal, threads)
     before = torch.get_num_threads()
-    flush_before = flushes_denormals() if flush_denormal else None
+    flush_before = None if is_cuda(device) else flushes_denormals()
     restore_cuda = None
     applied: dict = {"threads": threads}
     torch.set_num_threads(threads)
     try:
         if is_cuda(device):
             restore_cuda, applied["cuda"] = _apply_cuda(cuda_tf32)
-        if flush_denormal:
-            torch.set_flush_denormal(True)
-            applied["flush_denormal"] = flushes_denormals()
+        else:
+            applied["flush_denormal"] = set_run_mode(flush_denormal, threads) == FLUSH
         with blas_threads(threads) as applied["numpy_blas_limited"]:
             yield applied
     finally:
         torch.set_num_threads(before)
-        if flush_before is not None:
-            torch.set_flush_denormal(flush_before)
+        if flush_before is not None and flush_before != flush_denormal:
+            with contextlib.suppress(ConfigError):  # the caller's mode, on as many threads as can
+                set_run_mode(flush_before, before)
         if restore_cuda is not None:
             restore_cuda()
 

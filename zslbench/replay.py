@@ -294,6 +294,8 @@ def rerun_record(
     tolerances_for(original["metrics"], atol, rtol)  # bad --atol/--rtol fail before training
     name, classnorm = track.run_args(original)
     overrides = dict(original["config"])
+    if "flush_denormal" in track.config_fields():  # a record's config without it: run without flushing
+        overrides.setdefault("flush_denormal", False)
     plugin = original.get("plugin")
     if plugin:  # a plugin's run: the same plugin, already loaded (a record never decides what code runs)
         from zslbench.plugins import LOADED

@@ -25,8 +25,11 @@ from zslbench.schema import check_record
 
 # The record schema.  2: every record has ``preset`` (None: made before presets, its config holds
 # every field), a config in today's terms (``threads`` included) and a ``track`` when its kind has
-# several.  Older records are brought up to it by :func:`migrate` as they are read.
-RECORD_VERSION = 2
+# several.  3: a CPU run flushes subnormal floats unless its config has ``flush_denormal: false``
+# or lacks the field (the run id hashes the field only when it is on), and its env block says
+# whether every thread flushed.  Older records are brought up to it by :func:`migrate` as they
+# are read.
+RECORD_VERSION = 3
 RECORD_FILE = "record.json"
 DONE_FILE = "done"
 
@@ -281,6 +284,10 @@ def migrate(record: dict) -> dict:
       which no option reproduces;
     * ``threads`` was not a config field: the run used the thread count in its env block;
     * a CZSL record without ``track`` is of the features track.
+
+    2 -> 3: a CPU run's env block gets ``flush_denormal`` (False unless the run asked for it).
+    The run id and config stay: a config without ``flush_denormal`` is a run without flushing,
+    today as then (zslbench.replay reruns it so).
     """
     version = record.get("record_version")
     record = dict(record)
@@ -299,7 +306,14 @@ def migrate(record: dict) -> dict:
         if record.get("kind") == "czsl" and not record.get("track"):
             record["track"] = "features"  # the only CZSL track before the image track
         record["config"] = config
-        record["record_version"] = 2
+        record["record_version"] = version = 2
+    if version == 2:
+        # flushing was off unless asked for (then on the run's one thread): the config says which
+        # run it was already (its id hashes flush_denormal only when on), the env block now too
+        env = record.get("env")
+        if isinstance(env, dict) and not str(env.get("device", "cpu")).startswith("cuda"):
+            record["env"] = {**env, "flush_denormal": bool(env.get("flush_denormal", False))}
+        record["record_version"] = 3
     return record
 
 

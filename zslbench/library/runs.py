@@ -72,14 +72,14 @@ def set_items(sets: Mapping[str, Any] | Iterable[str] | None) -> tuple[str, ...]
 def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, data_dir, device, results, sets):
     """(overrides, config, seed) of one run, every check done before any work: the values of
     --set and the preset, options that do not act on the run (exit 2), cuda_tf32 on a CPU,
-    flush_denormal on CUDA or above one thread, a results folder that cannot be written."""
+    flush_denormal=true on CUDA, a results folder that cannot be written."""
     from zslbench.applicability import refuse_inactive
     from zslbench.config import check_seed, get_profile
-    from zslbench.devices import check_run_options
+    from zslbench.devices import check_run_options, for_device
 
     prof = get_profile(profile)
     explicit = track.parse_run_sets(sets, name)
-    overrides = track.with_preset(preset, explicit)
+    overrides = for_device(device, track.with_preset(preset, explicit), track.config_fields())
     cfg = track.make_config(profile, overrides)  # validate values before any work
     src = track.resolve_source(dataset, source, data_dir)
     explicit = [k for k in explicit if "." not in k]  # a plugin's own options act on its runs

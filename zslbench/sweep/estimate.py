@@ -12,9 +12,12 @@ from zslbench.tracks import get_track
 
 def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
     """Expected seconds per (track, name, dataset) from the done records of the same track and
-    profile (mean train + eval time), else the track's mean, else the track's default for the
-    profile (Track.seconds)."""
+    profile (mean train + eval time): the run's own model/method on its dataset, else the
+    track's runs on that dataset, else the track's measured default for the dataset
+    (Track.dataset_seconds), else the track's mean, else its default for the profile
+    (Track.seconds)."""
     per_key: dict[tuple[str, str, str], list[float]] = {}
+    per_dataset: dict[tuple[str, str], list[float]] = {}
     per_track: dict[str, list[float]] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -25,16 +28,20 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
             secs = float(rec.get("train_seconds") or 0) + float(rec.get("eval_seconds") or 0)
             name = rec.get("model") if rec.get("kind") == "gzsl" else rec.get("method")
             per_key.setdefault((key, str(name), str(rec.get("dataset"))), []).append(secs)
+            per_dataset.setdefault((key, str(rec.get("dataset"))), []).append(secs)
             per_track.setdefault(key, []).append(secs)
     out = {}
     for job in plan.to_run:
-        job_key = (job.track_key, job.name, job.dataset)
-        if job_key in per_key:
-            out[job_key] = sum(per_key[job_key]) / len(per_key[job_key])
-        elif job.track_key in per_track:
-            out[job_key] = sum(per_track[job.track_key]) / len(per_track[job.track_key])
+        key = (job.track_key, job.name, job.dataset)
+        track = get_track(job.track_key)
+        measured = job.dataset in track.dataset_seconds.get(plan.settings.profile, {})
+        for found in (per_key.get(key), per_dataset.get((job.track_key, job.dataset)),
+                      None if measured else per_track.get(job.track_key)):
+            if found:
+                out[key] = sum(found) / len(found)
+                break
         else:
-            out[job_key] = get_track(job.track_key).default_seconds(plan.settings.profile)
+            out[key] = track.default_seconds(plan.settings.profile, job.dataset)
     return out
 
 
@@ -66,7 +73,7 @@ def format_plan(plan: Plan, parallel: int, executor: str) -> str:
     if plan.to_run:
         where = f"{parallel} parallel job(s)" if executor == "local" else "SLURM (one array task per run)"
         lines.append(f"estimated time left: {fmt_seconds(time_left(plan, parallel))} on {where} "
-                     "(from the records' train_seconds where there are any, else a per-profile default)")
+                     "(from the records' train_seconds where there are any, else a measured per-dataset default)")
     lines += [f"note: {n}" for n in plan.notes]
     rows = [[j.kind if j.track in (None, "features") else f"{j.kind}/{j.track}",
              j.name + (f" [{j.ablation}]" if j.ablation else ""),

@@ -124,8 +124,10 @@ def plan_sweep(
     selected = [t for t in selected if (only is None or t.kind == only)
                 and (only is not None or not given or t.name_option in given)]
     explicit = parse_sets(selected, sets)
-    overrides = {t.key: t.with_preset(preset, explicit[t.key]) for t in selected}
-    from zslbench.devices import check_run_options
+    from zslbench.devices import check_run_options, for_device
+
+    overrides = {t.key: for_device(device, t.with_preset(preset, explicit[t.key]), t.config_fields())
+                 for t in selected}
 
     for t in selected:  # bad values and options the device cannot honour fail before any work
         check_run_options(device, t.make_config(profile, overrides[t.key]))

@@ -42,6 +42,8 @@ class Track:
     profiles: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     # seconds per run when no record says better, per profile (a profile not listed: "paper")
     seconds: ClassVar[Mapping[str, float]] = {}
+    # the same per profile and dataset, where measured (a dataset not listed: `seconds`)
+    dataset_seconds: ClassVar[Mapping[str, Mapping[str, float]]] = {}
     name_field: ClassVar[str] = "model"  # record field holding the model/method name
     name_option: ClassVar[str] = "--models"  # the sweep option that selects names
     classnorm_grid: ClassVar[tuple] = (None,)  # (None,): ClassNorm is part of the name
@@ -113,7 +115,10 @@ class Track:
         fields_ = {k: v for k, v in get_preset(preset).fields(self.kind).items() if k in names}
         return {**fields_, **(overrides or {})}
 
-    def default_seconds(self, profile: str) -> float:
+    def default_seconds(self, profile: str, dataset: str | None = None) -> float:
+        per_dataset = self.dataset_seconds.get(profile if profile in self.seconds else "paper", {})
+        if dataset in per_dataset:
+            return float(per_dataset[dataset])
         return float(self.seconds.get(profile, self.seconds.get("paper", 60.0)))
 
     # --- the grid ---
@@ -216,14 +221,18 @@ class FeatureData:
 
 def run_under_numerics(cfg, device, fn):
     """fn() under the run's numeric settings (threads, cuda_tf32, flush_denormal:
-    zslbench.numerics.numeric_context); (its result, the record's env block)."""
-    from zslbench.numerics import flushes_denormals, numeric_context
+    zslbench.numerics.numeric_context); (its result, the record's env block).  On a CPU the
+    env block's ``flush_denormal`` says whether every one of the run's threads flushed
+    subnormal floats at its end (checked on the threads; zslbench.subnormal)."""
+    from zslbench.devices import is_cuda
+    from zslbench.numerics import numeric_context
+    from zslbench.subnormal import FLUSH, thread_modes
 
     with numeric_context(cfg.threads, device, cfg.cuda_tf32, cfg.flush_denormal):
         result = fn()
         env = store.environment(result.device)
-        if cfg.flush_denormal:  # measured at the end of the run, on the thread that trained
-            env["flush_denormal"] = flushes_denormals()
+        if not is_cuda(device):
+            env["flush_denormal"] = thread_modes(cfg.threads) == FLUSH
     return result, env
 
 
@@ -265,13 +274,15 @@ def read_done(folder: Path) -> dict | None:
 def planned_run_id(
     track: Track, name: str, dataset: str, seed: int = 1, classnorm: bool | None = None,
     profile: str = "paper", source: str = "auto", data_dir: Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None, device: str = "cpu",
 ) -> str:
     """The run id that :func:`execute_run` with these arguments will use, computed without
     loading the data or training (only the data fingerprint is computed)."""
+    from zslbench.devices import for_device
+
     dataset = str(dataset).strip().lower()
     track.check(name, dataset)
-    cfg = track.make_config(profile, overrides)
+    cfg = track.make_config(profile, for_device(device, overrides, track.config_fields()))
     src = track.resolve_source(dataset, source, data_dir)
     fp = track.fingerprint(dataset, src, data_dir, cfg)
     identity = track.identity(name, classnorm, dataset, src, fp, seed, cfg)
@@ -298,9 +309,11 @@ def execute_run(
 ) -> RunOutcome:
     """Train one run and write its record, unless it is done already (then return that).
     ``loggers`` (names or zslbench.api.RunLogger instances) see the run once it is recorded."""
+    from zslbench.devices import for_device
+
     track.check(name, dataset if data is None else data.name)
     check_seed(seed)
-    cfg = track.make_config(profile, overrides)
+    cfg = track.make_config(profile, for_device(device, overrides, track.config_fields()))
     results = Path(results) if results is not None else store.default_results_dir()
     extra = track.extra_identity(cfg, data_dir)  # fails early (e.g. a missing checkpoint)
     if data is None:

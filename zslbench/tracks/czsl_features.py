@@ -24,9 +24,11 @@ class CZSLFeaturesTrack(FeatureData, CZSLTrackBase):
     description = "CZSL features track: the attribute head on fixed features (not comparable with the paper)"
     profiles = {"quick": {"epochs_per_task": 1, "synthetic_scale": 0.2, "head_lr": 0.03,
                           "multitask_max_iters_cub": 20, "multitask_max_iters_sun": 10}}
-    # measured on 2 CPU cores: a quick run (the 80-run grid's mean); a paper-profile A-GEM run on
-    # CUB takes about 4 minutes
-    seconds = {"quick": 5.0, "paper": 600.0}
+    # measured on 2 CPU cores: a quick run (the 80-run grid's mean); paper, per dataset: the mean
+    # CPU time (user + sys, start-up included) of one run of each method with ClassNorm at one
+    # thread, subnormals flushed (docs/reproduce.md#how-long-it-takes)
+    seconds = {"quick": 5.0, "paper": 60.0}
+    dataset_seconds = {"paper": {"cub": 30.0, "sun": 73.0}}
     applicability_table = "czsl-features"
 
     def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):

@@ -78,7 +78,7 @@ def _prepare(data: ZSLData, cfg: GZSLConfig, device: torch.device):
         "train_xs": train_xs,
         "train_xnorm": train_xnorm,
         "train_y": train_y.to(device),
-        "test_x": feats[test_idx.to(device)],
+        "test_xs": cosine_side(feats[test_idx.to(device)], cfg.scale),  # fixed: once, not every epoch
         "test_y": labels[test_idx].numpy(),
         "attrs_all": attrs.to(device),
         "attrs_seen": attrs[seen].to(device),
@@ -86,14 +86,26 @@ def _prepare(data: ZSLData, cfg: GZSLConfig, device: torch.device):
 
 
 @torch.no_grad()
-def predict_logits(model, attrs_all, test_x, gamma: float, batch_size: int) -> torch.Tensor:
-    """Uncalibrated eval-mode logits over all classes for every test image, on the CPU."""
+def predict_logits(model, attrs_all, test_x, gamma: float, batch_size: int, scaled: bool = False) -> torch.Tensor:
+    """Uncalibrated eval-mode logits over all classes for every test image, on the CPU.
+    `scaled`: `test_x` holds :func:`cosine_side` of the features already (a run that evaluates
+    after every epoch computes it once; the logits are the same, bit for bit)."""
     was_training = model.training
     model.eval()
     protos = model(attrs_all)
-    out = torch.cat([scaled_cosine(test_x[i : i + batch_size], protos, gamma) for i in range(0, len(test_x), batch_size)])
+    if scaled:
+        side = (gamma * F.normalize(protos, dim=1)).t()
+        out = torch.cat([test_x[i : i + batch_size] @ side for i in range(0, len(test_x), batch_size)])
+    else:
+        out = torch.cat([scaled_cosine(test_x[i : i + batch_size], protos, gamma)
+                         for i in range(0, len(test_x), batch_size)])
     model.train(was_training)
     return out.float().cpu()
+
+
+def cosine_side(feats: torch.Tensor, gamma: float) -> torch.Tensor:
+    """The feature side of scaled_cosine, gamma * x / |x| row by row."""
+    return gamma * F.normalize(feats, dim=1)
 
 
 def score_logits(logits: np.ndarray, labels: np.ndarray, data: ZSLData, cfg: GZSLConfig) -> dict:
@@ -208,7 +220,7 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
         sched.step()
 
         eval_start = time.perf_counter()
-        logits_np = predict_logits(model, t["attrs_all"], t["test_x"], gamma, cfg.test_batch_size).numpy()
+        logits_np = predict_logits(model, t["attrs_all"], t["test_xs"], gamma, cfg.test_batch_size, scaled=True).numpy()
         h_ps = _per_sample_h(logits_np, test_y, data)
         row = {"epoch": epoch, "loss": float(loss_sum) / n_batches, "lr": optim.param_groups[0]["lr"],
                "test_H_per_sample_uncal": h_ps}
