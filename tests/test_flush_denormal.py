@@ -120,7 +120,7 @@ def test_off_is_the_old_arithmetic_and_on_equals_the_product_with_subnormals_zer
 @pytest.mark.parametrize("kind, cls", [("gzsl", GZSLConfig), ("czsl-features", CZSLConfig),
                                        ("czsl-images", CZSLImageConfig)])
 def test_in_the_run_id_only_when_on(kind, cls):
-    traits = ({"model": "mlp3", "deep": True, "class_norm": False, "proper_init": False, "dataset": "cub",
+    traits = ({"model": "mlp3", "deep": True, "class_norm": False, "proper_init": False, "kind": "prototype", "dataset": "cub",
                "source": "synthetic"} if kind == "gzsl" else
               {"method": "agem", "classnorm": True, "dataset": "cub", "source": "synthetic"})
     assert active_config(kind, traits, cls())["flush_denormal"] is True

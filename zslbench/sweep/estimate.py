@@ -30,18 +30,18 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
             per_key.setdefault((key, str(name), str(rec.get("dataset"))), []).append(secs)
             per_dataset.setdefault((key, str(rec.get("dataset"))), []).append(secs)
             per_track.setdefault(key, []).append(secs)
-    out = {}
+    out: dict[tuple[str, str, str], float] = {}
     for job in plan.to_run:
-        key = (job.track_key, job.name, job.dataset)
+        job_key = (job.track_key, job.name, job.dataset)
         track = get_track(job.track_key)
         measured = job.dataset in track.dataset_seconds.get(plan.settings.profile, {})
-        for found in (per_key.get(key), per_dataset.get((job.track_key, job.dataset)),
+        for found in (per_key.get(job_key), per_dataset.get((job.track_key, job.dataset)),
                       None if measured else per_track.get(job.track_key)):
             if found:
-                out[key] = sum(found) / len(found)
+                out[job_key] = sum(found) / len(found)
                 break
         else:
-            out[key] = track.default_seconds(plan.settings.profile, job.dataset)
+            out[job_key] = track.default_seconds(plan.settings.profile, job.dataset)
     return out
 
 

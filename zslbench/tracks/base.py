@@ -117,7 +117,7 @@ class Track:
 
     def default_seconds(self, profile: str, dataset: str | None = None) -> float:
         per_dataset = self.dataset_seconds.get(profile if profile in self.seconds else "paper", {})
-        if dataset in per_dataset:
+        if dataset is not None and dataset in per_dataset:
             return float(per_dataset[dataset])
         return float(self.seconds.get(profile, self.seconds.get("paper", 60.0)))
 
