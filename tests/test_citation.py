@@ -13,9 +13,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _project() -> dict:
-    """name, version and licence from pyproject.toml's [project] table (Python 3.10 has no tomllib)."""
+    """The version (written once, in zslbench/__init__.py) and the licence of pyproject.toml's
+    [project] table (Python 3.10 has no tomllib)."""
     text = (ROOT / "pyproject.toml").read_text().split("[project]", 1)[1].split("\n[", 1)[0]
-    version = re.search(r'^version = "([^"]+)"', text, re.M).group(1)
+    init = (ROOT / "zslbench" / "__init__.py").read_text()
+    version = re.search(r'^__version__ = "([^"]+)"', init, re.M).group(1)
     license_ = re.search(r"^license = \{ text = \"([^\"]+)\" \}", text, re.M).group(1)
     return {"version": version, "license": license_}
 
