@@ -62,7 +62,7 @@ def comparable(source: str, kind: str, track: str | None) -> bool:
 
 # --- the runs behind a row -----------------------------------------------------------------------
 def run_details(recs: list[dict], variant, metrics=()) -> RunDetails:
-    from zslbench.numerics import numeric_key
+    from zslbench.environment import numeric_key
 
     recs = sorted(recs, key=lambda r: (r["seed"], str(r.get("run_id"))))
     presets = sorted({str(r.get("preset", "(written before presets)")) for r in recs})
