@@ -248,7 +248,7 @@ def main() -> int:
         env_arms()
         print(f"\nend: {load_text()}")
         return 0
-    from zslbench.numerics import numeric_environment
+    from zslbench.environment import numeric_environment
 
     env = numeric_environment("cpu")
     print(f"numeric environment: {json.dumps({k: env.get(k) for k in ('cpu_model', 'cpu_capability', 'mkl', 'onednn', 'numpy_blas')})}")

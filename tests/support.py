@@ -122,7 +122,8 @@ def training_pid(marks: Path, n: int = 0) -> int:
 # --------------------------------------------------------------------------- another machine
 def other_cpu(numerics: dict) -> dict:
     """Numeric-environment fields of a CPU that is surely not the one in `numerics` (a record's
-    env["numerics"] or numerics.numeric_environment()): another vendor and instruction set."""
+    env["numerics"] or zslbench.environment.numeric_environment()): another vendor and
+    instruction set."""
     vendor = "AuthenticAMD" if numerics.get("cpu_vendor") != "AuthenticAMD" else "GenuineIntel"
     capability = "AVX512" if numerics.get("cpu_capability") != "AVX512" else "AVX2"
     return {"cpu_vendor": vendor, "cpu_capability": capability}

@@ -16,7 +16,7 @@ import sys
 import pytest
 import torch
 
-from zslbench import numerics, store
+from zslbench import environment, numerics, store
 from zslbench.applicability import acts, czsl_traits, gzsl_traits, refuse_inactive, set_accepted
 from zslbench.config import CZSLConfig, CZSLImageConfig, GZSLConfig
 from zslbench.devices import (
@@ -229,10 +229,10 @@ def test_the_record_says_what_a_cuda_run_trained_under(torch_switches, fake_gpus
     assert num["deterministic_algorithms"] is True and num["cudnn_deterministic"] is True
     assert num["cudnn_benchmark"] is False
     assert num["env_vars"]["CUBLAS_WORKSPACE_CONFIG"] in numerics.CUBLAS_REPRODUCIBLE
-    flat = numerics.flat_env(env)
+    flat = environment.flat_env(env)
     assert flat["cudnn_tf32"] is False and flat["device"] == "cuda:0"
     other = {**env, "numerics": {**num, "cudnn_tf32": True}}
-    assert [d[0] for d in numerics.env_differences(env, other)] == ["cudnn_tf32"]
+    assert [d[0] for d in environment.env_differences(env, other)] == ["cudnn_tf32"]
 
 
 # --------------------------------------------------------------------------- cuda_tf32 and run ids

@@ -27,7 +27,7 @@ MAX_LINES = 450
 LAYERS: list[set[str]] = [
     {"errors"},
     {"registry", "api", "plugins", "config", "presets", "devices", "numerics", "subnormal", "locks", "progress", "interrupt", "metrics",
-     "loggers", "overrides"},
+     "loggers", "overrides", "environment"},
     {"store", "schema"},
     {"data"},
     {"models"},

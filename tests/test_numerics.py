@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from support import other_cpu
-from zslbench import numerics, store
+from zslbench import environment, numerics, store
 from zslbench.config import CZSLConfig, GZSLConfig, parse_overrides
 from zslbench.tracks import get_track, make_config, planned_run_id
 from zslbench.errors import ConfigError
@@ -99,12 +99,12 @@ def test_env_vars_that_change_the_numerics_are_recorded(monkeypatch):
     monkeypatch.setenv("MKL_CBWR", "AVX2,STRICT")
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
-    env = numerics.numeric_environment("cpu")
+    env = environment.numeric_environment("cpu")
     assert env["env_vars"]["MKL_CBWR"] == "AVX2,STRICT" and "ATEN_CPU_CAPABILITY" not in env["env_vars"]
     # thread-count variables are recorded apart: a run sets its own threads, so replays ignore them
     assert env["thread_env_vars"]["OMP_NUM_THREADS"] == "3" and "OMP_NUM_THREADS" not in env["env_vars"]
     other = dict(env, thread_env_vars={})
-    assert numerics.env_differences({"numerics": env}, {"numerics": other}) == []
+    assert environment.env_differences({"numerics": env}, {"numerics": other}) == []
 
 
 def test_cuda_reproducibility_settings_are_data():
@@ -119,34 +119,34 @@ def test_cuda_reproducibility_settings_are_data():
 
 
 def test_cpu_isa_from_flags():
-    assert numerics.cpu_isa({"sse4_2", "avx", "avx2", "avx512f"}) == "AVX512"
-    assert numerics.cpu_isa({"sse4_2", "avx", "avx2"}) == "AVX2"
-    assert numerics.cpu_isa(set()) is None
+    assert environment.cpu_isa({"sse4_2", "avx", "avx2", "avx512f"}) == "AVX512"
+    assert environment.cpu_isa({"sse4_2", "avx", "avx2"}) == "AVX2"
+    assert environment.cpu_isa(set()) is None
 
 
 def test_numeric_key_of_new_and_old_records():
     new = {"device": "cpu", "torch": "2.13.0+cpu", "threads": 1, "numerics": {
         "cpu_vendor": "GenuineIntel", "cpu_capability": "AVX512", "torch_blas": "mkl", "mkl": "2024.2",
         "torch": "2.13.0+cpu", "threads_intraop": 1}}
-    assert numerics.numeric_key(new) == "cpu AVX512 (Intel), MKL 2024.2, torch 2.13.0+cpu, 1 thr"
-    assert numerics.numeric_key(OLD_ENV) == "cpu ?, BLAS ?, torch 2.13.0+cpu, 2 thr"
-    assert numerics.numeric_key(None) == "? ?, BLAS ?, torch ?, ? thr"
+    assert environment.numeric_key(new) == "cpu AVX512 (Intel), MKL 2024.2, torch 2.13.0+cpu, 1 thr"
+    assert environment.numeric_key(OLD_ENV) == "cpu ?, BLAS ?, torch 2.13.0+cpu, 2 thr"
+    assert environment.numeric_key(None) == "? ?, BLAS ?, torch ?, ? thr"
     gpu = {"device": "cuda", "torch": "2.13.0+cu128", "numerics": {"gpu": "NVIDIA H200", "cuda": "12.8",
                                                                     "threads_intraop": 1}}
-    assert numerics.numeric_key(gpu).startswith("cuda NVIDIA H200, CUDA 12.8")
+    assert environment.numeric_key(gpu).startswith("cuda NVIDIA H200, CUDA 12.8")
 
 
 def test_env_differences_name_the_fields_and_what_was_not_recorded():
     here = store.environment("cpu")
-    assert numerics.env_differences(here, here) == []
+    assert environment.env_differences(here, here) == []
     other = other_cpu(here["numerics"])["cpu_capability"]  # surely not this machine's
     doctored = {**here, "numerics": {**here["numerics"], "cpu_capability": other, "mkl": "2099.1",
                                      "env_vars": {"MKL_CBWR": "COMPATIBLE"}}}
-    fields = [f for f, _, _ in numerics.env_differences(doctored, here)]
+    fields = [f for f, _, _ in environment.env_differences(doctored, here)]
     assert fields == ["cpu_capability", "mkl", "env_vars"]
-    old = numerics.env_differences(OLD_ENV, here)
+    old = environment.env_differences(OLD_ENV, here)
     by_field = {f: (a, b) for f, a, b in old}
-    assert by_field["mkl"][0] is numerics.NOT_RECORDED
+    assert by_field["mkl"][0] is environment.NOT_RECORDED
     assert "device" not in by_field  # recorded in both, equal
 
 
@@ -248,7 +248,7 @@ def test_a_cell_pooling_numeric_environments_gets_a_note(tmp_path):
             continue
         if rec.get("model") == "mlp3" and rec.get("dataset") == "sun" and rec.get("data_source") == "synthetic" \
                 and not rec.get("non_default_options"):
-            fixture_key = numerics.numeric_key(rec["env"])
+            fixture_key = environment.numeric_key(rec["env"])
             rec["env"] = dict(rec["env"], numerics={"cpu_vendor": "GenuineIntel", "cpu_capability": "AVX512",
                                                     "torch_blas": "mkl", "mkl": "2024.2", "threads_intraop": 1})
             rec_path.write_text(json.dumps(rec))
@@ -273,7 +273,7 @@ def test_synthetic_data_bits_do_not_depend_on_the_blas_thread_count():
     import subprocess
     import sys
 
-    code = ("from zslbench.data import load_dataset; from zslbench.numerics import data_content_sha256; "
+    code = ("from zslbench.data import load_dataset; from zslbench.environment import data_content_sha256; "
             "print(data_content_sha256(load_dataset('cub', 'synthetic', scale=0.05)))")
     digests = set()
     for threads in ("1", "2"):

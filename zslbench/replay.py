@@ -25,7 +25,7 @@ from pathlib import Path
 from zslbench import store
 from zslbench.errors import ConfigError, RecordError
 from zslbench.metrics.registry import METRICS
-from zslbench.numerics import NOT_RECORDED, env_differences
+from zslbench.environment import NOT_RECORDED, env_differences
 from zslbench.tracks import RunOutcome, execute_run, track_of_record
 
 # Default tolerances: each metric's own (zslbench.metrics.registry: by its unit, measured as said there).

@@ -107,12 +107,12 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def environment(device: str) -> dict:
     """The record's env block; `numerics` says what determines the numbers
-    (zslbench.numerics.numeric_environment). Call it where the run trains, so that the thread
+    (zslbench.environment.numeric_environment). Call it where the run trains, so that the thread
     count is the one in effect."""
     import numpy
     import torch
 
-    from zslbench.numerics import numeric_environment
+    from zslbench.environment import numeric_environment
 
     numerics = numeric_environment(device)
     return {

@@ -5,7 +5,7 @@ a process started with this folder on PYTHONPATH (see tests/helpers.py: `hooked_
 code below; processes it spawns (sweep workers) inherit the variable and run it too.  Nothing
 happens unless one of these variables is set:
 
-ZSLBENCH_TEST_CPU_VENDOR   zslbench.numerics reports this CPU vendor (and a CPU model that
+ZSLBENCH_TEST_CPU_VENDOR   zslbench.environment reports this CPU vendor (and a CPU model that
                            names it): how the tests are run as on a machine of another vendor,
                            e.g. ``ZSLBENCH_TEST_CPU_VENDOR=AuthenticAMD PYTHONPATH=tests/sitehooks
                            pytest``.
@@ -21,9 +21,9 @@ import os
 
 
 def _fake_vendor(vendor: str) -> None:
-    from zslbench import numerics
+    from zslbench import environment
 
-    real = numerics._cpuinfo
+    real = environment._cpuinfo
 
     def cpuinfo() -> dict:
         info = dict(real())
@@ -31,7 +31,7 @@ def _fake_vendor(vendor: str) -> None:
         info["model"] = f"{vendor} test CPU"
         return info
 
-    numerics._cpuinfo = cpuinfo
+    environment._cpuinfo = cpuinfo
 
 
 def _marks(folder: str, hold: set[int]) -> None:

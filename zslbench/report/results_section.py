@@ -20,7 +20,7 @@ from zslbench.report.shared import SYNTHETIC_BANNER, comparable, display_name
 
 # --- the runs behind a row -----------------------------------------------------------------------
 def run_details(recs: list[dict], variant, metrics=()) -> RunDetails:
-    from zslbench.numerics import numeric_key
+    from zslbench.environment import numeric_key
 
     recs = sorted(recs, key=lambda r: (r["seed"], str(r.get("run_id"))))
     presets = sorted({str(r.get("preset", "(written before presets)")) for r in recs})

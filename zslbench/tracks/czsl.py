@@ -106,7 +106,7 @@ class CZSLTrackBase(Track):
         return run_under_numerics(cfg, device, fn)
 
     def record(self, run_id, identity, profile, data, cfg, result):
-        from zslbench.numerics import data_content_sha256
+        from zslbench.environment import data_content_sha256
 
         result, env = result
         defaults = type(cfg)()

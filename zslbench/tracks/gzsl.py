@@ -116,7 +116,7 @@ class GZSLTrack(FeatureData, Track):
 
     def record(self, run_id, identity, profile, data, cfg, result):
         from zslbench.models import MODELS
-        from zslbench.numerics import data_content_sha256
+        from zslbench.environment import data_content_sha256
 
         result, env = result
         defaults = GZSLConfig()

@@ -131,8 +131,8 @@ def _pooling_notes(by_variant, labels, name_key) -> list[str]:
 
 def _numeric_env_notes(by_variant, labels, name_key) -> list[str]:
     """A note per cell whose runs come from more than one numeric environment (device, CPU
-    instruction set, BLAS, torch, threads: zslbench.numerics.numeric_key)."""
-    from zslbench.numerics import numeric_key
+    instruction set, BLAS, torch, threads: zslbench.environment.numeric_key)."""
+    from zslbench.environment import numeric_key
 
     notes = []
     for v, recs in by_variant.items():
