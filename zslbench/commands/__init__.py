@@ -1,2 +1,2 @@
-"""The `zslbench` commands that train: `run` (one run, or with --all a sweep), `sweep` and
-`replay`.  zslbench.cli adds them to its command group."""
+"""The `zslbench` commands, one module each: those that train (`run`, `sweep`, `replay`), and
+`validate`, `list`, `data`, `table`, `plot` and `report`.  zslbench.cli adds them to its command group."""

@@ -101,3 +101,20 @@ def run_options(f):
     for opt in reversed(opts):
         f = opt(f)
     return f
+
+
+def results_dir(results: Path | None) -> Path:
+    from zslbench.store import default_results_dir
+
+    target = Path(results) if results is not None else default_results_dir()
+    if not target.exists():
+        fail(f"--results: {target} does not exist (run `zslbench run` first, or pass --results DIR)")
+    if not target.is_dir():
+        fail(f"--results: {target} is not a folder")
+    return target
+
+
+def echo_warnings(caught) -> None:
+    """Each distinct warning once (a report reads the records several times)."""
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        click.echo(f"zslbench: warning: {message}", err=True)
