@@ -43,9 +43,11 @@ def machine_header(title: str) -> None:
     import zslbench
 
     print(f"== {title}")
-    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs; torch {torch.__version__} "
-          f"(default threads {torch.get_num_threads()}), numpy {numpy.__version__}, "
-          f"python {platform.python_version()}")
+    print(
+        f"machine: {cpu_model()}, {os.cpu_count()} CPUs; torch {torch.__version__} "
+        f"(default threads {torch.get_num_threads()}), numpy {numpy.__version__}, "
+        f"python {platform.python_version()}"
+    )
     print(f"zslbench from {Path(zslbench.__file__).parent}")
     print(f"start: {load_text()}")
     sys.stdout.flush()
@@ -69,8 +71,7 @@ def interleaved(arms: dict, reps: int, log=print) -> tuple[dict, dict]:
             arms[name]()
             cpu[name].append(time.process_time() - c0)
             wall[name].append(time.perf_counter() - w0)
-            log(f"  rep {r + 1}/{reps} {name}: wall {wall[name][-1]:.3f} s, cpu {cpu[name][-1]:.3f} s "
-                f"({load_text()})")
+            log(f"  rep {r + 1}/{reps} {name}: wall {wall[name][-1]:.3f} s, cpu {cpu[name][-1]:.3f} s ({load_text()})")
             sys.stdout.flush()
     return wall, cpu
 

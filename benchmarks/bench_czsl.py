@@ -32,18 +32,17 @@ import sys
 import time
 
 import _common  # noqa: F401  (puts the checkout first on sys.path)
-from _common import interleaved, load_text, machine_header, median, verdict
-
 import numpy as np
 import torch
+from _common import interleaved, load_text, machine_header, median, verdict
 
 from zslbench.config import CZSLConfig
-from zslbench.tracks import make_config
-
-CZSL_THREADS = CZSLConfig.threads  # the default thread count of a CZSL run
 from zslbench.data import load_dataset
+from zslbench.tracks import make_config
 from zslbench.train.czsl import CZSL_METHODS, _make_state, build_czsl_head, prepare_czsl, train_task
 from zslbench.train.gzsl import resolve_device, torch_threads
+
+CZSL_THREADS = CZSLConfig.threads  # the default thread count of a CZSL run
 
 METHODS = ("sequential", "multitask", "ewc-online", "mas-online", "agem")
 # reported beside the others, not part of the goal: A-GEM with the non-default
@@ -112,15 +111,23 @@ def profile_method(data, cfg, method: str, n_tasks: int, seed: int) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke version: 15%% of the images, 1 epoch per task, 1 rep")
+    ap.add_argument("--quick", action="store_true", help="smoke version: 15%% of the images, 1 epoch per task, 1 rep")
     ap.add_argument("--reps", type=int, default=None, help="repetitions per arm (default 3; quick 1)")
     ap.add_argument("--tasks", type=int, default=3, help="tasks timed per arm, 1..K (default 3, >= 2)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
-                    help="clock for the verdict (default cpu: 1 torch thread, see benchmarks/README.md)")
-    ap.add_argument("--profile", choices=METHODS, action="append", default=[],
-                    help="also print a torch.profiler table of this method (repeatable)")
+    ap.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="clock for the verdict (default cpu: 1 torch thread, see benchmarks/README.md)",
+    )
+    ap.add_argument(
+        "--profile",
+        choices=METHODS,
+        action="append",
+        default=[],
+        help="also print a torch.profiler table of this method (repeatable)",
+    )
     args = ap.parse_args(argv)
     if args.tasks < 2:
         ap.error("--tasks: must be >= 2 (EWC/MAS/A-GEM do their extra work from task 2 on)")
@@ -136,12 +143,16 @@ def main(argv=None) -> int:
         ap.error(f"--tasks: CUB has {n_tasks_all} tasks")
     train_labels = data.labels[setup.images.train]
     per_task = [int(np.isin(train_labels, cls).sum()) for cls in setup.tasks]
-    print(f"data: {data.n_classes} classes, {data.attr_dim} attributes, {data.feature_dim}-d features, "
-          f"{len(setup.images.train)} training images; {n_tasks_all} tasks; training images of tasks "
-          f"1..{args.tasks}: {per_task[:args.tasks]}")
-    print(f"config: {cfg.epochs_per_task} epochs/task, batch {cfg.batch_size}, hidden {cfg.hidden_dim}, "
-          f"seed {args.seed}; timed: tasks 1..{args.tasks} of each method (train_task: before_task hook, "
-          f"steps, after_task hook; no evaluation snapshots)")
+    print(
+        f"data: {data.n_classes} classes, {data.attr_dim} attributes, {data.feature_dim}-d features, "
+        f"{len(setup.images.train)} training images; {n_tasks_all} tasks; training images of tasks "
+        f"1..{args.tasks}: {per_task[: args.tasks]}"
+    )
+    print(
+        f"config: {cfg.epochs_per_task} epochs/task, batch {cfg.batch_size}, hidden {cfg.hidden_dim}, "
+        f"seed {args.seed}; timed: tasks 1..{args.tasks} of each method (train_task: before_task hook, "
+        f"steps, after_task hook; no evaluation snapshots)"
+    )
     print(f"threads: {CZSL_THREADS} (CZSLConfig.threads); reps: {reps}; verdict on the {args.clock} clock")
 
     arm_names = METHODS + (AGEM_SEEN,)
@@ -168,8 +179,10 @@ def main(argv=None) -> int:
         cells = "".join(f"  {w[t]:6.2f} | {c[t]:6.2f} [{out['iters'][m][t]:3d}]" for t in range(args.tasks))
         print(f"  {m:<11}{cells}   {med[m]['wall']:6.2f} | {med[m]['cpu']:6.2f}")
 
-    print(f"\nratio vs sequential, mean per-task time of tasks 2..{args.tasks} (wall | cpu); "
-          f"goal <= {GOAL:g} for {', '.join(GOAL_METHODS)}:")
+    print(
+        f"\nratio vs sequential, mean per-task time of tasks 2..{args.tasks} (wall | cpu); "
+        f"goal <= {GOAL:g} for {', '.join(GOAL_METHODS)}:"
+    )
     ok_all = True
     for m in arm_names:
         if m == "sequential":
@@ -187,8 +200,10 @@ def main(argv=None) -> int:
             tail = "(grows with t: trains on all tasks <= t, capped steps; not part of the goal)"
         print(f"  {m:<11} {rw:5.2f} | {rc:5.2f}   {tail}")
     offsets = [0, *np.cumsum([len(c) for c in setup.tasks]).tolist()]
-    print("\nFLOP floor of A-GEM / Sequential per step (1 + reference pass / training step, matrix "
-          "products counted; see step_flops):")
+    print(
+        "\nFLOP floor of A-GEM / Sequential per step (1 + reference pass / training step, matrix "
+        "products counted; see step_flops):"
+    )
     for label, ref_cols in (("agem (all_code)", offsets[-1]), ("agem[seen]", None)):
         cells = []
         for t in range(1, args.tasks):

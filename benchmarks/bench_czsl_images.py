@@ -28,10 +28,9 @@ import sys
 import time
 
 import _common  # noqa: F401  (puts the checkout first on sys.path)
-from _common import interleaved, load_text, machine_header, median, verdict
-
 import numpy as np
 import torch
+from _common import interleaved, load_text, machine_header, median, verdict
 from torch.nn import functional as F
 
 from zslbench.config import CZSLImageConfig
@@ -57,11 +56,19 @@ def make_data(size: int, steps: int) -> ImageData:
     images = rng.integers(0, 256, size=(labels.size, size, size, 3), dtype=np.uint8)
     rank = np.tile(np.arange(per_class), n_classes)
     return ImageData(
-        name="cub", source="synthetic", images=images, labels=labels.astype(np.int64),
+        name="cub",
+        source="synthetic",
+        images=images,
+        labels=labels.astype(np.int64),
         attrs=rng.random((n_classes, 312)).astype(np.float32),
-        splits={"train": np.flatnonzero(rank % 2 == 0), "val": np.zeros(0, dtype=np.int64),
-                "test": np.flatnonzero(rank % 2 == 1)},
-        class_names=tuple(map(str, range(n_classes))), fingerprint="bench", attr_source="random",
+        splits={
+            "train": np.flatnonzero(rank % 2 == 0),
+            "val": np.zeros(0, dtype=np.int64),
+            "test": np.flatnonzero(rank % 2 == 1),
+        },
+        class_names=tuple(map(str, range(n_classes))),
+        fingerprint="bench",
+        attr_source="random",
         image_size=size,
     )
 
@@ -76,12 +83,20 @@ def main() -> None:
     machine_header("CZSL image track: trainer step vs bare ResNet-18 loop")
     torch.set_num_threads(CZSL_THREADS)
     size, steps = args.image_size, args.steps
-    print(f"image size {size}, batch {BATCH}, {steps} steps per call, {args.reps} reps, "
-          f"{CZSL_THREADS} torch thread(s); clock for the verdict: {args.clock}")
+    print(
+        f"image size {size}, batch {BATCH}, {steps} steps per call, {args.reps} reps, "
+        f"{CZSL_THREADS} torch thread(s); clock for the verdict: {args.clock}"
+    )
 
     data = make_data(size, steps)
-    cfg = CZSLImageConfig(tasks_cub=2, epochs_per_task=1, batch_size=BATCH, image_size=size,
-                          backbone_weights="none", inference_batch_size=64)
+    cfg = CZSLImageConfig(
+        tasks_cub=2,
+        epochs_per_task=1,
+        batch_size=BATCH,
+        image_size=size,
+        backbone_weights="none",
+        inference_batch_size=64,
+    )
     dev = torch.device("cpu")
     torch.manual_seed(1)
     setup = prepare_czsl(data, cfg, 1, image_split_of(data))
@@ -126,7 +141,9 @@ def main() -> None:
     ips = {}
     for name in arms:
         ips[name] = images / median(clock[name])
-        print(f"  {name:<11} cpu {images / median(cpu[name]):7.2f} img/s   wall {images / median(wall[name]):7.2f} img/s")
+        print(
+            f"  {name:<11} cpu {images / median(cpu[name]):7.2f} img/s   wall {images / median(wall[name]):7.2f} img/s"
+        )
     best = max(("bare[cl]", "bare[nchw]"), key=lambda k: ips[k])
     ratio = ips["czsl"] / ips[best]
     print(f"ratio czsl / {best} ({args.clock}): {ratio:.3f}  (goal >= {GOAL}: {verdict(ratio >= GOAL)})")
@@ -139,13 +156,17 @@ def main() -> None:
     eval_cpu, eval_wall = time.process_time() - c0, time.perf_counter() - t0
     eval_clock = eval_cpu if args.clock == "cpu" else eval_wall
     eval_ips = eval_rows.shape[0] / eval_clock
-    print(f"evaluation forward: {eval_ips:.2f} img/s ({args.clock}; {eval_rows.shape[0]} images, batch "
-          f"{cfg.inference_batch_size})")
+    print(
+        f"evaluation forward: {eval_ips:.2f} img/s ({args.clock}; {eval_rows.shape[0]} images, batch "
+        f"{cfg.inference_batch_size})"
+    )
     train_s = CUB_TASKS * CUB_EPOCHS * (CUB_TRAIN / CUB_TASKS) / ips["czsl"]
     eval_s = (CUB_TASKS + 1) * CUB_TEST / eval_ips
-    print(f"projected paper-profile CUB run, sequential+cn, image size {size}, {CZSL_THREADS} thread: "
-          f"training {train_s / 3600:.1f} h + snapshots {eval_s / 3600:.1f} h = {(train_s + eval_s) / 3600:.1f} h "
-          f"of {args.clock} time")
+    print(
+        f"projected paper-profile CUB run, sequential+cn, image size {size}, {CZSL_THREADS} thread: "
+        f"training {train_s / 3600:.1f} h + snapshots {eval_s / 3600:.1f} h = {(train_s + eval_s) / 3600:.1f} h "
+        f"of {args.clock} time"
+    )
     print(f"end: {load_text()}")
     sys.stdout.flush()
 

@@ -25,15 +25,14 @@ import sys
 import time
 
 import _common  # noqa: F401
-from _common import load_text, machine_header, median, verdict
-
 import numpy as np
 import torch
+from _common import load_text, machine_header, median, verdict
 
-from zslbench.tracks import make_config
 from zslbench.data import load_dataset
 from zslbench.metrics import ausuc, ausuc_sweep
 from zslbench.models import MODELS, normalize_attributes, scaled_cosine
+from zslbench.tracks import make_config
 from zslbench.train.gzsl import make_adam, predict_logits, score_logits, torch_threads
 
 
@@ -93,8 +92,10 @@ def bench_ausuc(n: int, n_cls: int, n_seen: int, probe: int, reps: int, tol: flo
         cs.append(time.process_time() - c)
         ts.append(time.perf_counter() - s)
     t_exact, c_exact = median(ts), median(cs)
-    print(f"  exact ausuc = {exact:.6f}  in {t_exact:.3f} s wall, {c_exact:.3f} s cpu (median of {reps}; "
-          f"wall {', '.join(f'{x:.3f}' for x in ts)})   goal < 1 s   {verdict(t_exact < 1.0)} (wall)")
+    print(
+        f"  exact ausuc = {exact:.6f}  in {t_exact:.3f} s wall, {c_exact:.3f} s cpu (median of {reps}; "
+        f"wall {', '.join(f'{x:.3f}' for x in ts)})   goal < 1 s   {verdict(t_exact < 1.0)} (wall)"
+    )
 
     emu = SweepEmulator(logits, labels, mask)
     # check the emulation against the real sweep on a subset
@@ -102,8 +103,10 @@ def bench_ausuc(n: int, n_cls: int, n_seen: int, probe: int, reps: int, tol: flo
     emu_sub = SweepEmulator(logits[sub], labels[sub], mask)
     for k in (51, 201):
         real, fake = ausuc_sweep(logits[sub], labels[sub], mask, n_thresholds=k), emu_sub.value(k)
-        print(f"  emulation check on {logits[sub].shape[0]} samples, {k} thresholds: "
-              f"ausuc_sweep {real:.6f}, emulated {fake:.6f}, diff {abs(real - fake):.1e}")
+        print(
+            f"  emulation check on {logits[sub].shape[0]} samples, {k} thresholds: "
+            f"ausuc_sweep {real:.6f}, emulated {fake:.6f}, diff {abs(real - fake):.1e}"
+        )
 
     needed, value = None, None
     k = 65
@@ -116,21 +119,26 @@ def bench_ausuc(n: int, n_cls: int, n_seen: int, probe: int, reps: int, tol: flo
     if needed is None:
         print("  no grid up to 4M thresholds reaches the tolerance; stopping")
         return
-    print(f"  sweep needs {needed} thresholds to match within {tol}: its value {value:.6f} "
-          f"(|diff| {abs(value - exact):.4f}; the grid with {(needed + 1) // 2} gives "
-          f"{emu.value((needed + 1) // 2):.6f})")
+    print(
+        f"  sweep needs {needed} thresholds to match within {tol}: its value {value:.6f} "
+        f"(|diff| {abs(value - exact):.4f}; the grid with {(needed + 1) // 2} gives "
+        f"{emu.value((needed + 1) // 2):.6f})"
+    )
 
     s, c = time.perf_counter(), time.process_time()
     ausuc_sweep(logits, labels, mask, n_thresholds=probe)
     c_probe = time.process_time() - c
     t_probe = time.perf_counter() - s
     t_sweep, c_sweep = t_probe / probe * needed, c_probe / probe * needed
-    print(f"  ausuc_sweep with {probe} thresholds MEASURED: {t_probe:.2f} s wall, {c_probe:.2f} s cpu "
-          f"({1e3 * t_probe / probe:.0f} ms wall per threshold)")
-    print(f"  ausuc_sweep with {needed} thresholds EXTRAPOLATED linearly: {t_sweep:.1f} s wall, "
-          f"{c_sweep:.1f} s cpu")
-    print(f"  sweep / exact = {t_sweep / t_exact:.0f}x wall, {c_sweep / c_exact:.0f}x cpu   goal >= 100x   "
-          f"{verdict(t_sweep / t_exact >= 100)} (wall)")
+    print(
+        f"  ausuc_sweep with {probe} thresholds MEASURED: {t_probe:.2f} s wall, {c_probe:.2f} s cpu "
+        f"({1e3 * t_probe / probe:.0f} ms wall per threshold)"
+    )
+    print(f"  ausuc_sweep with {needed} thresholds EXTRAPOLATED linearly: {t_sweep:.1f} s wall, {c_sweep:.1f} s cpu")
+    print(
+        f"  sweep / exact = {t_sweep / t_exact:.0f}x wall, {c_sweep / c_exact:.0f}x cpu   goal >= 100x   "
+        f"{verdict(t_sweep / t_exact >= 100)} (wall)"
+    )
 
 
 def bench_full_eval(scale: float, reps: int, steps: int) -> None:
@@ -147,7 +155,7 @@ def bench_full_eval(scale: float, reps: int, steps: int) -> None:
     y_all = to_seen[torch.from_numpy(data.labels[data.trainval_idx].astype(np.int64))]
     optim = make_adam(model.parameters(), cfg.lr, cfg.weight_decay)
     model.train()
-    for i in range(steps):
+    for _i in range(steps):
         idx = torch.randint(0, len(y_all), (cfg.batch_size,))
         loss = torch.nn.functional.cross_entropy(scaled_cosine(x_all[idx], model(attrs[seen]), cfg.scale), y_all[idx])
         optim.zero_grad()
@@ -156,8 +164,10 @@ def bench_full_eval(scale: float, reps: int, steps: int) -> None:
     test_idx = np.concatenate([data.test_seen_idx, data.test_unseen_idx])
     test_x = torch.from_numpy(np.ascontiguousarray(data.features[test_idx], dtype=np.float32))
     test_y = data.labels[test_idx]
-    print(f"\n-- full GZSL evaluation of SUN (synthetic, scale {scale}): {len(test_idx)} test images "
-          f"x {data.n_classes} classes")
+    print(
+        f"\n-- full GZSL evaluation of SUN (synthetic, scale {scale}): {len(test_idx)} test images "
+        f"x {data.n_classes} classes"
+    )
 
     def once():
         s, c = time.perf_counter(), time.process_time()
@@ -170,9 +180,11 @@ def bench_full_eval(scale: float, reps: int, steps: int) -> None:
     once()  # warm-up
     runs = [once() for _ in range(reps)]
     total = median([r[0] for r in runs])
-    print(f"  predict logits {median([r[1] for r in runs]):.3f} s + score_logits "
-          f"{median([r[2] for r in runs]):.3f} s = {total:.3f} s wall, {median([r[3] for r in runs]):.3f} s "
-          f"cpu (median of {reps})   goal < 2 s   {verdict(total < 2.0)} (wall)")
+    print(
+        f"  predict logits {median([r[1] for r in runs]):.3f} s + score_logits "
+        f"{median([r[2] for r in runs]):.3f} s = {total:.3f} s wall, {median([r[3] for r in runs]):.3f} s "
+        f"cpu (median of {reps})   goal < 2 s   {verdict(total < 2.0)} (wall)"
+    )
     print(f"  metrics: {', '.join(f'{k}={v:.2f}' for k, v in runs[-1][4].items())}")
 
 
@@ -180,8 +192,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke version: 10,000 samples, few probes")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    ap.add_argument("--sweep-probe", type=int, default=None,
-                    help="thresholds of the timed ausuc_sweep call (default 40; quick 5)")
+    ap.add_argument(
+        "--sweep-probe", type=int, default=None, help="thresholds of the timed ausuc_sweep call (default 40; quick 5)"
+    )
     ap.add_argument("--tol", type=float, default=0.01, help="AUSUC match tolerance, percent points")
     args = ap.parse_args(argv)
     machine_header("evaluation: exact AUSUC vs sweep; full GZSL evaluation of SUN")

@@ -34,16 +34,15 @@ import time
 import warnings
 
 import _common  # noqa: F401  (puts the checkout first on sys.path)
-from _common import interleaved, load_text, machine_header, median, verdict
-
 import numpy as np
 import torch
+from _common import interleaved, load_text, machine_header, median, verdict
 from torch import nn
 from torch.nn import functional as F
 
-from zslbench.tracks import make_config
 from zslbench.data import load_dataset
 from zslbench.models import MODELS, normalize_attributes, scaled_cosine
+from zslbench.tracks import make_config
 from zslbench.train.gzsl import make_adam, torch_threads, train_gzsl
 
 
@@ -71,9 +70,7 @@ class Bare:
         attrs = normalize_attributes(torch.from_numpy(data.attrs.astype(np.float32)), cfg.attr_norm)
         self.attrs = attrs[torch.from_numpy(data.seen_classes.astype(np.int64))].contiguous()
         n_seen = len(data.seen_classes)
-        self.batches = [
-            (torch.rand(b, data.feature_dim), torch.randint(0, n_seen, (b,))) for b in sorted(set(sizes))
-        ]
+        self.batches = [(torch.rand(b, data.feature_dim), torch.randint(0, n_seen, (b,))) for b in sorted(set(sizes))]
         self.lookup = {x.shape[0]: (x, y) for x, y in self.batches}
         self.sizes = sizes
         self.gamma = cfg.scale
@@ -113,9 +110,14 @@ class NotebookModel(nn.Module):
         super().__init__()
         self.scale = scale
         self.embedder = nn.Sequential(
-            nn.Linear(attr_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-            NotebookCN(hidden), nn.ReLU(), NotebookCN(hidden),
-            nn.Linear(hidden, feat_dim), nn.ReLU(),
+            nn.Linear(attr_dim, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            NotebookCN(hidden),
+            nn.ReLU(),
+            NotebookCN(hidden),
+            nn.Linear(hidden, feat_dim),
+            nn.ReLU(),
         )
 
     def forward(self, x, attrs):
@@ -141,9 +143,7 @@ class Notebook:
         to_seen = {int(c): i for i, c in enumerate(data.seen_classes)}
         X_train = data.features[data.trainval_idx]
         y_train = np.array([to_seen[int(c)] for c in data.labels[data.trainval_idx]])
-        self.loader = torch.utils.data.DataLoader(
-            list(zip(X_train, y_train)), batch_size=cfg.batch_size, shuffle=True
-        )
+        self.loader = torch.utils.data.DataLoader(list(zip(X_train, y_train)), batch_size=cfg.batch_size, shuffle=True)
 
     def epoch(self):
         self.model.train()
@@ -185,8 +185,7 @@ def matmul_share(fn) -> tuple[float, float, str]:
     total = sum(e.self_cpu_time_total for e in events)
     mm = sum(e.self_cpu_time_total for e in events if e.key in ("aten::mm", "aten::addmm", "aten::bmm"))
     rows = sorted(events, key=lambda e: -e.self_cpu_time_total)[:8]
-    table = "\n".join(f"    {e.key:<34} {100 * e.self_cpu_time_total / total:5.1f}%  {e.count:5d} calls"
-                      for e in rows)
+    table = "\n".join(f"    {e.key:<34} {100 * e.self_cpu_time_total / total:5.1f}%  {e.count:5d} calls" for e in rows)
     return mm / total, total / 1e6, table
 
 
@@ -198,6 +197,7 @@ def compare_threads(data, cfg, threads: int, default_threads: int, reps: int) ->
     def arm(n):
         def run():
             out[n] = train_gzsl(data, "mlp3+cn", cfg, 1, progress=False, threads=n).metrics
+
         return run
 
     wall, cpu = interleaved({names[0]: arm(threads), names[1]: arm(default_threads)}, reps)
@@ -205,8 +205,7 @@ def compare_threads(data, cfg, threads: int, default_threads: int, reps: int) ->
     print("\nthreads (ours, one epoch, interleaved), median seconds:")
     for label, d in (("wall", wall), ("cpu", cpu)):
         a, b = median(d[names[0]]), median(d[names[1]])
-        print(f"  {label:<4}: {threads} thread(s) {a:.2f} s; {default_threads} threads {b:.2f} s  "
-              f"-> ratio {b / a:.2f}")
+        print(f"  {label:<4}: {threads} thread(s) {a:.2f} s; {default_threads} threads {b:.2f} s  -> ratio {b / a:.2f}")
     print(f"  same metrics with both thread counts: {out[threads] == out[default_threads]}")
     return 0
 
@@ -215,14 +214,26 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke version: 10%% of the images, 1 rep")
     ap.add_argument("--reps", type=int, default=None, help="repetitions per arm (default 3; quick 1)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads for every arm (default 1: see benchmarks/README.md, Machine and load)")
-    ap.add_argument("--clock", choices=("auto", "cpu", "wall"), default="auto",
-                    help="clock for the verdicts (auto: CPU time with 1 thread, else wall)")
-    ap.add_argument("--profile", action="store_true",
-                    help="also profile one epoch of ours and of the notebook loop (matmul share)")
-    ap.add_argument("--compare-threads", action="store_true",
-                    help="instead: time ours at --threads against torch's default thread count")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for every arm (default 1: see benchmarks/README.md, Machine and load)",
+    )
+    ap.add_argument(
+        "--clock",
+        choices=("auto", "cpu", "wall"),
+        default="auto",
+        help="clock for the verdicts (auto: CPU time with 1 thread, else wall)",
+    )
+    ap.add_argument(
+        "--profile", action="store_true", help="also profile one epoch of ours and of the notebook loop (matmul share)"
+    )
+    ap.add_argument(
+        "--compare-threads",
+        action="store_true",
+        help="instead: time ours at --threads against torch's default thread count",
+    )
     args = ap.parse_args(argv)
     reps = args.reps or (1 if args.quick else 3)
     scale = 0.1 if args.quick else 1.0
@@ -237,11 +248,15 @@ def main(argv=None) -> int:
     sizes = batch_sizes(n_train, cfg_on.batch_size)
     flops = sum(step_flops(b, n_seen, data.attr_dim, cfg_on.hidden_dim, data.feature_dim) for b in sizes)
     mm_flops = 2 * n_seen * cfg_on.hidden_dim * data.feature_dim
-    print(f"data: {n_train} trainval images, {n_seen} seen classes, {data.attr_dim} attributes; "
-          f"{len(sizes)} steps per epoch (batch {cfg_on.batch_size}); "
-          f"{flops / 1e9:.1f} GFLOP per epoch ({flops / len(sizes) / 1e9:.2f} per step on average)")
-    print(f"threads: {args.threads} for every arm (torch default here: {default_threads}); reps: {reps}; "
-          f"verdicts on the {clock} clock")
+    print(
+        f"data: {n_train} trainval images, {n_seen} seen classes, {data.attr_dim} attributes; "
+        f"{len(sizes)} steps per epoch (batch {cfg_on.batch_size}); "
+        f"{flops / 1e9:.1f} GFLOP per epoch ({flops / len(sizes) / 1e9:.2f} per step on average)"
+    )
+    print(
+        f"threads: {args.threads} for every arm (torch default here: {default_threads}); reps: {reps}; "
+        f"verdicts on the {clock} clock"
+    )
 
     if args.compare_threads:
         return compare_threads(data, cfg_on, args.threads, default_threads, reps)
@@ -268,31 +283,41 @@ def main(argv=None) -> int:
         # warm-up (allocator, first MKL calls); not timed
         matmul()
         mm["wall"].clear(), mm["cpu"].clear()
-        wall, cpu = interleaved({"ours": ours, "bare": bare.epoch, "notebook": notebook.epoch,
-                                 "ours-notr": ours_notr, "matmul": matmul}, reps)
+        wall, cpu = interleaved(
+            {"ours": ours, "bare": bare.epoch, "notebook": notebook.epoch, "ours-notr": ours_notr, "matmul": matmul},
+            reps,
+        )
 
         prof_lines = []
         if args.profile:
             for name, fn in (("ours", ours), ("notebook", notebook.epoch)):
                 share, total, table = matmul_share(fn)
-                prof_lines.append(f"  {name}: {100 * share:.1f}% of {total:.2f} s self CPU time in "
-                                  f"matrix products (aten::mm/addmm)\n{table}")
+                prof_lines.append(
+                    f"  {name}: {100 * share:.1f}% of {total:.2f} s self CPU time in "
+                    f"matrix products (aten::mm/addmm)\n{table}"
+                )
 
     print(f"\nend: {load_text()}")
     print("\nmedian seconds per epoch, wall clock | CPU time of this process (each rep in brackets):")
     for k in wall:
         if k == "matmul":
             continue
-        print(f"  {k:<10} wall {median(wall[k]):7.3f} [{', '.join(f'{x:.2f}' for x in wall[k])}]"
-              f"  | cpu {median(cpu[k]):7.3f} [{', '.join(f'{x:.2f}' for x in cpu[k])}]")
+        print(
+            f"  {k:<10} wall {median(wall[k]):7.3f} [{', '.join(f'{x:.2f}' for x in wall[k])}]"
+            f"  | cpu {median(cpu[k]):7.3f} [{', '.join(f'{x:.2f}' for x in cpu[k])}]"
+        )
     tr = median([p[0] for p in ours_parts])
     ev = median([p[1] for p in ours_parts])
-    print(f"  (ours, wall: {tr:.3f} s in the epoch loop incl. its test evaluation, of which "
-          f"{ev:.3f} s evaluation and scoring; the rest of the call is set-up)")
+    print(
+        f"  (ours, wall: {tr:.3f} s in the epoch loop incl. its test evaluation, of which "
+        f"{ev:.3f} s evaluation and scoring; the rest of the call is set-up)"
+    )
     mm_med = {k: median(v) for k, v in mm.items()}
-    print(f"  matmul [{n_seen}x{cfg_on.hidden_dim}]@[{cfg_on.hidden_dim}x{data.feature_dim}]: "
-          f"wall {mm_med['wall'] * 1e3:.2f} ms -> {mm_flops / mm_med['wall'] / 1e9:.1f} GFLOP/s | "
-          f"cpu {mm_med['cpu'] * 1e3:.2f} ms -> {mm_flops / mm_med['cpu'] / 1e9:.1f} GFLOP/s")
+    print(
+        f"  matmul [{n_seen}x{cfg_on.hidden_dim}]@[{cfg_on.hidden_dim}x{data.feature_dim}]: "
+        f"wall {mm_med['wall'] * 1e3:.2f} ms -> {mm_flops / mm_med['wall'] / 1e9:.1f} GFLOP/s | "
+        f"cpu {mm_med['cpu'] * 1e3:.2f} ms -> {mm_flops / mm_med['cpu'] / 1e9:.1f} GFLOP/s"
+    )
 
     print("\nresults (wall clock | CPU time):")
     res = {}
@@ -300,21 +325,34 @@ def main(argv=None) -> int:
         m = {k: median(v) for k, v in d.items() if k != "matmul"}
         mm_rate = mm_flops / mm_med[label]
         res[label] = {
-            "a": m["ours"] / m["bare"], "b": m["notebook"] / m["ours"],
-            "c": m["ours"] / m["ours-notr"] - 1, "d": flops / m["ours"] / mm_rate,
-            "d_bare": flops / m["bare"] / mm_rate, "rate": flops / m["ours"],
+            "a": m["ours"] / m["bare"],
+            "b": m["notebook"] / m["ours"],
+            "c": m["ours"] / m["ours-notr"] - 1,
+            "d": flops / m["ours"] / mm_rate,
+            "d_bare": flops / m["bare"] / mm_rate,
+            "rate": flops / m["ours"],
         }
     w, c, v = res["wall"], res["cpu"], res[clock]
-    print(f"  (a) ours (traces on) / bare steps       {w['a']:6.3f} | {c['a']:6.3f}   goal <= 1.3   "
-          f"{verdict(v['a'] <= 1.3)} ({clock})")
-    print(f"  (b) notebook loop / ours (speed-up)     {w['b']:6.3f} | {c['b']:6.3f}   goal >= 1.8   "
-          f"{verdict(v['b'] >= 1.8)} ({clock})")
-    print(f"  (c) tracing overhead, ours/ours-notr-1 {100 * w['c']:+6.1f}% | {100 * c['c']:+6.1f}%  goal <= 5%    "
-          f"{verdict(v['c'] <= 0.05)} ({clock})")
-    print(f"  (d) FLOP rate of ours / matmul rate     {100 * w['d']:5.0f}% | {100 * c['d']:5.0f}%    goal >= 70%   "
-          f"{verdict(v['d'] >= 0.7)} ({clock})")
-    print(f"      ours {w['rate'] / 1e9:.1f} | {c['rate'] / 1e9:.1f} GFLOP/s; bare steps reach "
-          f"{100 * w['d_bare']:.0f}% | {100 * c['d_bare']:.0f}% of the matmul rate")
+    print(
+        f"  (a) ours (traces on) / bare steps       {w['a']:6.3f} | {c['a']:6.3f}   goal <= 1.3   "
+        f"{verdict(v['a'] <= 1.3)} ({clock})"
+    )
+    print(
+        f"  (b) notebook loop / ours (speed-up)     {w['b']:6.3f} | {c['b']:6.3f}   goal >= 1.8   "
+        f"{verdict(v['b'] >= 1.8)} ({clock})"
+    )
+    print(
+        f"  (c) tracing overhead, ours/ours-notr-1 {100 * w['c']:+6.1f}% | {100 * c['c']:+6.1f}%  goal <= 5%    "
+        f"{verdict(v['c'] <= 0.05)} ({clock})"
+    )
+    print(
+        f"  (d) FLOP rate of ours / matmul rate     {100 * w['d']:5.0f}% | {100 * c['d']:5.0f}%    goal >= 70%   "
+        f"{verdict(v['d'] >= 0.7)} ({clock})"
+    )
+    print(
+        f"      ours {w['rate'] / 1e9:.1f} | {c['rate'] / 1e9:.1f} GFLOP/s; bare steps reach "
+        f"{100 * w['d_bare']:.0f}% | {100 * c['d_bare']:.0f}% of the matmul rate"
+    )
     if prof_lines:
         print("\nprofile (torch.profiler), one epoch each:")
         print("\n".join(prof_lines))

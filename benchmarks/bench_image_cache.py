@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from zslbench.data.images import cache as image_cache  # noqa: E402
-from zslbench.data.images.sources import scan_cub  # noqa: E402
+from zslbench.data.images import cache as image_cache
+from zslbench.data.images.sources import scan_cub
 
 
 def write_dataset(root: Path, n: int) -> list[Path]:
@@ -74,18 +74,18 @@ def main() -> None:
         tmp = Path(tmp)
         paths = write_dataset(tmp / "data", args.images)
         mb = sum(p.stat().st_size for p in paths) / len(paths) / 1024
-        print(f"{len(paths)} JPEGs of 500x375 ({mb:.0f} KiB each), cache at {args.size}px; "
-              f"cores available: {len(os.sched_getaffinity(0))}")
+        print(
+            f"{len(paths)} JPEGs of 500x375 ({mb:.0f} KiB each), cache at {args.size}px; "
+            f"cores available: {len(os.sched_getaffinity(0))}"
+        )
         rates = {1: [], 2: []}
         for rep in range(args.reps):
-            for workers in ((1, 2) if rep % 2 == 0 else (2, 1)):
+            for workers in (1, 2) if rep % 2 == 0 else (2, 1):
                 sec = build(paths, args.size, workers, tmp / f"cache{workers}")
                 rates[workers].append(len(paths) / sec)
-                print(f"  rep {rep + 1}: {workers} thread(s): {len(paths) / sec:7.1f} images/s "
-                      f"(load {load()})")
+                print(f"  rep {rep + 1}: {workers} thread(s): {len(paths) / sec:7.1f} images/s (load {load()})")
         one, two = statistics.median(rates[1]), statistics.median(rates[2])
-        print(f"build, median: 1 thread {one:.1f} images/s, 2 threads {two:.1f} images/s, "
-              f"ratio 2/1 = {two / one:.2f}")
+        print(f"build, median: 1 thread {one:.1f} images/s, 2 threads {two:.1f} images/s, ratio 2/1 = {two / one:.2f}")
         # what one image costs: decoding vs resizing (1 thread, same images)
         from PIL import Image
 
@@ -99,17 +99,21 @@ def main() -> None:
         for a in arrays:
             image_cache.resize_linear(a, args.size)
         t_res = time.perf_counter() - t
-        print(f"per image: decode {1000 * t_dec / len(paths):.2f} ms, resize {1000 * t_res / len(paths):.2f} ms "
-              f"(load {load()})")
+        print(
+            f"per image: decode {1000 * t_dec / len(paths):.2f} ms, resize {1000 * t_res / len(paths):.2f} ms "
+            f"(load {load()})"
+        )
         # a cached load: open the memmap and read every byte
         path = tmp / "cache1" / "c.npy"
         t = time.perf_counter()
         arr = image_cache.build_or_open(paths, args.size, path, "bench", progress=False)
         total = int(np.asarray(arr).sum(dtype=np.uint64) % 7)
         t_load = time.perf_counter() - t
-        print(f"cached load + read of all {arr.nbytes / 2**20:.0f} MiB: {t_load:.3f} s "
-              f"= {len(paths) / t_load:.0f} images/s, {one * t_load / len(paths):.4f} of a 1-thread build "
-              f"(checksum {total})")
+        print(
+            f"cached load + read of all {arr.nbytes / 2**20:.0f} MiB: {t_load:.3f} s "
+            f"= {len(paths) / t_load:.0f} images/s, {one * t_load / len(paths):.4f} of a 1-thread build "
+            f"(checksum {total})"
+        )
 
 
 if __name__ == "__main__":

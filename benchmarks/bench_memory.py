@@ -66,8 +66,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke version: 10%% of the images, 1 epoch")
     ap.add_argument("--epochs", type=int, default=None, help="epochs per run (default 5; quick 1)")
     ap.add_argument("--scale", type=float, default=None, help="synthetic_scale (default 1; quick 0.1)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads in the child (default 1; 0: torch's default)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads in the child (default 1; 0: torch's default)")
     args = ap.parse_args(argv)
     epochs = args.epochs or (1 if args.quick else 5)
     overrides = {"epochs": epochs}
@@ -84,23 +83,29 @@ def main(argv=None) -> int:
         print(proc.stderr, file=sys.stderr)
         print(f"child failed with exit code {proc.returncode}", file=sys.stderr)
         return 1
-    line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))
-    res = json.loads(line[len("RESULT "):])
+    line = next(text for text in proc.stdout.splitlines() if text.startswith("RESULT "))
+    res = json.loads(line[len("RESULT ") :])
     # ru_maxrss is in kilobytes on Linux
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"  after imports: {res['after_import_mb']:.0f} MB")
     for r in res["runs"]:
-        print(f"  after run seed {r['seed']}: peak {r['peak_mb']:.0f} MB "
-              f"(train {r['train_seconds']:.1f} s, H {r['H']:.2f})")
+        print(
+            f"  after run seed {r['seed']}: peak {r['peak_mb']:.0f} MB "
+            f"(train {r['train_seconds']:.1f} s, H {r['H']:.2f})"
+        )
     loads = res["data_loads"]
     n_loads = loads["generate"] + loads["read_cache"]
-    print(f"  dataset materialised {n_loads} time(s) for 2 runs "
-          f"(generated {loads['generate']}, read from disk cache {loads['read_cache']})   "
-          f"goal: once   {verdict(n_loads == 1)}")
+    print(
+        f"  dataset materialised {n_loads} time(s) for 2 runs "
+        f"(generated {loads['generate']}, read from disk cache {loads['read_cache']})   "
+        f"goal: once   {verdict(n_loads == 1)}"
+    )
     grow = res["runs"][1]["peak_mb"] - res["runs"][0]["peak_mb"]
     print(f"  peak growth from run 1 to run 2: {grow:+.0f} MB")
-    print(f"  peak RSS of the child (getrusage RUSAGE_CHILDREN ru_maxrss): {peak_mb:.0f} MB "
-          f"= {peak_mb / 1024:.2f} GB   goal <= 1.5 GB   {verdict(peak_mb <= 1.5 * 1024)}")
+    print(
+        f"  peak RSS of the child (getrusage RUSAGE_CHILDREN ru_maxrss): {peak_mb:.0f} MB "
+        f"= {peak_mb / 1024:.2f} GB   goal <= 1.5 GB   {verdict(peak_mb <= 1.5 * 1024)}"
+    )
     print(f"end: {load_text()}")
     return 0
 

@@ -99,8 +99,10 @@ def czsl_arm(data, method: str, threads: int) -> dict:
 def report(label: str, arm: dict, gflops: tuple[float, float]) -> None:
     """The run's matmul FLOPs per wall second and per CPU second, each as a share of sgemm's."""
     wall, cpu = arm["flops"] / arm["wall"] / 1e9, arm["flops"] / arm["cpu"] / 1e9
-    print(f"  {label:26s} {arm['flops'] / 1e9:8.1f} GFLOP in {arm['wall']:7.1f} s wall, {arm['cpu']:7.1f} s CPU: "
-          f"{wall / gflops[0]:5.1%} of sgemm's rate (wall), {cpu / gflops[1]:5.1%} (CPU) ({load_text()})")
+    print(
+        f"  {label:26s} {arm['flops'] / 1e9:8.1f} GFLOP in {arm['wall']:7.1f} s wall, {arm['cpu']:7.1f} s CPU: "
+        f"{wall / gflops[0]:5.1%} of sgemm's rate (wall), {cpu / gflops[1]:5.1%} (CPU) ({load_text()})"
+    )
     sys.stdout.flush()
 
 
@@ -121,14 +123,18 @@ def main() -> int:
     cub = load_dataset("cub", "synthetic", scale=args.scale) if args.czsl else None
     for t in threads:
         gflops = sgemm_gflops(t)
-        print(f"\n{t} thread(s): sgemm {gflops[0]:.1f} GFLOP per wall s, {gflops[1]:.1f} per CPU s; "
-              "step with 15% subnormal weights, "
-              f"flush off / on = {step_ratio(t):.1f}x ({load_text()})")
+        print(
+            f"\n{t} thread(s): sgemm {gflops[0]:.1f} GFLOP per wall s, {gflops[1]:.1f} per CPU s; "
+            "step with 15% subnormal weights, "
+            f"flush off / on = {step_ratio(t):.1f}x ({load_text()})"
+        )
         arms = {m: gzsl_arm(awa1, m, t, args.epochs, args.scale) for m in ("mlp3", "mlp3+eq9")}
         for model, arm in arms.items():
             report(f"gzsl {model} awa1 {args.epochs} ep", arm, gflops)
-        print(f"  time ratio mlp3 / mlp3+eq9: {arms['mlp3']['wall'] / arms['mlp3+eq9']['wall']:.2f} wall, "
-              f"{arms['mlp3']['cpu'] / arms['mlp3+eq9']['cpu']:.2f} CPU")
+        print(
+            f"  time ratio mlp3 / mlp3+eq9: {arms['mlp3']['wall'] / arms['mlp3+eq9']['wall']:.2f} wall, "
+            f"{arms['mlp3']['cpu'] / arms['mlp3+eq9']['cpu']:.2f} CPU"
+        )
         if cub is not None:
             report(f"czsl {args.czsl_method}+cn cub", czsl_arm(cub, args.czsl_method, t), gflops)
     return 0

@@ -48,6 +48,7 @@ def product_arms(n_products: int) -> dict:
             finally:
                 torch.set_flush_denormal(False)
                 torch.set_num_threads(before)
+
         return call
 
     arms = {"normal@1": arm(normal, 1, False)}
@@ -68,14 +69,18 @@ def run_arms(epochs: int, scale: float, results: dict) -> dict:
                 assert flushes_denormals() is flush
                 result = train_gzsl(data, "mlp3", cfg, 1, progress=False)
             results.setdefault(flush, []).append(result)
+
         arms["mlp3-run+flush" if flush else "mlp3-run"] = call
     return arms
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smoke version: 2 products per call, 1 repetition; "
-                    "with --run, 10%% of the images and 3 epochs")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke version: 2 products per call, 1 repetition; with --run, 10%% of the images and 3 epochs",
+    )
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--run", action="store_true", help="also time whole GZSL runs (about 4 min on 1 core)")
     ap.add_argument("--epochs", type=int, default=50, help="epochs of the --run arms (default 50, the paper's)")
@@ -84,8 +89,10 @@ def main() -> int:
     machine_header("subnormal floats: products and runs with and without flush-to-zero, interleaved")
 
     wall, cpu = interleaved(product_arms(2 if args.quick else 20), reps)
-    print(f"\npart 1: median CPU seconds per call of {2 if args.quick else 20} products "
-          f"({reps} repetitions; end: {load_text()}):")
+    print(
+        f"\npart 1: median CPU seconds per call of {2 if args.quick else 20} products "
+        f"({reps} repetitions; end: {load_text()}):"
+    )
     for name in wall:
         print(f"  {name:20s} cpu {median(cpu[name]):8.3f} s   wall {median(wall[name]):8.3f} s")
     for threads in (1, 2):
@@ -97,8 +104,10 @@ def main() -> int:
         scale, epochs = (0.1, 3) if args.quick else (1.0, args.epochs)
         results: dict = {}
         wall, cpu = interleaved(run_arms(epochs, scale, results), 1 if args.quick else min(reps, 2))
-        print(f"\npart 2: mlp3 on synthetic AwA1 ({scale:.0%} of the images), paper profile, {epochs} epochs, "
-              f"1 thread (end: {load_text()}):")
+        print(
+            f"\npart 2: mlp3 on synthetic AwA1 ({scale:.0%} of the images), paper profile, {epochs} epochs, "
+            f"1 thread (end: {load_text()}):"
+        )
         for name in wall:
             print(f"  {name:16s} whole call (median) {median(cpu[name]):8.1f} s CPU, {median(wall[name]):8.1f} s wall")
         print(f"  run / run+flush = {median(cpu['mlp3-run']) / median(cpu['mlp3-run+flush']):.2f}x (CPU time)")

@@ -27,8 +27,20 @@ from pathlib import Path
 
 def run_sweep(args: list[str], jobs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="zslbench-bench-sweep-") as tmp:
-        cmd = [sys.executable, "-m", "zslbench", "run", "--all", "--profile", "quick", "--jobs", str(jobs),
-               "--results", str(Path(tmp) / "results"), *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "zslbench",
+            "run",
+            "--all",
+            "--profile",
+            "quick",
+            "--jobs",
+            str(jobs),
+            "--results",
+            str(Path(tmp) / "results"),
+            *args,
+        ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -21,9 +21,9 @@ import sys
 import _common  # noqa: F401  (puts the checkout first on sys.path)
 from _common import interleaved, load_text, machine_header, median
 
-from zslbench.tracks import make_config
 from zslbench.data import load_dataset
 from zslbench.numerics import numeric_context
+from zslbench.tracks import make_config
 from zslbench.train.czsl import train_czsl
 from zslbench.train.gzsl import train_gzsl
 
@@ -44,18 +44,21 @@ def main() -> int:
         gcfg = make_config("gzsl", "paper", {"epochs": 1, "synthetic_scale": scale})
         gdata = load_dataset("sun", "synthetic", scale=scale)
         for t in (1, args.threads):
+
             def g(t=t):
                 with numeric_context(t):
                     results[f"gzsl@{t}"] = train_gzsl(gdata, "mlp3+cn", gcfg, 1, progress=False).metrics
+
             arms[f"gzsl@{t}"] = g
     if args.only in (None, "czsl"):
         ccfg = make_config("czsl-features", "paper", {"epochs_per_task": 1, "synthetic_scale": scale})
         cdata = load_dataset("cub", "synthetic", scale=scale)
         for t in (1, args.threads):
+
             def c(t=t):
                 with numeric_context(t):
-                    results[f"czsl@{t}"] = train_czsl(cdata, "agem", ccfg, 1, classnorm=True,
-                                                      progress=False).metrics
+                    results[f"czsl@{t}"] = train_czsl(cdata, "agem", ccfg, 1, classnorm=True, progress=False).metrics
+
             arms[f"czsl@{t}"] = c
     wall, cpu = interleaved(arms, reps)
     print(f"\nmedian wall seconds per call ({reps} repetitions; end: {load_text()}):")
@@ -64,8 +67,10 @@ def main() -> int:
         if one not in wall:
             continue
         a, b = median(wall[one]), median(wall[many])
-        print(f"  {kind}: 1 thread {a:.2f} s, {args.threads} threads {b:.2f} s; "
-              f"1 thread / {args.threads} threads = {a / b:.2f} (cpu {median(cpu[one]):.2f} s vs {median(cpu[many]):.2f} s)")
+        print(
+            f"  {kind}: 1 thread {a:.2f} s, {args.threads} threads {b:.2f} s; "
+            f"1 thread / {args.threads} threads = {a / b:.2f} (cpu {median(cpu[one]):.2f} s vs {median(cpu[many]):.2f} s)"
+        )
         print(f"    same metrics at both thread counts: {results[one] == results[many]}")
     return 0
 

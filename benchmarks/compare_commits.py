@@ -40,8 +40,9 @@ print("RESULT " + json.dumps({{"cpu": time.process_time() - c, "wall": time.perf
 
 
 def export(rev: str, dest: Path) -> None:
-    archive = subprocess.run(["git", "-C", str(_common.ROOT), "archive", rev, "zslbench"],
-                             check=True, capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(_common.ROOT), "archive", rev, "zslbench"], check=True, capture_output=True
+    ).stdout
     tar_path = dest / "src.tar"
     tar_path.write_bytes(archive)
     with tarfile.open(tar_path) as tar:
@@ -74,11 +75,13 @@ def main(argv=None) -> int:
                 if proc.returncode != 0:
                     print(proc.stderr, file=sys.stderr)
                     return 1
-                line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))
-                res = json.loads(line[len("RESULT "):])
+                line = next(text for text in proc.stdout.splitlines() if text.startswith("RESULT "))
+                res = json.loads(line[len("RESULT ") :])
                 out[rev].append(res)
-                print(f"  rep {r + 1}/{reps} {rev}: cpu {res['cpu']:.2f} s, wall {res['wall']:.2f} s, "
-                      f"H {res['H']:.2f} ({load_text()})")
+                print(
+                    f"  rep {r + 1}/{reps} {rev}: cpu {res['cpu']:.2f} s, wall {res['wall']:.2f} s, "
+                    f"H {res['H']:.2f} ({load_text()})"
+                )
                 sys.stdout.flush()
     a, b = args.rev_a, args.rev_b
     ca, cb = median([x["cpu"] for x in out[a]]), median([x["cpu"] for x in out[b]])

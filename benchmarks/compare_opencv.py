@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import cv2
+import numpy as np
+from PIL import Image
 
-from zslbench.data.images.cache import decode_image, resize_linear  # noqa: E402
-from zslbench.data.images.synthetic import render_class_images, synthetic_classes  # noqa: E402
+from zslbench.data.images.cache import decode_image, resize_linear
+from zslbench.data.images.synthetic import render_class_images, synthetic_classes
 
 
 def diff(a: np.ndarray, b: np.ndarray) -> str:
@@ -41,9 +41,19 @@ def main() -> None:
     print("resize only (random pixels and rendered pictures):")
     cls = synthetic_classes("cub", 0)
     pictures = render_class_images(cls, np.arange(4), 500, rng)
-    for (h, w), size in [((375, 500), 256), ((500, 375), 256), ((333, 500), 256), ((120, 90), 256),
-                         ((375, 500), 32), ((256, 256), 224), ((77, 300), 256), ((31, 17), 256),
-                         ((1000, 20), 64), ((2, 3), 256), ((256, 256), 256)]:
+    for (h, w), size in [
+        ((375, 500), 256),
+        ((500, 375), 256),
+        ((333, 500), 256),
+        ((120, 90), 256),
+        ((375, 500), 32),
+        ((256, 256), 224),
+        ((77, 300), 256),
+        ((31, 17), 256),
+        ((1000, 20), 64),
+        ((2, 3), 256),
+        ((256, 256), 256),
+    ]:
         noise = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         picture = np.ascontiguousarray(pictures[0][:h, :w]) if h <= 500 and w <= 500 else noise
         for name, img in (("noise", noise), ("picture", picture)):
@@ -62,9 +72,11 @@ def main() -> None:
                 with Image.open(path) as src:
                     pil = np.asarray(src.convert("RGB"))
                 whole_ref = cv2.resize(bgr, (256, 256), interpolation=cv2.INTER_LINEAR)[..., ::-1]
-                print(f"  {mode:4s} #{k}: Pillow's own convert('RGB') vs cv2.imread: "
-                      f"{diff(pil, bgr[..., ::-1])}; zslbench, file -> 256x256: "
-                      f"{diff(decode_image(path, 256), whole_ref)}")
+                print(
+                    f"  {mode:4s} #{k}: Pillow's own convert('RGB') vs cv2.imread: "
+                    f"{diff(pil, bgr[..., ::-1])}; zslbench, file -> 256x256: "
+                    f"{diff(decode_image(path, 256), whole_ref)}"
+                )
 
 
 if __name__ == "__main__":

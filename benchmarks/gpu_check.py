@@ -37,10 +37,9 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (puts the checkout first on sys.path)
-from _common import ROOT, machine_header, median, verdict
-
 import numpy as np
 import torch
+from _common import ROOT, machine_header, median, verdict
 
 from zslbench.devices import canonical_device
 from zslbench.numerics import cuda_reproducibility, numeric_context
@@ -61,8 +60,13 @@ class Checks:
 
 def switches() -> tuple:
     cudnn = torch.backends.cudnn
-    return (torch.are_deterministic_algorithms_enabled(), cudnn.benchmark, cudnn.deterministic,
-            torch.backends.cuda.matmul.allow_tf32, cudnn.allow_tf32)
+    return (
+        torch.are_deterministic_algorithms_enabled(),
+        cudnn.benchmark,
+        cudnn.deterministic,
+        torch.backends.cuda.matmul.allow_tf32,
+        cudnn.allow_tf32,
+    )
 
 
 def finite(metrics: dict) -> bool:
@@ -74,12 +78,17 @@ def check_record(check: Checks, what: str, rec: dict, dev: torch.device, tf32: b
     check(f"{what}: the record's device is {dev}", env.get("device") == str(dev), str(env.get("device")))
     check(f"{what}: finite metrics", finite(rec["metrics"]))
     if dev.type == "cuda":
-        check(f"{what}: deterministic algorithms, no cuDNN autotuning",
-              num.get("deterministic_algorithms") is True and num.get("cudnn_deterministic") is True
-              and num.get("cudnn_benchmark") is False)
-        check(f"{what}: TF32 {'on' if tf32 else 'off'} (matmul and cuDNN)",
-              num.get("matmul_tf32") is tf32 and num.get("cudnn_tf32") is tf32,
-              f"matmul_tf32={num.get('matmul_tf32')}, cudnn_tf32={num.get('cudnn_tf32')}")
+        check(
+            f"{what}: deterministic algorithms, no cuDNN autotuning",
+            num.get("deterministic_algorithms") is True
+            and num.get("cudnn_deterministic") is True
+            and num.get("cudnn_benchmark") is False,
+        )
+        check(
+            f"{what}: TF32 {'on' if tf32 else 'off'} (matmul and cuDNN)",
+            num.get("matmul_tf32") is tf32 and num.get("cudnn_tf32") is tf32,
+            f"matmul_tf32={num.get('matmul_tf32')}, cudnn_tf32={num.get('cudnn_tf32')}",
+        )
 
 
 def gzsl_step(check: Checks, dev: torch.device, tmp: Path) -> None:
@@ -91,15 +100,31 @@ def gzsl_step(check: Checks, dev: torch.device, tmp: Path) -> None:
     print("\n1. GZSL: mlp3+cn on synthetic CUB, profile quick")
     before = switches()
     t0 = time.perf_counter()
-    gpu = run_gzsl("mlp3+cn", "cub", seed=1, profile="quick", source="synthetic", device=str(dev),
-                   results=tmp / "gzsl-dev", progress=False).record
+    gpu = run_gzsl(
+        "mlp3+cn",
+        "cub",
+        seed=1,
+        profile="quick",
+        source="synthetic",
+        device=str(dev),
+        results=tmp / "gzsl-dev",
+        progress=False,
+    ).record
     print(f"  {dev}: {time.perf_counter() - t0:.1f} s; " + _metrics_text(gpu, ("S", "U", "H", "AUSUC")))
     check_record(check, "GZSL", gpu, dev)
     check("GZSL: the caller's torch switches restored after the run", switches() == before)
     if dev.type == "cuda":
         t0 = time.perf_counter()
-        cpu = run_gzsl("mlp3+cn", "cub", seed=1, profile="quick", source="synthetic", device="cpu",
-                       results=tmp / "gzsl-cpu", progress=False).record
+        cpu = run_gzsl(
+            "mlp3+cn",
+            "cub",
+            seed=1,
+            profile="quick",
+            source="synthetic",
+            device="cpu",
+            results=tmp / "gzsl-cpu",
+            progress=False,
+        ).record
         print(f"  cpu: {time.perf_counter() - t0:.1f} s; " + _metrics_text(cpu, ("S", "U", "H", "AUSUC")))
         diffs = {k: abs(gpu["metrics"][k] - cpu["metrics"][k]) for k in ("S", "U", "H", "AUSUC")}
         print("  |GPU - CPU| (not checked): " + ", ".join(f"{k} {v:.4f}" for k, v in diffs.items()))
@@ -116,13 +141,23 @@ def images_step(check: Checks, dev: torch.device, tmp: Path, methods) -> None:
         return execute_run(get_track("czsl-images"), method, **kw)
 
     print("\n2. image track: synthetic CUB images, profile quick (32 px, random ResNet-18), with ClassNorm")
-    common = dict(dataset="cub", seed=1, classnorm=True, profile="quick", source="synthetic", device=str(dev),
-                  results=tmp / "images", progress=False)
+    common = dict(
+        dataset="cub",
+        seed=1,
+        classnorm=True,
+        profile="quick",
+        source="synthetic",
+        device=str(dev),
+        results=tmp / "images",
+        progress=False,
+    )
     for method in methods:
         t0 = time.perf_counter()
         out = run_czsl_images(method, **common)
-        print(f"  {method}: {time.perf_counter() - t0:.1f} s, run {out.run_id}; "
-              + _metrics_text(out.record, ("mAUC", "mH", "mJA", "forgetting")))
+        print(
+            f"  {method}: {time.perf_counter() - t0:.1f} s, run {out.run_id}; "
+            + _metrics_text(out.record, ("mAUC", "mH", "mJA", "forgetting"))
+        )
         check_record(check, f"image track {method}", out.record, dev)
     plain = run_czsl_images("sequential", **common)
     bf16 = run_czsl_images("sequential", **common, overrides={"amp": "bf16"})
@@ -134,9 +169,12 @@ def images_step(check: Checks, dev: torch.device, tmp: Path, methods) -> None:
     tf32 = run_czsl_images("sequential", **common, overrides={"cuda_tf32": True})
     print(f"  sequential cuda_tf32=true: run {tf32.run_id}; " + _metrics_text(tf32.record, ("mAUC", "mH", "mJA")))
     check_record(check, "image track sequential, cuda_tf32=true", tf32.record, dev, tf32=True)
-    check("cuda_tf32=true: in the record's config and another run id",
-          tf32.record["config"].get("cuda_tf32") is True and tf32.run_id != plain.run_id
-          and "cuda_tf32" not in plain.record["config"])
+    check(
+        "cuda_tf32=true: in the record's config and another run id",
+        tf32.record["config"].get("cuda_tf32") is True
+        and tf32.run_id != plain.run_id
+        and "cuda_tf32" not in plain.record["config"],
+    )
 
 
 def jobs_step(check: Checks, dev: torch.device, tmp: Path, quick: bool) -> None:
@@ -145,16 +183,43 @@ def jobs_step(check: Checks, dev: torch.device, tmp: Path, quick: bool) -> None:
     metrics = {}
     for jobs in (1, 2):
         folder = tmp / f"jobs{jobs}"
-        cmd = [sys.executable, "-m", "zslbench", "run", "--all", "--profile", "quick", "--device", str(dev),
-               "--data", "synthetic", "--models", "mlp3+cn,linear", "--methods", "sequential,agem",
-               "--tracks", "images", "--datasets", "cub", "--seeds", seeds, "--jobs", str(jobs),
-               "--results", str(folder)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "zslbench",
+            "run",
+            "--all",
+            "--profile",
+            "quick",
+            "--device",
+            str(dev),
+            "--data",
+            "synthetic",
+            "--models",
+            "mlp3+cn,linear",
+            "--methods",
+            "sequential,agem",
+            "--tracks",
+            "images",
+            "--datasets",
+            "cub",
+            "--seeds",
+            seeds,
+            "--jobs",
+            str(jobs),
+            "--results",
+            str(folder),
+        ]
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+        )
         seconds = time.perf_counter() - t0
-        if not check(f"--jobs {jobs}: the sweep finished", proc.returncode == 0,
-                     f"{seconds:.1f} s" if proc.returncode == 0 else proc.stderr.strip()[-800:]):
+        if not check(
+            f"--jobs {jobs}: the sweep finished",
+            proc.returncode == 0,
+            f"{seconds:.1f} s" if proc.returncode == 0 else proc.stderr.strip()[-800:],
+        ):
             return
         metrics[jobs] = {}
         for rec_path in sorted(folder.glob("runs/*/record.json")):
@@ -176,18 +241,28 @@ def timing_step(dev: torch.device, size: int, steps: int, reps: int) -> None:
     from zslbench.train.czsl_images import image_inputs, image_split_of
 
     batch, classes = 32, 16
-    print(f"\n4. timing (not checked): trainer steps, sequential+cn, batch {batch}, {size} px, {steps} steps, "
-          f"median of {reps}")
+    print(
+        f"\n4. timing (not checked): trainer steps, sequential+cn, batch {batch}, {size} px, {steps} steps, "
+        f"median of {reps}"
+    )
     rng = np.random.default_rng(0)
     per_class = 2 * (steps * batch // classes)
     labels = np.repeat(np.arange(2 * classes), per_class)
     rank = np.tile(np.arange(per_class), 2 * classes)
     data = ImageData(
-        name="cub", source="synthetic", images=rng.integers(0, 256, (labels.size, size, size, 3), dtype=np.uint8),
-        labels=labels.astype(np.int64), attrs=rng.random((2 * classes, 312)).astype(np.float32),
-        splits={"train": np.flatnonzero(rank % 2 == 0), "val": np.zeros(0, dtype=np.int64),
-                "test": np.flatnonzero(rank % 2 == 1)},
-        class_names=tuple(map(str, range(2 * classes))), fingerprint="gpu-check", attr_source="random",
+        name="cub",
+        source="synthetic",
+        images=rng.integers(0, 256, (labels.size, size, size, 3), dtype=np.uint8),
+        labels=labels.astype(np.int64),
+        attrs=rng.random((2 * classes, 312)).astype(np.float32),
+        splits={
+            "train": np.flatnonzero(rank % 2 == 0),
+            "val": np.zeros(0, dtype=np.int64),
+            "test": np.flatnonzero(rank % 2 == 1),
+        },
+        class_names=tuple(map(str, range(2 * classes))),
+        fingerprint="gpu-check",
+        attr_source="random",
         image_size=size,
     )
     arms = [("float32", "off", False), ("bf16 autocast", "bf16", False)]
@@ -195,8 +270,16 @@ def timing_step(dev: torch.device, size: int, steps: int, reps: int) -> None:
         arms.insert(1, ("TF32", "off", True))
     rates = {}
     for name, amp, tf32 in arms:
-        cfg = CZSLImageConfig(tasks_cub=2, epochs_per_task=1, batch_size=batch, image_size=size,
-                              backbone_weights="none", inference_batch_size=64, amp=amp, cuda_tf32=tf32)
+        cfg = CZSLImageConfig(
+            tasks_cub=2,
+            epochs_per_task=1,
+            batch_size=batch,
+            image_size=size,
+            backbone_weights="none",
+            inference_batch_size=64,
+            amp=amp,
+            cuda_tf32=tf32,
+        )
         with numeric_context(1, str(dev), tf32):
             torch.manual_seed(1)
             setup = prepare_czsl(data, cfg, 1, image_split_of(data))
@@ -221,8 +304,10 @@ def timing_step(dev: torch.device, size: int, steps: int, reps: int) -> None:
             _sync(dev)
             eval_s = time.perf_counter() - t0
         rates[name] = n / median(times)
-        print(f"  {name:<14} training {rates[name]:9.1f} img/s ({n} images per task, loss {row['mean_loss']:.3f}); "
-              f"evaluation forward {eval_rows.shape[0] / eval_s:9.1f} img/s")
+        print(
+            f"  {name:<14} training {rates[name]:9.1f} img/s ({n} images per task, loss {row['mean_loss']:.3f}); "
+            f"evaluation forward {eval_rows.shape[0] / eval_s:9.1f} img/s"
+        )
     base = rates["float32"]
     print("  relative to float32: " + ", ".join(f"{k} {v / base:.2f}x" for k, v in rates.items() if k != "float32"))
 
@@ -242,16 +327,20 @@ def main() -> int:
     args = ap.parse_args()
     machine_header("CUDA path checks")
     if args.device != "cpu" and not torch.cuda.is_available():
-        print(f"no CUDA: torch {torch.__version__} (CUDA build: {torch.version.cuda or 'none'}) sees no usable "
-              "GPU; nothing was checked")
+        print(
+            f"no CUDA: torch {torch.__version__} (CUDA build: {torch.version.cuda or 'none'}) sees no usable "
+            "GPU; nothing was checked"
+        )
         return 0
     dev = canonical_device(args.device)
     if dev.type == "cuda":
         for key, value in cuda_reproducibility(os.environ)["set_env"].items():
             os.environ[key] = value  # before the first cuBLAS handle (the sweeps' workers inherit it)
         props = torch.cuda.get_device_properties(dev)
-        print(f"device {dev}: {props.name}, capability {props.major}.{props.minor}, "
-              f"{props.total_memory / 2**30:.1f} GiB; CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}")
+        print(
+            f"device {dev}: {props.name}, capability {props.major}.{props.minor}, "
+            f"{props.total_memory / 2**30:.1f} GiB; CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"
+        )
     else:
         print("REHEARSAL on the CPU: the steps run, the GPU-only checks are left out; nothing here is a GPU check")
     steps = args.steps or (4 if args.quick else 20)
@@ -262,8 +351,10 @@ def main() -> int:
         jobs_step(check, dev, Path(tmp), args.quick)
     timing_step(dev, args.image_size, steps, args.reps)
     failed = [name for name, ok in check.results if not ok]
-    print(f"\n{len(check.results) - len(failed)} of {len(check.results)} checks passed"
-          + (f"; FAILED: {'; '.join(failed)}" if failed else ""))
+    print(
+        f"\n{len(check.results) - len(failed)} of {len(check.results)} checks passed"
+        + (f"; FAILED: {'; '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

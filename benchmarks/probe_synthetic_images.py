@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-from zslbench.data.images import load_image_dataset  # noqa: E402
+from zslbench.data.images import load_image_dataset
 
 
 class Probe(nn.Module):
@@ -36,9 +36,16 @@ class Probe(nn.Module):
         def block(cin, cout):
             return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
 
-        self.images = nn.Sequential(*block(3, 32), nn.MaxPool2d(2), *block(32, 64), nn.MaxPool2d(2),
-                                    *block(64, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                    nn.Linear(128, dim))
+        self.images = nn.Sequential(
+            *block(3, 32),
+            nn.MaxPool2d(2),
+            *block(32, 64),
+            nn.MaxPool2d(2),
+            *block(64, 128),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(128, dim),
+        )
         self.attrs = nn.Sequential(nn.Linear(attr_dim, 256), nn.ReLU(), nn.Linear(256, dim))
 
     def forward(self, x, a):
@@ -55,8 +62,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
-    data = load_image_dataset(args.dataset, "synthetic", None, image_size=args.size,
-                              synthetic_scale=args.scale)
+    data = load_image_dataset(args.dataset, "synthetic", None, image_size=args.size, synthetic_scale=args.scale)
     x = torch.tensor(np.asarray(data.images)).permute(0, 3, 1, 2).float() / 255.0
     x = (x - x.mean((0, 2, 3), keepdim=True)) / x.std((0, 2, 3), keepdim=True)
     y = torch.tensor(data.labels)
@@ -79,8 +85,10 @@ def main() -> None:
     test_s, test_u = test[is_seen[y[test]]], test[~is_seen[y[test]]]
     model = Probe(data.attr_dim)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    print(f"synthetic {args.dataset} at {args.size} px, scale {args.scale}: {train.numel()} training "
-          f"images of {seen.numel()} classes; {n_unseen} unseen classes")
+    print(
+        f"synthetic {args.dataset} at {args.size} px, scale {args.scale}: {train.numel()} training "
+        f"images of {seen.numel()} classes; {n_unseen} unseen classes"
+    )
     t0 = time.time()
     for epoch in range(args.epochs):
         model.train()
@@ -95,9 +103,12 @@ def main() -> None:
         with torch.no_grad():
             acc_s = (model(x[test_s], a[seen]).argmax(1) == to_seen[y[test_s]]).float().mean().item()
             acc_u = (model(x[test_u], a[unseen]).argmax(1) == to_unseen[y[test_u]]).float().mean().item()
-        print(f"epoch {epoch + 1}: seen {acc_s:.3f} ({seen.numel()}-way, chance {1 / seen.numel():.3f}), "
-              f"zero-shot unseen {acc_u:.3f} ({n_unseen}-way, chance {1 / n_unseen:.3f}) "
-              f"[{time.time() - t0:.0f} s, load {os.getloadavg()[0]:.1f}]", flush=True)
+        print(
+            f"epoch {epoch + 1}: seen {acc_s:.3f} ({seen.numel()}-way, chance {1 / seen.numel():.3f}), "
+            f"zero-shot unseen {acc_u:.3f} ({n_unseen}-way, chance {1 / n_unseen:.3f}) "
+            f"[{time.time() - t0:.0f} s, load {os.getloadavg()[0]:.1f}]",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

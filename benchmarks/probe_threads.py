@@ -28,9 +28,8 @@ import sys
 import time
 
 import _common  # noqa: F401  (puts the checkout first on sys.path)
-from _common import load_text, machine_header
-
 import torch
+from _common import load_text, machine_header
 from torch.nn import functional as F
 
 
@@ -62,11 +61,11 @@ def probes() -> dict:
     }.items():
         a, b = _inputs(hash(name) % 1000, (m, k), (k, n))
         out[name] = lambda a=a, b=b: a @ b
-    big, = _inputs(1, (645, 1024))
-    feats, = _inputs(2, (20000, 2048))
-    logits, = _inputs(3, (256, 645))
+    (big,) = _inputs(1, (645, 1024))
+    (feats,) = _inputs(2, (20000, 2048))
+    (logits,) = _inputs(3, (256, 645))
     y = torch.randint(0, 645, (256,), generator=torch.Generator().manual_seed(4))
-    flat, = _inputs(5, (4_000_000,))
+    (flat,) = _inputs(5, (4_000_000,))
     out["sum over classes dim 0 [645x1024] (ClassNorm mean)"] = lambda: big.mean(dim=0)
     out["sum of squares dim 0 [645x1024] (ClassNorm var)"] = lambda: (big * big).sum(dim=0)
     out["norm dim 1 [20000x2048] (feature norms)"] = lambda: feats.norm(dim=1)
@@ -125,12 +124,18 @@ def run_probes(verbose: bool = True) -> dict:
             two = fn()
             torch.set_num_threads(1)
             again = fn()
-            res[name] = {"same_1_vs_2": _same(one, two), "max_rel_diff": _max_rel(one, two),
-                         "repeatable": _same(one, again), "digest": _digest(one)}
+            res[name] = {
+                "same_1_vs_2": _same(one, two),
+                "max_rel_diff": _max_rel(one, two),
+                "repeatable": _same(one, again),
+                "digest": _digest(one),
+            }
             if verbose:
                 r = res[name]
-                print(f"  {'same' if r['same_1_vs_2'] else 'DIFFER'} {r['max_rel_diff']:9.2e}  "
-                      f"{'' if r['repeatable'] else '(NOT repeatable at 1 thread) '}{name}")
+                print(
+                    f"  {'same' if r['same_1_vs_2'] else 'DIFFER'} {r['max_rel_diff']:9.2e}  "
+                    f"{'' if r['repeatable'] else '(NOT repeatable at 1 thread) '}{name}"
+                )
     finally:
         torch.set_num_threads(before)
     return res
@@ -140,15 +145,15 @@ def _digest(t) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for x in (t if isinstance(t, tuple) else (t,)):
+    for x in t if isinstance(t, tuple) else (t,):
         h.update(x.detach().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
 
 def whole_runs(verbose: bool = True) -> dict:
     """A small GZSL and CZSL run at 1 and at 2 threads: every metric compared."""
-    from zslbench.tracks import make_config
     from zslbench.data import load_dataset
+    from zslbench.tracks import make_config
     from zslbench.train.czsl import train_czsl
     from zslbench.train.gzsl import torch_threads, train_gzsl
 
@@ -158,9 +163,12 @@ def whole_runs(verbose: bool = True) -> dict:
     ccfg = make_config("czsl-features", "quick", {"synthetic_scale": 0.05})
     cdata = load_dataset("cub", "synthetic", scale=0.05)
     for label, fn in {
-        "GZSL mlp3+cn cub (quick, 2 epochs, 10%)": lambda: train_gzsl(gdata, "mlp3+cn", gcfg, 3, progress=False).metrics,
-        "CZSL ewc-online+cn cub (quick, 5%)": lambda: train_czsl(cdata, "ewc-online", ccfg, 3, classnorm=True,
-                                                                  progress=False).metrics,
+        "GZSL mlp3+cn cub (quick, 2 epochs, 10%)": lambda: (
+            train_gzsl(gdata, "mlp3+cn", gcfg, 3, progress=False).metrics
+        ),
+        "CZSL ewc-online+cn cub (quick, 5%)": lambda: (
+            train_czsl(cdata, "ewc-online", ccfg, 3, classnorm=True, progress=False).metrics
+        ),
     }.items():
         with torch_threads(1):
             m1 = fn()
@@ -176,8 +184,8 @@ def whole_runs(verbose: bool = True) -> dict:
 def epoch_seconds(reps: int = 1) -> float:
     """Median CPU seconds of one `paper`-profile GZSL epoch of mlp3+cn on synthetic SUN at 25% of
     the images, at one thread (the cost of an env arm)."""
-    from zslbench.tracks import make_config
     from zslbench.data import load_dataset
+    from zslbench.tracks import make_config
     from zslbench.train.gzsl import torch_threads, train_gzsl
 
     cfg = make_config("gzsl", "paper", {"epochs": 1, "synthetic_scale": 0.25, "trace": False})
@@ -217,8 +225,12 @@ def env_arms() -> None:
     for label, r in results.items():
         differ = [n for n, p in r["probes"].items() if not p["same_1_vs_2"]]
         runs = [n for n, p in r["runs"].items() if not p["same"]]
-        cost = "" if math.isnan(r["epoch_s"]) else f"; epoch {r['epoch_s']:.2f} s CPU" + (
-            f" ({r['epoch_s'] / base['epoch_s']:.2f} x unset)" if base else "")
+        cost = (
+            ""
+            if math.isnan(r["epoch_s"])
+            else f"; epoch {r['epoch_s']:.2f} s CPU"
+            + (f" ({r['epoch_s'] / base['epoch_s']:.2f} x unset)" if base else "")
+        )
         print(f"\n{label}: cpu capability {r['capability']}{cost}")
         print(f"  probes differing between 1 and 2 threads: {differ or 'none'}")
         if r["runs"]:
@@ -231,15 +243,19 @@ def env_arms() -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--env-arms", action="store_true", help="also run the probes under MKL_CBWR / ATEN_CPU_CAPABILITY")
-    ap.add_argument("--ops-only", action="store_true",
-                    help="with --env-arms: the operations only (no whole runs, no epoch timing)")
+    ap.add_argument(
+        "--ops-only", action="store_true", help="with --env-arms: the operations only (no whole runs, no epoch timing)"
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         ops_only = os.environ.get("PROBE_OPS_ONLY") == "1"
-        r = {"probes": run_probes(False), "runs": {} if ops_only else whole_runs(False),
-             "epoch_s": math.nan if ops_only else epoch_seconds(),
-             "capability": torch.backends.cpu.get_cpu_capability()}
+        r = {
+            "probes": run_probes(False),
+            "runs": {} if ops_only else whole_runs(False),
+            "epoch_s": math.nan if ops_only else epoch_seconds(),
+            "capability": torch.backends.cpu.get_cpu_capability(),
+        }
         print(json.dumps(r))
         return 0
     machine_header("1 vs 2 torch threads, bit for bit")
@@ -251,7 +267,9 @@ def main() -> int:
     from zslbench.environment import numeric_environment
 
     env = numeric_environment("cpu")
-    print(f"numeric environment: {json.dumps({k: env.get(k) for k in ('cpu_model', 'cpu_capability', 'mkl', 'onednn', 'numpy_blas')})}")
+    print(
+        f"numeric environment: {json.dumps({k: env.get(k) for k in ('cpu_model', 'cpu_capability', 'mkl', 'onednn', 'numpy_blas')})}"
+    )
     print("\n== operations (same inputs; 'DIFFER' = some output bit differs; max relative difference)")
     run_probes()
     print("\n== whole runs (every metric)")

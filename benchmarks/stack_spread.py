@@ -36,8 +36,18 @@ ARMS = {
     "MKL_CBWR=COMPATIBLE": {"MKL_CBWR": "COMPATIBLE"},
     "both": {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"},
 }
-SWEEP = ["--profile", "quick", "--datasets", "cub,sun", "--models", "mlp3+cn,linear", "--methods", "ewc-online",
-         "--seeds", "1,2"]
+SWEEP = [
+    "--profile",
+    "quick",
+    "--datasets",
+    "cub,sun",
+    "--models",
+    "mlp3+cn,linear",
+    "--methods",
+    "ewc-online",
+    "--seeds",
+    "1,2",
+]
 QUICK = ["--profile", "quick", "--datasets", "cub", "--models", "mlp3+cn", "--methods", "ewc-online", "--seeds", "1,2"]
 
 
@@ -64,8 +74,12 @@ def main() -> int:
         env.update(extra)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         out = tmp / label.replace("=", "_").replace(" ", "_")
-        proc = subprocess.run([sys.executable, "-m", "zslbench", "run", "--all", *sweep, "--jobs", "1",
-                               "--results", str(out)], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "zslbench", "run", "--all", *sweep, "--jobs", "1", "--results", str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             print(f"{label}: the sweep failed:\n{proc.stderr[-2000:]}")
             return 1

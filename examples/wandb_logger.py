@@ -22,8 +22,13 @@ class WandbLogger(RunLogger):
     def log_run(self, run: LoggedRun) -> None:
         import wandb
 
-        wb = wandb.init(project=os.environ.get("WANDB_PROJECT", "zslbench"), name=run.label,
-                        config=dict(run.params), tags=[run.record.get("kind", "run")], job_type="zslbench")
+        wb = wandb.init(
+            project=os.environ.get("WANDB_PROJECT", "zslbench"),
+            name=run.label,
+            config=dict(run.params),
+            tags=[run.record.get("kind", "run")],
+            job_type="zslbench",
+        )
         try:
             for row in run.epochs.to_dict("records"):
                 values = {k: v for k, v in row.items() if k != "step" and isinstance(v, (int, float))}

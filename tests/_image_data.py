@@ -7,8 +7,9 @@ import numpy as np
 from zslbench.data.images.types import ImageData
 
 
-def make_image_data(name: str = "cub", n_classes: int = 8, per_class: int = 6, size: int = 32,
-                    attr_dim: int = 12, seed: int = 0) -> ImageData:
+def make_image_data(
+    name: str = "cub", n_classes: int = 8, per_class: int = 6, size: int = 32, attr_dim: int = 12, seed: int = 0
+) -> ImageData:
     """Class-dependent uint8 RGB images: each class has its own colour and stripe frequency,
     plus noise; half of every class's images train, the rest test (SUN-like: a val part too)."""
     rng = np.random.default_rng(seed)
@@ -29,8 +30,14 @@ def make_image_data(name: str = "cub", n_classes: int = 8, per_class: int = 6, s
     else:
         train, val, test = np.flatnonzero(rank % 2 == 0), np.zeros(0, dtype=np.int64), np.flatnonzero(rank % 2 == 1)
     return ImageData(
-        name=name, source="synthetic", images=images, labels=labels.astype(np.int64), attrs=attrs,
-        splits={"train": train, "val": val, "test": test}, class_names=tuple(f"c{i}" for i in range(n_classes)),
-        fingerprint=f"test-images-{name}-{n_classes}-{per_class}-{size}-{seed}", attr_source="synthetic",
+        name=name,
+        source="synthetic",
+        images=images,
+        labels=labels.astype(np.int64),
+        attrs=attrs,
+        splits={"train": train, "val": val, "test": test},
+        class_names=tuple(f"c{i}" for i in range(n_classes)),
+        fingerprint=f"test-images-{name}-{n_classes}-{per_class}-{size}-{seed}",
+        attr_source="synthetic",
         image_size=size,
     )

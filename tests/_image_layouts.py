@@ -48,5 +48,7 @@ def cub_archive(path: Path, cub_root: Path) -> Path:
 
 
 def sun_archives(folder: Path, sun_root: Path) -> list[Path]:
-    return [tgz(folder / "SUNAttributeDB_Images.tar.gz", {"images": sun_root / "images"}),
-            tgz(folder / "SUNAttributeDB.tar.gz", {"SUNAttributeDB": sun_root / "SUNAttributeDB"})]
+    return [
+        tgz(folder / "SUNAttributeDB_Images.tar.gz", {"images": sun_root / "images"}),
+        tgz(folder / "SUNAttributeDB.tar.gz", {"SUNAttributeDB": sun_root / "SUNAttributeDB"}),
+    ]

@@ -17,8 +17,7 @@ import scipy.io as sio
 
 # ../shared beside the repository; $ZSLBENCH_TEST_XLSA17 points elsewhere (e.g. from a git worktree).
 SHARED = Path(
-    os.environ.get("ZSLBENCH_TEST_XLSA17")
-    or Path(__file__).resolve().parents[2] / "shared" / "data" / "xlsa17"
+    os.environ.get("ZSLBENCH_TEST_XLSA17") or Path(__file__).resolve().parents[2] / "shared" / "data" / "xlsa17"
 )
 MAIN = ("trainval_loc", "test_seen_loc", "test_unseen_loc")
 

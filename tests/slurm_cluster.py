@@ -32,8 +32,10 @@ def missing_requirements() -> str | None:
         return "needs root (slurmd and munged run as root/munge)"
     missing = [b for b in BINARIES if shutil.which(b) is None and not Path("/usr/sbin", b).exists()]
     if missing:
-        return ("SLURM/munge binaries missing: " + ", ".join(missing) + " (apt-get install slurmctld slurmd "
-                "slurm-client munge)")
+        return (
+            "SLURM/munge binaries missing: " + ", ".join(missing) + " (apt-get install slurmctld slurmd "
+            "slurm-client munge)"
+        )
     try:
         pwd.getpwnam("munge")
     except KeyError:
@@ -102,16 +104,41 @@ def local_slurm_cluster(cpus: int = 2, timeout: float = 60):
     env = dict(os.environ, SLURM_CONF=str(conf))
     procs: list[subprocess.Popen] = []
     try:
-        procs.append(subprocess.Popen(
-            ["runuser", "-u", "munge", "--", _exe("munged"), "--foreground", f"--socket={sock}",
-             f"--pid-file={munge_dir}/munged.pid", f"--seed-file={munge_dir}/munged.seed",
-             f"--log-file={munge_dir}/munged.log"],
-            stdout=subprocess.DEVNULL, stderr=open(tmp / "munged.err", "wb")))
+        procs.append(
+            subprocess.Popen(
+                [
+                    "runuser",
+                    "-u",
+                    "munge",
+                    "--",
+                    _exe("munged"),
+                    "--foreground",
+                    f"--socket={sock}",
+                    f"--pid-file={munge_dir}/munged.pid",
+                    f"--seed-file={munge_dir}/munged.seed",
+                    f"--log-file={munge_dir}/munged.log",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=open(tmp / "munged.err", "wb"),
+            )
+        )
         _wait(lambda: sock.exists(), timeout, f"munged did not start (see {tmp}/munged.err)")
-        procs.append(subprocess.Popen([_exe("slurmctld"), "-D", "-i"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=open(tmp / "slurmctld.err", "wb")))
-        procs.append(subprocess.Popen([_exe("slurmd"), "-D", "-N", "localhost"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=open(tmp / "slurmd.err", "wb")))
+        procs.append(
+            subprocess.Popen(
+                [_exe("slurmctld"), "-D", "-i"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(tmp / "slurmctld.err", "wb"),
+            )
+        )
+        procs.append(
+            subprocess.Popen(
+                [_exe("slurmd"), "-D", "-N", "localhost"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(tmp / "slurmd.err", "wb"),
+            )
+        )
 
         def idle() -> bool:
             for p in procs:

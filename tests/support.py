@@ -13,10 +13,10 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 SITEHOOKS = Path(__file__).resolve().parent / "sitehooks"  # see sitehooks/sitecustomize.py
@@ -28,8 +28,14 @@ WAIT_S = 300.0
 # --------------------------------------------------------------------------- the CLI
 def zsl(*args, env: dict | None = None, cwd=None, timeout: float = 600) -> subprocess.CompletedProcess:
     """`python -m zslbench ARGS` in a new process (this checkout first on its path)."""
-    return subprocess.run([sys.executable, "-m", "zslbench", *map(str, args)], capture_output=True, text=True,
-                          env=cli_env(**(env or {})), cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "zslbench", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=cli_env(**(env or {})),
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def cli_env(**extra: str) -> dict:
@@ -93,8 +99,7 @@ def one_line_message(excinfo) -> str:
 
 
 # --------------------------------------------------------------------------- waiting
-def wait_for(condition: Callable[[], object], what: str, proc: subprocess.Popen | None = None,
-             timeout: float = WAIT_S):
+def wait_for(condition: Callable[[], object], what: str, proc: subprocess.Popen | None = None, timeout: float = WAIT_S):
     """Poll `condition` until it returns something true (and return that).  Fails when `proc`
     ends first or after `timeout` seconds; the timeout only bounds a hung test."""
     deadline = time.monotonic() + timeout

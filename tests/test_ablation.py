@@ -14,10 +14,10 @@ from zslbench import store
 from zslbench.ablation import flips, parse_options
 from zslbench.applicability import czsl_traits, gzsl_traits
 from zslbench.config import CZSLConfig, GZSLConfig
-from zslbench.tracks import make_config
 from zslbench.errors import ConfigError
 from zslbench.presets import PRESETS, with_preset
 from zslbench.sweep import plan_sweep
+from zslbench.tracks import make_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,8 @@ def gz(model: str, options, preset=None, explicit=()):
 
 def test_alternatives_per_kind_of_option():
     assert [(f.option, f.value, dict(f.overrides)) for f in gz("mlp3+cn", ["select_epoch"])] == [
-        ("select_epoch", "best_test_H", {"select_epoch": "best_test_H"})]
+        ("select_epoch", "best_test_H", {"select_epoch": "best_test_H"})
+    ]
     assert [f.value for f in gz("mlp3+cn", ["seen_logit_scale"])] == ["1.0", "0.95"]
     assert [f.value for f in gz("mlp3+cn", ["attr_norm"])] == ["unit", "standardize", "none"]
     assert [f.overrides for f in gz("mlp3+cn", ["cn_affine_first"])] == [{"cn_affine_first": True}]  # bool
@@ -44,7 +45,9 @@ def test_only_where_the_option_acts():
     traits = czsl_traits("sequential", False, "cub", "synthetic")
     assert flips(["agem_ref_grad"], "czsl-features", CZSLConfig, "czsl", traits, cfg, None) == []
     traits = czsl_traits("agem", False, "cub", "synthetic")
-    assert [f.value for f in flips(["agem_ref_grad"], "czsl-features", CZSLConfig, "czsl", traits, cfg, None)] == ["clean"]
+    assert [f.value for f in flips(["agem_ref_grad"], "czsl-features", CZSLConfig, "czsl", traits, cfg, None)] == [
+        "clean"
+    ]
 
 
 def test_preset_flip():
@@ -70,8 +73,15 @@ def test_bad_options_fail_with_one_line():
 
 
 def test_plan_puts_the_flipped_runs_beside_the_grid():
-    plan = plan_sweep("quick", models=["mlp3+cn"], datasets=["cub"], seeds=[1, 2], source="synthetic",
-                      results=Path("/nonexistent/results"), ablate=["select_epoch", "seen_logit_scale"])
+    plan = plan_sweep(
+        "quick",
+        models=["mlp3+cn"],
+        datasets=["cub"],
+        seeds=[1, 2],
+        source="synthetic",
+        results=Path("/nonexistent/results"),
+        ablate=["select_epoch", "seen_logit_scale"],
+    )
     base = [j for j in plan.jobs if not j.ablation]
     extra = [j for j in plan.jobs if j.ablation]
     # on CUB the default seen_logit_scale=colab_rule already means 1.0: only 0.95 changes anything
@@ -81,15 +91,30 @@ def test_plan_puts_the_flipped_runs_beside_the_grid():
     assert {j.seed for j in extra} == {1, 2}
     assert any("--ablate select_epoch,seen_logit_scale: 4 runs" in n for n in plan.notes)
     skipped = [n for n in plan.notes if n.startswith("--ablate: not planned")]
-    assert skipped == ["--ablate: not planned, as the flipped run would act with the same setting and measure "
-                       "nothing: seen_logit_scale=1.0 on cub: the run's seen_logit_scale=colab_rule already "
-                       "resolves to 1.0 there"]
-    without = plan_sweep("quick", models=["mlp3+cn"], datasets=["cub"], seeds=[1, 2], source="synthetic",
-                         results=Path("/nonexistent/results"))
+    assert skipped == [
+        "--ablate: not planned, as the flipped run would act with the same setting and measure "
+        "nothing: seen_logit_scale=1.0 on cub: the run's seen_logit_scale=colab_rule already "
+        "resolves to 1.0 there"
+    ]
+    without = plan_sweep(
+        "quick",
+        models=["mlp3+cn"],
+        datasets=["cub"],
+        seeds=[1, 2],
+        source="synthetic",
+        results=Path("/nonexistent/results"),
+    )
     assert [j.run_id for j in without.jobs] == [j.run_id for j in base]  # the grid's ids do not move
     with pytest.raises(ConfigError, match="changes none of the planned runs"):
-        plan_sweep("quick", models=["mlp3"], datasets=["cub"], seeds=[1], source="synthetic",
-                   results=Path("/nonexistent/results"), ablate=["cn_denominator"])
+        plan_sweep(
+            "quick",
+            models=["mlp3"],
+            datasets=["cub"],
+            seeds=[1],
+            source="synthetic",
+            results=Path("/nonexistent/results"),
+            ablate=["cn_denominator"],
+        )
 
 
 def test_a_flip_is_planned_only_where_the_resolved_value_changes():
@@ -97,13 +122,20 @@ def test_a_flip_is_planned_only_where_the_resolved_value_changes():
     traits = gzsl_traits("mlp3+cn", "sun", "synthetic")
     for ds, kept in (("cub", ["seen_logit_scale=0.95"]), ("sun", ["seen_logit_scale=1.0"])):
         skipped: list[str] = []
-        found = flips(["seen_logit_scale"], "gzsl", GZSLConfig, "gzsl", traits, cfg, None, dataset=ds,
-                      skipped=skipped)
+        found = flips(["seen_logit_scale"], "gzsl", GZSLConfig, "gzsl", traits, cfg, None, dataset=ds, skipped=skipped)
         assert [f.label for f in found] == kept
         assert len(skipped) == 1 and f" on {ds}: " in skipped[0]
     # a run with a constant factor: both alternatives differ from it
-    found = flips(["seen_logit_scale"], "gzsl", GZSLConfig, "gzsl", traits, {**cfg, "seen_logit_scale": "0.9"},
-                  None, dataset="cub")
+    found = flips(
+        ["seen_logit_scale"],
+        "gzsl",
+        GZSLConfig,
+        "gzsl",
+        traits,
+        {**cfg, "seen_logit_scale": "0.9"},
+        None,
+        dataset="cub",
+    )
     assert [f.label for f in found] == ["seen_logit_scale=1.0", "seen_logit_scale=0.95"]
 
 
@@ -112,9 +144,28 @@ def test_the_dry_run_prints_each_datasets_data_source(tmp_path):
 
     from zslbench.cli import cli
 
-    res = CliRunner().invoke(cli, ["run", "--all", "--dry-run", "--only", "gzsl", "--models", "mlp3+cn",
-                                   "--datasets", "cub,sun", "--seeds", "1", "--data", "auto",
-                                   "--data-dir", str(tmp_path / "none"), "--results", str(tmp_path / "r")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--all",
+            "--dry-run",
+            "--only",
+            "gzsl",
+            "--models",
+            "mlp3+cn",
+            "--datasets",
+            "cub,sun",
+            "--seeds",
+            "1",
+            "--data",
+            "auto",
+            "--data-dir",
+            str(tmp_path / "none"),
+            "--results",
+            str(tmp_path / "r"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "data: gzsl cub: SYNTHETIC data (not the real data)" in res.output
     assert "data: gzsl sun: SYNTHETIC data (not the real data)" in res.output
@@ -123,9 +174,31 @@ def test_the_dry_run_prints_each_datasets_data_source(tmp_path):
 @pytest.mark.slow
 def test_sweep_trains_the_flips_and_the_report_shows_their_effect(tmp_path):
     results = tmp_path / "results"
-    cmd = [sys.executable, "-m", "zslbench", "run", "--all", "--profile", "quick", "--models", "mlp3+cn",
-           "--datasets", "cub", "--seeds", "1,2", "--data", "synthetic", "--results", str(results),
-           "--set", "epochs=2", "--set", "synthetic_scale=0.05", "--ablate", "select_epoch"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "zslbench",
+        "run",
+        "--all",
+        "--profile",
+        "quick",
+        "--models",
+        "mlp3+cn",
+        "--datasets",
+        "cub",
+        "--seeds",
+        "1,2",
+        "--data",
+        "synthetic",
+        "--results",
+        str(results),
+        "--set",
+        "epochs=2",
+        "--set",
+        "synthetic_scale=0.05",
+        "--ablate",
+        "select_epoch",
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), ZSLBENCH_DATA="/nonexistent-zslbench-data")
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from functools import lru_cache
 
 import numpy as np
 import pytest
@@ -20,16 +19,18 @@ import zslbench.train.czsl as czsl_module
 import zslbench.train.gzsl as gzsl_module
 from zslbench import store
 from zslbench.applicability import (
-    CZSL_ACTS_ON, GZSL_ACTS_ON, TABLES, acts, active_config, config_class, czsl_traits, gzsl_traits,
+    TABLES,
+    acts,
+    config_class,
+    czsl_traits,
+    gzsl_traits,
     missing_entries,
 )
-from zslbench.config import CZSLConfig, GZSLConfig
 from zslbench.data.features.types import ZSLData
 from zslbench.models import MODELS
 from zslbench.tracks import get_track
 from zslbench.train.czsl import CZSL_METHODS, train_czsl
 from zslbench.train.gzsl_kinds import train_any
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -59,42 +60,127 @@ def tiny_data(name: str, source: str = "synthetic") -> ZSLData:
     seen = labels < 4
     within = idx - np.repeat(np.cumsum(counts) - counts, counts)
     return ZSLData(
-        name=name, source=source, features=feats.astype(np.float32), labels=labels,
+        name=name,
+        source=source,
+        features=feats.astype(np.float32),
+        labels=labels,
         attrs=(rng.random((n_cls, 5)) + 0.1).astype(np.float32),
-        trainval_idx=idx[seen & (within < 6)], test_seen_idx=idx[seen & (within >= 6)],
-        test_unseen_idx=idx[~seen], seen_classes=np.arange(4), unseen_classes=np.arange(4, 6),
-        class_names=tuple(map(str, range(n_cls))), vintage="synthetic", fingerprint=f"tiny-{name}",
+        trainval_idx=idx[seen & (within < 6)],
+        test_seen_idx=idx[seen & (within >= 6)],
+        test_unseen_idx=idx[~seen],
+        seen_classes=np.arange(4),
+        unseen_classes=np.arange(4, 6),
+        class_names=tuple(map(str, range(n_cls))),
+        vintage="synthetic",
+        fingerprint=f"tiny-{name}",
     )
 
 
-GZSL_BASE = dict(epochs=4, batch_size=8, lr=5e-2, lr_step_epochs=1, lr_gamma=0.5, test_batch_size=16,
-                 hidden_dim=8, synthetic_scale=0.1, generative_settings="quick")
-CZSL_BASE = dict(tasks_cub=3, tasks_sun=3, split_cub="1/0/1", split_sun="4/2/2", epochs_per_task=2,
-                 batch_size=8, inference_batch_size=16, hidden_dim=8, multitask_max_iters_cub=2,
-                 multitask_max_iters_sun=2, agem_ref_batch=4, agem_mem_per_class_cub=2,
-                 agem_mem_per_class_sun=2, head_lr=0.05, embedder_lr=0.05, synthetic_scale=0.1)
+GZSL_BASE = dict(
+    epochs=4,
+    batch_size=8,
+    lr=5e-2,
+    lr_step_epochs=1,
+    lr_gamma=0.5,
+    test_batch_size=16,
+    hidden_dim=8,
+    synthetic_scale=0.1,
+    generative_settings="quick",
+)
+CZSL_BASE = dict(
+    tasks_cub=3,
+    tasks_sun=3,
+    split_cub="1/0/1",
+    split_sun="4/2/2",
+    epochs_per_task=2,
+    batch_size=8,
+    inference_batch_size=16,
+    hidden_dim=8,
+    multitask_max_iters_cub=2,
+    multitask_max_iters_sun=2,
+    agem_ref_batch=4,
+    agem_mem_per_class_cub=2,
+    agem_mem_per_class_sun=2,
+    head_lr=0.05,
+    embedder_lr=0.05,
+    synthetic_scale=0.1,
+)
 
 # A value for every field that differs from the base (checked below).
 GZSL_PROBE = {
-    "epochs": 3, "batch_size": 5, "lr": 2e-2, "weight_decay": 1e-2, "lr_step_epochs": 2, "lr_gamma": 0.9,
-    "test_batch_size": 7, "hidden_dim": 6, "scale": 3.0, "cn_momentum": 0.5, "cn_eps": 0.5,
-    "select_epoch": "best_test_H", "seen_logit_scale": "0.3", "cn_denominator": "std", "cn_var_unbiased": False,
-    "cn_placement": "penultimate_only", "cn_affine_first": True, "baseline_last_init": "kaiming_relu",
-    "attr_norm": "unit", "acc_mode": "per_sample", "standardize_feats": True, "synthetic_scale": 0.2,
-    "synthetic_seed": 3, "trace": False, "threads": 2, "cuda_tf32": True, "flush_denormal": False,
+    "epochs": 3,
+    "batch_size": 5,
+    "lr": 2e-2,
+    "weight_decay": 1e-2,
+    "lr_step_epochs": 2,
+    "lr_gamma": 0.9,
+    "test_batch_size": 7,
+    "hidden_dim": 6,
+    "scale": 3.0,
+    "cn_momentum": 0.5,
+    "cn_eps": 0.5,
+    "select_epoch": "best_test_H",
+    "seen_logit_scale": "0.3",
+    "cn_denominator": "std",
+    "cn_var_unbiased": False,
+    "cn_placement": "penultimate_only",
+    "cn_affine_first": True,
+    "baseline_last_init": "kaiming_relu",
+    "attr_norm": "unit",
+    "acc_mode": "per_sample",
+    "standardize_feats": True,
+    "synthetic_scale": 0.2,
+    "synthetic_seed": 3,
+    "trace": False,
+    "threads": 2,
+    "cuda_tf32": True,
+    "flush_denormal": False,
     "generative_settings": "paper",
 }
 CZSL_PROBE = {
-    "tasks_cub": 2, "tasks_sun": 2, "split_cub": "2/1/1", "split_sun": "5/1/2", "image_split_seed": 7,
-    "sun_eval_split": "val", "epochs_per_task": 1, "batch_size": 5, "inference_batch_size": 7, "head_lr": 0.2,
-    "head_momentum": 0.5, "embedder_lr": 0.2, "embedder_momentum": 0.5, "attr_param_group": "embedder",
-    "multitask_max_iters_cub": 3, "multitask_max_iters_sun": 3, "hidden_dim": 6, "scale": 4.0,
-    "attr_norm": "unit", "cn_denominator": "var_colab", "cn_var_unbiased": True, "cn_momentum": 0.5, "cn_eps": 0.5,
-    "baseline_last_init": "torch_default", "ewc_lambda": 1000.0, "ewc_gamma": 0.1, "mas_lambda": 10.0,
-    "mas_gamma": 0.1, "agem_ref_batch": 2, "agem_mem_per_class_cub": 1, "agem_mem_per_class_sun": 1,
-    "mauc_range": "0..T", "forgetting_max_rows": "since_learned", "importance_data": "previous_task",
-    "fisher_minmax": "none", "agem_double_memory": False, "agem_ref_attrs": "seen", "agem_ref_grad": "clean",
-    "synthetic_scale": 0.2, "synthetic_seed": 3, "threads": 2, "cuda_tf32": True, "flush_denormal": False,
+    "tasks_cub": 2,
+    "tasks_sun": 2,
+    "split_cub": "2/1/1",
+    "split_sun": "5/1/2",
+    "image_split_seed": 7,
+    "sun_eval_split": "val",
+    "epochs_per_task": 1,
+    "batch_size": 5,
+    "inference_batch_size": 7,
+    "head_lr": 0.2,
+    "head_momentum": 0.5,
+    "embedder_lr": 0.2,
+    "embedder_momentum": 0.5,
+    "attr_param_group": "embedder",
+    "multitask_max_iters_cub": 3,
+    "multitask_max_iters_sun": 3,
+    "hidden_dim": 6,
+    "scale": 4.0,
+    "attr_norm": "unit",
+    "cn_denominator": "var_colab",
+    "cn_var_unbiased": True,
+    "cn_momentum": 0.5,
+    "cn_eps": 0.5,
+    "baseline_last_init": "torch_default",
+    "ewc_lambda": 1000.0,
+    "ewc_gamma": 0.1,
+    "mas_lambda": 10.0,
+    "mas_gamma": 0.1,
+    "agem_ref_batch": 2,
+    "agem_mem_per_class_cub": 1,
+    "agem_mem_per_class_sun": 1,
+    "mauc_range": "0..T",
+    "forgetting_max_rows": "since_learned",
+    "importance_data": "previous_task",
+    "fisher_minmax": "none",
+    "agem_double_memory": False,
+    "agem_ref_attrs": "seen",
+    "agem_ref_grad": "clean",
+    "synthetic_scale": 0.2,
+    "synthetic_seed": 3,
+    "threads": 2,
+    "cuda_tf32": True,
+    "flush_denormal": False,
 }
 PROBES = {"gzsl": GZSL_PROBE, "czsl-features": CZSL_PROBE}
 BASES = {"gzsl": GZSL_BASE, "czsl-features": CZSL_BASE}
@@ -156,8 +242,17 @@ def _outputs(kind: str, run: tuple, cfg, seed: int, monkeypatch) -> tuple:
         sizes = _spy_batches(monkeypatch, gzsl_module)
         res = train_any(data, name, cfg, seed, progress=False)  # a model of any kind
         trace = res.trace.to_numpy(dtype=float).tobytes() if len(res.trace) else b""
-        return (res.metrics, res.final_metrics, res.oracle_metrics, res.selected_epoch, res.epoch_log, trace,
-                tuple(sizes), res.n_parameters, _data_loader_calls(kind, dataset, source, cfg))
+        return (
+            res.metrics,
+            res.final_metrics,
+            res.oracle_metrics,
+            res.selected_epoch,
+            res.epoch_log,
+            trace,
+            tuple(sizes),
+            res.n_parameters,
+            _data_loader_calls(kind, dataset, source, cfg),
+        )
     sizes = _spy_batches(monkeypatch, czsl_module)
     # the metric options reach the metric functions (on a tiny run the forgetting's rows before a
     # task was learned rarely hold its maximum, so its value often cannot show the option)
@@ -172,8 +267,17 @@ def _outputs(kind: str, run: tuple, cfg, seed: int, monkeypatch) -> tuple:
         monkeypatch.setattr(czsl_module, fn, spy)
     res = train_czsl(data, name, cfg, seed, classnorm=classnorm, progress=False, keep_logits=True)
     log = [{k: v for k, v in row.items() if k != "seconds"} for row in res.task_log]
-    return (res.metrics, res.logits_history.tobytes(), log, res.method_summary, tuple(sizes), res.n_parameters,
-            res.eval_split, tuple(metric_args), _data_loader_calls(kind, dataset, source, cfg))
+    return (
+        res.metrics,
+        res.logits_history.tobytes(),
+        log,
+        res.method_summary,
+        tuple(sizes),
+        res.n_parameters,
+        res.eval_split,
+        tuple(metric_args),
+        _data_loader_calls(kind, dataset, source, cfg),
+    )
 
 
 def _identity(kind: str, run: tuple, cfg) -> dict:
@@ -216,8 +320,7 @@ def _cases(kind: str):
 
 
 def _case_id(kind: str, run: tuple, alt: dict) -> str:
-    return (f"{kind}-{run[0]}{'' if run[1] is None else ('+cn' if run[1] else '-cn')}-{run[2]}"
-            f"{'-alt' if alt else ''}")
+    return f"{kind}-{run[0]}{'' if run[1] is None else ('+cn' if run[1] else '-cn')}-{run[2]}{'-alt' if alt else ''}"
 
 
 CASES = [(kind, run, alt, names) for kind in ("gzsl", "czsl-features") for run, alt, names in _cases(kind)]
@@ -236,41 +339,40 @@ def test_the_cases_cover_every_model_method_and_field():
 def test_every_field_acts_exactly_where_the_table_says(kind, run, alt, names, monkeypatch):
     cls = config_class(kind)
     checked = {"acts": 0, "inert": 0, "when_on": 0}
-    for run, alt, names in [(run, alt, names)]:
-        base_values = {**BASES[kind], **alt}
-        base = cls(**base_values)
-        traits = _traits(kind, run)
-        base_id = store.make_run_id(_identity(kind, run, base))
-        outputs_base = {1: _outputs(kind, run, base, 1, monkeypatch)}
-        for name in names:
-            if name in WHEN_ON_FIELDS:
-                checked["when_on"] += 1
+    base_values = {**BASES[kind], **alt}
+    base = cls(**base_values)
+    traits = _traits(kind, run)
+    base_id = store.make_run_id(_identity(kind, run, base))
+    outputs_base = {1: _outputs(kind, run, base, 1, monkeypatch)}
+    for name in names:
+        if name in WHEN_ON_FIELDS:
+            checked["when_on"] += 1
+            continue
+        probe = cls(**{**base_values, name: PROBES[kind][name]})
+        probe_identity = _identity(kind, run, probe)
+        where = f"{kind} field {name} on {run} (base {alt or 'default'})"
+        if acts(kind, name, traits, base):
+            checked["acts"] += 1
+            assert name in probe_identity["config"], where
+            assert store.make_run_id(probe_identity) != base_id, where
+            if name in NUMERIC_STACK_FIELDS:
                 continue
-            probe = cls(**{**base_values, name: PROBES[kind][name]})
-            probe_identity = _identity(kind, run, probe)
-            where = f"{kind} field {name} on {run} (base {alt or 'default'})"
-            if acts(kind, name, traits, base):
-                checked["acts"] += 1
-                assert name in probe_identity["config"], where
-                assert store.make_run_id(probe_identity) != base_id, where
-                if name in NUMERIC_STACK_FIELDS:
-                    continue
-                # acts: some tiny run computes something else (a few seeds, for the fields
-                # whose effect depends on the run, e.g. which epoch has the best test H)
-                for seed in (1, 2, 3, 4):
-                    if seed not in outputs_base:
-                        outputs_base[seed] = _outputs(kind, run, base, seed, monkeypatch)
-                    if _outputs(kind, run, probe, seed, monkeypatch) != outputs_base[seed]:
-                        break
-                else:
-                    pytest.fail(f"{where}: the table says it acts, but no tiny run changed")
+            # acts: some tiny run computes something else (a few seeds, for the fields
+            # whose effect depends on the run, e.g. which epoch has the best test H)
+            for seed in (1, 2, 3, 4):
+                if seed not in outputs_base:
+                    outputs_base[seed] = _outputs(kind, run, base, seed, monkeypatch)
+                if _outputs(kind, run, probe, seed, monkeypatch) != outputs_base[seed]:
+                    break
             else:
-                checked["inert"] += 1
-                assert name not in probe_identity["config"], where
-                assert store.make_run_id(probe_identity) == base_id, where
-                assert _outputs(kind, run, probe, 1, monkeypatch) == outputs_base[1], (
-                    f"{where}: the table says it does not act, but the run changed"
-                )
+                pytest.fail(f"{where}: the table says it acts, but no tiny run changed")
+        else:
+            checked["inert"] += 1
+            assert name not in probe_identity["config"], where
+            assert store.make_run_id(probe_identity) == base_id, where
+            assert _outputs(kind, run, probe, 1, monkeypatch) == outputs_base[1], (
+                f"{where}: the table says it does not act, but the run changed"
+            )
     assert checked["acts"] + checked["inert"] + checked["when_on"] == len(names)
 
 

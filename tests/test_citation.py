@@ -26,7 +26,7 @@ def test_license_is_the_mit_text_pyproject_declares():
     assert _project()["license"] == "MIT"
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License\n") and "Copyright (c) 2026 the zslbench authors" in text
-    assert "THE SOFTWARE IS PROVIDED \"AS IS\"" in text
+    assert 'THE SOFTWARE IS PROVIDED "AS IS"' in text
 
 
 def test_citation_cff_describes_this_version_and_the_paper():

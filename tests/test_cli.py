@@ -39,16 +39,40 @@ def test_cuda_on_a_cpu_build_is_a_clear_error(tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is visible here")
-    proc = zsl("run", "--model", "linear", "--dataset", "apy", "--data", "synthetic", "--profile", "quick",
-               "--device", "cuda", "--results", str(tmp_path))
+    proc = zsl(
+        "run",
+        "--model",
+        "linear",
+        "--dataset",
+        "apy",
+        "--data",
+        "synthetic",
+        "--profile",
+        "quick",
+        "--device",
+        "cuda",
+        "--results",
+        str(tmp_path),
+    )
     one_error_line(proc, "cuda")
 
 
 def test_results_that_is_a_file_is_refused(tmp_path):
     target = tmp_path / "file"
     target.write_text("x")
-    proc = zsl("run", "--model", "linear", "--dataset", "apy", "--data", "synthetic", "--profile", "quick",
-               "--results", str(target / "sub"))
+    proc = zsl(
+        "run",
+        "--model",
+        "linear",
+        "--dataset",
+        "apy",
+        "--data",
+        "synthetic",
+        "--profile",
+        "quick",
+        "--results",
+        str(target / "sub"),
+    )
     one_error_line(proc, str(target))
 
 
@@ -67,14 +91,36 @@ def test_data_check_without_data_prints_a_row_per_dataset(tmp_path):
 
 @pytest.mark.slow
 def test_run_auto_falls_back_to_synthetic_with_a_warning(tmp_path):
-    proc = zsl("run", "--model", "linear", "--dataset", "apy", "--profile", "quick", "--data-dir",
-               str(tmp_path / "nodata"), "--results", str(tmp_path / "res"))
+    proc = zsl(
+        "run",
+        "--model",
+        "linear",
+        "--dataset",
+        "apy",
+        "--profile",
+        "quick",
+        "--data-dir",
+        str(tmp_path / "nodata"),
+        "--results",
+        str(tmp_path / "res"),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "SYNTHETIC" in proc.stderr
     assert "H=" in proc.stdout
     records = list((tmp_path / "res" / "runs").glob("*/record.json"))
     assert len(records) == 1
     assert json.loads(records[0].read_text())["data_source"] == "synthetic"
-    again = zsl("run", "--model", "linear", "--dataset", "apy", "--profile", "quick", "--data-dir",
-                str(tmp_path / "nodata"), "--results", str(tmp_path / "res"))
+    again = zsl(
+        "run",
+        "--model",
+        "linear",
+        "--dataset",
+        "apy",
+        "--profile",
+        "quick",
+        "--data-dir",
+        str(tmp_path / "nodata"),
+        "--results",
+        str(tmp_path / "res"),
+    )
     assert again.returncode == 0 and "already done" in again.stdout

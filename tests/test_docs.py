@@ -47,9 +47,24 @@ def site(tmp_path_factory) -> Path:
     pytest.importorskip("mkdocs", reason="mkdocs is in the test extra: pip install -e '.[test]'")
     out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
-                           str(ROOT / "mkdocs.yml"), "--site-dir", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, "mkdocs build --strict failed:\n" + proc.stdout + proc.stderr
     return out
 
@@ -118,8 +133,12 @@ FENCE = re.compile(r"^\s*```[^\n]*\n(.*?)^\s*```", re.S | re.M)
 INLINE = re.compile(r"(?<!`)`([^`\n]+(?:\n[^`\n]+)?)`(?!`)")
 LONG_OPTION = re.compile(r"(?<![\w/.=-])--[a-z][a-z0-9-]*")
 SET_KEY = re.compile(r"--set\s+\[?([a-z][a-z0-9_]*)=")
-CONFIG_FIELDS = ({f.name for f in dataclasses.fields(GZSLConfig)} | {f.name for f in dataclasses.fields(CZSLConfig)}
-                 | {f.name for f in dataclasses.fields(CZSLImageConfig)} | {"key"})  # `--set key=value`
+CONFIG_FIELDS = (
+    {f.name for f in dataclasses.fields(GZSLConfig)}
+    | {f.name for f in dataclasses.fields(CZSLConfig)}
+    | {f.name for f in dataclasses.fields(CZSLImageConfig)}
+    | {"key"}
+)  # `--set key=value`
 PIECE_SEP = re.compile(r"\s(?:&&|;|\||\|\|)\s")
 
 
@@ -150,9 +169,9 @@ def shown_commands(text: str) -> list[str]:
                 is_cli = tok == "zslbench" or tok.endswith("/zslbench") or tok.startswith("zslbench:")
                 if not is_cli or i + 1 == len(tokens) or tokens[i + 1] == ".":
                     continue  # not an invocation: e.g. the image name of `docker build -t zslbench .`
-                if "-t" in tokens[i - 1:i] or "--entrypoint" in tokens[:i]:
+                if "-t" in tokens[i - 1 : i] or "--entrypoint" in tokens[:i]:
                     continue  # an image tag, or the image run with another entrypoint
-                commands.append(" ".join(["zslbench"] + tokens[i + 1:]))
+                commands.append(" ".join(["zslbench"] + tokens[i + 1 :]))
                 break
     return commands
 
@@ -177,8 +196,9 @@ def cli_problems(command: str) -> list[str]:
         path.append(tokens.pop(0))
         cmd = sub
     known = {opt for p in cmd.params for opt in (*p.opts, *p.secondary_opts)}
-    problems = [f"`{' '.join(path)}` has no option {opt}" for opt in LONG_OPTION.findall(" ".join(tokens))
-                if opt not in known]
+    problems = [
+        f"`{' '.join(path)}` has no option {opt}" for opt in LONG_OPTION.findall(" ".join(tokens)) if opt not in known
+    ]
     for key in SET_KEY.findall(" ".join(tokens)):
         if key not in CONFIG_FIELDS:
             problems.append(f"`{' '.join(path)}`: --set {key}: no config field of that name")
@@ -199,19 +219,21 @@ def command_sources() -> list[Path]:
 
 def test_the_command_checker_catches_unknown_subcommands_options_and_choices():
     assert shown_commands("```bash\nzslbench run --all \\\n    --dry-run  # plan\n```") == [
-        "zslbench run --all --dry-run"]
+        "zslbench run --all --dry-run"
+    ]
     assert shown_commands("`docker build -t zslbench .` and `.venv/bin/zslbench list models`") == [
-        "zslbench list models"]
+        "zslbench list models"
+    ]
     assert cli_problems("zslbench run --czsl --method agem --no-cn --dataset cub") == []
     assert cli_problems("zslbench run --no-such-option") == ["`zslbench run` has no option --no-such-option"]
     assert cli_problems("zslbench run --set epochs=3 --set no_such_field=1") == [
-        "`zslbench run`: --set no_such_field: no config field of that name"]
+        "`zslbench run`: --set no_such_field: no config field of that name"
+    ]
     assert cli_problems("zslbench fly") == ["`zslbench` has no subcommand 'fly'"]
     assert cli_problems("zslbench data fetch --dataset cub-images") == []
     assert cli_problems("zslbench data check --from-zip x.zip") == ["`zslbench data check` has no option --from-zip"]
     assert cli_problems("zslbench table gzsl|czsl --format md") == []
-    assert cli_problems("zslbench table gzsl|zsl") == [
-        "`zslbench table`: 'zsl' is not one of ['gzsl', 'czsl']"]
+    assert cli_problems("zslbench table gzsl|zsl") == ["`zslbench table`: 'zsl' is not one of ['gzsl', 'czsl']"]
 
 
 def test_every_command_shown_in_the_docs_is_accepted_by_the_cli():
@@ -249,8 +271,11 @@ def test_the_example_datasets_documented_commands_run_without_a_data_folder_set(
     """docs/extending.md: make_data writes where zslbench looks, so `data check` finds it; no
     $ZSLBENCH_DATA, no --data-dir (the user cache folder, here under a fresh $XDG_CACHE_HOME)."""
     env = {k: v for k, v in os.environ.items() if k not in ("ZSLBENCH_DATA", "ZSLBENCH_PLUGINS")}
-    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), ZSLBENCH_PLUGINS="zslbench_example",
-               PYTHONPATH=os.pathsep.join([str(ROOT / "examples" / "plugin"), env.get("PYTHONPATH", "")]))
+    env.update(
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        ZSLBENCH_PLUGINS="zslbench_example",
+        PYTHONPATH=os.pathsep.join([str(ROOT / "examples" / "plugin"), env.get("PYTHONPATH", "")]),
+    )
     lines = _documented_lines(DOCS / "extending.md", "make_data")
     assert lines[0].startswith("python -m zslbench_example.make_data")
     assert lines[1] == "zslbench data check --dataset toyfeat"

@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from test_docs import ROOT, site  # noqa: F401  (the session's built site)
 
 # an element that makes the browser fetch something as the page loads
-FETCHING = re.compile(r"""<(?:link|script|img|iframe|source|video|audio)\b[^>]*\s(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""",
-                      re.I)
+FETCHING = re.compile(
+    r"""<(?:link|script|img|iframe|source|video|audio)\b[^>]*\s(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I
+)
 CSS_REMOTE = re.compile(r"""@import\s+(?:url\()?\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//""", re.I)
 
 
@@ -44,4 +44,3 @@ def test_opened_from_the_disk_the_search_box_gives_way_to_a_note(site, tmp_path)
     assert 'href="development.html#the-documentation"' in dom
     raw = (site / "metrics.html").read_text(encoding="utf-8")
     assert 'data-md-component="search"' in raw  # the box is there for a served site
-

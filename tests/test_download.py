@@ -7,8 +7,15 @@ from __future__ import annotations
 import pytest
 
 from zslbench.data.download import (
-    DOWNLOADS_DIR, check_http_url, clean_stale, fetch_lock, install_file, move_into_place,
-    normalise_sha256, staging_dir, verify_file,
+    DOWNLOADS_DIR,
+    check_http_url,
+    clean_stale,
+    fetch_lock,
+    install_file,
+    move_into_place,
+    normalise_sha256,
+    staging_dir,
+    verify_file,
 )
 from zslbench.errors import DataError
 from zslbench.locks import FileLock, RunLock

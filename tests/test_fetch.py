@@ -17,8 +17,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from _xlsa17_files import SHARED, genuine_available, res101_bytes
+
 from support import one_error_line, zsl
 from zslbench.data.features.fetch import ARCHIVE_NAME, fetch_xlsa17
 from zslbench.data.features.specs import DATASETS
@@ -45,8 +45,7 @@ def archive(tmp_path_factory) -> bytes:
         for ds, name in ZIP_DATASETS.items():
             splits = SHARED / ds / "att_splits.mat"
             zf.writestr(f"xlsa17/data/{ds}/att_splits.mat", splits.read_bytes())
-            zf.writestr(f"xlsa17/data/{ds}/res101.mat",
-                        res101_bytes(splits, DATASETS[name].n_unseen, dim=16))
+            zf.writestr(f"xlsa17/data/{ds}/res101.mat", res101_bytes(splits, DATASETS[name].n_unseen, dim=16))
     return buf.getvalue()
 
 
@@ -106,8 +105,7 @@ def assert_nothing_extracted(data_dir: Path) -> None:
 
 def test_full_download_then_data_check_passes(server, tmp_path, archive):
     data_dir = tmp_path / "data"
-    proc = zsl("data", "fetch", "--data-dir", str(data_dir), "--url", server.url,
-               "--retry-wait", "0")
+    proc = zsl("data", "fetch", "--data-dir", str(data_dir), "--url", server.url, "--retry-wait", "0")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "xlsa17 ready" in proc.stdout and "APY, CUB" in proc.stdout
@@ -191,8 +189,7 @@ def test_right_checksum_is_accepted(server, tmp_path, archive):
 
 def test_http_404_fails_at_once_with_one_line(server, tmp_path):
     server.status = 404
-    proc = zsl("data", "fetch", "--data-dir", str(tmp_path), "--url", server.url,
-               "--retry-wait", "0")
+    proc = zsl("data", "fetch", "--data-dir", str(tmp_path), "--url", server.url, "--retry-wait", "0")
     one_error_line(proc, "HTTP 404", server.url)
     assert len(server.requests) == 1  # no retry
     assert_nothing_extracted(tmp_path)
@@ -211,8 +208,9 @@ def test_http_500_is_retried_then_a_clear_error(server, tmp_path):
 
 
 def test_connection_refused_says_how_to_fetch_by_hand(closed_port_url, tmp_path):
-    proc = zsl("data", "fetch", "--data-dir", str(tmp_path), "--url", closed_port_url,
-               "--retries", "1", "--retry-wait", "0")
+    proc = zsl(
+        "data", "fetch", "--data-dir", str(tmp_path), "--url", closed_port_url, "--retries", "1", "--retry-wait", "0"
+    )
     line = one_error_line(proc, "--from-zip")
     assert "refused" in line.lower()
     assert_nothing_extracted(tmp_path)
@@ -263,8 +261,9 @@ def test_dataset_that_fails_validation_is_not_put_in_place(tmp_path, archive):
     assert_no_leftovers(data_dir, ())  # not even the valid APY: all or nothing
 
 
-@pytest.mark.parametrize("member", ["../evil.mat", "/abs/xlsa17/data/CUB/res101.mat",
-                                    "xlsa17/data/CUB/../../../evil.mat"])
+@pytest.mark.parametrize(
+    "member", ["../evil.mat", "/abs/xlsa17/data/CUB/res101.mat", "xlsa17/data/CUB/../../../evil.mat"]
+)
 def test_zip_slip_paths_are_refused(tmp_path, archive, member):
     src = tmp_path / "slip.zip"
     src.write_bytes(archive)

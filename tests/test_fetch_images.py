@@ -11,13 +11,13 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from _image_layouts import cub_archive, first_image, make_cub, make_sun, sun_archives, truncate
+
 from support import one_error_line, zsl
 from zslbench.data import images as images_mod
-from zslbench.data.images.fetch import check_checkpoint, fetch_checkpoint, fetch_images, hash_prefix
-from zslbench.data.images.check import check_image_data
 from zslbench.data.images import backbone_checkpoint, load_image_dataset
+from zslbench.data.images.check import check_image_data
+from zslbench.data.images.fetch import check_checkpoint, fetch_checkpoint, fetch_images, hash_prefix
 from zslbench.errors import DataError
 
 # the small generated datasets differ from the official counts: a DataWarning each load
@@ -33,9 +33,12 @@ def sources(tmp_path_factory):
     sun = make_sun(root)
     arch = root / "archives"
     arch.mkdir()
-    return {"cub_root": cub, "sun_root": sun,
-            "cub": cub_archive(arch / "CUB_200_2011.tgz", cub),
-            "sun": sun_archives(arch, sun)}
+    return {
+        "cub_root": cub,
+        "sun_root": sun,
+        "cub": cub_archive(arch / "CUB_200_2011.tgz", cub),
+        "sun": sun_archives(arch, sun),
+    }
 
 
 def assert_clean(data_dir: Path, installed: tuple[str, ...] = ()) -> None:
@@ -49,8 +52,7 @@ def assert_clean(data_dir: Path, installed: tuple[str, ...] = ()) -> None:
 
 def test_acceptance_cub_archive_installs_and_checks(sources, tmp_path):
     d = tmp_path / "D"
-    proc = zsl("data", "fetch", "--dataset", "cub-images", "--from-archive", str(sources["cub"]),
-               "--data-dir", str(d))
+    proc = zsl("data", "fetch", "--dataset", "cub-images", "--from-archive", str(sources["cub"]), "--data-dir", str(d))
     assert proc.returncode == 0, proc.stderr
     assert "cub-images ready" in proc.stdout
     assert_clean(d, ("CUB_200_2011",))
@@ -70,16 +72,20 @@ def _repack_cub(tmp_path, sources, damage) -> Path:
     return cub_archive(tmp_path / "CUB_200_2011.tgz", root)
 
 
-@pytest.mark.parametrize("damage, needle", [
-    (lambda r: truncate(first_image(r), 0.4), "cannot decode"),
-    (lambda r: (r / "train_test_split.txt").unlink(), "train_test_split.txt: missing"),
-    (lambda r: first_image(r).unlink(), "image file missing"),
-])
+@pytest.mark.parametrize(
+    "damage, needle",
+    [
+        (lambda r: truncate(first_image(r), 0.4), "cannot decode"),
+        (lambda r: (r / "train_test_split.txt").unlink(), "train_test_split.txt: missing"),
+        (lambda r: first_image(r).unlink(), "image file missing"),
+    ],
+)
 def test_bad_cub_archives_are_refused_with_one_line(sources, tmp_path, damage, needle):
     archive = _repack_cub(tmp_path, sources, damage)
     d = tmp_path / "D"
-    line = one_error_line(zsl("data", "fetch", "--dataset", "cub-images", "--from-archive",
-                              str(archive), "--data-dir", str(d)))
+    line = one_error_line(
+        zsl("data", "fetch", "--dataset", "cub-images", "--from-archive", str(archive), "--data-dir", str(d))
+    )
     assert needle in line and "CUB_200_2011.tgz" in line
     assert str(d / ".") not in line  # no temp folder names in the message
     assert_clean(d)
@@ -132,14 +138,17 @@ def _member(name, kind=tarfile.REGTYPE, link=""):
     return info
 
 
-@pytest.mark.parametrize("member, needle", [
-    (_member("../evil.txt"), "unsafe path"),
-    (_member("/tmp/abs-evil.txt"), "unsafe path"),
-    (_member("CUB_200_2011/../../evil.txt"), "unsafe path"),
-    (_member("CUB_200_2011/link", tarfile.SYMTYPE, "../../../etc/passwd"), "links outside"),
-    (_member("CUB_200_2011/abslink", tarfile.SYMTYPE, "/etc/passwd"), "links outside"),
-    (_member("CUB_200_2011/dev", tarfile.CHRTYPE), "device or special file"),
-])
+@pytest.mark.parametrize(
+    "member, needle",
+    [
+        (_member("../evil.txt"), "unsafe path"),
+        (_member("/tmp/abs-evil.txt"), "unsafe path"),
+        (_member("CUB_200_2011/../../evil.txt"), "unsafe path"),
+        (_member("CUB_200_2011/link", tarfile.SYMTYPE, "../../../etc/passwd"), "links outside"),
+        (_member("CUB_200_2011/abslink", tarfile.SYMTYPE, "/etc/passwd"), "links outside"),
+        (_member("CUB_200_2011/dev", tarfile.CHRTYPE), "device or special file"),
+    ],
+)
 def test_unsafe_members_refuse_the_archive(sources, tmp_path, member, needle):
     archive = _tar_with(tmp_path / "CUB_200_2011.tgz", [member], extra=sources["cub_root"])
     d = tmp_path / "D"
@@ -175,8 +184,18 @@ def test_downloaded_archive_that_fails_validation_is_deleted(sources, http_serve
 
 
 def test_http_404_is_one_line(http_server, tmp_path):
-    proc = zsl("data", "fetch", "--dataset", "cub-images", "--url", http_server.base + "/nothing.tgz",
-               "--data-dir", str(tmp_path / "D"), "--retry-wait", "0")
+    proc = zsl(
+        "data",
+        "fetch",
+        "--dataset",
+        "cub-images",
+        "--url",
+        http_server.base + "/nothing.tgz",
+        "--data-dir",
+        str(tmp_path / "D"),
+        "--retry-wait",
+        "0",
+    )
     assert "HTTP 404" in one_error_line(proc)
 
 
@@ -185,8 +204,15 @@ def test_http_404_is_one_line(http_server, tmp_path):
 
 def test_sun_from_two_archives_and_from_the_server(sources, http_server, tmp_path):
     d = tmp_path / "D"
-    proc = zsl("data", "fetch", "--dataset", "sun-images", "--data-dir", str(d),
-               *[a for p in sources["sun"] for a in ("--from-archive", str(p))])
+    proc = zsl(
+        "data",
+        "fetch",
+        "--dataset",
+        "sun-images",
+        "--data-dir",
+        str(d),
+        *[a for p in sources["sun"] for a in ("--from-archive", str(p))],
+    )
     assert proc.returncode == 0, proc.stderr
     assert_clean(d, ("SUN",))
     assert sorted(p.name for p in (d / "SUN").iterdir()) == ["SUNAttributeDB", "images"]
@@ -258,8 +284,9 @@ def test_cli_checkpoint_hash_check_and_data_check(tmp_path):
     wrong = tmp_path / "resnet18-f37072fd.pth"
     wrong.write_bytes(b"something else")
     d = tmp_path / "D"
-    line = one_error_line(zsl("data", "fetch", "--dataset", "resnet18-imagenet", "--from-archive",
-                              str(wrong), "--data-dir", str(d)))
+    line = one_error_line(
+        zsl("data", "fetch", "--dataset", "resnet18-imagenet", "--from-archive", str(wrong), "--data-dir", str(d))
+    )
     assert "does not start with 'f37072fd'" in line
     assert not (d / "resnet18-imagenet" / "resnet18-f37072fd.pth").exists()
     # a damaged file in place fails the check
@@ -269,13 +296,16 @@ def test_cli_checkpoint_hash_check_and_data_check(tmp_path):
     assert "does not start with" in one_error_line(proc)
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--dataset", "cub-images", "--from-zip", "x.zip"], "--from-zip"),
-    (["--dataset", "cub-images", "--from-archive", "/nonexistent/x.tgz"], "--from-archive"),
-    (["--dataset", "cub-images", "--url", "ftp://x/y.tgz"], "--url"),
-    (["--dataset", "sun-images", "--sha256", "ab"], "--sha256"),
-    (["--dataset", "resnet18-imagenet", "--from-archive", "a", "--from-archive", "b"], "one file"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--dataset", "cub-images", "--from-zip", "x.zip"], "--from-zip"),
+        (["--dataset", "cub-images", "--from-archive", "/nonexistent/x.tgz"], "--from-archive"),
+        (["--dataset", "cub-images", "--url", "ftp://x/y.tgz"], "--url"),
+        (["--dataset", "sun-images", "--sha256", "ab"], "--sha256"),
+        (["--dataset", "resnet18-imagenet", "--from-archive", "a", "--from-archive", "b"], "one file"),
+    ],
+)
 def test_bad_fetch_options_exit_2(tmp_path, args, needle):
     line = one_error_line(zsl("data", "fetch", "--data-dir", str(tmp_path / "D"), *args))
     assert needle in line

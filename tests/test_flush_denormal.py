@@ -14,9 +14,9 @@ import sys
 
 import pytest
 import torch
-
-from support import cli_env, one_error_line, zsl
 from test_devices import PINNED_IDS, pinned_run_id
+
+from support import cli_env, zsl
 from zslbench import numerics, store
 from zslbench.applicability import active_config
 from zslbench.config import CZSLConfig, CZSLImageConfig, GZSLConfig
@@ -38,8 +38,7 @@ def subnormal_product() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 def in_fresh_process(code: str) -> list[str]:
     """The lines a Python snippet prints in a new interpreter (torch's pool not started yet)."""
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(),
-                          timeout=300)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.split()
 
@@ -65,8 +64,12 @@ from zslbench.subnormal import {imports}
 
 
 def test_every_thread_flushes_at_two_threads_when_set_at_process_start():
-    out = in_fresh_process(PROBE.format(imports="flush_at_process_start, thread_modes", body=(
-        "flush_at_process_start()\ntorch.set_num_threads(2)\nprint(thread_modes(2).replace(' ', '_'))")))
+    out = in_fresh_process(
+        PROBE.format(
+            imports="flush_at_process_start, thread_modes",
+            body=("flush_at_process_start()\ntorch.set_num_threads(2)\nprint(thread_modes(2).replace(' ', '_'))"),
+        )
+    )
     assert out == ["every_thread"]
 
 
@@ -74,7 +77,10 @@ def test_a_pool_started_without_it_is_set_on_every_thread_or_refused():
     """Set after the pool exists, torch's switch reaches the calling thread only (MKL's threads
     keep their mode): the check sees the half, a run sets every thread, and where it cannot
     (no way to reach the threads) the run is refused with one line."""
-    out = in_fresh_process(PROBE.format(imports="set_run_mode, thread_modes", body="""
+    out = in_fresh_process(
+        PROBE.format(
+            imports="set_run_mode, thread_modes",
+            body="""
 from zslbench import subnormal
 from zslbench.errors import ConfigError
 torch.set_num_threads(2)
@@ -89,7 +95,9 @@ try:
     set_run_mode(True, 2)
 except ConfigError as exc:
     print("refused", len(str(exc).splitlines()), "fresh process" in str(exc))
-"""))
+""",
+        )
+    )
     assert out == ["some_threads", "every_thread", "every_thread", "no_thread", "refused", "1", "True"]
 
 
@@ -117,17 +125,30 @@ def test_off_is_the_old_arithmetic_and_on_equals_the_product_with_subnormals_zer
     assert torch.all(kept != 0)  # subnormals survive, as before the option
 
 
-@pytest.mark.parametrize("kind, cls", [("gzsl", GZSLConfig), ("czsl-features", CZSLConfig),
-                                       ("czsl-images", CZSLImageConfig)])
+@pytest.mark.parametrize(
+    "kind, cls", [("gzsl", GZSLConfig), ("czsl-features", CZSLConfig), ("czsl-images", CZSLImageConfig)]
+)
 def test_in_the_run_id_only_when_on(kind, cls):
-    traits = ({"model": "mlp3", "deep": True, "class_norm": False, "proper_init": False, "kind": "prototype", "dataset": "cub",
-               "source": "synthetic"} if kind == "gzsl" else
-              {"method": "agem", "classnorm": True, "dataset": "cub", "source": "synthetic"})
+    traits = (
+        {
+            "model": "mlp3",
+            "deep": True,
+            "class_norm": False,
+            "proper_init": False,
+            "kind": "prototype",
+            "dataset": "cub",
+            "source": "synthetic",
+        }
+        if kind == "gzsl"
+        else {"method": "agem", "classnorm": True, "dataset": "cub", "source": "synthetic"}
+    )
     assert active_config(kind, traits, cls())["flush_denormal"] is True
     assert "flush_denormal" not in active_config(kind, traits, cls(flush_denormal=False))
 
 
-@pytest.mark.parametrize("kind, kwargs, expected", PINNED_IDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(PINNED_IDS)])
+@pytest.mark.parametrize(
+    "kind, kwargs, expected", PINNED_IDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(PINNED_IDS)]
+)
 def test_run_ids_change_only_by_the_flush_field(kind, kwargs, expected):
     """Off: the id of the time before (the pinned ids); on: another id; a CUDA run: the old id."""
     off = {**kwargs, "overrides": {**kwargs.get("overrides", {}), "flush_denormal": False}}
@@ -137,8 +158,24 @@ def test_run_ids_change_only_by_the_flush_field(kind, kwargs, expected):
 
 
 def test_a_default_run_flushes_on_its_threads_and_off_keeps_the_old_id(tmp_path):
-    common = ["--dataset", "cub", "--profile", "quick", "--data", "synthetic", "--seed", "1",
-              "--set", "synthetic_scale=0.1", "--set", "epochs=2", "--set", "threads=2", "--results", tmp_path]
+    common = [
+        "--dataset",
+        "cub",
+        "--profile",
+        "quick",
+        "--data",
+        "synthetic",
+        "--seed",
+        "1",
+        "--set",
+        "synthetic_scale=0.1",
+        "--set",
+        "epochs=2",
+        "--set",
+        "threads=2",
+        "--results",
+        tmp_path,
+    ]
     records = {}
     for label, extra in (("on", []), ("off", ["--set", "flush_denormal=false"])):
         proc = zsl("run", "--model", "mlp3", *common, *extra)
@@ -149,9 +186,17 @@ def test_a_default_run_flushes_on_its_threads_and_off_keeps_the_old_id(tmp_path)
     assert on["config"]["flush_denormal"] is True and "flush_denormal" not in off["config"]
     assert on["env"]["flush_denormal"] is True and off["env"]["flush_denormal"] is False
     assert on["record_version"] == store.RECORD_VERSION == 3
-    assert off["run_id"] == pinned_run_id("gzsl", dict(
-        model="mlp3", dataset="cub", seed=1, profile="quick", source="synthetic",
-        overrides={"synthetic_scale": 0.1, "epochs": 2, "threads": 2, "flush_denormal": False}))
+    assert off["run_id"] == pinned_run_id(
+        "gzsl",
+        dict(
+            model="mlp3",
+            dataset="cub",
+            seed=1,
+            profile="quick",
+            source="synthetic",
+            overrides={"synthetic_scale": 0.1, "epochs": 2, "threads": 2, "flush_denormal": False},
+        ),
+    )
     for key in ("H", "ZSL", "AUSUC"):  # a quick run has few or no subnormals: the same scores
         assert on["metrics"][key] == pytest.approx(off["metrics"][key], abs=0.05), key
 
@@ -171,8 +216,24 @@ def test_a_default_run_flushes_on_its_threads_and_off_keeps_the_old_id(tmp_path)
 
 
 def test_a_sweep_plan_takes_it_at_two_threads(tmp_path):
-    proc = zsl("run", "--all", "--profile", "quick", "--only", "czsl", "--datasets", "cub", "--data",
-               "synthetic", "--set", "flush_denormal=true", "--set", "threads=2", "--dry-run",
-               "--results", tmp_path)
+    proc = zsl(
+        "run",
+        "--all",
+        "--profile",
+        "quick",
+        "--only",
+        "czsl",
+        "--datasets",
+        "cub",
+        "--data",
+        "synthetic",
+        "--set",
+        "flush_denormal=true",
+        "--set",
+        "threads=2",
+        "--dry-run",
+        "--results",
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "runs").exists()

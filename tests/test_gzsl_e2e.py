@@ -8,15 +8,27 @@ import pytest
 
 from zslbench import store
 from zslbench.tracks import execute_run, get_track
+from zslbench.train.trace import TRACE_COLUMNS
 
 GZSL = get_track("gzsl")
-from zslbench.train.trace import TRACE_COLUMNS
 
 pytestmark = pytest.mark.slow
 
 REQUIRED_FIELDS = {
-    "run_id", "kind", "model", "classnorm", "dataset", "data_source", "data_fingerprint", "seed",
-    "profile", "config", "metrics", "train_seconds", "env", "created_at",
+    "run_id",
+    "kind",
+    "model",
+    "classnorm",
+    "dataset",
+    "data_source",
+    "data_fingerprint",
+    "seed",
+    "profile",
+    "config",
+    "metrics",
+    "train_seconds",
+    "env",
+    "created_at",
 }
 
 
@@ -85,7 +97,13 @@ def test_other_seed_gives_another_run(quick_sun, tmp_path):
 
 def test_trained_mlp3_cn_is_far_above_chance(tmp_path):
     out = execute_run(
-        GZSL, "mlp3+cn", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path,
+        GZSL,
+        "mlp3+cn",
+        "cub",
+        seed=1,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path,
         overrides={"epochs": 10, "synthetic_scale": 0.3},
     )
     m = out.record["metrics"]
@@ -96,7 +114,13 @@ def test_trained_mlp3_cn_is_far_above_chance(tmp_path):
 
 def test_oracle_epoch_selection_is_recorded(tmp_path):
     out = execute_run(
-        GZSL, "linear", "awa1", seed=1, profile="quick", source="synthetic", results=tmp_path,
+        GZSL,
+        "linear",
+        "awa1",
+        seed=1,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path,
         overrides={"select_epoch": "best_test_H", "synthetic_scale": 0.05},
     )
     rec = out.record

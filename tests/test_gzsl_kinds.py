@@ -91,8 +91,9 @@ def test_test_set_selection_follows_select_epoch():
     small = {"f-clswgan.nepoch": 2, "f-clswgan.classifier_epochs": 3, "f-clswgan.pretrain_epochs": 1}
     runs = {}
     for select in ("final", "best_test_H"):
-        cfg = plugins.attach_options(GZSLConfig(synthetic_scale=0.05, generative_settings="quick",
-                                                select_epoch=select), small)
+        cfg = plugins.attach_options(
+            GZSLConfig(synthetic_scale=0.05, generative_settings="quick", select_epoch=select), small
+        )
         runs[select] = train_any(data, "f-clswgan", cfg, seed=1, progress=False)
     honest, faithful = runs["final"], runs["best_test_H"]
     assert honest.extra["classifier_select"] == "final" and honest.selected_epoch == 2
@@ -104,8 +105,7 @@ def test_test_set_selection_follows_select_epoch():
 
 # --------------------------------------------------------------------------- learning
 @pytest.mark.slow  # trains f-CLSWGAN's quick profile five times (about a minute of CPU in all)
-@pytest.mark.parametrize("dataset, scale", [("sun", 0.12), ("cub", 0.15), ("awa1", 0.06), ("awa2", 0.05),
-                                            ("apy", 0.1)])
+@pytest.mark.parametrize("dataset, scale", [("sun", 0.12), ("cub", 0.15), ("awa1", 0.06), ("awa2", 0.05), ("apy", 0.1)])
 def test_f_clswgan_quick_learns(dataset, scale):
     data = make_synthetic(dataset, scale=scale)
     cfg = GZSLConfig(synthetic_scale=scale, generative_settings="quick")
@@ -153,8 +153,9 @@ def test_feature_side_learns_and_differs_from_its_twin(example):
     finally:
         object.__setattr__(spec, "build_fn", real_build)
     assert not torch.equal(seen["model"].W_x.weight.detach(), before.W_x.weight.detach())  # W_x learned
-    twin_cfg = plugins.attach_options(GZSLConfig(epochs=3, lr=2e-3, synthetic_scale=0.15),
-                                      {"bilinear-emb.feature_side": False})
+    twin_cfg = plugins.attach_options(
+        GZSLConfig(epochs=3, lr=2e-3, synthetic_scale=0.15), {"bilinear-emb.feature_side": False}
+    )
     twin = train_any(data, "bilinear-emb", twin_cfg, seed=1, progress=False)
     assert with_side.metrics["H"] != twin.metrics["H"]
 
@@ -183,7 +184,7 @@ def test_parameter_without_gradient_is_refused():
     entry = api.ModelEntry("devise-x", _Devise, None, "", False, False, False, "test")
     problem = plugins.model_problem(entry)
     assert problem is not None and "W_x" in problem and "no gradient" in problem and "\n" not in problem
-    ok_fn = lambda a, f, o: torch.nn.Linear(a, f)  # noqa: E731
+    ok_fn = lambda a, f, o: torch.nn.Linear(a, f)
     assert plugins.model_problem(api.ModelEntry("lin", ok_fn, None, "", False, False, False, "test")) is None
 
 
@@ -199,10 +200,12 @@ def test_cli_refuses_a_plugin_with_a_dead_parameter(tmp_path):
         "        self.W_x = torch.nn.Linear(f, f)\n\n"
         "    def forward(self, attrs):\n"
         "        return self.W_a(attrs)\n\n"
-        "api.register_model('dead-x', M)\n")
+        "api.register_model('dead-x', M)\n"
+    )
     env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "zslbench", "validate", "--plugin", "deadplug"],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "zslbench", "validate", "--plugin", "deadplug"], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "W_x" in lines[0] and "Traceback" not in proc.stderr
@@ -212,9 +215,26 @@ def test_f_clswgan_records_its_options_and_replays(tmp_path):
     import json
     import subprocess
 
-    base = [sys.executable, "-m", "zslbench", "run", "--model", "f-clswgan", "--dataset", "apy", "--profile",
-            "quick", "--data", "synthetic", "--set", "synthetic_scale=0.05", "--set", "f-clswgan.nepoch=2",
-            "--results", str(tmp_path / "r")]
+    base = [
+        sys.executable,
+        "-m",
+        "zslbench",
+        "run",
+        "--model",
+        "f-clswgan",
+        "--dataset",
+        "apy",
+        "--profile",
+        "quick",
+        "--data",
+        "synthetic",
+        "--set",
+        "synthetic_scale=0.05",
+        "--set",
+        "f-clswgan.nepoch=2",
+        "--results",
+        str(tmp_path / "r"),
+    ]
     proc = subprocess.run(base, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     (path,) = (tmp_path / "r" / "runs").glob("*/record.json")
@@ -222,7 +242,10 @@ def test_f_clswgan_records_its_options_and_replays(tmp_path):
     assert record["model_options"]["nepoch"] == 2 and record["model_settings"]["quick"]["nepoch"] == 8
     assert record["model_extra"]["model_options_resolved"]["ngh"] == 256 and record["n_parameters"] > 0
     assert "epochs" not in record["config"] and record["config"]["generative_settings"] == "quick"
-    replay = subprocess.run([sys.executable, "-m", "zslbench", "run", "--from-record", str(path), "--results",
-                             str(tmp_path / "again")], capture_output=True, text=True)
+    replay = subprocess.run(
+        [sys.executable, "-m", "zslbench", "run", "--from-record", str(path), "--results", str(tmp_path / "again")],
+        capture_output=True,
+        text=True,
+    )
     assert replay.returncode == 0, replay.stderr
     assert "match the record exactly" in replay.stdout

@@ -15,9 +15,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from _image_layouts import make_cub
 from _xlsa17_files import SHARED, genuine_available, res101_bytes
+
 from support import cli_env, one_line, one_line_message
 from zslbench.data.features.fetch import fetch_xlsa17
 from zslbench.data.features.specs import DATASETS
@@ -68,13 +68,23 @@ def fetch_cub(archive: Path, d: Path):
 # --------------------------------------------------------------------------- links
 
 
-@pytest.mark.parametrize("extra, kind", [
-    ([link_member("CUB_200_2011/alias.txt", "images.txt")], "symbolic link"),
-    ([link_member("CUB_200_2011/hard.txt", "CUB_200_2011/images.txt", tarfile.LNKTYPE)], "hard link"),
-    # a chain: each link looks inside on its own text, the second one passes through the first
-    ([link_member("CUB_200_2011/up", ".."), link_member("CUB_200_2011/up/out", ".."),
-      file_member("CUB_200_2011/up/out/escaped.txt", b"x")], "symbolic link"),
-], ids=["symlink-inside", "hardlink-inside", "chain"])
+@pytest.mark.parametrize(
+    "extra, kind",
+    [
+        ([link_member("CUB_200_2011/alias.txt", "images.txt")], "symbolic link"),
+        ([link_member("CUB_200_2011/hard.txt", "CUB_200_2011/images.txt", tarfile.LNKTYPE)], "hard link"),
+        # a chain: each link looks inside on its own text, the second one passes through the first
+        (
+            [
+                link_member("CUB_200_2011/up", ".."),
+                link_member("CUB_200_2011/up/out", ".."),
+                file_member("CUB_200_2011/up/out/escaped.txt", b"x"),
+            ],
+            "symbolic link",
+        ),
+    ],
+    ids=["symlink-inside", "hardlink-inside", "chain"],
+)
 def test_link_members_refuse_the_archive(cub_root, tmp_path, extra, kind):
     archive = cub_tgz(tmp_path / "CUB_200_2011.tgz", cub_root, extra)
     d = tmp_path / "base" / "D"
@@ -115,11 +125,15 @@ def test_the_limits_have_documented_defaults_and_overrides(monkeypatch):
         unpack_limits()
 
 
-@pytest.mark.parametrize("env, needle", [
-    ({}, "times its size"),  # the default ratio
-    ({"ZSLBENCH_UNPACK_MAX_MEMBER_BYTES": "1M"}, "per member"),
-    ({"ZSLBENCH_UNPACK_MAX_BYTES": "4M"}, "ZSLBENCH_UNPACK_MAX_BYTES"),
-], ids=["ratio", "member", "total"])
+@pytest.mark.parametrize(
+    "env, needle",
+    [
+        ({}, "times its size"),  # the default ratio
+        ({"ZSLBENCH_UNPACK_MAX_MEMBER_BYTES": "1M"}, "per member"),
+        ({"ZSLBENCH_UNPACK_MAX_BYTES": "4M"}, "ZSLBENCH_UNPACK_MAX_BYTES"),
+    ],
+    ids=["ratio", "member", "total"],
+)
 def test_a_tgz_bomb_is_refused_before_it_is_written(cub_root, tmp_path, monkeypatch, env, needle):
     for var, value in env.items():
         monkeypatch.setenv(var, value)
@@ -135,14 +149,15 @@ def test_a_tgz_bomb_is_refused_before_it_is_written(cub_root, tmp_path, monkeypa
 
 
 def test_only_the_files_the_loader_reads_are_installed(cub_root, tmp_path):
-    stray = [file_member("CUB_200_2011/bomb.bin", b"\0" * 4096),
-             file_member("CUB_200_2011/images/001.Class_001/unlisted.jpg", b"not listed"),
-             file_member("CUB_200_2011/extra/notes.txt", b"x")]
+    stray = [
+        file_member("CUB_200_2011/bomb.bin", b"\0" * 4096),
+        file_member("CUB_200_2011/images/001.Class_001/unlisted.jpg", b"not listed"),
+        file_member("CUB_200_2011/extra/notes.txt", b"x"),
+    ]
     archive = cub_tgz(tmp_path / "CUB_200_2011.tgz", cub_root, stray)
     d = tmp_path / "D"
     fetch_cub(archive, d)
-    installed = {p.relative_to(d / "CUB_200_2011").as_posix()
-                 for p in (d / "CUB_200_2011").rglob("*") if p.is_file()}
+    installed = {p.relative_to(d / "CUB_200_2011").as_posix() for p in (d / "CUB_200_2011").rglob("*") if p.is_file()}
     assert "bomb.bin" not in installed and "extra/notes.txt" not in installed
     assert not any(p.endswith("unlisted.jpg") for p in installed)
     listed = (cub_root / "images.txt").read_text().split()[1::2]
@@ -152,8 +167,9 @@ def test_only_the_files_the_loader_reads_are_installed(cub_root, tmp_path):
 
 # --------------------------------------------------------------------------- the xlsa17 zip
 
-needs_genuine = pytest.mark.skipif(not genuine_available(),
-                                   reason=f"genuine xlsa17 att_splits files not found at {SHARED}")
+needs_genuine = pytest.mark.skipif(
+    not genuine_available(), reason=f"genuine xlsa17 att_splits files not found at {SHARED}"
+)
 
 
 def xlsa17_zip(path: Path, extra: dict[str, bytes] | None = None) -> Path:
@@ -174,16 +190,22 @@ def bare_zip(path: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("env, needle", [
-    ({}, "times its size"),
-    ({"ZSLBENCH_UNPACK_MAX_MEMBER_BYTES": "1M"}, "per member"),
-    ({"ZSLBENCH_UNPACK_MAX_BYTES": "4M"}, "ZSLBENCH_UNPACK_MAX_BYTES"),
-], ids=["ratio", "member", "total"])
+@pytest.mark.parametrize(
+    "env, needle",
+    [
+        ({}, "times its size"),
+        ({"ZSLBENCH_UNPACK_MAX_MEMBER_BYTES": "1M"}, "per member"),
+        ({"ZSLBENCH_UNPACK_MAX_BYTES": "4M"}, "ZSLBENCH_UNPACK_MAX_BYTES"),
+    ],
+    ids=["ratio", "member", "total"],
+)
 def test_a_zip_bomb_is_refused_before_it_is_written(tmp_path, monkeypatch, env, needle):
     for var, value in env.items():
         monkeypatch.setenv(var, value)
-    archive = bare_zip(tmp_path / "xlsa17.zip", {"xlsa17/data/APY/att_splits.mat": b"",
-                                                 "xlsa17/data/APY/res101.mat": bytes(ZEROS_MB << 20)})
+    archive = bare_zip(
+        tmp_path / "xlsa17.zip",
+        {"xlsa17/data/APY/att_splits.mat": b"", "xlsa17/data/APY/res101.mat": bytes(ZEROS_MB << 20)},
+    )
     d = tmp_path / "D"
     with pytest.raises(DataError) as excinfo:
         fetch_xlsa17(d, from_zip=archive, **FAST)
@@ -218,17 +240,26 @@ def test_a_stray_file_in_a_dataset_folder_of_the_zip_is_not_installed(tmp_path):
 def _with_file_size_limit(limit: int):
     def limit_writes():  # a write past `limit` bytes fails with EFBIG (Python ignores SIGXFSZ)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return limit_writes
 
 
 def _fetch_limited(args: list[str], limit: int) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "zslbench", "data", "fetch", *args], capture_output=True,
-                          text=True, env=cli_env(), timeout=300, preexec_fn=_with_file_size_limit(limit))
+    return subprocess.run(
+        [sys.executable, "-m", "zslbench", "data", "fetch", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
+        preexec_fn=_with_file_size_limit(limit),
+    )
 
 
 def test_a_write_error_while_unpacking_a_zip_is_one_line(tmp_path):
-    archive = bare_zip(tmp_path / "xlsa17.zip", {"xlsa17/data/CUB/att_splits.mat": b"",
-                                                 "xlsa17/data/CUB/res101.mat": bytes(range(256)) * 256})
+    archive = bare_zip(
+        tmp_path / "xlsa17.zip",
+        {"xlsa17/data/CUB/att_splits.mat": b"", "xlsa17/data/CUB/res101.mat": bytes(range(256)) * 256},
+    )
     d = tmp_path / "D"
     proc = _fetch_limited(["--from-zip", str(archive), "--data-dir", str(d)], 16 << 10)
     assert proc.returncode == 2, proc.stderr
@@ -238,11 +269,11 @@ def test_a_write_error_while_unpacking_a_zip_is_one_line(tmp_path):
 
 
 def test_a_write_error_while_unpacking_a_tgz_is_one_line(cub_root, tmp_path):
-    archive = cub_tgz(tmp_path / "CUB_200_2011.tgz", cub_root,
-                      [file_member("CUB_200_2011/big.bin", bytes(range(256)) * 256)])
+    archive = cub_tgz(
+        tmp_path / "CUB_200_2011.tgz", cub_root, [file_member("CUB_200_2011/big.bin", bytes(range(256)) * 256)]
+    )
     d = tmp_path / "D"
-    proc = _fetch_limited(["--dataset", "cub-images", "--from-archive", str(archive), "--data-dir", str(d)],
-                          16 << 10)
+    proc = _fetch_limited(["--dataset", "cub-images", "--from-archive", str(archive), "--data-dir", str(d)], 16 << 10)
     assert proc.returncode == 2, proc.stderr
     line = one_line(proc.stderr)
     assert "cannot unpack CUB_200_2011.tgz there" in line and "File too large" in line

@@ -15,8 +15,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from _image_layouts import cub_archive, make_cub
+
 from support import cli_env, one_line, wait_for
 from zslbench.data.download import download
 from zslbench.errors import DataError
@@ -49,9 +49,12 @@ class Hostile(BaseHTTPRequestHandler):
             self.wfile.write(PAYLOAD[: len(PAYLOAD) // 2])
         elif self.path.startswith("/trickle"):  # honours Range, sends 10 bytes per request
             start = int(rng.group(1)) if rng else 0
-            self._head(206 if start else 200, len(PAYLOAD) - start,
-                       f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}" if start else None)
-            self.wfile.write(PAYLOAD[start:start + 10])
+            self._head(
+                206 if start else 200,
+                len(PAYLOAD) - start,
+                f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}" if start else None,
+            )
+            self.wfile.write(PAYLOAD[start : start + 10])
         elif self.path.startswith("/drip"):  # one byte every 0.2 s
             self._head(200, len(PAYLOAD))
             end = time.monotonic() + DRIP_SECONDS
@@ -59,7 +62,7 @@ class Hostile(BaseHTTPRequestHandler):
                 if time.monotonic() > end or srv.stopping.is_set():
                     break
                 try:
-                    self.wfile.write(PAYLOAD[i:i + 1])
+                    self.wfile.write(PAYLOAD[i : i + 1])
                     self.wfile.flush()
                 except OSError:
                     break
@@ -68,8 +71,8 @@ class Hostile(BaseHTTPRequestHandler):
             self._redirect(f"ftp://127.0.0.1:{srv.server_address[1]}/xlsa17.zip")
         elif self.path.startswith("/moved/"):
             self._redirect(self.path.replace("/moved/", "/files/", 1))
-        elif self.path.startswith("/files/") and self.path[len("/files/"):] in srv.files:
-            body = srv.files[self.path[len("/files/"):]]
+        elif self.path.startswith("/files/") and self.path[len("/files/") :] in srv.files:
+            body = srv.files[self.path[len("/files/") :]]
             self._head(200, len(body))
             self.wfile.write(body)
         else:
@@ -134,9 +137,27 @@ def test_a_dripping_server_fails_within_the_timeout(hostile, tmp_path):
 
 
 def test_a_redirect_to_ftp_is_refused(hostile, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "zslbench", "data", "fetch", "--url", hostile.base + "/to-ftp",
-                           "--data-dir", str(tmp_path / "D"), "--retries", "2", "--retry-wait", "0"],
-                          capture_output=True, text=True, env=cli_env(), timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zslbench",
+            "data",
+            "fetch",
+            "--url",
+            hostile.base + "/to-ftp",
+            "--data-dir",
+            str(tmp_path / "D"),
+            "--retries",
+            "2",
+            "--retry-wait",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     line = one_line(proc.stderr)
     assert "redirects to 'ftp://127.0.0.1" in line and "only http(s) addresses are followed" in line
@@ -149,8 +170,15 @@ def test_the_final_address_is_recorded(hostile, tmp_path):
     archive = cub_archive(tmp_path / "CUB_200_2011.tgz", make_cub(tmp_path / "src"))
     hostile.files["CUB_200_2011.tgz"] = archive.read_bytes()
     d = tmp_path / "D"
-    fetch_images("cub-images", d, urls=[hostile.base + "/moved/CUB_200_2011.tgz"], retries=0, backoff=0,
-                 timeout=10, progress=False)
+    fetch_images(
+        "cub-images",
+        d,
+        urls=[hostile.base + "/moved/CUB_200_2011.tgz"],
+        retries=0,
+        backoff=0,
+        timeout=10,
+        progress=False,
+    )
     record = json.loads((d / "downloads" / "cub-images.fetched.json").read_text())
     assert record["final_urls"] == {"CUB_200_2011.tgz": hostile.base + "/files/CUB_200_2011.tgz"}
     assert hostile.requests == ["/moved/CUB_200_2011.tgz", "/files/CUB_200_2011.tgz"]
@@ -160,9 +188,25 @@ def test_the_final_address_is_recorded(hostile, tmp_path):
 def test_interrupting_a_fetch_says_the_partial_download_is_kept(hostile, tmp_path, sig):
     d = tmp_path / "D"
     part = d / "downloads" / "xlsa17.zip.part"
-    proc = subprocess.Popen([sys.executable, "-m", "zslbench", "data", "fetch", "--url", hostile.base + "/drip/xlsa17.zip",
-                             "--data-dir", str(d), "--timeout", "60"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "zslbench",
+            "data",
+            "fetch",
+            "--url",
+            hostile.base + "/drip/xlsa17.zip",
+            "--data-dir",
+            str(d),
+            "--timeout",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
     try:
         wait_for(part.is_file, "the start of the download", proc)
         time.sleep(0.5)  # a few bytes more (held in the writer's buffer until the file is closed)

@@ -56,8 +56,21 @@ def test_the_next_run_and_the_next_sweep_remove_what_killed_runs_left(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert not first.exists() and live.exists()
     second = plant(results, "0123456789abcdef", gone, "old")
-    proc = zsl("run", "--all", "--only", "gzsl", "--models", "linear", "--datasets", "apy", "--seeds", "1",
-               *TINY, "--results", str(results))
+    proc = zsl(
+        "run",
+        "--all",
+        "--only",
+        "gzsl",
+        "--models",
+        "linear",
+        "--datasets",
+        "apy",
+        "--seeds",
+        "1",
+        *TINY,
+        "--results",
+        str(results),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "0 to run" in proc.stderr  # the run is done already: only the cleaning happened
     assert not second.exists() and live.exists()

@@ -25,10 +25,13 @@ def arrays() -> dict:
     within = np.tile(np.arange(10), 6)
     seen = labels < 4
     return {
-        "features": rng.random((60, 8)).astype(np.float32), "labels": labels,
+        "features": rng.random((60, 8)).astype(np.float32),
+        "labels": labels,
         "attrs": rng.random((6, 5)).astype(np.float32) + 0.1,
-        "trainval_idx": np.flatnonzero(seen & (within < 7)), "test_seen_idx": np.flatnonzero(seen & (within >= 7)),
-        "test_unseen_idx": np.flatnonzero(~seen), "class_names": np.array([f"c{i}" for i in range(6)]),
+        "trainval_idx": np.flatnonzero(seen & (within < 7)),
+        "test_seen_idx": np.flatnonzero(seen & (within >= 7)),
+        "test_unseen_idx": np.flatnonzero(~seen),
+        "class_names": np.array([f"c{i}" for i in range(6)]),
     }
 
 
@@ -85,7 +88,9 @@ def test_a_header_that_promises_more_than_the_member_holds_is_refused_before_rea
 def test_the_size_bound_is_checked_on_the_headers(tmp_path, monkeypatch):
     write_npz(tmp_path, good_members())
     monkeypatch.setenv("ZSLBENCH_NPZ_MAX_BYTES", "1K")
-    with pytest.raises(DataError, match=r"array 'features': .*more than the limit of 1024 \(\$ZSLBENCH_NPZ_MAX_BYTES\)"):
+    with pytest.raises(
+        DataError, match=r"array 'features': .*more than the limit of 1024 \(\$ZSLBENCH_NPZ_MAX_BYTES\)"
+    ):
         load_npz("mine", tmp_path)
     monkeypatch.setenv("ZSLBENCH_NPZ_MAX_BYTES", "1M")
     assert load_npz("mine", tmp_path).n_classes == 6
@@ -115,16 +120,16 @@ def test_the_cli_says_one_line_for_a_repeated_index(tmp_path):
     write_npz(tmp_path, {f"{k}.npy": npy_bytes(v) for k, v in a.items()})
     plugin = tmp_path / "mine_plugin.py"
     plugin.write_text("from zslbench.api import register_dataset\nregister_dataset('mine')\n")
-    proc = zsl("--plugin", "mine_plugin", "data", "check", "--dataset", "mine", "--data-dir", str(tmp_path),
-               cwd=tmp_path)  # python -m puts the working folder on the path
+    proc = zsl(
+        "--plugin", "mine_plugin", "data", "check", "--dataset", "mine", "--data-dir", str(tmp_path), cwd=tmp_path
+    )  # python -m puts the working folder on the path
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "array 'trainval_idx': index 0 appears 2 times" in proc.stdout + proc.stderr
 
 
 # --------------------------------------------------------------------------- random headers
 
-DTYPES = ["<f4", "<f8", ">f8", "<i8", "<i4", "|u1", "|b1", "<U3", "|S2", "|O", "<c8", "|V4", "<M8[s]",
-          "[('a', '<i4')]"]
+DTYPES = ["<f4", "<f8", ">f8", "<i8", "<i4", "|u1", "|b1", "<U3", "|S2", "|O", "<c8", "|V4", "<M8[s]", "[('a', '<i4')]"]
 
 
 VALID_SHAPES = {k: v.shape for k, v in arrays().items()}
@@ -142,8 +147,11 @@ def npy_member(draw, key):
     descr = draw(st.sampled_from(DTYPES))
     shape = draw(st.one_of(st.just(VALID_SHAPES[key]), st.lists(st.integers(0, 70), max_size=3).map(tuple)))
     header = io.BytesIO()
-    fields = {"descr": eval(descr) if descr.startswith("[") else descr,  # noqa: S307 - a literal
-              "fortran_order": draw(st.booleans()), "shape": shape}
+    fields = {
+        "descr": eval(descr) if descr.startswith("[") else descr,
+        "fortran_order": draw(st.booleans()),
+        "shape": shape,
+    }
     np.lib.format.write_array_header_1_0(header, fields)
     itemsize = np.dtype(fields["descr"]).itemsize
     n = int(np.prod(shape)) * itemsize
@@ -164,9 +172,15 @@ def test_random_headers_give_the_arrays_or_one_line(tmp_path, data, compress):
         assert "\n" not in text and "features.npz" in text
         return
     expected = np.lib.format.read_array(io.BytesIO(member), allow_pickle=False)
-    got = {"features": loaded.features, "labels": loaded.labels, "attrs": loaded.attrs,
-           "trainval_idx": loaded.trainval_idx, "test_seen_idx": loaded.test_seen_idx,
-           "test_unseen_idx": loaded.test_unseen_idx, "class_names": np.array(loaded.class_names)}[key]
+    got = {
+        "features": loaded.features,
+        "labels": loaded.labels,
+        "attrs": loaded.attrs,
+        "trainval_idx": loaded.trainval_idx,
+        "test_seen_idx": loaded.test_seen_idx,
+        "test_unseen_idx": loaded.test_unseen_idx,
+        "class_names": np.array(loaded.class_names),
+    }[key]
     if key == "class_names":
         assert list(got) == [str(x) for x in expected]
     else:

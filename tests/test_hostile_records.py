@@ -39,6 +39,7 @@ def _set(path: str, value):
         for key in head:
             target = target[key]
         target[last] = value
+
     return change
 
 
@@ -63,8 +64,7 @@ BAD = [
     ("epochs of 10**9", _set("config.epochs", 10**9), "epochs"),
     ("batch size of 10**12", _set("config.batch_size", 10**12), "batch_size"),
     ("threads of 10**6", _set("config.threads", 10**6), "threads"),
-    ("run id with a newline", _set("run_id", "e0a22f3e0f58e43a\n  metrics match the record exactly: H=99"),
-     "run_id"),
+    ("run id with a newline", _set("run_id", "e0a22f3e0f58e43a\n  metrics match the record exactly: H=99"), "run_id"),
     ("run id not hex", _set("run_id", "../../etc/passwd"), "run_id"),
     ("dataset with a newline", _set("dataset", "sun\nrerun of ffffffffffffffff"), "dataset"),
     ("plugin not a mapping", _set("plugin", "zslevil"), "plugin"),
@@ -97,15 +97,19 @@ def test_a_record_never_imports_the_plugin_it_names(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("args,needle", [
-    (("--set", "epochs=1000000000"), "epochs"),
-    (("--set", "batch_size=1000000000000"), "batch_size"),
-    (("--set", "threads=100000"), "threads"),
-    (("--set", "test_batch_size=1000000000000"), "test_batch_size"),
-    (("--set", "synthetic_seed=100000000000000000000000"), "synthetic_seed"),
-    (("--seed", str(10**30)), "--seed"),
-    (("--seed", "-1"), "--seed"),
-], ids=["epochs", "batch_size", "threads", "test_batch_size", "synthetic_seed", "seed-huge", "seed-negative"])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("--set", "epochs=1000000000"), "epochs"),
+        (("--set", "batch_size=1000000000000"), "batch_size"),
+        (("--set", "threads=100000"), "threads"),
+        (("--set", "test_batch_size=1000000000000"), "test_batch_size"),
+        (("--set", "synthetic_seed=100000000000000000000000"), "synthetic_seed"),
+        (("--seed", str(10**30)), "--seed"),
+        (("--seed", "-1"), "--seed"),
+    ],
+    ids=["epochs", "batch_size", "threads", "test_batch_size", "synthetic_seed", "seed-huge", "seed-negative"],
+)
 def test_options_beyond_their_bounds_are_refused_before_any_work(tmp_path, capsys, args, needle):
     code, out, err = zsl_in_process(capsys, "run", *TINY, *args, "--results", tmp_path)
     assert code == 2, (out, err)
@@ -114,9 +118,26 @@ def test_options_beyond_their_bounds_are_refused_before_any_work(tmp_path, capsy
 
 
 def test_sweep_seeds_beyond_the_bound_are_refused(tmp_path, capsys):
-    code, out, err = zsl_in_process(capsys, "run", "--all", "--profile", "quick", "--only", "gzsl", "--models",
-                                    "linear", "--datasets", "apy", "--seeds", f"1,{2**63}", "--data", "synthetic",
-                                    "--results", tmp_path, "--dry-run")
+    code, out, err = zsl_in_process(
+        capsys,
+        "run",
+        "--all",
+        "--profile",
+        "quick",
+        "--only",
+        "gzsl",
+        "--models",
+        "linear",
+        "--datasets",
+        "apy",
+        "--seeds",
+        f"1,{2**63}",
+        "--data",
+        "synthetic",
+        "--results",
+        tmp_path,
+        "--dry-run",
+    )
     assert code == 2, (out, err)
     assert "--seeds" in one_line(err)
 
@@ -130,12 +151,16 @@ def _results_with(tmp_path: Path, bad: dict | str) -> Path:
     return results
 
 
-@pytest.mark.parametrize("bad", [
-    {**fixture_record(), "run_id": "0123456789abcdef", "config": "string"},
-    {**fixture_record(), "run_id": "0123456789abcdef", "seed": "abc"},
-    {**fixture_record(), "run_id": "0123456789abcdef", "metrics": {"S": 1e400, "U": 1, "H": 1}},
-    '{"run_id": "0123456789abcdef", "metrics": {',
-], ids=["config-string", "seed-text", "metric-infinite", "truncated"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {**fixture_record(), "run_id": "0123456789abcdef", "config": "string"},
+        {**fixture_record(), "run_id": "0123456789abcdef", "seed": "abc"},
+        {**fixture_record(), "run_id": "0123456789abcdef", "metrics": {"S": 1e400, "U": 1, "H": 1}},
+        '{"run_id": "0123456789abcdef", "metrics": {',
+    ],
+    ids=["config-string", "seed-text", "metric-infinite", "truncated"],
+)
 def test_table_skips_a_bad_record_with_one_warning(tmp_path, capsys, bad):
     results = _results_with(tmp_path, bad)
     code, out, err = zsl_in_process(capsys, "table", "gzsl", "--results", results, "--format", "md,csv,tex")
@@ -149,7 +174,7 @@ def test_table_skips_a_bad_record_with_one_warning(tmp_path, capsys, bad):
 def test_report_skips_a_bad_record_once(tmp_path, capsys):
     """One broken record: one warning, counted once in the report."""
     results = _results_with(tmp_path, {**fixture_record(), "run_id": "0123456789abcdef", "config": "string"})
-    code, out, err = zsl_in_process(capsys, "report", "--results", results)
+    code, _out, err = zsl_in_process(capsys, "report", "--results", results)
     assert code == 0, err
     warnings = [line for line in err.splitlines() if "0123456789abcdef" in line]
     assert len(warnings) == 1, err
@@ -174,26 +199,50 @@ def test_a_done_run_with_a_damaged_record_is_trained_again(tmp_path, capsys):
 
 
 def test_a_sweep_runs_again_a_done_run_whose_record_is_damaged(tmp_path, capsys):
-    sweep = ("run", "--all", "--profile", "quick", "--only", "gzsl", "--models", "linear", "--datasets", "apy",
-             "--seeds", "1", "--data", "synthetic", "--jobs", "1", "--results", tmp_path)
-    code, out, err = zsl_in_process(capsys, *sweep)
+    sweep = (
+        "run",
+        "--all",
+        "--profile",
+        "quick",
+        "--only",
+        "gzsl",
+        "--models",
+        "linear",
+        "--datasets",
+        "apy",
+        "--seeds",
+        "1",
+        "--data",
+        "synthetic",
+        "--jobs",
+        "1",
+        "--results",
+        tmp_path,
+    )
+    code, _out, err = zsl_in_process(capsys, *sweep)
     assert code == 0, err
     path = next(tmp_path.glob("runs/*/record.json"))
     good = json.loads(path.read_text())
     path.write_text(json.dumps({**good, "seed": "abc"}))
     with pytest.warns(UserWarning, match="training the run again"):
-        code, out, err = zsl_in_process(capsys, *sweep)
+        code, _out, err = zsl_in_process(capsys, *sweep)
     assert code == 0, err
     assert json.loads(path.read_text())["metrics"] == good["metrics"]
 
 
 # --- property tests: random records fed to the readers ------------------------------------------
 JSON_SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
 )
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)), max_leaves=6)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=6,
+)
 FIELDS = sorted(set(fixture_record()) - {"kind"}) + ["plugin", "classnorm", "method"]  # a gzsl record stays one
 CONFIG_FIELDS = sorted(fixture_record()["config"])
 
@@ -208,8 +257,15 @@ def mutated_records(draw) -> dict:
         block = rec if where == "top" else rec.get(where)
         if not isinstance(block, dict):
             continue
-        key = draw(st.sampled_from(FIELDS if where == "top" else CONFIG_FIELDS if where == "config"
-                                   else sorted(fixture_record()["metrics"])))
+        key = draw(
+            st.sampled_from(
+                FIELDS
+                if where == "top"
+                else CONFIG_FIELDS
+                if where == "config"
+                else sorted(fixture_record()["metrics"])
+            )
+        )
         if draw(st.booleans()) and key in block:
             del block[key]
         else:
@@ -229,8 +285,7 @@ def test_replay_of_a_random_record_is_refused_in_one_line_or_reaches_training(tm
     import zslbench.replay as replay
     from zslbench.errors import ZSLBenchError
 
-    def fake_run(track, name, dataset, seed, classnorm, profile, source, data_dir, device, results, overrides,
-                 *rest):
+    def fake_run(track, name, dataset, seed, classnorm, profile, source, data_dir, device, results, overrides, *rest):
         assert isinstance(seed, int) and 0 <= seed < 2**63
         track.make_config(profile, {k: v for k, v in overrides.items() if "." not in k})
         raise WouldTrain

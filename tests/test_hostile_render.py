@@ -8,11 +8,11 @@ import csv
 import io
 
 import pytest
-
 from _report_records import gzsl
+
 from zslbench.report.tables import build_table
 
-NAMES = ("lin|ear", "back\\", "=HYPERLINK(\"http://x\")", "@SUM(A1)", "+cmd", "-cmd")
+NAMES = ("lin|ear", "back\\", '=HYPERLINK("http://x")', "@SUM(A1)", "+cmd", "-cmd")
 
 
 def separators(line: str) -> int:
@@ -59,7 +59,7 @@ def test_csv_text_cells_cannot_be_formulas_and_numbers_stay_numbers(hostile_resu
     table = build_table("gzsl", hostile_results)
     rows = list(csv.DictReader(io.StringIO(table.to_csv())))
     models = {row["model"] for row in rows}
-    assert {"'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "'+cmd", "'-cmd", "lin|ear"} <= models
+    assert {'\'=HYPERLINK("http://x")', "'@SUM(A1)", "'+cmd", "'-cmd", "lin|ear"} <= models
     for row in rows:
         for key, value in row.items():
             if value[:1] in ("=", "@", "\t", "\r") or (value[:1] in ("+", "-") and not _is_number(value.rstrip("%"))):
@@ -74,7 +74,12 @@ def test_negative_numbers_in_text_cells_are_not_prefixed():
 
     assert csv_text("-1.5") == "-1.5" and csv_text(-1.5) == -1.5 and csv_text("-cmd") == "'-cmd"
     assert csv_text("+22%") == "+22%" and csv_text("-3%") == "-3%" and csv_text("+A1%") == "'+A1%"
-    assert csv_text("=1+1") == "'=1+1" and csv_text("\r=x") == "'\r=x" and csv_text("\tx") == "'\tx" and csv_text("ok") == "ok"
+    assert (
+        csv_text("=1+1") == "'=1+1"
+        and csv_text("\r=x") == "'\r=x"
+        and csv_text("\tx") == "'\tx"
+        and csv_text("ok") == "ok"
+    )
 
 
 def _is_number(text: str) -> bool:
@@ -105,7 +110,7 @@ def test_report_captions_escape_names(tmp_path, capsys):
     name = "m*x_[a](javascript:alert(1))<b>`"
     gzsl(tmp_path, name, "sun", 1, 30.0, source="synthetic", epochs=[10.0, 20.0, 25.0])
     gzsl(tmp_path, name, "sun", 2, 31.0, source="synthetic", epochs=[11.0, 21.0, 26.0])
-    code, out, err = zsl_in_process(capsys, "report", "--results", tmp_path)
+    code, _out, err = zsl_in_process(capsys, "report", "--results", tmp_path)
     assert code == 0, err
     md = (tmp_path / "report" / "report.md").read_text()
     captions = [line for line in md.splitlines() if line.startswith("*") and "seeds:" in line]

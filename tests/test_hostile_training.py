@@ -10,8 +10,23 @@ import torch
 
 from support import one_line, zsl_in_process
 
-EWC_DIVERGES = ("--czsl", "--method", "ewc-online", "--dataset", "cub", "--profile", "quick", "--data", "synthetic",
-                "--set", "fisher_minmax=none", "--set", "ewc_lambda=1e9", "--set", "hidden_dim=16")
+EWC_DIVERGES = (
+    "--czsl",
+    "--method",
+    "ewc-online",
+    "--dataset",
+    "cub",
+    "--profile",
+    "quick",
+    "--data",
+    "synthetic",
+    "--set",
+    "fisher_minmax=none",
+    "--set",
+    "ewc_lambda=1e9",
+    "--set",
+    "hidden_dim=16",
+)
 
 
 def test_ewc_online_without_fisher_scaling_stops_with_one_line_and_no_record(tmp_path, capsys):
@@ -26,8 +41,22 @@ def test_ewc_online_without_fisher_scaling_stops_with_one_line_and_no_record(tmp
 
 
 def test_gzsl_with_a_runaway_learning_rate_stops_with_one_line(tmp_path, capsys):
-    code, out, err = zsl_in_process(capsys, "run", "--model", "linear", "--dataset", "apy", "--profile", "quick",
-                                    "--data", "synthetic", "--set", "lr=1e30", "--results", tmp_path)
+    code, out, err = zsl_in_process(
+        capsys,
+        "run",
+        "--model",
+        "linear",
+        "--dataset",
+        "apy",
+        "--profile",
+        "quick",
+        "--data",
+        "synthetic",
+        "--set",
+        "lr=1e30",
+        "--results",
+        tmp_path,
+    )
     assert code == 2, (out, err)
     line = one_line(err)
     assert "training diverged" in line and "in epoch 1" in line and "lr=1e+30" in line, line
@@ -35,10 +64,33 @@ def test_gzsl_with_a_runaway_learning_rate_stops_with_one_line(tmp_path, capsys)
 
 
 def test_a_sweep_lists_the_diverging_runs_as_failed(tmp_path, capsys):
-    code, out, err = zsl_in_process(capsys, "run", "--all", "--profile", "quick", "--only", "czsl", "--methods",
-                                    "ewc-online", "--datasets", "cub", "--seeds", "1", "--data", "synthetic",
-                                    "--set", "fisher_minmax=none", "--set", "ewc_lambda=1e9", "--set", "hidden_dim=16",
-                                    "--jobs", "1", "--results", tmp_path)
+    code, out, err = zsl_in_process(
+        capsys,
+        "run",
+        "--all",
+        "--profile",
+        "quick",
+        "--only",
+        "czsl",
+        "--methods",
+        "ewc-online",
+        "--datasets",
+        "cub",
+        "--seeds",
+        "1",
+        "--data",
+        "synthetic",
+        "--set",
+        "fisher_minmax=none",
+        "--set",
+        "ewc_lambda=1e9",
+        "--set",
+        "hidden_dim=16",
+        "--jobs",
+        "1",
+        "--results",
+        tmp_path,
+    )
     assert code == 1, (out, err)
     assert "training diverged" in err
     assert not list(tmp_path.glob("runs/*/record.json"))

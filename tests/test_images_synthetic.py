@@ -5,19 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zslbench.data.images.types import ImageData
 from zslbench.data.images import (
     backbone_checkpoint,
     image_fingerprint,
     load_image_dataset,
     resolve_image_source,
 )
+from zslbench.data.images.types import ImageData
 from zslbench.errors import ConfigError, DataError
 
 
 def _load(name, size=16, scale=1.0, seed=0, tmp=None):
-    return load_image_dataset(name, "synthetic", tmp, image_size=size, synthetic_scale=scale,
-                              synthetic_seed=seed)
+    return load_image_dataset(name, "synthetic", tmp, image_size=size, synthetic_scale=scale, synthetic_seed=seed)
 
 
 @pytest.mark.parametrize("name, classes, attrs", [("cub", 200, 312), ("sun", 717, 102)])
@@ -58,15 +57,16 @@ def test_scale_keeps_one_train_and_one_eval_image_per_class(name):
 
 def test_deterministic_from_seed_and_fingerprint_without_loading(tmp_path):
     a = _load("cub", scale=0.1, seed=3)
-    b = load_image_dataset("cub", "synthetic", tmp_path, image_size=16, synthetic_scale=0.1,
-                           synthetic_seed=3)
+    b = load_image_dataset("cub", "synthetic", tmp_path, image_size=16, synthetic_scale=0.1, synthetic_seed=3)
     assert np.array_equal(a.images, b.images) and np.array_equal(a.attrs, b.attrs)
     assert a.fingerprint == b.fingerprint
     c = _load("cub", scale=0.1, seed=4)
     assert not np.array_equal(a.attrs, c.attrs) and a.fingerprint != c.fingerprint
     assert a.fingerprint == image_fingerprint("cub", "synthetic", tmp_path, 16, 0.1, 3)
-    fps = {image_fingerprint("cub", "synthetic", None, s, sc, sd)
-           for s, sc, sd in [(16, 0.1, 3), (32, 0.1, 3), (16, 0.2, 3), (16, 0.1, 0)]}
+    fps = {
+        image_fingerprint("cub", "synthetic", None, s, sc, sd)
+        for s, sc, sd in [(16, 0.1, 3), (32, 0.1, 3), (16, 0.2, 3), (16, 0.1, 0)]
+    }
     assert len(fps) == 4
     assert image_fingerprint("sun", "synthetic", None, 16) != image_fingerprint("cub", "synthetic", None, 16)
 
@@ -141,14 +141,17 @@ def test_default_data_dir_from_environment(tmp_path, monkeypatch):
     assert resolve_image_source("cub") == "images"
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"dataset": "awa2"}, "unknown image dataset"),
-    ({"dataset": "cub", "source": "xlsa17"}, "unknown image data source"),
-    ({"dataset": "cub", "image_size": 4}, "image_size"),
-    ({"dataset": "cub", "image_size": 16.0}, "image_size"),
-    ({"dataset": "cub", "synthetic_scale": 0}, "scale"),
-    ({"dataset": "cub", "synthetic_seed": -1}, "synthetic_seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"dataset": "awa2"}, "unknown image dataset"),
+        ({"dataset": "cub", "source": "xlsa17"}, "unknown image data source"),
+        ({"dataset": "cub", "image_size": 4}, "image_size"),
+        ({"dataset": "cub", "image_size": 16.0}, "image_size"),
+        ({"dataset": "cub", "synthetic_scale": 0}, "scale"),
+        ({"dataset": "cub", "synthetic_seed": -1}, "synthetic_seed"),
+    ],
+)
 def test_bad_arguments(kwargs, match, tmp_path):
     kwargs = {"source": "synthetic", "data_dir": tmp_path, "image_size": 16, **kwargs}
     with pytest.raises(ConfigError, match=match):

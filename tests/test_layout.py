@@ -26,8 +26,23 @@ MAX_LINES = 450
 # Lowest first; a module may import from its own layer (without a circle) and the ones below.
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"registry", "api", "plugins", "config", "presets", "devices", "numerics", "subnormal", "locks", "progress", "interrupt", "metrics",
-     "loggers", "overrides", "environment"},
+    {
+        "registry",
+        "api",
+        "plugins",
+        "config",
+        "presets",
+        "devices",
+        "numerics",
+        "subnormal",
+        "locks",
+        "progress",
+        "interrupt",
+        "metrics",
+        "loggers",
+        "overrides",
+        "environment",
+    },
     {"store", "schema"},
     {"data"},
     {"models"},
@@ -105,7 +120,8 @@ def test_no_import_goes_to_a_higher_layer():
     upward = [
         f"{MODULES[m].relative_to(PACKAGE.parent)}:{line} imports {target} "
         f"(layer {LAYER[_top(target)]} > {LAYER[_top(m)]})"
-        for m, imports in GRAPH.items() for target, line, _ in imports
+        for m, imports in GRAPH.items()
+        for target, line, _ in imports
         if LAYER[_top(target)] > LAYER[_top(m)]
     ]
     assert upward == []
@@ -120,7 +136,7 @@ def find_circles(edges: dict[str, list[str]]) -> list[list[str]]:
         stack.append(node)
         for nxt in edges.get(node, ()):
             if state.get(nxt) == 1:
-                circles.append(stack[stack.index(nxt):] + [nxt])
+                circles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, stack)
         stack.pop()
@@ -149,8 +165,10 @@ KNOWN_PRIVATE: set[str] = set()
 
 
 def _params(modules, known):
-    return [pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="known, to be split")) if m in known
-            else m for m in sorted(modules)]
+    return [
+        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="known, to be split")) if m in known else m
+        for m in sorted(modules)
+    ]
 
 
 @pytest.mark.parametrize("module", _params(MODULES, KNOWN_LONG))
@@ -175,8 +193,13 @@ def test_no_private_name_is_imported_across_modules(module):
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zslbench"):
             aliases |= {a.asname or a.name for a in node.names if f"{node.module}.{a.name}" in MODULES}
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
-                and isinstance(node.value, ast.Name) and node.value.id in aliases):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+        ):
             found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} reads {node.value.id}.{node.attr}")
     assert found == []
 

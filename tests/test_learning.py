@@ -16,10 +16,9 @@ import torch
 
 from zslbench.config import CZSLConfig, GZSLConfig
 from zslbench.data.features.synthetic import make_synthetic
-from zslbench.models import MODELS
+from zslbench.models import MODELS, normalize_attributes
 from zslbench.train.czsl import train_czsl
 from zslbench.train.gzsl import predict_logits, score_logits, train_gzsl
-from zslbench.models import normalize_attributes
 
 GZSL_MODELS = ["linear", "mlp3", "mlp3+eq9", "mlp3+eq10", "mlp3+cn"]
 # (dataset, synthetic scale): enough images per class to learn from in a few epochs
@@ -27,9 +26,16 @@ GZSL_DATA = [("sun", 0.12), ("cub", 0.15), ("awa1", 0.06), ("awa2", 0.05)]  # th
 GZSL_CFG = dict(epochs=5, lr=2e-3, hidden_dim=64, trace=False)
 
 CZSL_METHODS = ["sequential", "multitask", "ewc-online", "mas-online", "agem"]
-CZSL_CFG = dict(tasks_cub=4, epochs_per_task=3, synthetic_scale=0.2, hidden_dim=64,
-                multitask_max_iters_cub=30, agem_ref_batch=32, agem_mem_per_class_cub=2,
-                attr_param_group="head")
+CZSL_CFG = dict(
+    tasks_cub=4,
+    epochs_per_task=3,
+    synthetic_scale=0.2,
+    hidden_dim=64,
+    multitask_max_iters_cub=30,
+    agem_ref_batch=32,
+    agem_mem_per_class_cub=2,
+    attr_param_group="head",
+)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py

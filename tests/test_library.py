@@ -19,8 +19,10 @@ TINY_CLI = ["--set", "epochs=2", "--set", "synthetic_scale=0.05"]
 
 
 def test_import_zslbench_stays_cheap():
-    code = ("import sys, zslbench; heavy = [m for m in ('torch', 'pandas', 'matplotlib', 'zslbench.library') "
-            "if m in sys.modules]; print(heavy); print(callable(zslbench.run), 'torch' in sys.modules)")
+    code = (
+        "import sys, zslbench; heavy = [m for m in ('torch', 'pandas', 'matplotlib', 'zslbench.library') "
+        "if m in sys.modules]; print(heavy); print(callable(zslbench.run), 'torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(), check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "True False"]
 
@@ -32,11 +34,33 @@ def test_unknown_attribute_is_an_attribute_error():
 
 @pytest.mark.slow
 def test_api_run_and_cli_run_give_the_same_run_id_and_metrics(tmp_path, capsys, one_thread):
-    run = zslbench.run(model="mlp3+cn", dataset="sun", seed=2, profile="quick", sets=TINY, data="synthetic",
-                       results=tmp_path / "api", progress=False)
-    code, out, err = zsl_in_process(capsys, "run", "--model", "mlp3+cn", "--dataset", "sun", "--seed", "2",
-                                    "--profile", "quick", *TINY_CLI, "--data", "synthetic",
-                                    "--results", tmp_path / "cli")
+    run = zslbench.run(
+        model="mlp3+cn",
+        dataset="sun",
+        seed=2,
+        profile="quick",
+        sets=TINY,
+        data="synthetic",
+        results=tmp_path / "api",
+        progress=False,
+    )
+    code, out, err = zsl_in_process(
+        capsys,
+        "run",
+        "--model",
+        "mlp3+cn",
+        "--dataset",
+        "sun",
+        "--seed",
+        "2",
+        "--profile",
+        "quick",
+        *TINY_CLI,
+        "--data",
+        "synthetic",
+        "--results",
+        tmp_path / "cli",
+    )
     assert code == 0, err
     cli_record = tmp_path / "cli" / "runs" / run.run_id / "record.json"
     assert cli_record.is_file(), out  # the CLI wrote the run under the API's run id
@@ -47,18 +71,42 @@ def test_api_run_and_cli_run_give_the_same_run_id_and_metrics(tmp_path, capsys, 
     assert not run.skipped and run.metrics["H"] == run.record["metrics"]["H"]
     assert list(run.epochs["epoch"]) == [1, 2]
     assert {"epoch", "pre_var", "post_var"} <= set(run.trace.columns) and len(run.trace) > 0
-    again = zslbench.run(model="mlp3+cn", dataset="sun", seed=2, profile="quick", sets=TINY, data="synthetic",
-                         results=tmp_path / "api")
+    again = zslbench.run(
+        model="mlp3+cn", dataset="sun", seed=2, profile="quick", sets=TINY, data="synthetic", results=tmp_path / "api"
+    )
     assert again.skipped and again.run_id == run.run_id and again.metrics == run.metrics
 
 
 @pytest.mark.slow
 def test_api_czsl_run_and_cli_run_agree(tmp_path, capsys, one_thread):
-    run = zslbench.run(method="sequential", cn=False, dataset="cub", profile="quick", data="synthetic",
-                       sets={"synthetic_scale": 0.05}, results=tmp_path / "api", progress=False)
-    code, _, err = zsl_in_process(capsys, "run", "--czsl", "--method", "sequential", "--no-cn", "--dataset", "cub",
-                                  "--profile", "quick", "--data", "synthetic", "--set", "synthetic_scale=0.05",
-                                  "--results", tmp_path / "cli")
+    run = zslbench.run(
+        method="sequential",
+        cn=False,
+        dataset="cub",
+        profile="quick",
+        data="synthetic",
+        sets={"synthetic_scale": 0.05},
+        results=tmp_path / "api",
+        progress=False,
+    )
+    code, _, err = zsl_in_process(
+        capsys,
+        "run",
+        "--czsl",
+        "--method",
+        "sequential",
+        "--no-cn",
+        "--dataset",
+        "cub",
+        "--profile",
+        "quick",
+        "--data",
+        "synthetic",
+        "--set",
+        "synthetic_scale=0.05",
+        "--results",
+        tmp_path / "cli",
+    )
     assert code == 0, err
     from zslbench import store
 
@@ -67,15 +115,23 @@ def test_api_czsl_run_and_cli_run_agree(tmp_path, capsys, one_thread):
     assert "task" in run.epochs.columns and run.trace.empty
 
 
-@pytest.mark.parametrize("kwargs, cli", [
-    ({"model": "nope", "dataset": "sun"}, ["--model", "nope", "--dataset", "sun"]),
-    ({"dataset": "sun"}, ["--dataset", "sun"]),
-    ({"model": "linear", "dataset": "sunn"}, ["--model", "linear", "--dataset", "sunn"]),
-    ({"model": "linear", "dataset": "sun", "sets": {"no_such_field": 1}},
-     ["--model", "linear", "--dataset", "sun", "--set", "no_such_field=1"]),
-    ({"method": "sequential", "dataset": "awa1"}, ["--czsl", "--method", "sequential", "--dataset", "awa1"]),
-    ({"model": "linear", "dataset": "sun", "log": ["nolog"]}, ["--model", "linear", "--dataset", "sun", "--log", "nolog"]),
-])
+@pytest.mark.parametrize(
+    "kwargs, cli",
+    [
+        ({"model": "nope", "dataset": "sun"}, ["--model", "nope", "--dataset", "sun"]),
+        ({"dataset": "sun"}, ["--dataset", "sun"]),
+        ({"model": "linear", "dataset": "sunn"}, ["--model", "linear", "--dataset", "sunn"]),
+        (
+            {"model": "linear", "dataset": "sun", "sets": {"no_such_field": 1}},
+            ["--model", "linear", "--dataset", "sun", "--set", "no_such_field=1"],
+        ),
+        ({"method": "sequential", "dataset": "awa1"}, ["--czsl", "--method", "sequential", "--dataset", "awa1"]),
+        (
+            {"model": "linear", "dataset": "sun", "log": ["nolog"]},
+            ["--model", "linear", "--dataset", "sun", "--log", "nolog"],
+        ),
+    ],
+)
 def test_bad_input_raises_the_cli_message_never_system_exit(tmp_path, capsys, kwargs, cli):
     with pytest.raises(ZSLBenchError) as caught:
         zslbench.run(profile="quick", results=tmp_path, **kwargs)
@@ -92,8 +148,16 @@ def test_sweep_bad_input_raises(tmp_path):
 
 
 def test_sweep_dry_run_returns_the_plan(tmp_path):
-    out = zslbench.sweep("quick", models=["linear"], datasets="sun", seeds=[1, 2], only="gzsl", data="synthetic",
-                         results=tmp_path, dry_run=True)
+    out = zslbench.sweep(
+        "quick",
+        models=["linear"],
+        datasets="sun",
+        seeds=[1, 2],
+        only="gzsl",
+        data="synthetic",
+        results=tmp_path,
+        dry_run=True,
+    )
     assert out.summary is None and len(out.plan.jobs) == 2 and "linear" in out.plan_text
     assert not (tmp_path / "runs").exists()
 
@@ -103,15 +167,41 @@ def swept(tmp_path_factory):
     """A small quick sweep (two models and one CZSL method with and without ClassNorm, two
     seeds, on CUB) through the Python API, on two local jobs, with the CSV logger."""
     results = tmp_path_factory.mktemp("swept")
-    out = zslbench.sweep("quick", models="linear,mlp3+cn", methods=["sequential"], datasets=["cub"], seeds=[1, 2],
-                         data="synthetic", sets={"epochs": 2}, jobs=2, results=results, log=["csv"])
+    out = zslbench.sweep(
+        "quick",
+        models="linear,mlp3+cn",
+        methods=["sequential"],
+        datasets=["cub"],
+        seeds=[1, 2],
+        data="synthetic",
+        sets={"epochs": 2},
+        jobs=2,
+        results=results,
+        log=["csv"],
+    )
     assert out.ok and len(out.summary.by("trained")) == 8, out.summary.format()
     return results
 
 
 def _table_csv(results, kind, out):
-    code = subprocess.run([sys.executable, "-m", "zslbench", "table", kind, "--results", str(results), "--format",
-                           "csv", "--out", str(out)], env=cli_env(), capture_output=True, text=True)
+    code = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zslbench",
+            "table",
+            kind,
+            "--results",
+            str(results),
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+        ],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+    )
     assert code.returncode == 0, code.stderr
     return pd.read_csv(out / f"{kind}.csv")
 
@@ -133,8 +223,18 @@ def test_tables_equal_the_table_command_csvs(swept, tmp_path):
 def test_load_results_has_one_row_per_run_and_the_table_means(swept, tmp_path):
     runs = zslbench.load_results(swept)
     assert len(runs) == 8 and runs["run_id"].is_unique
-    assert {"kind", "model", "method", "dataset", "seed", "H", "mH", "train_seconds", "env.torch",
-            "option.epochs"} <= set(runs.columns)
+    assert {
+        "kind",
+        "model",
+        "method",
+        "dataset",
+        "seed",
+        "H",
+        "mH",
+        "train_seconds",
+        "env.torch",
+        "option.epochs",
+    } <= set(runs.columns)
     assert set(runs["option.epochs"].dropna()) == {2}
     table = zslbench.tables(swept)["gzsl"]
     ours = table[table["n"] > 0].dropna(subset=["mean"])

@@ -19,8 +19,16 @@ TINY_CLI = ["--set", "epochs=3", "--set", "synthetic_scale=0.05"]
 
 
 def _run(results, **kwargs):
-    return zslbench.run(model="mlp3+cn", dataset="sun", profile="quick", sets=TINY, data="synthetic",
-                        results=results, progress=False, **kwargs)
+    return zslbench.run(
+        model="mlp3+cn",
+        dataset="sun",
+        profile="quick",
+        sets=TINY,
+        data="synthetic",
+        results=results,
+        progress=False,
+        **kwargs,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +89,8 @@ def test_mlflow_run_read_back_through_its_client(logged, tmp_path):
     assert found.data.metrics["final_H"] == pytest.approx(run.metrics["H"])
     history = client.get_metric_history(found.info.run_id, "test_H_per_sample_uncal")
     assert sorted((m.step, m.value) for m in history) == [
-        (e, pytest.approx(h)) for e, h in zip(run.epochs["epoch"], run.epochs["test_H_per_sample_uncal"])]
+        (e, pytest.approx(h)) for e, h in zip(run.epochs["epoch"], run.epochs["test_H_per_sample_uncal"])
+    ]
     assert [m.step for m in client.get_metric_history(found.info.run_id, "var_pre_var")] == [1, 2, 3]
     got = client.download_artifacts(found.info.run_id, "record.json", str(tmp_path))
     assert store.read_record(got)["run_id"] == run.run_id
@@ -103,8 +112,23 @@ class Remember(RunLogger):
 def test_a_failing_logger_is_one_warning_line_and_the_record_is_kept(tmp_path, capsys):
     if "broken-test" not in LOGGERS:
         register_logger("broken-test", Broken)
-    code, out, err = zsl_in_process(capsys, "run", "--model", "linear", "--dataset", "sun", "--profile", "quick",
-                                    "--data", "synthetic", *TINY_CLI, "--results", tmp_path, "--log", "broken-test")
+    code, _out, err = zsl_in_process(
+        capsys,
+        "run",
+        "--model",
+        "linear",
+        "--dataset",
+        "sun",
+        "--profile",
+        "quick",
+        "--data",
+        "synthetic",
+        *TINY_CLI,
+        "--results",
+        tmp_path,
+        "--log",
+        "broken-test",
+    )
     assert code == 0, err
     lines = [line for line in err.splitlines() if "broken-test" in line]
     assert len(lines) == 1 and "tracker unreachable" in lines[0] and "record is kept" in lines[0]
@@ -122,15 +146,17 @@ def test_a_logger_instance_through_the_api_sees_the_epochs(tmp_path):
 
 
 def test_unknown_or_missing_logger_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
-    code, _, err = zsl_in_process(capsys, "run", "--model", "linear", "--dataset", "sun", "--results", tmp_path,
-                                  "--log", "tensorbord")
+    code, _, err = zsl_in_process(
+        capsys, "run", "--model", "linear", "--dataset", "sun", "--results", tmp_path, "--log", "tensorbord"
+    )
     assert code == 2 and "unknown logger 'tensorbord' (did you mean 'tensorboard'?)" in err
     import importlib.util
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a))
-    code, _, err = zsl_in_process(capsys, "run", "--all", "--profile", "quick", "--only", "gzsl", "--results",
-                                  tmp_path, "--log", "mlflow")
+    code, _, err = zsl_in_process(
+        capsys, "run", "--all", "--profile", "quick", "--only", "gzsl", "--results", tmp_path, "--log", "mlflow"
+    )
     assert code == 2 and err.strip().endswith("(pip install 'zslbench[mlflow]')")
     assert not (tmp_path / "runs").exists()
 
@@ -139,6 +165,14 @@ def test_the_logger_choice_travels_with_a_sweep_job():
     """SLURM and pool workers get the pickled settings: the logger names are in them."""
     from zslbench.sweep import plan_sweep
 
-    plan = plan_sweep("quick", only="gzsl", models=["linear"], datasets=["sun"], seeds=[1], source="synthetic",
-                      results="/nonexistent-results", loggers=("csv", "tensorboard"))
+    plan = plan_sweep(
+        "quick",
+        only="gzsl",
+        models=["linear"],
+        datasets=["sun"],
+        seeds=[1],
+        source="synthetic",
+        results="/nonexistent-results",
+        loggers=("csv", "tensorboard"),
+    )
     assert pickle.loads(pickle.dumps(plan.settings)).loggers == ("csv", "tensorboard")

@@ -41,10 +41,21 @@ def _state(seed: int = 0, classnorm: bool = True):
     attrs = rng.random((n_classes, 5)).astype(np.float32)
     feats = (attrs[labels] @ rng.normal(size=(5, 16)) + 0.1 * rng.normal(size=(labels.size, 16))).astype(np.float32)
     idx = np.arange(labels.size)
-    data = ZSLData(name="cub", source="synthetic", features=feats, labels=labels, attrs=attrs, trainval_idx=idx,
-                   test_seen_idx=idx[:0], test_unseen_idx=idx[:0], seen_classes=np.arange(n_classes),
-                   unseen_classes=np.arange(0), class_names=tuple(map(str, range(n_classes))), vintage="synthetic",
-                   fingerprint="step")
+    data = ZSLData(
+        name="cub",
+        source="synthetic",
+        features=feats,
+        labels=labels,
+        attrs=attrs,
+        trainval_idx=idx,
+        test_seen_idx=idx[:0],
+        test_unseen_idx=idx[:0],
+        seen_classes=np.arange(n_classes),
+        unseen_classes=np.arange(0),
+        class_names=tuple(map(str, range(n_classes))),
+        vintage="synthetic",
+        fingerprint="step",
+    )
     cfg = CZSLConfig(tasks_cub=4, epochs_per_task=1, batch_size=4, hidden_dim=8)
     setup = prepare_czsl(data, cfg, seed=seed)
     model = build_czsl_head(5, 16, cfg, classnorm)
@@ -103,7 +114,7 @@ class OldStyle(api.CZSLMethod):
 
     def penalty(self, state):
         self.calls += 1
-        return 0.5 * sum((p ** 2).sum() for p in state.params())
+        return 0.5 * sum((p**2).sum() for p in state.params())
 
 
 def test_a_method_overriding_penalty_of_the_state_still_registers_and_trains():

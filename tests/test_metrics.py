@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -83,7 +85,7 @@ def brute_ausuc(logits, labels, seen_mask):
     unseen = [c for c in classes if not mask[c]]
     gaps = sorted({max(r[c] for c in seen) - max(r[c] for c in unseen) for r in logits})
     biases = [gaps[0] - 1.0]
-    biases += [(a + b) / 2 for a, b in zip(gaps[:-1], gaps[1:])]
+    biases += [(a + b) / 2 for a, b in itertools.pairwise(gaps)]
     biases += [gaps[-1] + 1.0]
     n_s = sum(mask[y] for y in labels)
     n_u = len(labels) - n_s
@@ -221,9 +223,7 @@ def test_hand_ausuc_curve():
     #   b (class 1, seen argmax wrong):   gap 2
     #   c (class 2, unseen argmax right): gap -1
     #   d (class 3, unseen argmax right): gap 0.5
-    logits = np.array(
-        [[3.0, 0, 1, 0], [2.0, 0, 0, 0], [1.0, 0, 2, 0], [0.0, 1, 0, 0.5]]
-    )
+    logits = np.array([[3.0, 0, 1, 0], [2.0, 0, 0, 0], [1.0, 0, 2, 0], [0.0, 1, 0, 0.5]])
     labels = np.array([0, 1, 2, 3])
     mask = np.array([True, True, False, False])
     acc_u, acc_s = seen_unseen_curve(logits, labels, mask)

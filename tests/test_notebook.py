@@ -22,15 +22,17 @@ def test_quickstart_notebook_runs_in_a_kernel(tmp_path, monkeypatch):
     monkeypatch.delenv("ZSLBENCH_PLUGINS", raising=False)
     nb = nbformat.read(NOTEBOOK, as_version=4)
     start = time.monotonic()
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     seconds = time.monotonic() - start
     outputs = {i: cell.get("outputs", []) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"}
     assert not [o for outs in outputs.values() for o in outs if o.get("output_type") == "error"]
     images = [o for outs in outputs.values() for o in outs if "image/png" in o.get("data", {})]
     assert len(images) == 2  # the variance plot and the training curves, inline
-    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + o.get("text", "")
-                     for outs in outputs.values() for o in outs)
+    text = "\n".join(
+        str(o.get("data", {}).get("text/plain", "")) + o.get("text", "") for outs in outputs.values() for o in outs
+    )
     assert "sweep finished" in text and "mlp2-ln" in text and "H per epoch:" in text
     records = list((tmp_path / "results" / "runs").glob("*/done"))
     assert len(records) == 7, seconds  # 2 + 1 CZSL + 2 new in the sweep + the plugin's + linear
@@ -41,6 +43,7 @@ def test_the_docs_show_the_notebook_as_it_is():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "render_notebook.py"), "--check"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "render_notebook.py"), "--check"], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr

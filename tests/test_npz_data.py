@@ -17,10 +17,13 @@ def arrays(dim: int = 40) -> dict:
     within = np.tile(np.arange(10), 6)
     seen = labels < 4
     return {
-        "features": rng.random((60, dim)).astype(np.float32), "labels": labels,
+        "features": rng.random((60, dim)).astype(np.float32),
+        "labels": labels,
         "attrs": rng.random((6, 9)).astype(np.float32),
-        "trainval_idx": np.flatnonzero(seen & (within < 7)), "test_seen_idx": np.flatnonzero(seen & (within >= 7)),
-        "test_unseen_idx": np.flatnonzero(~seen), "class_names": np.array([f"c{i}" for i in range(6)]),
+        "trainval_idx": np.flatnonzero(seen & (within < 7)),
+        "test_seen_idx": np.flatnonzero(seen & (within >= 7)),
+        "test_unseen_idx": np.flatnonzero(~seen),
+        "class_names": np.array([f"c{i}" for i in range(6)]),
     }
 
 
@@ -56,14 +59,17 @@ def _broken(case: str) -> dict:
     return a
 
 
-@pytest.mark.parametrize("case, array, needle", [
-    ("shape", "labels", "shape (59,)"),
-    ("nan", "features", "NaN"),
-    ("no_attributes", "attrs", "class 2 ('c2') has no attributes"),
-    ("no_attr_row", "labels", "label 6 of image 5 has no class"),
-    ("overlap", "test_unseen_idx", "also a seen class"),
-    ("missing", "class_names", "missing"),
-])
+@pytest.mark.parametrize(
+    "case, array, needle",
+    [
+        ("shape", "labels", "shape (59,)"),
+        ("nan", "features", "NaN"),
+        ("no_attributes", "attrs", "class 2 ('c2') has no attributes"),
+        ("no_attr_row", "labels", "label 6 of image 5 has no class"),
+        ("overlap", "test_unseen_idx", "also a seen class"),
+        ("missing", "class_names", "missing"),
+    ],
+)
 def test_a_broken_npz_is_refused_with_one_line_naming_the_array(tmp_path, case, array, needle):
     write(tmp_path, _broken(case))
     with pytest.raises(DataError) as exc:

@@ -14,18 +14,30 @@ import torch
 from support import other_cpu
 from zslbench import environment, numerics, store
 from zslbench.config import CZSLConfig, GZSLConfig, parse_overrides
-from zslbench.tracks import get_track, make_config, planned_run_id
 from zslbench.errors import ConfigError
 from zslbench.replay import (
-    DEFAULT_ATOL, Tolerance, compare_records, report_lines, tolerances_for,
+    DEFAULT_ATOL,
+    Tolerance,
+    compare_records,
+    report_lines,
+    tolerances_for,
 )
+from zslbench.tracks import get_track, make_config, planned_run_id
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "results"
 
 # The env block of a record written before the numeric environment was recorded (fixtures too).
-OLD_ENV = {"python": "3.11.7", "torch": "2.13.0+cpu", "numpy": "2.4.6", "platform": "Linux-fixture",
-           "device": "cpu", "device_name": "x86_64", "threads": 2, "git_commit": "fixture"}
+OLD_ENV = {
+    "python": "3.11.7",
+    "torch": "2.13.0+cpu",
+    "numpy": "2.4.6",
+    "platform": "Linux-fixture",
+    "device": "cpu",
+    "device_name": "x86_64",
+    "threads": 2,
+    "git_commit": "fixture",
+}
 
 
 # --- threads: a config field, in the run id -----------------------------------------------------
@@ -83,9 +95,22 @@ def test_the_record_env_says_what_determines_the_numerics():
         torch.set_num_threads(before)
     num = env["numerics"]
     assert env["threads"] == 1 and num["threads_intraop"] == 1  # the count in effect
-    for key in ("cpu_vendor", "cpu_model", "cpu_isa", "cpu_capability", "torch_blas", "mkl", "onednn",
-                "numpy_blas", "torch", "numpy", "python", "threads_interop", "deterministic_algorithms",
-                "env_vars"):
+    for key in (
+        "cpu_vendor",
+        "cpu_model",
+        "cpu_isa",
+        "cpu_capability",
+        "torch_blas",
+        "mkl",
+        "onednn",
+        "numpy_blas",
+        "torch",
+        "numpy",
+        "python",
+        "threads_interop",
+        "deterministic_algorithms",
+        "env_vars",
+    ):
         assert key in num, key
     assert num["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert num["torch"] == torch.__version__
@@ -125,14 +150,27 @@ def test_cpu_isa_from_flags():
 
 
 def test_numeric_key_of_new_and_old_records():
-    new = {"device": "cpu", "torch": "2.13.0+cpu", "threads": 1, "numerics": {
-        "cpu_vendor": "GenuineIntel", "cpu_capability": "AVX512", "torch_blas": "mkl", "mkl": "2024.2",
-        "torch": "2.13.0+cpu", "threads_intraop": 1}}
+    new = {
+        "device": "cpu",
+        "torch": "2.13.0+cpu",
+        "threads": 1,
+        "numerics": {
+            "cpu_vendor": "GenuineIntel",
+            "cpu_capability": "AVX512",
+            "torch_blas": "mkl",
+            "mkl": "2024.2",
+            "torch": "2.13.0+cpu",
+            "threads_intraop": 1,
+        },
+    }
     assert environment.numeric_key(new) == "cpu AVX512 (Intel), MKL 2024.2, torch 2.13.0+cpu, 1 thr"
     assert environment.numeric_key(OLD_ENV) == "cpu ?, BLAS ?, torch 2.13.0+cpu, 2 thr"
     assert environment.numeric_key(None) == "? ?, BLAS ?, torch ?, ? thr"
-    gpu = {"device": "cuda", "torch": "2.13.0+cu128", "numerics": {"gpu": "NVIDIA H200", "cuda": "12.8",
-                                                                    "threads_intraop": 1}}
+    gpu = {
+        "device": "cuda",
+        "torch": "2.13.0+cu128",
+        "numerics": {"gpu": "NVIDIA H200", "cuda": "12.8", "threads_intraop": 1},
+    }
     assert environment.numeric_key(gpu).startswith("cuda NVIDIA H200, CUDA 12.8")
 
 
@@ -140,8 +178,15 @@ def test_env_differences_name_the_fields_and_what_was_not_recorded():
     here = store.environment("cpu")
     assert environment.env_differences(here, here) == []
     other = other_cpu(here["numerics"])["cpu_capability"]  # surely not this machine's
-    doctored = {**here, "numerics": {**here["numerics"], "cpu_capability": other, "mkl": "2099.1",
-                                     "env_vars": {"MKL_CBWR": "COMPATIBLE"}}}
+    doctored = {
+        **here,
+        "numerics": {
+            **here["numerics"],
+            "cpu_capability": other,
+            "mkl": "2099.1",
+            "env_vars": {"MKL_CBWR": "COMPATIBLE"},
+        },
+    }
     fields = [f for f, _, _ in environment.env_differences(doctored, here)]
     assert fields == ["cpu_capability", "mkl", "env_vars"]
     old = environment.env_differences(OLD_ENV, here)
@@ -246,11 +291,23 @@ def test_a_cell_pooling_numeric_environments_gets_a_note(tmp_path):
             rec = json.loads(rec_path.read_text())
         except json.JSONDecodeError:
             continue
-        if rec.get("model") == "mlp3" and rec.get("dataset") == "sun" and rec.get("data_source") == "synthetic" \
-                and not rec.get("non_default_options"):
+        if (
+            rec.get("model") == "mlp3"
+            and rec.get("dataset") == "sun"
+            and rec.get("data_source") == "synthetic"
+            and not rec.get("non_default_options")
+        ):
             fixture_key = environment.numeric_key(rec["env"])
-            rec["env"] = dict(rec["env"], numerics={"cpu_vendor": "GenuineIntel", "cpu_capability": "AVX512",
-                                                    "torch_blas": "mkl", "mkl": "2024.2", "threads_intraop": 1})
+            rec["env"] = dict(
+                rec["env"],
+                numerics={
+                    "cpu_vendor": "GenuineIntel",
+                    "cpu_capability": "AVX512",
+                    "torch_blas": "mkl",
+                    "mkl": "2024.2",
+                    "threads_intraop": 1,
+                },
+            )
             rec_path.write_text(json.dumps(rec))
             changed = rec["seed"]
             break
@@ -273,8 +330,10 @@ def test_synthetic_data_bits_do_not_depend_on_the_blas_thread_count():
     import subprocess
     import sys
 
-    code = ("from zslbench.data import load_dataset; from zslbench.environment import data_content_sha256; "
-            "print(data_content_sha256(load_dataset('cub', 'synthetic', scale=0.05)))")
+    code = (
+        "from zslbench.data import load_dataset; from zslbench.environment import data_content_sha256; "
+        "print(data_content_sha256(load_dataset('cub', 'synthetic', scale=0.05)))"
+    )
     digests = set()
     for threads in ("1", "2"):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
@@ -289,8 +348,9 @@ def test_blas_threads_limits_and_restores():
     import numpy  # noqa: F401  (loads its BLAS)
 
     def blas_threads_now():
-        return {lib["filepath"]: lib["num_threads"] for lib in threadpoolctl.threadpool_info()
-                if lib["user_api"] == "blas"}
+        return {
+            lib["filepath"]: lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"
+        }
 
     before = blas_threads_now()
     if not before:
@@ -315,9 +375,28 @@ def test_the_sweep_sizes_its_pool_by_the_runs_threads(tmp_path):
 
     plan = plan_sweep("quick", models=["linear"], datasets=["apy"], seeds=[1], source="synthetic", results=tmp_path)
     assert run_threads(plan) == 1
-    plan = plan_sweep("quick", models=["linear"], methods=["agem"], datasets=["cub"], seeds=[1],
-                      source="synthetic", results=tmp_path, sets=("threads=3",))
+    plan = plan_sweep(
+        "quick",
+        models=["linear"],
+        methods=["agem"],
+        datasets=["cub"],
+        seeds=[1],
+        source="synthetic",
+        results=tmp_path,
+        sets=("threads=3",),
+    )
     assert run_threads(plan) == 3
     assert {j.run_id for j in plan.jobs}.isdisjoint(
-        {j.run_id for j in plan_sweep("quick", models=["linear"], methods=["agem"], datasets=["cub"], seeds=[1],
-                                      source="synthetic", results=tmp_path).jobs})
+        {
+            j.run_id
+            for j in plan_sweep(
+                "quick",
+                models=["linear"],
+                methods=["agem"],
+                datasets=["cub"],
+                seeds=[1],
+                source="synthetic",
+                results=tmp_path,
+            ).jobs
+        }
+    )

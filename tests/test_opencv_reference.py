@@ -45,11 +45,24 @@ def assert_same(ours: np.ndarray, theirs: np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------- resizing alone
-@pytest.mark.parametrize("h, w, size", [
-    (375, 500, 256), (500, 375, 256), (333, 500, 224), (256, 256, 256), (120, 90, 256),  # down, same, up
-    (375, 500, 32), (77, 300, 64), (1000, 20, 64), (31, 17, 256),
-    (1, 1, 32), (3, 2, 32), (2, 3, 256), (3000, 4000, 256),
-])
+@pytest.mark.parametrize(
+    "h, w, size",
+    [
+        (375, 500, 256),
+        (500, 375, 256),
+        (333, 500, 224),
+        (256, 256, 256),
+        (120, 90, 256),  # down, same, up
+        (375, 500, 32),
+        (77, 300, 64),
+        (1000, 20, 64),
+        (31, 17, 256),
+        (1, 1, 32),
+        (3, 2, 32),
+        (2, 3, 256),
+        (3000, 4000, 256),
+    ],
+)
 def test_resize_equals_cv2_resize_inter_linear(h, w, size):
     rng = np.random.default_rng(h * 7919 + w)
     for image in (rng.integers(0, 256, (h, w, 3), dtype=np.uint8), picture(h, w)):

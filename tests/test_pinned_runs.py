@@ -50,11 +50,22 @@ def tolerance(case: str, metric: str) -> float:
         return GZSL_ATOL
     return CZSL_FRACTION_ATOL if metric.startswith("forgetting") else CZSL_PERCENT_ATOL
 
+
 SYN = ["--profile", "quick", "--data", "synthetic", "--seed", "1"]
 GZ_TINY = ["--set", "epochs=2", "--set", "synthetic_scale=0.05"]
 CZ_TINY = ["--set", "synthetic_scale=0.05", "--set", "hidden_dim=32", "--set", "tasks_cub=4"]
-IM_TINY = ["--set", "synthetic_scale=0.02", "--set", "tasks_cub=3", "--set", "batch_size=16",
-           "--set", "inference_batch_size=64", "--set", "hidden_dim=16"]
+IM_TINY = [
+    "--set",
+    "synthetic_scale=0.02",
+    "--set",
+    "tasks_cub=3",
+    "--set",
+    "batch_size=16",
+    "--set",
+    "inference_batch_size=64",
+    "--set",
+    "hidden_dim=16",
+]
 METHOD_TINY = {  # options that act on one method only (the CLI refuses them elsewhere)
     "multitask": ["--set", "multitask_max_iters_cub=4"],
     "agem": ["--set", "agem_ref_batch=16", "--set", "agem_mem_per_class_cub=1"],
@@ -71,17 +82,55 @@ def _cases() -> dict[str, list[str]]:
     for method in CZSL_METHODS:
         for cn in ("--cn", "--no-cn"):
             cases[f"czsl-features/{method}{cn[1:]}"] = [
-                "--czsl", "--method", method, cn, "--dataset", "cub", *SYN, *CZ_TINY, *METHOD_TINY.get(method, [])]
+                "--czsl",
+                "--method",
+                method,
+                cn,
+                "--dataset",
+                "cub",
+                *SYN,
+                *CZ_TINY,
+                *METHOD_TINY.get(method, []),
+            ]
     for method in ("sequential", "agem"):
         for cn in ("--cn", "--no-cn"):
             cases[f"czsl-images/{method}{cn[1:]}"] = [
-                "--czsl", "--track", "images", "--method", method, cn, "--dataset", "cub", *SYN, *IM_TINY, *METHOD_TINY.get(method, [])]
-    cases["gzsl/mlp3+cn --set"] = ["--model", "mlp3+cn", "--dataset", "apy", *SYN, *GZ_TINY,
-                                   "--set", "cn_denominator=std", "--set", "hidden_dim=64"]
-    cases["gzsl/mlp3+cn --preset code"] = ["--model", "mlp3+cn", "--dataset", "apy", *SYN, *GZ_TINY,
-                                           "--preset", "code"]
-    cases["czsl-features/ewc-online --set"] = ["--czsl", "--method", "ewc-online", "--dataset", "cub", *SYN,
-                                               *CZ_TINY, "--set", "fisher_minmax=trainable_only"]
+                "--czsl",
+                "--track",
+                "images",
+                "--method",
+                method,
+                cn,
+                "--dataset",
+                "cub",
+                *SYN,
+                *IM_TINY,
+                *METHOD_TINY.get(method, []),
+            ]
+    cases["gzsl/mlp3+cn --set"] = [
+        "--model",
+        "mlp3+cn",
+        "--dataset",
+        "apy",
+        *SYN,
+        *GZ_TINY,
+        "--set",
+        "cn_denominator=std",
+        "--set",
+        "hidden_dim=64",
+    ]
+    cases["gzsl/mlp3+cn --preset code"] = ["--model", "mlp3+cn", "--dataset", "apy", *SYN, *GZ_TINY, "--preset", "code"]
+    cases["czsl-features/ewc-online --set"] = [
+        "--czsl",
+        "--method",
+        "ewc-online",
+        "--dataset",
+        "cub",
+        *SYN,
+        *CZ_TINY,
+        "--set",
+        "fisher_minmax=trainable_only",
+    ]
     return cases
 
 

@@ -43,7 +43,10 @@ def test_one_line_per_model_and_variant_log_y_and_title():
     ax = fig.figure.axes[0]
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels == [
-        "linear (n=3)", "mlp3 (n=3)", "mlp3+eq9 (n=2)", "mlp3+cn (n=3)",
+        "linear (n=3)",
+        "mlp3 (n=3)",
+        "mlp3+eq9 (n=2)",
+        "mlp3+cn (n=3)",
         "mlp3+cn, preset colab+overrides, select_epoch=best_test_H (n=2)",  # off the preset: labelled
     ]
     assert len(ax.collections) == len(labels)  # one band per line
@@ -66,7 +69,8 @@ def test_every_legend_entry_lies_inside_the_figure():
     legend = figure.axes[0].get_legend()
     texts = legend.get_texts()
     assert [t.get_text().replace(",\n", ", ") for t in texts] == [
-        line.get_label() for line in figure.axes[0].get_lines()]
+        line.get_label() for line in figure.axes[0].get_lines()
+    ]
     assert any("\n" in t.get_text() for t in texts)  # the long one was broken
     for text in [*texts, legend.get_title()]:
         extent = text.get_window_extent(renderer)
@@ -79,8 +83,10 @@ def test_plotted_mean_and_band_are_computed_from_the_traces():
     traces = fixture_traces("sun", "synthetic")
     for (model, select), frames in traces.items():
         stacked = np.vstack([f["pre_var"].to_numpy() for f in frames])
-        part = fig.data[(fig.data["model"] == model)
-                        & (fig.data["variant"].str.contains("best_test_H") == (select == "best_test_H"))]
+        part = fig.data[
+            (fig.data["model"] == model)
+            & (fig.data["variant"].str.contains("best_test_H") == (select == "best_test_H"))
+        ]
         part = part.sort_values("iteration")
         assert part["n_seeds"].tolist() == [len(frames)] * stacked.shape[1]
         np.testing.assert_allclose(part["mean"], stacked.mean(axis=0), rtol=1e-12)
@@ -102,7 +108,10 @@ def test_long_traces_are_binned_for_drawing_but_the_csv_keeps_every_iteration():
 
 def test_each_data_source_gets_its_own_figure():
     figs = figures("cub")
-    assert [(f.source, f.stem) for f in figs] == [("xlsa17", "variance-cub-xlsa17"), ("synthetic", "variance-cub-synthetic")]
+    assert [(f.source, f.stem) for f in figs] == [
+        ("xlsa17", "variance-cub-xlsa17"),
+        ("synthetic", "variance-cub-synthetic"),
+    ]
     for f in figs:
         assert set(f.data["data_source"]) == {f.source}
         title = f.figure.axes[0].get_title(loc="left")
@@ -116,7 +125,11 @@ def test_png_pdf_and_csv_are_written_and_the_png_is_not_blank(tmp_path):
         warnings.simplefilter("ignore")
         paths = plot_variance(FIXTURE, "sun", out_dir=tmp_path)
     assert sorted(p.name for p in paths) == [
-        "variance-sun.caption.txt", "variance-sun.csv", "variance-sun.pdf", "variance-sun.png"]
+        "variance-sun.caption.txt",
+        "variance-sun.csv",
+        "variance-sun.pdf",
+        "variance-sun.png",
+    ]
     caption = (tmp_path / "variance-sun.caption.txt").read_text()
     assert "before normalisation" in caption and "min-max over seeds" in caption and "SUN (SYNTHETIC" in caption
     png = tmp_path / "variance-sun.png"
@@ -141,14 +154,14 @@ def test_other_statistics():
     assert not np.isnan(got).any()
 
 
-
-
-
-@pytest.mark.parametrize("args, needle", [
-    (["plot", "variance", "--stat", "logits"], "--stat"),
-    (["plot", "variance", "--dataset", "imagenet"], "--dataset"),
-    (["plot", "variance", "--dataset", "awa2"], "awa2"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["plot", "variance", "--stat", "logits"], "--stat"),
+        (["plot", "variance", "--dataset", "imagenet"], "--dataset"),
+        (["plot", "variance", "--dataset", "awa2"], "awa2"),
+    ],
+)
 def test_cli_plot_bad_usage_is_one_line_exit_2(args, needle):
     proc = zsl(*args, "--results", str(FIXTURE))
     assert proc.returncode == 2, (proc.stdout, proc.stderr)

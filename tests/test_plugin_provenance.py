@@ -16,7 +16,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 
@@ -28,7 +28,7 @@ EXAMPLE = ROOT / "examples" / "plugin"
 QUICK = ("--profile", "quick", "--seeds", "1")
 
 # A prototype model written against forward(attrs), with options of other types than int/float/bool.
-TYPED = '''
+TYPED = """
 from dataclasses import dataclass
 from typing import Literal, Optional
 
@@ -63,10 +63,10 @@ class Typed(nn.Module):
 
 
 api.register_model("typed-lin", Typed, options=TypedOptions, deep=False, description="typed options")
-'''
+"""
 
 # A method written against penalty(state), whose summary holds a tensor.
-DECAY = '''
+DECAY = """
 import torch
 
 from zslbench import api
@@ -86,14 +86,20 @@ class Decay(api.CZSLMethod):
 
 
 api.register_method("decay", Decay, description="a weight penalty")
-'''
+"""
 
 
 def zsl(*args, path=(), merged=False):
     env = {k: v for k, v in os.environ.items() if k != "ZSLBENCH_PLUGINS"}
     env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in path), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-m", "zslbench", *args], capture_output=not merged, text=True, env=env,
-                          timeout=600, **({"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if merged else {}))
+    return subprocess.run(
+        [sys.executable, "-m", "zslbench", *args],
+        capture_output=not merged,
+        text=True,
+        env=env,
+        timeout=600,
+        **({"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if merged else {}),
+    )
 
 
 def ok(proc):
@@ -124,8 +130,13 @@ def plugins(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def toy_data(tmp_path_factory) -> Path:
     data = tmp_path_factory.mktemp("data")
-    proc = subprocess.run([sys.executable, "-m", "zslbench_example.make_data", str(data)], capture_output=True,
-                          text=True, env=dict(os.environ, PYTHONPATH=str(EXAMPLE)), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "zslbench_example.make_data", str(data)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(EXAMPLE)),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return data
 
@@ -134,9 +145,30 @@ def toy_data(tmp_path_factory) -> Path:
 def sweep(tmp_path_factory, plugins, toy_data) -> Path:
     """Two plugin models on CUB (synthetic) and the example's own dataset, with the report."""
     results = tmp_path_factory.mktemp("sweep") / "results"
-    ok(zsl("--plugin", "zslbench_example", "--plugin", "typed_plug", "run", "--all", *QUICK, "--models",
-           "mlp2-ln,typed-lin", "--datasets", "cub,toyfeat", "--tracks", "gzsl", "--data-dir", str(toy_data),
-           "--results", str(results), "--set", "typed-lin.tag=wide", path=[EXAMPLE, plugins]))
+    ok(
+        zsl(
+            "--plugin",
+            "zslbench_example",
+            "--plugin",
+            "typed_plug",
+            "run",
+            "--all",
+            *QUICK,
+            "--models",
+            "mlp2-ln,typed-lin",
+            "--datasets",
+            "cub,toyfeat",
+            "--tracks",
+            "gzsl",
+            "--data-dir",
+            str(toy_data),
+            "--results",
+            str(results),
+            "--set",
+            "typed-lin.tag=wide",
+            path=[EXAMPLE, plugins],
+        )
+    )
     return results
 
 
@@ -151,9 +183,30 @@ def test_the_report_shows_every_plugin_row(sweep):
 
 
 def test_options_of_other_types_reach_the_model_typed(plugins, toy_data, tmp_path):
-    ok(zsl("--plugin", "zslbench_example", "--plugin", "typed_plug", "run", "--model", "typed-lin", "--dataset",
-           "toyfeat", "--profile", "quick", "--data-dir", str(toy_data), "--results", str(tmp_path / "r"),
-           "--set", "typed-lin.dropout=0.25", "--set", "typed-lin.act=tanh", path=[EXAMPLE, plugins]))
+    ok(
+        zsl(
+            "--plugin",
+            "zslbench_example",
+            "--plugin",
+            "typed_plug",
+            "run",
+            "--model",
+            "typed-lin",
+            "--dataset",
+            "toyfeat",
+            "--profile",
+            "quick",
+            "--data-dir",
+            str(toy_data),
+            "--results",
+            str(tmp_path / "r"),
+            "--set",
+            "typed-lin.dropout=0.25",
+            "--set",
+            "typed-lin.act=tanh",
+            path=[EXAMPLE, plugins],
+        )
+    )
     (rec,) = records(tmp_path / "r")
     assert rec["plugin"]["options"] == {"dropout": 0.25, "act": "tanh", "tag": "plain"}
 
@@ -178,8 +231,21 @@ def two_sources(tmp_path_factory, toy_data):
     shutil.copytree(EXAMPLE / "zslbench_example", pkg, ignore=shutil.ignore_patterns("__pycache__"))
     (pkg / "entry.py").write_text("import zslbench_example  # noqa: F401  (registers everything)\n")
     results = root / "results"
-    args = ("--plugin", "zslbench_example.entry", "run", "--model", "mlp2-ln", "--dataset", "toyfeat", "--profile",
-            "quick", "--data-dir", str(toy_data), "--results", str(results))
+    args = (
+        "--plugin",
+        "zslbench_example.entry",
+        "run",
+        "--model",
+        "mlp2-ln",
+        "--dataset",
+        "toyfeat",
+        "--profile",
+        "quick",
+        "--data-dir",
+        str(toy_data),
+        "--results",
+        str(results),
+    )
     ok(zsl(*args, path=[root]))
     first = records(results)[0]
     with open(pkg / "model.py", "a") as fh:
@@ -210,8 +276,11 @@ def test_replay_names_the_changed_source_before_any_metric(two_sources, toy_data
     lines = proc.stdout.splitlines()
     assert "the plugin's source differs" in lines[1], lines
     assert "zslbench_example/model.py" in proc.stdout
-    metric_lines = [i for i, line in enumerate(lines) if "metrics match" in line or ": recorded" in line
-                    and line.strip().split(":")[0] in first["metrics"]]
+    metric_lines = [
+        i
+        for i, line in enumerate(lines)
+        if "metrics match" in line or (": recorded" in line and line.strip().split(":")[0] in first["metrics"])
+    ]
     assert metric_lines and min(metric_lines) > 1
     assert "the plugin's source changed" in proc.stderr
 
@@ -230,17 +299,51 @@ def test_tables_never_pool_two_sources_of_a_plugin(two_sources, tmp_path):
 
 @pytest.mark.parametrize("option", ["typed-lin.dropout=1.5", "typed-lin.act=sigmoid"])
 def test_an_invalid_option_is_one_line_and_exit_2(plugins, toy_data, tmp_path, option):
-    proc = zsl("--plugin", "zslbench_example", "--plugin", "typed_plug", "run", "--model", "typed-lin", "--dataset",
-               "toyfeat", "--profile", "quick",
-               "--data-dir", str(toy_data), "--results", str(tmp_path / "r"), "--set", option, path=[plugins, EXAMPLE])
+    proc = zsl(
+        "--plugin",
+        "zslbench_example",
+        "--plugin",
+        "typed_plug",
+        "run",
+        "--model",
+        "typed-lin",
+        "--dataset",
+        "toyfeat",
+        "--profile",
+        "quick",
+        "--data-dir",
+        str(toy_data),
+        "--results",
+        str(tmp_path / "r"),
+        "--set",
+        option,
+        path=[plugins, EXAMPLE],
+    )
     one_line_error(proc, option.split("=")[0])
     assert not list((tmp_path / "r").glob("runs/*/record.json"))
 
 
 def test_a_method_written_for_penalty_of_the_state_runs_and_its_summary_is_numbers(plugins, tmp_path):
     results = tmp_path / "r"
-    ok(zsl("--plugin", "decay_plug", "run", "--czsl", "--method", "decay", "--dataset", "cub", "--profile",
-           "quick", "--results", str(results), "--set", "epochs_per_task=1", path=[plugins]))
+    ok(
+        zsl(
+            "--plugin",
+            "decay_plug",
+            "run",
+            "--czsl",
+            "--method",
+            "decay",
+            "--dataset",
+            "cub",
+            "--profile",
+            "quick",
+            "--results",
+            str(results),
+            "--set",
+            "epochs_per_task=1",
+            path=[plugins],
+        )
+    )
     (rec,) = records(results)
     assert rec["method_summary"]["norms"] == [1.5, 2.0]
     with open(results / "runs" / rec["run_id"] / "tasks.csv") as fh:
@@ -252,7 +355,8 @@ def test_validate_prints_the_description_before_the_problems(tmp_path):
     (tmp_path / "half_ok.py").write_text(
         "from torch import nn\nfrom zslbench import api\n"
         "class Bad(nn.Linear):\n    def __init__(self, a, d, o):\n        super().__init__(a, 3)\n"
-        "api.register_model('bad-width', Bad, description='a wrong width')\n")
+        "api.register_model('bad-width', Bad, description='a wrong width')\n"
+    )
     proc = zsl("validate", "--plugin", "half_ok", path=[tmp_path], merged=True)
     assert proc.returncode == 2
     lines = proc.stdout.splitlines()
@@ -268,7 +372,7 @@ class Mode(enum.Enum):
 
 @dataclass(frozen=True)
 class Opts:
-    rate: Optional[float] = None
+    rate: float | None = None
     count: int | None = 3
     kind: Literal["a", "b"] = "a"
     level: Literal[1, 2] = 1
@@ -277,18 +381,30 @@ class Opts:
     on: bool = False
 
 
-@pytest.mark.parametrize("key, text, value", [
-    ("rate", "0.5", 0.5), ("rate", "none", None), ("count", "7", 7), ("count", "None", None), ("kind", "b", "b"),
-    ("level", "2", 2), ("mode", "SLOW", Mode.SLOW), ("mode", "slow", Mode.SLOW), ("name", "y z", "y z"),
-    ("on", "yes", True),
-])
+@pytest.mark.parametrize(
+    "key, text, value",
+    [
+        ("rate", "0.5", 0.5),
+        ("rate", "none", None),
+        ("count", "7", 7),
+        ("count", "None", None),
+        ("kind", "b", "b"),
+        ("level", "2", 2),
+        ("mode", "SLOW", Mode.SLOW),
+        ("mode", "slow", Mode.SLOW),
+        ("name", "y z", "y z"),
+        ("on", "yes", True),
+    ],
+)
 def test_a_value_is_coerced_to_its_declared_type(key, text, value):
     got = coerce_field(Opts, key, text)
     assert got == value and type(got) is type(value)
 
 
-@pytest.mark.parametrize("key, text", [("rate", "fast"), ("count", "1.5"), ("kind", "c"), ("level", "3"),
-                                       ("mode", "medium"), ("on", "maybe")])
+@pytest.mark.parametrize(
+    "key, text",
+    [("rate", "fast"), ("count", "1.5"), ("kind", "c"), ("level", "3"), ("mode", "medium"), ("on", "maybe")],
+)
 def test_a_value_of_the_wrong_type_is_a_config_error(key, text):
     with pytest.raises(ConfigError, match=f"--set m.{key}="):
         coerce_field(Opts, key, text, label=f"m.{key}")

@@ -28,12 +28,19 @@ def only_record(results: Path, exclude=()) -> dict:
 def test_presets_are_valid_configs_and_colab_is_the_default():
     assert GZSLConfig() == make_config("gzsl", "paper", with_preset("gzsl", "colab", None))
     code = make_config("gzsl", "paper", with_preset("gzsl", "code", None))
-    assert (code.select_epoch, code.seen_logit_scale, code.cn_denominator, code.cn_var_unbiased,
-            code.cn_affine_first, code.baseline_last_init) == (
-        "best_test_H", "0.95", "std", False, True, "kaiming_relu")
+    assert (
+        code.select_epoch,
+        code.seen_logit_scale,
+        code.cn_denominator,
+        code.cn_var_unbiased,
+        code.cn_affine_first,
+        code.baseline_last_init,
+    ) == ("best_test_H", "0.95", "std", False, True, "kaiming_relu")
     # CZSL: both presets are the code's choices, which are the defaults
     for name in PRESETS:
-        assert make_config("czsl-features", "paper", with_preset("czsl", name, None)) == make_config("czsl-features", "paper")
+        assert make_config("czsl-features", "paper", with_preset("czsl", name, None)) == make_config(
+            "czsl-features", "paper"
+        )
     assert preset_label("czsl", make_config("czsl-features", "paper").to_dict()) == ("code", {})
 
 
@@ -50,8 +57,21 @@ def test_preset_label_names_the_matching_preset_or_the_overrides():
 @pytest.mark.slow
 def test_cli_preset_code_expands_into_the_record_and_set_overrides_one_field(tmp_path, capsys):
     res = tmp_path / "r"
-    code, _, err = zsl(capsys, "run", "--model", "mlp3+cn", "--dataset", "cub", "--seed", 1, "--preset", "code",
-                       *TINY, "--results", res)
+    code, _, err = zsl(
+        capsys,
+        "run",
+        "--model",
+        "mlp3+cn",
+        "--dataset",
+        "cub",
+        "--seed",
+        1,
+        "--preset",
+        "code",
+        *TINY,
+        "--results",
+        res,
+    )
     assert code == 0, err
     rec = only_record(res)
     assert rec["preset"] == "code" and "preset_overrides" not in rec
@@ -61,15 +81,29 @@ def test_cli_preset_code_expands_into_the_record_and_set_overrides_one_field(tmp
         else:
             assert rec["config"][key] == value, key
     assert rec["selected_epoch"] == rec["oracle_epoch"]  # select_epoch=best_test_H acted
-    code, _, err = zsl(capsys, "run", "--model", "mlp3+cn", "--dataset", "cub", "--seed", 1, "--preset", "code",
-                       *TINY, "--set", "seen_logit_scale=1.0", "--results", res)
+    code, _, err = zsl(
+        capsys,
+        "run",
+        "--model",
+        "mlp3+cn",
+        "--dataset",
+        "cub",
+        "--seed",
+        1,
+        "--preset",
+        "code",
+        *TINY,
+        "--set",
+        "seen_logit_scale=1.0",
+        "--results",
+        res,
+    )
     assert code == 0, err
     over = only_record(res, exclude={rec["run_id"]})
     assert over["preset"] == "code+overrides" and over["preset_overrides"] == {"seen_logit_scale": "1.0"}
     assert over["config"]["cn_affine_first"] is True
     # the default preset: the notebook's fields, explicit in the record
-    code, _, err = zsl(capsys, "run", "--model", "mlp3+cn", "--dataset", "cub", "--seed", 1, *TINY,
-                       "--results", res)
+    code, _, err = zsl(capsys, "run", "--model", "mlp3+cn", "--dataset", "cub", "--seed", 1, *TINY, "--results", res)
     assert code == 0, err
     colab = only_record(res, exclude={rec["run_id"], over["run_id"]})
     assert colab["preset"] == "colab"
@@ -78,8 +112,9 @@ def test_cli_preset_code_expands_into_the_record_and_set_overrides_one_field(tmp
     # --from-record reruns a preset run from its record alone and matches it
     code, out, err = zsl(capsys, "run", "--from-record", res / "runs" / rec["run_id"] / "record.json")
     assert code == 0 and "match" in out, (out, err)
-    code, _, err = zsl(capsys, "run", "--from-record", res / "runs" / rec["run_id"] / "record.json",
-                       "--preset", "colab")
+    code, _, err = zsl(
+        capsys, "run", "--from-record", res / "runs" / rec["run_id"] / "record.json", "--preset", "colab"
+    )
     assert code == 2 and "--preset" in err
 
 
@@ -89,15 +124,29 @@ def test_linear_with_and_without_kaiming_init_gives_different_numbers_and_ids(tm
     code, _, err = zsl(capsys, "run", "--model", "linear", "--dataset", "cub", "--seed", 1, *TINY, "--results", res)
     assert code == 0, err
     plain = only_record(res)
-    code, _, err = zsl(capsys, "run", "--model", "linear", "--dataset", "cub", "--seed", 1, *TINY,
-                       "--set", "baseline_last_init=kaiming_relu", "--results", res)
+    code, _, err = zsl(
+        capsys,
+        "run",
+        "--model",
+        "linear",
+        "--dataset",
+        "cub",
+        "--seed",
+        1,
+        *TINY,
+        "--set",
+        "baseline_last_init=kaiming_relu",
+        "--results",
+        res,
+    )
     assert code == 0, err
     kaiming = only_record(res, exclude={plain["run_id"]})
     assert kaiming["config"]["baseline_last_init"] == "kaiming_relu"
     assert kaiming["metrics"] != plain["metrics"]
     # an option that does not act on linear is refused, naming it and the model
-    code, _, err = zsl(capsys, "run", "--model", "linear", "--dataset", "cub", *TINY, "--set", "hidden_dim=64",
-                       "--results", res)
+    code, _, err = zsl(
+        capsys, "run", "--model", "linear", "--dataset", "cub", *TINY, "--set", "hidden_dim=64", "--results", res
+    )
     assert code == 2 and err.count("\n") == 1 and "hidden_dim" in err and "linear" in err
 
 
@@ -106,8 +155,14 @@ def test_sweep_applies_a_set_only_where_it_acts_and_agrees_with_the_runners(tmp_
     from zslbench.sweep import plan_sweep
 
     sets = ["epochs=2", "synthetic_scale=0.05", "epochs_per_task=1", "hidden_dim=16", "ewc_lambda=5"]
-    grid = dict(models=["linear"], methods=["sequential", "ewc-online"], datasets=["cub"], seeds=[1],
-                source="synthetic", results=tmp_path)
+    grid = dict(
+        models=["linear"],
+        methods=["sequential", "ewc-online"],
+        datasets=["cub"],
+        seeds=[1],
+        source="synthetic",
+        results=tmp_path,
+    )
     plan = plan_sweep("quick", sets=sets, preset="code", **grid)
     by = {(j.kind, j.name, j.classnorm): j.run_id for j in plan.jobs}
     without = plan_sweep("quick", sets=sets[:-1], preset="code", **grid)
@@ -115,14 +170,34 @@ def test_sweep_applies_a_set_only_where_it_acts_and_agrees_with_the_runners(tmp_
     assert same == {k: k[1] != "ewc-online" for k in by}  # ewc_lambda changes the EWC runs only
     # ewc_lambda does not act on sequential: the run is the one without it
     cz = {"epochs_per_task": 1, "synthetic_scale": 0.05, "hidden_dim": 16}
-    assert by[("czsl", "sequential", False)] == planned_run_id(get_track("czsl-features"), "sequential", "cub", 1, False, "quick", "synthetic",
-                                                            None, cz)
-    out = execute_run(get_track("czsl-features"), "sequential", "cub", seed=1, classnorm=False, profile="quick", source="synthetic",
-                   results=tmp_path, overrides=with_preset("czsl", "code", {**cz, "ewc_lambda": 5.0}), progress=False)
+    assert by[("czsl", "sequential", False)] == planned_run_id(
+        get_track("czsl-features"), "sequential", "cub", 1, False, "quick", "synthetic", None, cz
+    )
+    out = execute_run(
+        get_track("czsl-features"),
+        "sequential",
+        "cub",
+        seed=1,
+        classnorm=False,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path,
+        overrides=with_preset("czsl", "code", {**cz, "ewc_lambda": 5.0}),
+        progress=False,
+    )
     assert out.run_id == by[("czsl", "sequential", False)] and "ewc_lambda" not in out.record["config"]
     gz = with_preset("gzsl", "code", {"epochs": 2, "synthetic_scale": 0.05, "hidden_dim": 16})
-    outg = execute_run(get_track("gzsl"), "linear", "cub", seed=1, profile="quick", source="synthetic", results=tmp_path, overrides=gz,
-                    progress=False)
+    outg = execute_run(
+        get_track("gzsl"),
+        "linear",
+        "cub",
+        seed=1,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path,
+        overrides=gz,
+        progress=False,
+    )
     assert outg.run_id == by[("gzsl", "linear", None)] and outg.record["preset"] == "code"
     assert "hidden_dim" not in outg.record["config"] and outg.record["config"]["baseline_last_init"] == "kaiming_relu"
     again = plan_sweep("quick", sets=sets, preset="code", **grid)
@@ -152,8 +227,7 @@ def test_records_from_before_presets_are_migrated_to_their_own_settings():
     old.pop("agem_ref_grad")
     old.pop("threads")
     old["fisher_minmax"] = True
-    record = {"run_id": "x", "kind": "czsl", "metrics": {}, "config": old, "env": {"threads": 2},
-              "record_version": 1}
+    record = {"run_id": "x", "kind": "czsl", "metrics": {}, "config": old, "env": {"threads": 2}, "record_version": 1}
     new = migrate(record)
     cfg = new["config"]
     assert new["record_version"] == RECORD_VERSION and new["preset"] is None and new["track"] == "features"

@@ -69,7 +69,9 @@ def test_stale_temp_folders_of_dead_processes_are_cleaned(tmp_path):
 def _can_mount_tmpfs(path: Path) -> str | None:
     if os.geteuid() != 0:
         return "mounting a tmpfs needs root"
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         return f"cannot mount a tmpfs here: {proc.stderr.strip()}"
     return None
@@ -109,14 +111,32 @@ def test_a_signal_during_training_leaves_nothing_partial(tmp_path, signum):
     """The run stops inside its training loop (at the first optimizer step, held there by
     tests/sitehooks) and is signalled there, however fast or slow the machine is."""
     results, marks = tmp_path / "results", tmp_path / "marks"
-    args = ["run", "--model", "linear", "--dataset", "apy", "--data", "synthetic", "--profile", "quick",
-            "--set", "synthetic_scale=0.05", "--results", str(results)]
+    args = [
+        "run",
+        "--model",
+        "linear",
+        "--dataset",
+        "apy",
+        "--data",
+        "synthetic",
+        "--profile",
+        "quick",
+        "--set",
+        "synthetic_scale=0.05",
+        "--results",
+        str(results),
+    ]
     # The child starts with SIGINT's default disposition: a pytest launched in the background by a
     # non-interactive shell (`pytest &`) has SIGINT ignored, which the child would inherit, and a
     # program started with SIGINT ignored rightly keeps ignoring it.
-    proc = subprocess.Popen([sys.executable, "-m", "zslbench", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=hooked_env(marks, hold=(0,)),
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zslbench", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=hooked_env(marks, hold=(0,)),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         wait_for(lambda: training_started(marks), "training step", proc)
         proc.send_signal(signum)
@@ -215,8 +235,23 @@ def test_results_are_readable_by_others_as_the_umask_allows(tmp_path):
 # Small quick-profile runs: GZSL mlp3+cn and CZSL ewc-online (with and without ClassNorm) on CUB.
 GZ_TINY = ["--set", "synthetic_scale=0.05", "--set", "epochs=2"]
 CZ_TINY = ["--set", "synthetic_scale=0.05"]
-SWEEP = ["run", "--all", "--data", "synthetic", "--profile", "quick", "--models", "mlp3+cn", "--methods",
-         "ewc-online", "--datasets", "cub", "--seeds", "3", *GZ_TINY]
+SWEEP = [
+    "run",
+    "--all",
+    "--data",
+    "synthetic",
+    "--profile",
+    "quick",
+    "--models",
+    "mlp3+cn",
+    "--methods",
+    "ewc-online",
+    "--datasets",
+    "cub",
+    "--seeds",
+    "3",
+    *GZ_TINY,
+]
 
 
 def _records(results: Path) -> dict:
@@ -231,9 +266,11 @@ def test_metrics_do_not_depend_on_the_launcher(tmp_path, capsys):
     config's thread count."""
     single = tmp_path / "single"
     common = ["--data", "synthetic", "--profile", "quick", "--dataset", "cub", "--seed", "3", "--results", str(single)]
-    for args in (["run", "--model", "mlp3+cn", *common, *GZ_TINY],
-                 ["run", "--czsl", "--method", "ewc-online", "--cn", *common, *CZ_TINY],
-                 ["run", "--czsl", "--method", "ewc-online", "--no-cn", *common, *CZ_TINY]):
+    for args in (
+        ["run", "--model", "mlp3+cn", *common, *GZ_TINY],
+        ["run", "--czsl", "--method", "ewc-online", "--cn", *common, *CZ_TINY],
+        ["run", "--czsl", "--method", "ewc-online", "--no-cn", *common, *CZ_TINY],
+    ):
         code, _, err = zsl_here(capsys, *args)
         assert code == 0, err
     code, _, err = zsl_here(capsys, *SWEEP, "--jobs", "1", "--results", str(tmp_path / "jobs1"))  # in this process
@@ -270,11 +307,28 @@ def test_the_callers_thread_setting_does_not_leak_into_a_run(tmp_path, kind):
         try:
             results = tmp_path / f"{caller_threads}-{overrides.get('threads', 'default')}"
             if kind == "gzsl":
-                out = execute_run(get_track("gzsl"), "mlp3+cn", "cub", seed=3, profile="quick", source="synthetic", results=results,
-                               overrides={"epochs": 2, "synthetic_scale": 0.05, **overrides})
+                out = execute_run(
+                    get_track("gzsl"),
+                    "mlp3+cn",
+                    "cub",
+                    seed=3,
+                    profile="quick",
+                    source="synthetic",
+                    results=results,
+                    overrides={"epochs": 2, "synthetic_scale": 0.05, **overrides},
+                )
             else:
-                out = execute_run(get_track("czsl-features"), "ewc-online", "cub", seed=3, classnorm=True, profile="quick", source="synthetic",
-                               results=results, overrides={"synthetic_scale": 0.05, **overrides})
+                out = execute_run(
+                    get_track("czsl-features"),
+                    "ewc-online",
+                    "cub",
+                    seed=3,
+                    classnorm=True,
+                    profile="quick",
+                    source="synthetic",
+                    results=results,
+                    overrides={"synthetic_scale": 0.05, **overrides},
+                )
             assert torch.get_num_threads() == caller_threads  # the caller's setting is restored
         finally:
             torch.set_num_threads(before)
@@ -306,8 +360,11 @@ def test_from_record_reports_environment_differences_and_tolerances(tmp_path, ca
     proc = replay(dict(record, env=env))
     assert proc.returncode == 0, proc.stderr
     assert "metrics match the record exactly" in proc.stdout
-    for line in (f"cpu_vendor: recorded '{other['cpu_vendor']}'",
-                 f"cpu_capability: recorded '{other['cpu_capability']}'", "mkl: recorded '2025.1'"):
+    for line in (
+        f"cpu_vendor: recorded '{other['cpu_vendor']}'",
+        f"cpu_capability: recorded '{other['cpu_capability']}'",
+        "mkl: recorded '2025.1'",
+    ):
         assert line in proc.stdout, proc.stdout
     # a metric nudged by less than its tolerance: within tolerance, exit 0
     nudged = dict(record, env=env, metrics=dict(record["metrics"], H=record["metrics"]["H"] + 0.2))

@@ -9,11 +9,11 @@ import shutil
 import warnings
 from pathlib import Path
 
+import _report_records as mk
 import html5lib
 import pytest
 from click.testing import CliRunner
 
-import _report_records as mk
 from zslbench.report import stats
 from zslbench.report.effects import ablations
 from zslbench.report.page import write_report
@@ -175,8 +175,15 @@ def test_option_effects_from_variants(tmp_path):
     base = {1: 40.0, 2: 41.0, 3: 39.0}
     for seed, h in base.items():
         mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, h, ausuc=20.0)
-        mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, h + 2.0 + 0.1 * seed, ausuc=20.5,
-                overrides={"select_epoch": "best_test_H"})
+        mk.gzsl(
+            tmp_path,
+            "mlp3+cn",
+            "cub",
+            seed,
+            h + 2.0 + 0.1 * seed,
+            ausuc=20.5,
+            overrides={"select_epoch": "best_test_H"},
+        )
     from zslbench.presets import PRESETS
 
     for seed, h in base.items():
@@ -210,7 +217,9 @@ def test_claims_file_is_shipped_and_well_formed():
     from zslbench.train.czsl import CZSL_METHODS
 
     root = Path(__file__).resolve().parents[1]
-    assert (root / "baselines" / "claims.csv").read_bytes() == (root / "zslbench" / "baselines" / "claims.csv").read_bytes()
+    assert (root / "baselines" / "claims.csv").read_bytes() == (
+        root / "zslbench" / "baselines" / "claims.csv"
+    ).read_bytes()
     claims = load_claims()
     assert [c.id for c in claims] == [str(i) for i in range(1, 9)] + ["8b"]
     for c in claims:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 import warnings
 
-import pytest
-
 import _report_records as mk
+import pytest
 from test_report import html_tables, md_tables
+
 from zslbench.report.page import write_report
 
 SPREAD = (2.0, 98.0, 50.0, 97.0, 3.0)  # values far apart: a raw t interval leaves [0, 100]
@@ -31,7 +31,15 @@ def spread(tmp_path_factory):
         for seed in range(1, n + 1):
             mk.gzsl(results, model, dataset, seed, SPREAD[seed - 1])
     for seed in range(1, 6):
-        mk.czsl(results, "sequential", True, "cub", seed, SPREAD[seed - 1] / 2, forgetting=(0.02, 0.99, 0.5, 0.97, 0.01)[seed - 1])
+        mk.czsl(
+            results,
+            "sequential",
+            True,
+            "cub",
+            seed,
+            SPREAD[seed - 1] / 2,
+            forgetting=(0.02, 0.99, 0.5, 0.97, 0.01)[seed - 1],
+        )
     for seed, f in ((1, 0.0019), (2, -0.0023)):
         mk.czsl(results, "agem", False, "cub", seed, 30.0, forgetting=f)
     return _write(results)
@@ -89,7 +97,7 @@ def test_notes_only_describe_columns_the_page_has(spread):
 
 
 def test_no_negative_zero(spread):
-    html, md = spread
+    html, _md = spread
     assert not re.search(r"-0\.0+(?![0-9])", html), re.search(r".{40}-0\.0+(?![0-9]).{20}", html)
     assert "0.000 ± 0.003" in html  # agem Forgetting: mean of 0.0019 and -0.0023
 
@@ -154,7 +162,7 @@ def test_option_effects_say_what_was_not_flipped_and_what_measured_nothing(tmp_p
             mk.gzsl(tmp_path, "mlp3+cn", ds, seed, 40.0 + seed)
     for seed in (1, 2):  # CUB's default factor is already 1.0: these runs change nothing
         mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, 40.0 + seed, overrides={"seen_logit_scale": "1.0"})
-    html, md = _write(tmp_path)
+    _html, md = _write(tmp_path)
     section = md.split("## How much each option moves the numbers", 1)[1]
     assert "seen_logit_scale: colab_rule → 1.0" in section
     assert "mlp3+cn (same factor ×1 on both sides: measures nothing)" in section

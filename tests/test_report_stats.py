@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 import warnings
 
+import _report_records as mk
 import numpy as np
 import pytest
 import scipy.stats as sps
 
-import _report_records as mk
 from zslbench.report import stats
 from zslbench.report.claims import evaluate, load_claims, pre_var_drift
 
@@ -99,11 +99,11 @@ def test_single_seed_is_never_a_verdict():
 
 
 def test_combine():
-    S, C, I = stats.SUPPORTED, stats.CONTRADICTED, stats.INCONCLUSIVE
+    S, C, N = stats.SUPPORTED, stats.CONTRADICTED, stats.INCONCLUSIVE
     assert stats.combine([S, S]) == S
-    assert stats.combine([S, I]) == I
-    assert stats.combine([S, C, I]) == C
-    assert stats.combine([]) == I
+    assert stats.combine([S, N]) == N
+    assert stats.combine([S, C, N]) == C
+    assert stats.combine([]) == N
 
 
 # --- verdicts of claim 1 (mlp3+cn beats mlp3 on H) on crafted records -------------------------------
@@ -111,9 +111,18 @@ CASES = {
     # name: (seeds, H of mlp3 per seed, H of mlp3+cn minus H of mlp3 per seed, expected verdict)
     "clear win, 5 seeds": ((1, 2, 3, 4, 5), (40.0, 42.0, 39.5, 41.0, 40.5), (5.0, 5.5, 4.8, 5.2, 5.1), stats.SUPPORTED),
     "clear win, 1 seed": ((1,), (40.0,), (5.0,), stats.INCONCLUSIVE),
-    "sign flipped, 5 seeds": ((1, 2, 3, 4, 5), (40.0, 42.0, 39.5, 41.0, 40.5), (-5.0, -5.5, -4.8, -5.2, -5.1),
-                              stats.CONTRADICTED),
-    "noise, 5 seeds": ((1, 2, 3, 4, 5), (40.0, 42.0, 39.5, 41.0, 40.5), (0.8, -1.1, 0.4, -0.6, 0.3), stats.INCONCLUSIVE),
+    "sign flipped, 5 seeds": (
+        (1, 2, 3, 4, 5),
+        (40.0, 42.0, 39.5, 41.0, 40.5),
+        (-5.0, -5.5, -4.8, -5.2, -5.1),
+        stats.CONTRADICTED,
+    ),
+    "noise, 5 seeds": (
+        (1, 2, 3, 4, 5),
+        (40.0, 42.0, 39.5, 41.0, 40.5),
+        (0.8, -1.1, 0.4, -0.6, 0.3),
+        stats.INCONCLUSIVE,
+    ),
 }
 
 
@@ -163,9 +172,14 @@ def test_variance_drift_claim(tmp_path):
     assert any("mlp3+eq10" in label for label in result.not_run)
 
 
-@pytest.mark.parametrize("device, seconds, expected", [
-    ("cpu", 12.0, stats.NO_VERDICT), ("cuda", 21.0, stats.SUPPORTED), ("cuda", 300.0, stats.CONTRADICTED),
-])
+@pytest.mark.parametrize(
+    "device, seconds, expected",
+    [
+        ("cpu", 12.0, stats.NO_VERDICT),
+        ("cuda", 21.0, stats.SUPPORTED),
+        ("cuda", 300.0, stats.CONTRADICTED),
+    ],
+)
 def test_speed_claim_needs_a_gpu(tmp_path, device, seconds, expected):
     for seed in (1, 2, 3):
         mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, 50.0, device=device, train_seconds=seconds + seed)

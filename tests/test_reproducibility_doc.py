@@ -32,23 +32,32 @@ def test_reproducibility_md_is_up_to_date():
 
 
 def _table_rows(text: str) -> list[list[str]]:
-    return [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
-            if line.startswith("| ") and "`zslbench " in line]
+    return [
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| ") and "`zslbench " in line
+    ]
 
 
 def test_every_number_of_the_papers_own_models_and_methods_has_a_row():
     expected = []
     with open(ROOT / "baselines" / "paper_gzsl.csv", newline="") as f:
-        expected += [(r["zslbench_model"], r["dataset"], r["metric"], r["value"])
-                     for r in csv.DictReader(f) if r["zslbench_model"]]
+        expected += [
+            (r["zslbench_model"], r["dataset"], r["metric"], r["value"])
+            for r in csv.DictReader(f)
+            if r["zslbench_model"]
+        ]
     with open(ROOT / "baselines" / "paper_czsl.csv", newline="") as f:
-        expected += [(r["zslbench_method"] + ("+cn" if r["classnorm"] == "true" else ""), r["dataset"],
-                      r["metric"], r["value"]) for r in csv.DictReader(f) if r["zslbench_method"]]
+        expected += [
+            (r["zslbench_method"] + ("+cn" if r["classnorm"] == "true" else ""), r["dataset"], r["metric"], r["value"])
+            for r in csv.DictReader(f)
+            if r["zslbench_method"]
+        ]
     # the paper's four MLP rows (12 numbers and a time each), its speed table (4), the CZSL table (80)
     assert len(expected) == 4 * 13 + 4 + 80
     rows = _table_rows((ROOT / "REPRODUCIBILITY.md").read_text())
     assert len(rows) == len(expected)
-    for (key, dataset, metric, value), row in zip(expected, rows):
+    for (key, dataset, _metric, value), row in zip(expected, rows):
         assert row[0] == f"`{key}`", (key, row)
         assert row[1] in (dataset, "all four"), (dataset, row)
         assert row[3].split()[0] == value, (value, row)
@@ -102,20 +111,27 @@ def test_every_row_says_what_ran_when_and_at_which_commit(tmp_path):
     env["ZSLBENCH_DATA"] = str(tmp_path / "no-data")
     for command, _, _ in ran:
         if command.startswith("zslbench "):
-            proc = subprocess.run([sys.executable, "-m", "zslbench", *command.split()[1:], "--dry-run",
-                                   "--results", str(tmp_path / "r")], capture_output=True, text=True, env=env,
-                                  cwd=ROOT, timeout=300)
+            proc = subprocess.run(
+                [sys.executable, "-m", "zslbench", *command.split()[1:], "--dry-run", "--results", str(tmp_path / "r")],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
+                timeout=300,
+            )
             assert proc.returncode == 0, (command, proc.stderr)
         else:
             assert (ROOT / command.split()[1]).is_file(), command
     # the dates are those of the commits (where this checkout has its history)
-    git = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--is-shallow-repository"], capture_output=True,
-                         text=True)
+    git = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--is-shallow-repository"], capture_output=True, text=True
+    )
     if git.returncode != 0 or git.stdout.strip() != "false":
         pytest.skip("no full git history here: the commits' dates cannot be checked")
     for _, date, commit in ran:
-        shown = subprocess.run(["git", "-C", str(ROOT), "show", "-s", "--format=%as", commit], capture_output=True,
-                               text=True)
+        shown = subprocess.run(
+            ["git", "-C", str(ROOT), "show", "-s", "--format=%as", commit], capture_output=True, text=True
+        )
         assert shown.returncode == 0 and shown.stdout.strip() == date, (commit, date, shown.stdout, shown.stderr)
 
 
@@ -130,5 +146,8 @@ def test_the_bottom_line_is_counted_and_the_readme_says_it():
 
 
 def _status_rows(text: str) -> list[list[str]]:
-    return [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
-            if line.startswith("| ") and line.split("|")[1].strip() in tool.STATUSES]
+    return [
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip() in tool.STATUSES
+    ]

@@ -58,10 +58,19 @@ def test_the_same_parameters_and_buffers_in_the_same_order(reference, ours):
     assert list(ours["buffer_names"]) == list(reference["buffer_names"])
 
 
-@pytest.mark.parametrize("key", [
-    "eval_logits", "eval_features", "train_logits", "train_features", "loss", "grad_summary",
-    "input_grad_summary", "running_stats",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "eval_logits",
+        "eval_features",
+        "train_logits",
+        "train_features",
+        "loss",
+        "grad_summary",
+        "input_grad_summary",
+        "running_stats",
+    ],
+)
 def test_outputs_and_gradients_equal_torchvision_s(reference, ours, key):
     ref, got = reference[key], ours[key]
     assert got.shape == ref.shape and got.dtype == ref.dtype == np.float64

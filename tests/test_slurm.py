@@ -7,7 +7,6 @@ skipped with the reason otherwise (.ci/run installs the packages when it runs as
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 from zslbench import store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from slurm_cluster import local_slurm_cluster, missing_requirements  # noqa: E402
+from slurm_cluster import local_slurm_cluster, missing_requirements
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,8 +47,25 @@ def cluster():
 def sweep(env, results: Path, *args: str, synthetic: bool = True) -> subprocess.CompletedProcess:
     # synthetic_scale acts only on synthetic data; a sweep refuses a --set that acts on no planned run
     small = ["--set", "synthetic_scale=0.05"] if synthetic else []
-    cmd = [sys.executable, "-m", "zslbench", "run", "--all", "--profile", "quick", "--executor", "slurm",
-           "--only", "gzsl", "--set", "epochs=1", *small, "--results", str(results), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "zslbench",
+        "run",
+        "--all",
+        "--profile",
+        "quick",
+        "--executor",
+        "slurm",
+        "--only",
+        "gzsl",
+        "--set",
+        "epochs=1",
+        *small,
+        "--results",
+        str(results),
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
 
 
@@ -75,8 +91,19 @@ def test_failed_slurm_run_reports_reason_and_log(cluster, tmp_path):
     data.mkdir(parents=True)
     (data / "res101.mat").write_bytes(b"broken")
     (data / "att_splits.mat").write_bytes(b"broken")
-    out = sweep(cluster, tmp_path / "results", "--datasets", "sun", "--models", "linear", "--seeds", "1",
-                "--data-dir", str(tmp_path / "data"), synthetic=False)
+    out = sweep(
+        cluster,
+        tmp_path / "results",
+        "--datasets",
+        "sun",
+        "--models",
+        "linear",
+        "--seeds",
+        "1",
+        "--data-dir",
+        str(tmp_path / "data"),
+        synthetic=False,
+    )
     assert out.returncode == 1, out.stderr
     m = re.search(r"FAILED gzsl linear sun seed 1: (.+) \(log: (\S+)\)", out.stderr)
     assert m, out.stderr

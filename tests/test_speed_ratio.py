@@ -3,9 +3,9 @@ of the same dataset, seed and machine (zslbench.report.claims, claim 8 of baseli
 
 from __future__ import annotations
 
+import _report_records as mk
 import pytest
 
-import _report_records as mk
 from zslbench.report import stats
 from zslbench.report.claims import evaluate, load_claims
 
@@ -14,12 +14,15 @@ def _claim():
     return next(c for c in load_claims() if c.id == "8")
 
 
-@pytest.mark.parametrize("ratios, expected", [
-    ((180.0, 170.0, 190.0), stats.SUPPORTED),
-    ((20.0, 25.0, 22.0), stats.CONTRADICTED),
-    ((60.0, 300.0, 110.0), stats.INCONCLUSIVE),  # the interval straddles 100x
-    ((180.0, 170.0), stats.INCONCLUSIVE),  # two paired seeds only
-])
+@pytest.mark.parametrize(
+    "ratios, expected",
+    [
+        ((180.0, 170.0, 190.0), stats.SUPPORTED),
+        ((20.0, 25.0, 22.0), stats.CONTRADICTED),
+        ((60.0, 300.0, 110.0), stats.INCONCLUSIVE),  # the interval straddles 100x
+        ((180.0, 170.0), stats.INCONCLUSIVE),  # two paired seeds only
+    ],
+)
 def test_ratio_claim(tmp_path, ratios, expected):
     for seed, ratio in enumerate(ratios, start=1):
         mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, 50.0, train_seconds=50.0 + seed)

@@ -29,8 +29,21 @@ TINY_SETS = ["epochs=1", "synthetic_scale=0.05"]
 
 
 def sweep_cmd(results: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "zslbench", "run", "--all", "--profile", "quick", "--only", "gzsl",
-            "--results", str(results), *TINY, *args]
+    return [
+        sys.executable,
+        "-m",
+        "zslbench",
+        "run",
+        "--all",
+        "--profile",
+        "quick",
+        "--only",
+        "gzsl",
+        "--results",
+        str(results),
+        *TINY,
+        *args,
+    ]
 
 
 NO_DATA = "/nonexistent-zslbench-data"  # every dataset resolves to synthetic data
@@ -71,32 +84,38 @@ def test_full_grid_counts():
     assert paper.seeds == (1, 2, 3, 4, 5)
 
 
-@pytest.mark.parametrize("kwargs, n_gzsl, n_czsl", [
-    ({"only": "gzsl", "datasets": ["sun"]}, 12, 0),
-    ({"models": ["linear", "mlp3"], "seeds": [3]}, 8, 0),
-    ({"datasets": ["cub", "awa1"]}, 24, 20),
-    ({"only": "czsl", "datasets": ["sun"], "seeds": [1, 2, 3]}, 0, 30),
-    ({"methods": ["agem"], "datasets": ["cub"]}, 0, 4),
-    ({"datasets": ["apy"], "only": "gzsl", "models": ["mlp3+cn"]}, 2, 0),
-])
+@pytest.mark.parametrize(
+    "kwargs, n_gzsl, n_czsl",
+    [
+        ({"only": "gzsl", "datasets": ["sun"]}, 12, 0),
+        ({"models": ["linear", "mlp3"], "seeds": [3]}, 8, 0),
+        ({"datasets": ["cub", "awa1"]}, 24, 20),
+        ({"only": "czsl", "datasets": ["sun"], "seeds": [1, 2, 3]}, 0, 30),
+        ({"methods": ["agem"], "datasets": ["cub"]}, 0, 4),
+        ({"datasets": ["apy"], "only": "gzsl", "models": ["mlp3+cn"]}, 2, 0),
+    ],
+)
 def test_filters(kwargs, n_gzsl, n_czsl):
     plan = plan_sweep("quick", source="synthetic", results=Path("/nonexistent"), **kwargs)
     assert sum(j.kind == "gzsl" for j in plan.jobs) == n_gzsl
     assert sum(j.kind == "czsl" for j in plan.jobs) == n_czsl
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--models", "mlp4"], "--models: unknown name 'mlp4'"),
-    (["--datasets", "imagenet"], "--datasets: unknown name 'imagenet'"),
-    (["--seeds", "1,x"], "--seeds: 'x' is not an integer"),
-    (["--only", "gzsl", "--methods", "agem"], "--methods selects CZSL runs"),
-    (["--model", "linear"], "with --all use --models"),
-    (["--jobs", "0"], "--jobs 0: must be >= 1"),
-    (["--set", "epoch=3"], "unknown key 'epoch'"),
-    (["--executor", "slurm", "--slurm-time", "soon"], "--slurm-time 'soon'"),
-    (["--slurm-partition", "gpu"], "--slurm-partition needs --executor slurm"),
-    (["--executor", "slurm", "--jobs", "2"], "--jobs applies to --executor local"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--models", "mlp4"], "--models: unknown name 'mlp4'"),
+        (["--datasets", "imagenet"], "--datasets: unknown name 'imagenet'"),
+        (["--seeds", "1,x"], "--seeds: 'x' is not an integer"),
+        (["--only", "gzsl", "--methods", "agem"], "--methods selects CZSL runs"),
+        (["--model", "linear"], "with --all use --models"),
+        (["--jobs", "0"], "--jobs 0: must be >= 1"),
+        (["--set", "epoch=3"], "unknown key 'epoch'"),
+        (["--executor", "slurm", "--slurm-time", "soon"], "--slurm-time 'soon'"),
+        (["--slurm-partition", "gpu"], "--slurm-partition needs --executor slurm"),
+        (["--executor", "slurm", "--jobs", "2"], "--jobs applies to --executor local"),
+    ],
+)
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, capsys, args, words):
     code, _, err = run_cli(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path), *args)
     assert code == 2, err
@@ -113,7 +132,10 @@ def test_slurm_option_parsing():
     assert parse_slurm_time("90") == 90 and parse_slurm_time("01:30:00") == 90
     assert parse_slurm_time("1-00:00:00") == 1440 and parse_slurm_time("10:30") == 11
     assert parse_slurm_extra(["account=abc", "--qos=low", "mail-type=END"]) == {
-        "account": "abc", "qos": "low", "mail_type": "END"}
+        "account": "abc",
+        "qos": "low",
+        "mail_type": "END",
+    }
     with pytest.raises(ConfigError):
         parse_slurm_extra(["account"])
 
@@ -124,15 +146,40 @@ def test_plan_and_runner_agree_on_run_ids(tmp_path):
     from zslbench.tracks import execute_run, get_track
 
     over = parse_overrides(GZSLConfig, TINY_SETS)
-    plan = plan_sweep("quick", only="gzsl", models=["linear"], datasets=["sun"], seeds=[2],
-                      source="synthetic", results=tmp_path, sets=TINY_SETS)
+    plan = plan_sweep(
+        "quick",
+        only="gzsl",
+        models=["linear"],
+        datasets=["sun"],
+        seeds=[2],
+        source="synthetic",
+        results=tmp_path,
+        sets=TINY_SETS,
+    )
     (job,) = plan.jobs
     assert job.state == "todo"
-    outcome = execute_run(get_track("gzsl"), "linear", "sun", seed=2, profile="quick", source="synthetic", results=tmp_path,
-                       overrides=over, progress=False)
+    outcome = execute_run(
+        get_track("gzsl"),
+        "linear",
+        "sun",
+        seed=2,
+        profile="quick",
+        source="synthetic",
+        results=tmp_path,
+        overrides=over,
+        progress=False,
+    )
     assert outcome.run_id == job.run_id
-    again = plan_sweep("quick", only="gzsl", models=["linear"], datasets=["sun"], seeds=[2],
-                       source="synthetic", results=tmp_path, sets=TINY_SETS)
+    again = plan_sweep(
+        "quick",
+        only="gzsl",
+        models=["linear"],
+        datasets=["sun"],
+        seeds=[2],
+        source="synthetic",
+        results=tmp_path,
+        sets=TINY_SETS,
+    )
     assert again.jobs[0].state == "done" and again.to_run == []
 
 
@@ -141,21 +188,46 @@ def test_time_estimate_comes_from_done_records_of_the_same_profile(tmp_path):
     from zslbench.tracks import get_track
 
     def record(rid, model, profile, secs):
-        store.write_run(tmp_path, rid, {"run_id": rid, "kind": "gzsl", "model": model, "dataset": "sun",
-                                        "profile": profile, "metrics": {}, "train_seconds": secs,
-                                        "eval_seconds": 1.0})
+        store.write_run(
+            tmp_path,
+            rid,
+            {
+                "run_id": rid,
+                "kind": "gzsl",
+                "model": model,
+                "dataset": "sun",
+                "profile": profile,
+                "metrics": {},
+                "train_seconds": secs,
+                "eval_seconds": 1.0,
+            },
+        )
 
     record("a" * 16, "linear", "quick", 9.0)
     record("b" * 16, "linear", "quick", 19.0)
     record("c" * 16, "linear", "paper", 1000.0)  # another profile: ignored
-    plan = plan_sweep("quick", only="gzsl", models=["linear", "mlp3"], datasets=["sun", "cub"], seeds=[1],
-                      source="synthetic", results=tmp_path)
+    plan = plan_sweep(
+        "quick",
+        only="gzsl",
+        models=["linear", "mlp3"],
+        datasets=["sun", "cub"],
+        seeds=[1],
+        source="synthetic",
+        results=tmp_path,
+    )
     est = estimate_seconds(plan)
     assert est[("gzsl", "linear", "sun")] == 15.0  # mean of (9+1, 19+1)
     assert est[("gzsl", "mlp3", "sun")] == 15.0 and est[("gzsl", "linear", "cub")] == 15.0  # the kind's mean
     assert time_left(plan, 2) == 4 * 15.0 / 2
-    empty = plan_sweep("quick", only="gzsl", models=["linear"], datasets=["sun"], seeds=[1],
-                       source="synthetic", results=tmp_path / "none")
+    empty = plan_sweep(
+        "quick",
+        only="gzsl",
+        models=["linear"],
+        datasets=["sun"],
+        seeds=[1],
+        source="synthetic",
+        results=tmp_path / "none",
+    )
     assert time_left(empty, 1) == get_track("gzsl").seconds["quick"]
 
 
@@ -164,15 +236,34 @@ def test_paper_estimates_are_per_dataset_and_records_of_the_dataset_come_first(t
     from zslbench.tracks import get_track
 
     track = get_track("czsl-features")
-    plan = plan_sweep("paper", only="czsl", methods=["agem", "sequential"], datasets=["cub", "sun"], seeds=[1],
-                      source="synthetic", results=tmp_path)
+    plan = plan_sweep(
+        "paper",
+        only="czsl",
+        methods=["agem", "sequential"],
+        datasets=["cub", "sun"],
+        seeds=[1],
+        source="synthetic",
+        results=tmp_path,
+    )
     est = estimate_seconds(plan)
     for ds in ("cub", "sun"):  # the measured per-dataset defaults, not one per-profile figure
         assert est[("czsl-features", "agem", ds)] == track.dataset_seconds["paper"][ds]
     assert est[("czsl-features", "agem", "sun")] > 2 * est[("czsl-features", "agem", "cub")]
-    store.write_run(tmp_path, "d" * 16, {"run_id": "d" * 16, "kind": "czsl", "track": "features",
-                                          "method": "sequential", "dataset": "sun", "profile": "paper",
-                                          "metrics": {}, "train_seconds": 70.0, "eval_seconds": 2.0})
+    store.write_run(
+        tmp_path,
+        "d" * 16,
+        {
+            "run_id": "d" * 16,
+            "kind": "czsl",
+            "track": "features",
+            "method": "sequential",
+            "dataset": "sun",
+            "profile": "paper",
+            "metrics": {},
+            "train_seconds": 70.0,
+            "eval_seconds": 2.0,
+        },
+    )
     est = estimate_seconds(plan)
     assert est[("czsl-features", "sequential", "sun")] == 72.0  # its own record
     assert est[("czsl-features", "agem", "sun")] == 72.0  # the track's record on that dataset
@@ -180,8 +271,9 @@ def test_paper_estimates_are_per_dataset_and_records_of_the_dataset_come_first(t
 
 
 def test_dry_run_lists_the_grid(tmp_path, capsys):
-    code, out, err = run_cli(capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path),
-                             "--data", "synthetic")
+    code, out, err = run_cli(
+        capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path), "--data", "synthetic"
+    )
     assert code == 0, err
     assert "plan: 88 runs (48 GZSL, 40 CZSL)" in out
     assert "estimated time left" in out
@@ -193,10 +285,17 @@ def test_dry_run_lists_the_grid(tmp_path, capsys):
 # --------------------------------------------------------------------------- locks
 def test_lock_is_exclusive_and_recovered_from_a_dead_holder(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys,time; from zslbench.locks import RunLock; l=RunLock(sys.argv[1],'abc');"
-         "assert l.acquire(); print('held', flush=True); time.sleep(3600)", str(tmp_path)],
-        stdout=subprocess.PIPE, text=True, env=env())
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from zslbench.locks import RunLock; l=RunLock(sys.argv[1],'abc');"
+            "assert l.acquire(); print('held', flush=True); time.sleep(3600)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         mine = RunLock(tmp_path, "abc")
@@ -233,16 +332,29 @@ def test_sigkill_then_rerun_finishes_only_the_missing_runs(tmp_path):
     first finishes; the sweep is killed then, so exactly one run is done, on any machine."""
     results, marks = tmp_path / "results", tmp_path / "marks"
     cmd = sweep_cmd(results, "--datasets", "sun", "--models", "linear,mlp3+cn", "--seeds", "1", "--jobs", "2")
-    plan = plan_sweep("quick", only="gzsl", datasets=["sun"], models=["linear", "mlp3+cn"], seeds=[1],
-                      source="auto", results=results, sets=TINY_SETS)
+    plan = plan_sweep(
+        "quick",
+        only="gzsl",
+        datasets=["sun"],
+        models=["linear", "mlp3+cn"],
+        seeds=[1],
+        source="auto",
+        results=results,
+        sets=TINY_SETS,
+    )
     expected = {j.run_id for j in plan.jobs}
     assert len(expected) == 2
 
     def done() -> set[str]:
         return {p.parent.name for p in (results / "runs").glob("*/done")} if (results / "runs").exists() else set()
 
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-                            env=hooked_env(marks, hold=(1,), ZSLBENCH_DATA=NO_DATA))
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=hooked_env(marks, hold=(1,), ZSLBENCH_DATA=NO_DATA),
+    )
     try:
         wait_for(lambda: training_started(marks, 1) and done(), "second run training and first run done", proc)
     finally:
@@ -268,8 +380,14 @@ def test_a_killed_worker_is_replaced_and_its_run_retried(tmp_path):
     is killed there, and the retry (a later loop, not held) completes."""
     results, marks = tmp_path / "results", tmp_path / "marks"
     cmd = sweep_cmd(results, "--datasets", "sun", "--models", "linear,mlp3", "--seeds", "1", "--jobs", "2")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env=hooked_env(marks, hold=(0,), ZSLBENCH_DATA=NO_DATA))
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=hooked_env(marks, hold=(0,), ZSLBENCH_DATA=NO_DATA),
+    )
     try:
         wait_for(lambda: training_started(marks, 0), "a run training", proc)
         worker = training_pid(marks, 0)
@@ -284,8 +402,16 @@ def test_a_killed_worker_is_replaced_and_its_run_retried(tmp_path):
             proc.wait()
     assert proc.returncode == 0, err
     assert "a worker process died" in err
-    plan = plan_sweep("quick", only="gzsl", datasets=["sun"], models=["linear", "mlp3"], seeds=[1],
-                      source="auto", results=results, sets=TINY_SETS)
+    plan = plan_sweep(
+        "quick",
+        only="gzsl",
+        datasets=["sun"],
+        models=["linear", "mlp3"],
+        seeds=[1],
+        source="auto",
+        results=results,
+        sets=TINY_SETS,
+    )
     assert_clean_and_complete(results, {j.run_id for j in plan.jobs})
 
 
@@ -293,13 +419,16 @@ def test_a_killed_worker_is_replaced_and_its_run_retried(tmp_path):
 def test_two_concurrent_sweeps_train_each_run_once(tmp_path):
     results = tmp_path / "results"
     cmd = sweep_cmd(results, "--datasets", "sun", "--models", "linear", "--jobs", "1")
-    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     trained = trained_ids(outs[0]) + trained_ids(outs[1])
-    plan = plan_sweep("quick", only="gzsl", datasets=["sun"], models=["linear"], source="auto",
-                      results=results, sets=TINY_SETS)
+    plan = plan_sweep(
+        "quick", only="gzsl", datasets=["sun"], models=["linear"], source="auto", results=results, sets=TINY_SETS
+    )
     expected = {j.run_id for j in plan.jobs}
     assert sorted(trained) == sorted(expected)  # every run trained exactly once over both sweeps
     for out in outs:  # each sweep accounts for every run (trained, or skipped as done elsewhere)
@@ -318,9 +447,26 @@ def _corrupt_sun(root: Path) -> None:
 def test_a_failing_run_does_not_stop_the_sweep_and_exits_1(tmp_path):
     results, data = tmp_path / "results", tmp_path / "data"
     _corrupt_sun(data)  # sun resolves to (broken) xlsa17 files, cub to synthetic data
-    out = subprocess.run(sweep_cmd(results, "--datasets", "sun,cub", "--models", "linear", "--seeds", "1",
-                                   "--data-dir", str(data), "--jobs", "1"),
-                         capture_output=True, text=True, env=env(), cwd=ROOT, timeout=300)
+    out = subprocess.run(
+        sweep_cmd(
+            results,
+            "--datasets",
+            "sun,cub",
+            "--models",
+            "linear",
+            "--seeds",
+            "1",
+            "--data-dir",
+            str(data),
+            "--jobs",
+            "1",
+        ),
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=ROOT,
+        timeout=300,
+    )
     assert out.returncode == 1, out.stderr
     assert "1 trained" in out.stderr and "1 failed" in out.stderr
     m = re.search(r"FAILED gzsl linear sun seed 1: (.+) \(log: (\S+)\)", out.stderr)
@@ -337,8 +483,14 @@ def test_sigint_stops_cleanly_and_says_how_to_resume(tmp_path):
     tests/sitehooks)."""
     results, marks = tmp_path / "results", tmp_path / "marks"
     cmd = sweep_cmd(results, "--datasets", "sun", "--models", "mlp3", "--seeds", "1,2", "--jobs", "1")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env=hooked_env(marks, hold=(0,), ZSLBENCH_DATA=NO_DATA))
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=hooked_env(marks, hold=(0,), ZSLBENCH_DATA=NO_DATA),
+    )
     try:
         wait_for(lambda: training_started(marks, 0), "a run training", proc)
         proc.send_signal(signal.SIGINT)

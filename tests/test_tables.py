@@ -48,8 +48,7 @@ def raw_records(kind: str) -> list[dict]:
 
 def expected(values: list[float]) -> tuple[float, float, int]:
     n = len(values)
-    return (statistics.fmean(values) if n else math.nan,
-            statistics.stdev(values) if n >= 2 else math.nan, n)
+    return (statistics.fmean(values) if n else math.nan, statistics.stdev(values) if n >= 2 else math.nan, n)
 
 
 def same(a: float, b: float) -> bool:
@@ -80,7 +79,9 @@ def test_baselines_hold_the_papers_numbers_and_dashes_are_missing():
 
 
 # --- golden files -----------------------------------------------------------------------
-@pytest.mark.parametrize("kind, fmt", [("gzsl", "csv"), ("gzsl", "md"), ("gzsl", "tex"), ("czsl", "csv"), ("czsl", "md"), ("czsl", "tex")])
+@pytest.mark.parametrize(
+    "kind, fmt", [("gzsl", "csv"), ("gzsl", "md"), ("gzsl", "tex"), ("czsl", "csv"), ("czsl", "md"), ("czsl", "tex")]
+)
 def test_output_matches_golden_file(kind, fmt, tmp_path):
     table = build(kind)
     (path,) = write_table(table, tmp_path, (fmt,))
@@ -99,6 +100,7 @@ def test_output_matches_golden_file(kind, fmt, tmp_path):
 def test_every_gzsl_cell_is_the_mean_and_std_of_its_records():
     frame = build("gzsl").frame()
     recs = raw_records("gzsl")
+
     # Independent grouping: source, profile, preset (none: a record from before presets) and the
     # options off the defaults must be equal.
     def key(r):
@@ -111,14 +113,19 @@ def test_every_gzsl_cell_is_the_mean_and_std_of_its_records():
     for row in frame.to_dict("records"):
         # find the config group of this row from its seeds' records
         candidates = [
-            g for k, g in groups.items()
-            if k[0] == row["data_source"] and k[1] == row["profile"]
+            g
+            for k, g in groups.items()
+            if k[0] == row["data_source"]
+            and k[1] == row["profile"]
             and (("before presets" in row["variant"]) == (k[2] is None))
             and (("select_epoch=best_test_H" in row["variant"]) == ('"select_epoch": "best_test_H"' in k[3]))
         ]
         assert len(candidates) == 1, row
-        mine = [r for r in candidates[0] if r["model"] == row["model"]
-                and (row["dataset"] == "all" or r["dataset"] == row["dataset"])]
+        mine = [
+            r
+            for r in candidates[0]
+            if r["model"] == row["model"] and (row["dataset"] == "all" or r["dataset"] == row["dataset"])
+        ]
         values = [r["train_seconds"] if row["metric"] == "train_seconds" else r["metrics"][row["metric"]] for r in mine]
         mean, std, n = expected(values)
         assert row["n"] == n, row
@@ -134,8 +141,11 @@ def test_gzsl_csv_rows_agree_with_the_records():
     assert set(rows[0]) >= {"model", "dataset", "metric", "mean", "std", "n", "paper", "delta", "data_source"}
     recs = [r for r in raw_records("gzsl") if r["data_source"] == "xlsa17" and r["model"] == "mlp3+cn"]
     h = [r["metrics"]["H"] for r in recs]
-    (row,) = [r for r in rows if r["data_source"] == "xlsa17" and r["model"] == "mlp3+cn"
-              and r["dataset"] == "cub" and r["metric"] == "H"]
+    (row,) = [
+        r
+        for r in rows
+        if r["data_source"] == "xlsa17" and r["model"] == "mlp3+cn" and r["dataset"] == "cub" and r["metric"] == "H"
+    ]
     assert math.isclose(float(row["mean"]), statistics.fmean(h), rel_tol=1e-9)
     assert math.isclose(float(row["std"]), statistics.stdev(h), rel_tol=1e-9)
     assert float(row["paper"]) == 50.3
@@ -177,12 +187,20 @@ def test_sources_are_separate_tables_and_variants_separate_rows():
     assert real < synthetic
     frame = table.frame()
     # No cell pools the two sources: the xlsa17 section's mlp3+cn CUB cell has exactly its 2 runs.
-    cell = frame[(frame["data_source"] == "xlsa17") & (frame["model"] == "mlp3+cn") & (frame["dataset"] == "cub")
-                 & (frame["metric"] == "U")]
+    cell = frame[
+        (frame["data_source"] == "xlsa17")
+        & (frame["model"] == "mlp3+cn")
+        & (frame["dataset"] == "cub")
+        & (frame["metric"] == "U")
+    ]
     assert cell["n"].tolist() == [2]
     # The non-default option is a separate, labelled variant with its own 2 runs.
-    sun_cn = frame[(frame["data_source"] == "synthetic") & (frame["model"] == "mlp3+cn") & (frame["dataset"] == "sun")
-                   & (frame["metric"] == "H")]
+    sun_cn = frame[
+        (frame["data_source"] == "synthetic")
+        & (frame["model"] == "mlp3+cn")
+        & (frame["dataset"] == "sun")
+        & (frame["metric"] == "H")
+    ]
     off = "quick, preset colab+overrides, select_epoch=best_test_H"
     assert dict(zip(sun_cn["variant"], sun_cn["n"])) == {QUICK: 3, off: 2}
     assert f"| mlp3+cn ({off}) | ours" in md
@@ -209,16 +227,23 @@ def test_czsl_cells_relative_change_and_paper_numbers():
         mine = [r for r in recs if r["method"] == "sequential" and r["classnorm"] is cn and r["dataset"] == "cub"]
         for metric in ("mAUC", "mH", "mJA", "forgetting"):
             mean, std, n = expected([r["metrics"][metric] for r in mine])
-            (row,) = frame[(frame["row"] == f"sequential{'+cn' if cn else ''}") & (frame["dataset"] == "cub")
-                           & (frame["metric"] == metric)].to_dict("records")
+            (row,) = frame[
+                (frame["row"] == f"sequential{'+cn' if cn else ''}")
+                & (frame["dataset"] == "cub")
+                & (frame["metric"] == metric)
+            ].to_dict("records")
             assert row["n"] == n == 2 and same(row["mean"], mean) and same(row["std"], std)
     base = statistics.fmean(r["metrics"]["mAUC"] for r in recs if r["method"] == "sequential" and not r["classnorm"])
     with_cn = statistics.fmean(r["metrics"]["mAUC"] for r in recs if r["method"] == "sequential" and r["classnorm"])
-    (row,) = frame[(frame["row"] == "sequential+cn") & (frame["dataset"] == "cub") & (frame["metric"] == "mAUC")].to_dict("records")
+    (row,) = frame[
+        (frame["row"] == "sequential+cn") & (frame["dataset"] == "cub") & (frame["metric"] == "mAUC")
+    ].to_dict("records")
     assert math.isclose(row["rel_change_pct"], 100 * (with_cn - base) / base, rel_tol=1e-9)
     assert row["paper"] == 13.5 and row["paper_rel_change"] == "+39%"
     # agem+cn on SUN has no run without ClassNorm: no relative change, flagged n=1.
-    (agem,) = frame[(frame["row"] == "agem+cn") & (frame["dataset"] == "sun") & (frame["metric"] == "mH")].to_dict("records")
+    (agem,) = frame[(frame["row"] == "agem+cn") & (frame["dataset"] == "sun") & (frame["metric"] == "mH")].to_dict(
+        "records"
+    )
     assert math.isnan(agem["rel_change_pct"]) and agem["n"] == 1 and agem["fewer_seeds"]
     md = table.to_markdown()
     assert "features track" in md and "NOT comparable with the paper's image-track numbers" in md
@@ -226,7 +251,6 @@ def test_czsl_cells_relative_change_and_paper_numbers():
 
 
 # --- CLI ------------------------------------------------------------------------------------
-
 
 
 def test_cli_table_writes_files_prints_markdown_and_names_the_bad_record(tmp_path):
@@ -246,11 +270,14 @@ def test_cli_table_czsl_without_records_says_so_and_exits_0(tmp_path):
     assert not (tmp_path / "tables").exists()
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["table", "gzsl", "--format", "csv,xls"], "--format"),
-    (["table", "gzsl", "--results", "/nonexistent/zslbench-results"], "--results"),
-    (["table", "gzls"], "gzls"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["table", "gzsl", "--format", "csv,xls"], "--format"),
+        (["table", "gzsl", "--results", "/nonexistent/zslbench-results"], "--results"),
+        (["table", "gzls"], "gzls"),
+    ],
+)
 def test_cli_table_bad_usage_is_one_line_exit_2(args, needle):
     if "--results" not in args:
         args = [*args, "--results", str(FIXTURE)]
@@ -286,8 +313,11 @@ def test_the_fixture_has_one_record_from_before_presets():
     assert "numerics" not in old[0]["env"] and "threads" not in old[0]["config"]
     frame = build("gzsl").frame()
     # its config is read in today's terms: `threads` comes from its env block (2 here)
-    cell = frame[(frame["variant"] == "paper, record from before presets, threads=2") & (frame["metric"] == "H")
-                 & (frame["n"] > 0)]
+    cell = frame[
+        (frame["variant"] == "paper, record from before presets, threads=2")
+        & (frame["metric"] == "H")
+        & (frame["n"] > 0)
+    ]
     assert cell[["model", "dataset", "n"]].values.tolist() == [["mlp3", "cub", 1]]
     assert math.isclose(cell["mean"].iloc[0], old[0]["metrics"]["H"], rel_tol=1e-9)
 
@@ -311,8 +341,9 @@ def test_records_from_before_presets_never_share_a_cell_with_new_ones(kind, name
     (section,) = [s for s in table.sections if s.source == "synthetic"]
     cells = section.cells
     metric = "mAUC" if kind == "czsl" else "H"
-    here = cells[(cells[name_key] == first[name_key]) & (cells["dataset"] == first["dataset"])
-                 & (cells["metric"] == metric)]
+    here = cells[
+        (cells[name_key] == first[name_key]) & (cells["dataset"] == first["dataset"]) & (cells["metric"] == metric)
+    ]
     if kind == "czsl":
         here = here[here["classnorm"] == first["classnorm"]]
     same_profile = [r for r in twins if r["config"] == first["config"]]

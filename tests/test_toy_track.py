@@ -77,18 +77,34 @@ class ToyTrack(Track):
         return SimpleNamespace(name=dataset, source=source, fingerprint=self.fingerprint(dataset, source, None, cfg))
 
     def identity(self, name, classnorm, dataset, source, fingerprint, seed, cfg):
-        return {"kind": self.kind, "track": self.track, "method": name, "classnorm": bool(classnorm),
-                "dataset": dataset, "data_source": source, "data_fingerprint": fingerprint, "seed": int(seed),
-                "config": cfg.to_dict()}
+        return {
+            "kind": self.kind,
+            "track": self.track,
+            "method": name,
+            "classnorm": bool(classnorm),
+            "dataset": dataset,
+            "data_source": source,
+            "data_fingerprint": fingerprint,
+            "seed": int(seed),
+            "config": cfg.to_dict(),
+        }
 
     def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
         return toy_scores(name, bool(classnorm), seed, cfg)
 
     def record(self, run_id, identity, profile, data, cfg, result):
-        record = {"run_id": run_id, **identity, "profile": profile, "preset": "toy", "metrics": result,
-                  "data_vintage": "toy", "train_seconds": 0.0, "eval_seconds": 0.0,
-                  "env": {"device": "cpu", "device_name": "toy", "threads": cfg.threads},
-                  "created_at": datetime.now(timezone.utc).isoformat()}
+        record = {
+            "run_id": run_id,
+            **identity,
+            "profile": profile,
+            "preset": "toy",
+            "metrics": result,
+            "data_vintage": "toy",
+            "train_seconds": 0.0,
+            "eval_seconds": 0.0,
+            "env": {"device": "cpu", "device_name": "toy", "threads": cfg.threads},
+            "created_at": datetime.now(timezone.utc).isoformat(),
+        }
         return record, {"draws.json": json.dumps(result) + "\n"}
 
 
@@ -136,8 +152,9 @@ def test_a_toy_track_runs_as_a_sweep_and_gets_a_table_section(toy, tmp_path, cap
     table = build_table("czsl", res)
     (section,) = table.sections
     assert (section.track, section.source) == ("toy", "synthetic") and "toy track" in section.title
-    coin = section.cells[(section.cells["row"] == "coin+cn") & (section.cells["metric"] == "mAUC")
-                         & (section.cells["dataset"] == "cub")]
+    coin = section.cells[
+        (section.cells["row"] == "coin+cn") & (section.cells["metric"] == "mAUC") & (section.cells["dataset"] == "cub")
+    ]
     want = [r["metrics"]["mAUC"] for r in records if r["method"] == "coin" and r["classnorm"]]
     assert float(coin["mean"].iloc[0]) == pytest.approx(sum(want) / len(want))
     assert "toy track" in (res / "tables" / "czsl.md").read_text()
@@ -150,9 +167,10 @@ def test_a_toy_track_runs_as_a_sweep_and_gets_a_table_section(toy, tmp_path, cap
 def test_the_toy_track_takes_the_sweep_filters(toy, tmp_path):
     from zslbench.sweep import plan_sweep
 
-    plan = plan_sweep("quick", tracks=["czsl-toy"], methods=["dice"], datasets=["sun"], seeds=[3],
-                      results=tmp_path)
+    plan = plan_sweep("quick", tracks=["czsl-toy"], methods=["dice"], datasets=["sun"], seeds=[3], results=tmp_path)
     assert [(j.name, j.dataset, j.seed, j.classnorm, j.track_key) for j in plan.jobs] == [
-        ("dice", "sun", 3, False, "czsl-toy"), ("dice", "sun", 3, True, "czsl-toy")]
+        ("dice", "sun", 3, False, "czsl-toy"),
+        ("dice", "sun", 3, True, "czsl-toy"),
+    ]
     with pytest.raises(ConfigError, match="--methods: unknown name 'agem'"):
         plan_sweep("quick", tracks=["czsl-toy"], methods=["agem"], results=tmp_path)

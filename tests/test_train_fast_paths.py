@@ -19,8 +19,12 @@ def test_trace_row_matches_the_direct_formulas():
     loss = torch.tensor(1.25)
     direct = {
         "loss": 1.25,
-        "pre_mean": (x @ protos.t()).mean(), "pre_std": (x @ protos.t()).std(), "pre_var": (x @ protos.t()).var(),
-        "post_mean": logits.mean(), "post_std": logits.std(), "post_var": logits.var(),
+        "pre_mean": (x @ protos.t()).mean(),
+        "pre_std": (x @ protos.t()).std(),
+        "pre_var": (x @ protos.t()).var(),
+        "post_mean": logits.mean(),
+        "post_std": logits.std(),
+        "post_var": logits.var(),
         "hidden_var": hidden.var(dim=0).mean(),
     }
     for kwargs in ({"feats": x}, {"feats": None, "feat_norms": x.norm(dim=1)}):
@@ -45,8 +49,9 @@ def test_evaluation_with_the_feature_side_computed_once_gives_the_same_logits_bi
 
 def test_disabled_trace_records_nothing():
     buf = TraceBuffer(5, torch.device("cpu"), enabled=False)
-    buf.record(1, torch.tensor(0.0), None, torch.ones(3, 2), torch.ones(4, 3), torch.ones(3, 2), 5.0,
-               feat_norms=torch.ones(4))
+    buf.record(
+        1, torch.tensor(0.0), None, torch.ones(3, 2), torch.ones(4, 3), torch.ones(3, 2), 5.0, feat_norms=torch.ones(4)
+    )
     assert len(buf.to_frame()) == 0
 
 

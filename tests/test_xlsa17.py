@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io as sio
-
 from _xlsa17_files import MAIN, SHARED, consistent_labels
+
 from zslbench.data import DATASETS, load_dataset, resolve_source
 from zslbench.data.features.xlsa17 import (
     CheckResult,
@@ -31,12 +31,10 @@ from zslbench.data.features.xlsa17 import (
 )
 from zslbench.errors import ConfigError, DataError
 
-
 pytestmark = pytest.mark.skipif(
     not (SHARED / "manifest.json").is_file(),
     reason=f"genuine xlsa17 att_splits files not found at {SHARED}",
 )
-
 
 
 # --------------------------------------------------------------------------- helpers
@@ -397,10 +395,7 @@ def test_missing_feature_keys(tmp_path, cub, key):
 
 
 def hdf5_like() -> bytes:
-    text = (
-        b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 "
-        b"HDF5 schema 1.00 ."
-    )
+    text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
     head = text.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02" + b"IM"
     return head.ljust(512, b"\x00") + b"\x89HDF\r\n\x1a\n" + b"\x00" * 2000
 
@@ -418,7 +413,7 @@ def hdf5_like() -> bytes:
     ],
 )
 def test_unreadable_files(tmp_path, cub, which, content, words):
-    b, s = cub
+    b, _s = cub
     if which == "att_splits.mat":
         raw = b.splits_src.read_bytes()  # zlib-compressed variables (MATLAB file)
     else:
@@ -618,5 +613,7 @@ def test_fingerprint_without_loading_matches_the_loaded_data(built):
 
     b = built("cub")
     assert fingerprint("cub", "auto", b.root) == load_dataset("cub", data_dir=b.root).fingerprint
-    assert fingerprint("cub", "synthetic", b.root, scale=0.05, seed=3) == load_dataset(
-        "cub", "synthetic", b.root, scale=0.05, synthetic_seed=3).fingerprint
+    assert (
+        fingerprint("cub", "synthetic", b.root, scale=0.05, seed=3)
+        == load_dataset("cub", "synthetic", b.root, scale=0.05, synthetic_seed=3).fingerprint
+    )

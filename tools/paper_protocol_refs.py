@@ -32,14 +32,24 @@ SELF = Path(__file__).resolve()
 
 #: Section of the protocol (the numbering the old references use) -> anchor in docs/paper-protocol.md.
 SECTIONS = {
-    "1": "data", "1.1": "gbu-format", "1.2": "czsl-images",
+    "1": "data",
+    "1.1": "gbu-format",
+    "1.2": "czsl-images",
     "2": "preprocessing",
-    "3": "models", "3.1": "head", "3.2": "variants", "3.3": "class-norm", "3.4": "variance",
+    "3": "models",
+    "3.1": "head",
+    "3.2": "variants",
+    "3.3": "class-norm",
+    "3.4": "variance",
     "4": "gzsl-training",
     "5": "evaluation",
     "6": "logit-variance",
-    "7": "czsl", "7.1": "czsl-protocol", "7.2": "czsl-methods", "7.3": "czsl-metrics",
-    "8": "numbers", "8b": "claims",
+    "7": "czsl",
+    "7.1": "czsl-protocol",
+    "7.2": "czsl-methods",
+    "7.3": "czsl-metrics",
+    "8": "numbers",
+    "8b": "claims",
     "9": "pitfalls",  # item N of section 9 -> "pitfall-N"
 }
 PITFALLS = range(1, 22)
@@ -48,8 +58,10 @@ _ONE = r"(?:(?:sections?|§)\s*)?\d+(?:\.\d+)?b?(?:-\d+(?:\.\d+)?)?(?:,?\s+items
 REF = re.compile(rf"PAPER_SPEC(?P<body>\s*{_ONE}(?:\s*(?:,|and)\s*{_ONE})*)")
 # The same in LaTeX output (the tables' .tex files): PAPER\_SPEC \S{}9.
 TEX_REF = re.compile(r"PAPER\\_SPEC\s*\\S\{\}\s*(?P<sec>\d+(?:\.\d+)?b?)")
-PART = re.compile(r"(?:(?:sections?|§)\s*)?(?P<sec>\d+(?:\.\d+)?b?)(?:-(?P<sec_to>\d+(?:\.\d+)?))?"
-                  r"(?:,?\s+items?\s+(?P<item>\d+)(?:\s*(?P<op>-|and)\s*(?P<item_to>\d+))?)?")
+PART = re.compile(
+    r"(?:(?:sections?|§)\s*)?(?P<sec>\d+(?:\.\d+)?b?)(?:-(?P<sec_to>\d+(?:\.\d+)?))?"
+    r"(?:,?\s+items?\s+(?P<item>\d+)(?:\s*(?P<op>-|and)\s*(?P<item_to>\d+))?)?"
+)
 
 #: Moved README sections: (pattern, replacement in code, docs target, link text in Markdown).
 README_SECTIONS = [
@@ -57,16 +69,28 @@ README_SECTIONS = [
     (re.compile(r"\(see README, Sweeps\)"), "(see docs/sweeps.md)", None, None),
     (re.compile(r"\(README, Numerical reproducibility\)"), "(docs/numerics.md)", None, None),
     (re.compile(r"README, Numerical reproducibility\."), "docs/numerics.md#replays.", None, None),
-    (re.compile(r"\(benchmarks/stack_spread\.py, README\)"), "(benchmarks/stack_spread.py, docs/numerics.md#replays)",
-     None, None),
+    (
+        re.compile(r"\(benchmarks/stack_spread\.py, README\)"),
+        "(benchmarks/stack_spread.py, docs/numerics.md#replays)",
+        None,
+        None,
+    ),
     (re.compile(r"--atol/--rtol, README\)"), "--atol/--rtol, docs/numerics.md#replays)", None, None),
-    (re.compile(r"\(see README\) or use --device cpu"), "(see docs/installation.md#gpu) or use --device cpu",
-     None, None),
+    (
+        re.compile(r"\(see README\) or use --device cpu"),
+        "(see docs/installation.md#gpu) or use --device cpu",
+        None,
+        None,
+    ),
     (re.compile(r'\(README, "Synthetic data"\)'), "(docs/synthetic-data.md)", None, None),
     (re.compile(r"\(the data card in the README gives"), "(the data card, docs/synthetic-data.md, gives", None, None),
     (re.compile(r'\(README, "Reproduce with Docker"\)'), "(docs/installation.md#docker)", None, None),
-    (re.compile(r'See the README, "Reproduce with\s+Docker"'), "See docs/installation.md#docker",
-     "docs/installation.md#docker", "See the installation page, Docker"),
+    (
+        re.compile(r'See the README, "Reproduce with\s+Docker"'),
+        "See docs/installation.md#docker",
+        "docs/installation.md#docker",
+        "See the installation page, Docker",
+    ),
     (re.compile(r"see README, shared machine"), "see benchmarks/README.md, Machine and load", None, None),
 ]
 
@@ -79,8 +103,11 @@ def anchors_of(body: str) -> list[str]:
         if item is not None:
             if sec != "9":
                 raise ValueError(f"items of section {sec} do not exist: {m.group(0)!r}")
-            items = [int(item)] if item_to is None else (
-                list(range(int(item), int(item_to) + 1)) if op == "-" else [int(item), int(item_to)])
+            items = (
+                [int(item)]
+                if item_to is None
+                else (list(range(int(item), int(item_to) + 1)) if op == "-" else [int(item), int(item_to)])
+            )
             for i in items:
                 if i not in PITFALLS:
                     raise ValueError(f"no pitfall {i}: {m.group(0)!r}")
@@ -130,16 +157,37 @@ def rewrite(text: str, path: Path) -> str:
     return text
 
 
-SKIP_DIRS = {".git", ".venv", "venv", "results", "site", "build", "dist", "__pycache__", ".pytest_cache",
-             ".hypothesis", "shared", "data", "wheelhouse"}
+SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "results",
+    "site",
+    "build",
+    "dist",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    "shared",
+    "data",
+    "wheelhouse",
+}
 
 
 def candidate_files() -> list[Path]:
     """The files git tracks or would track; without git (e.g. in the Docker image), the tree
     without local state."""
     try:
-        names = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-                               cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+        names = (
+            subprocess.run(
+                ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .split("\0")
+        )
     except (OSError, subprocess.CalledProcessError):
         names = []
         for top, dirs, files in os.walk(ROOT):

@@ -31,8 +31,7 @@ STATUSES = {
     "needs-gpu-or-images": "not verifiable without a GPU or the raw images",
 }
 
-METRIC_LABELS = {"avg_train_time_s": "time, average", "train_time_s": "time (speed table)",
-                 "Forgetting": "Forgetting"}
+METRIC_LABELS = {"avg_train_time_s": "time, average", "train_time_s": "time (speed table)", "Forgetting": "Forgetting"}
 
 
 def own_numbers(root: Path = ROOT) -> list[dict]:
@@ -41,15 +40,32 @@ def own_numbers(root: Path = ROOT) -> list[dict]:
     with open(root / "baselines" / "paper_gzsl.csv", newline="") as f:
         for row in csv.DictReader(f):
             if row["zslbench_model"] and row["value"]:
-                out.append({"table": "gzsl", "key": row["zslbench_model"], "label": row["method"],
-                            "dataset": row["dataset"], "metric": row["metric"], "value": row["value"],
-                            "unit": row["unit"]})
+                out.append(
+                    {
+                        "table": "gzsl",
+                        "key": row["zslbench_model"],
+                        "label": row["method"],
+                        "dataset": row["dataset"],
+                        "metric": row["metric"],
+                        "value": row["value"],
+                        "unit": row["unit"],
+                    }
+                )
     with open(root / "baselines" / "paper_czsl.csv", newline="") as f:
         for row in csv.DictReader(f):
             if row["zslbench_method"] and row["value"]:
                 key = row["zslbench_method"] + ("+cn" if row["classnorm"] == "true" else "")
-                out.append({"table": "czsl", "key": key, "label": row["method"], "dataset": row["dataset"],
-                            "metric": row["metric"], "value": row["value"], "unit": row["unit"]})
+                out.append(
+                    {
+                        "table": "czsl",
+                        "key": key,
+                        "label": row["method"],
+                        "dataset": row["dataset"],
+                        "metric": row["metric"],
+                        "value": row["value"],
+                        "unit": row["unit"],
+                    }
+                )
     return out
 
 
@@ -58,17 +74,21 @@ def load_groups(root: Path = ROOT) -> list[dict]:
         groups = list(csv.DictReader(f))
     for i, g in enumerate(groups, start=1):
         if g["status"] not in STATUSES:
-            raise ValueError(f"baselines/reproducibility.csv line {i + 1}: unknown status {g['status']!r}; "
-                             f"valid: {', '.join(STATUSES)}")
+            raise ValueError(
+                f"baselines/reproducibility.csv line {i + 1}: unknown status {g['status']!r}; "
+                f"valid: {', '.join(STATUSES)}"
+            )
         g["number"] = i
     return groups
 
 
 def _matches(group: dict, number: dict) -> bool:
-    return (group["table"] == number["table"]
-            and number["key"] in group["key"].split(";")
-            and number["dataset"] in group["dataset"].split(";")
-            and number["metric"] in group["metric"].split(";"))
+    return (
+        group["table"] == number["table"]
+        and number["key"] in group["key"].split(";")
+        and number["dataset"] in group["dataset"].split(";")
+        and number["metric"] in group["metric"].split(";")
+    )
 
 
 def group_of(number: dict, groups: list[dict]) -> dict:
@@ -76,8 +96,10 @@ def group_of(number: dict, groups: list[dict]) -> dict:
     found = [g for g in groups if _matches(g, number)]
     if len(found) != 1:
         where = "no group" if not found else f"groups {[g['number'] for g in found]}"
-        raise ValueError(f"{number['table']} {number['key']} {number['dataset']} {number['metric']}: "
-                         f"in {where} of baselines/reproducibility.csv")
+        raise ValueError(
+            f"{number['table']} {number['key']} {number['dataset']} {number['metric']}: "
+            f"in {where} of baselines/reproducibility.csv"
+        )
     return found[0]
 
 
@@ -92,15 +114,19 @@ def _value(number: dict) -> str:
 
 
 def _table(numbers: list[dict], groups: list[dict], first_column: str) -> list[str]:
-    lines = [f"| {first_column} | dataset | metric | paper | verified | note | command (reproduces it) "
-             "| status from (what ran) | on | commit |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"| {first_column} | dataset | metric | paper | verified | note | command (reproduces it) "
+        "| status from (what ran) | on | commit |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for n in numbers:
         g = group_of(n, groups)
         dataset = "all four" if n["dataset"] == "ALL" else n["dataset"]
-        lines.append(f"| `{n['key']}` | {dataset} | {METRIC_LABELS.get(n['metric'], n['metric'])} "
-                     f"| {_value(n)} | {g['status']} | {g['number']} | `{command_for(n, g)}` "
-                     f"| `{g['ran']}` | {g['ran_on']} | `{g['ran_commit']}` |")
+        lines.append(
+            f"| `{n['key']}` | {dataset} | {METRIC_LABELS.get(n['metric'], n['metric'])} "
+            f"| {_value(n)} | {g['status']} | {g['number']} | `{command_for(n, g)}` "
+            f"| `{g['ran']}` | {g['ran_on']} | `{g['ran_commit']}` |"
+        )
     return lines
 
 
@@ -128,7 +154,7 @@ def render(root: Path = ROOT) -> str:
         "percentages (U, S, H) or seconds; CZSL values are percentages (mAUC, mH, mJA) or a fraction",
         "(Forgetting). A sweep averages the profile's five seeds; `zslbench table gzsl|czsl` prints",
         "the mean, the std and the difference from the paper. Each row also says what ran to give it",
-        "its status (\"status from\"), on which date, and the commit that recorded the result.",
+        'its status ("status from"), on which date, and the commit that recorded the result.',
         "",
         f"**Bottom line: {real} of the paper's {len(numbers)} numbers {'has' if real == 1 else 'have'} been "
         "reproduced on real data.**",

@@ -12,7 +12,17 @@ import types
 
 __version__ = "0.1.0"
 
-__all__ = ["Run", "SweepOutcome", "load_plugins", "load_results", "plot_curves", "plot_variance", "run", "sweep", "tables"]
+__all__ = [
+    "Run",
+    "SweepOutcome",
+    "load_plugins",
+    "load_results",
+    "plot_curves",
+    "plot_variance",
+    "run",
+    "sweep",
+    "tables",
+]
 
 
 def __getattr__(name: str):

@@ -15,8 +15,9 @@ seed and shows the change of H and AUSUC (mH and mAUC for CZSL).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from zslbench.errors import ConfigError
 
@@ -64,8 +65,9 @@ def alternatives(cls: type, name: str, current: Any) -> list[Any]:
         return [c for c in choices if c != current]
     if f.type in (bool, "bool"):
         return [not current]
-    raise ConfigError(f"--ablate {name}: no alternatives known for this option (it has no fixed choices); "
-                      f"give one as {name}=VALUE")
+    raise ConfigError(
+        f"--ablate {name}: no alternatives known for this option (it has no fixed choices); give one as {name}=VALUE"
+    )
 
 
 def parse_options(items: Iterable[str], classes: Iterable[type]) -> list[str]:
@@ -91,9 +93,18 @@ def parse_options(items: Iterable[str], classes: Iterable[type]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def flips(options: Iterable[str], table: str, config_cls: type, kind: str, traits: Mapping[str, Any],
-          cfg: Mapping[str, Any], preset: str | None, explicit: Iterable[str] = (), dataset: str | None = None,
-          skipped: list[str] | None = None) -> list[Flip]:
+def flips(
+    options: Iterable[str],
+    table: str,
+    config_cls: type,
+    kind: str,
+    traits: Mapping[str, Any],
+    cfg: Mapping[str, Any],
+    preset: str | None,
+    explicit: Iterable[str] = (),
+    dataset: str | None = None,
+    skipped: list[str] | None = None,
+) -> list[Flip]:
     """The flipped variants of one run (a pure function of its traits and config).
 
     table: its applicability table (gzsl, czsl-features, czsl-images; empty: every field acts); kind: gzsl or czsl (the preset's
@@ -114,10 +125,11 @@ def flips(options: Iterable[str], table: str, config_cls: type, kind: str, trait
         if option == PRESET:
             other = "code" if (preset or DEFAULT_PRESET) != "code" else "colab"
             fields = {k: v for k, v in PRESETS[other].fields(kind).items() if k not in explicit and k in cfg}
-            changed = {k: v for k, v in fields.items()
-                       if str(cfg[k]) != str(v) and acts(table, k, traits, cfg)}
-            if any(resolved(config_cls, cfg, k, v, dataset) != resolved(config_cls, cfg, k, cfg[k], dataset)
-                   for k, v in changed.items()):
+            changed = {k: v for k, v in fields.items() if str(cfg[k]) != str(v) and acts(table, k, traits, cfg)}
+            if any(
+                resolved(config_cls, cfg, k, v, dataset) != resolved(config_cls, cfg, k, cfg[k], dataset)
+                for k, v in changed.items()
+            ):
                 out.append(Flip(PRESET, other, fields))
             elif changed and skipped is not None:
                 skipped.append(f"preset={other} on {dataset}: its changes resolve to the run's own settings there")
@@ -136,8 +148,10 @@ def flips(options: Iterable[str], table: str, config_cls: type, kind: str, trait
             if resolved(config_cls, cfg, name, value, dataset) != now:
                 out.append(Flip(name, _text(value), {name: value}))
             elif skipped is not None:
-                skipped.append(f"{name}={_text(value)} on {dataset}: the run's {name}={_text(cfg[name])} "
-                               f"already resolves to {now} there")
+                skipped.append(
+                    f"{name}={_text(value)} on {dataset}: the run's {name}={_text(cfg[name])} "
+                    f"already resolves to {now} there"
+                )
     return out
 
 
@@ -147,9 +161,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def ablation_jobs(jobs: list, options: list[str], settings, preset: str | None,
-                  explicit: Mapping[str, Iterable[str]], state_of: Callable[[str], str],
-                  skipped: list[str] | None = None) -> list:
+def ablation_jobs(
+    jobs: list,
+    options: list[str],
+    settings,
+    preset: str | None,
+    explicit: Mapping[str, Iterable[str]],
+    state_of: Callable[[str], str],
+    skipped: list[str] | None = None,
+) -> list:
     """The extra sweep jobs (zslbench.executors.Job) that flip each option beside each job;
     `skipped`, where given, gets one line per flip left out because it would change nothing."""
     from zslbench.tracks import get_track, planned_run_id
@@ -168,17 +188,46 @@ def ablation_jobs(jobs: list, options: list[str], settings, preset: str | None,
         src = track.resolve_source(job.dataset, settings.source, settings.data_dir)
         traits = track.traits(job.name, job.classnorm, job.dataset, src)
         table = track.applicability_table
-        for option, flip in ((o, f) for o in options for f in flips(
-                [o], table, track.config_cls, job.kind, traits, cfgs[key], preset, explicit.get(key, ()),
-                job.dataset, left_out)):
+        for option, flip in (
+            (o, f)
+            for o in options
+            for f in flips(
+                [o],
+                table,
+                track.config_cls,
+                job.kind,
+                traits,
+                cfgs[key],
+                preset,
+                explicit.get(key, ()),
+                job.dataset,
+                left_out,
+            )
+        ):
             acted.add(option)
-            rid = planned_run_id(track, job.name, job.dataset, job.seed, job.classnorm, settings.profile,
-                                 settings.source, settings.data_dir, {**base, **flip.overrides})
+            rid = planned_run_id(
+                track,
+                job.name,
+                job.dataset,
+                job.seed,
+                job.classnorm,
+                settings.profile,
+                settings.source,
+                settings.data_dir,
+                {**base, **flip.overrides},
+            )
             if rid in seen:
                 continue
             seen.add(rid)
-            out.append(dataclasses.replace(job, run_id=rid, state=state_of(rid),
-                                           overrides=tuple(sorted(flip.overrides.items())), ablation=flip.label))
+            out.append(
+                dataclasses.replace(
+                    job,
+                    run_id=rid,
+                    state=state_of(rid),
+                    overrides=tuple(sorted(flip.overrides.items())),
+                    ablation=flip.label,
+                )
+            )
     if skipped is not None:
         skipped += list(dict.fromkeys(left_out))
     idle = [o for o in options if o not in acted]

@@ -31,16 +31,30 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Optional
+from typing import Any, ClassVar
 
 from zslbench.registry import Registry
 
 __all__ = [
-    "CZSLMethod", "CZSLStep", "DatasetEntry", "GenerativeScores", "GenerativeTask", "LoggedRun", "MODEL_KINDS",
-    "ModelEntry", "RunLogger", "TRAINER_CONFIG", "czsl_logits", "default_data_dir", "register_dataset",
-    "register_logger", "register_method", "register_model",
+    "MODEL_KINDS",
+    "TRAINER_CONFIG",
+    "CZSLMethod",
+    "CZSLStep",
+    "DatasetEntry",
+    "GenerativeScores",
+    "GenerativeTask",
+    "LoggedRun",
+    "ModelEntry",
+    "RunLogger",
+    "czsl_logits",
+    "default_data_dir",
+    "register_dataset",
+    "register_logger",
+    "register_method",
+    "register_model",
 ]
 
 # A model registered with ``options=TRAINER_CONFIG`` reads the trainer's own config (GZSLConfig:
@@ -172,7 +186,7 @@ class CZSLMethod:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     masked: ClassVar[bool] = True
-    options_cls: ClassVar[Optional[type]] = None
+    options_cls: ClassVar[type | None] = None
     source: ClassVar[str] = "built-in"
 
     def __init__(self, cfg: Any, settings: dict, options: Any = None) -> None:
@@ -183,7 +197,7 @@ class CZSLMethod:
     def train_indices(self, state: Any, t: int) -> Any:
         return state.task_train_idx[t]
 
-    def max_iters(self, state: Any) -> Optional[int]:
+    def max_iters(self, state: Any) -> int | None:
         return None
 
     def before_task(self, state: Any, t: int) -> None:
@@ -207,8 +221,7 @@ class CZSLMethod:
         return {}
 
 
-def czsl_logits(state: Any, x: Any, n_classes: Optional[int] = None, model: Any = None,
-                train_mode: bool = False) -> Any:
+def czsl_logits(state: Any, x: Any, n_classes: int | None = None, model: Any = None, train_mode: bool = False) -> Any:
     """[B, n_classes] scaled-cosine logits of ``model`` (default: ``state.model``) for features
     ``x`` [B, D] (e.g. ``state.encode(idx)``) against the classes at positions
     0..n_classes-1 (default: every class seen up to the current task), with gradients.
@@ -329,13 +342,23 @@ def _check_penalty(name: str, cls: type[CZSLMethod]) -> None:
         return
     params = list(inspect.signature(cls.penalty).parameters.values())[2:]
     if any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
-        raise TypeError(f"CZSL method {name!r}: penalty(state) takes the state only; to see the step, "
-                        "override step_penalty(state, step) instead")
+        raise TypeError(
+            f"CZSL method {name!r}: penalty(state) takes the state only; to see the step, "
+            "override step_penalty(state, step) instead"
+        )
 
 
-def register_model(name: str, cls: Callable[..., Any], *, options: Any = None, description: str = "",
-                   deep: bool = True, class_norm: bool = False, proper_init: bool = False,
-                   kind: str = "prototype") -> ModelEntry:
+def register_model(
+    name: str,
+    cls: Callable[..., Any],
+    *,
+    options: Any = None,
+    description: str = "",
+    deep: bool = True,
+    class_norm: bool = False,
+    proper_init: bool = False,
+    kind: str = "prototype",
+) -> ModelEntry:
     """Register a GZSL model under ``name``.
 
     ``cls(n_attrs, feat_dim, options)`` builds a ``torch.nn.Module`` whose ``forward(attrs)``
@@ -351,8 +374,9 @@ def register_model(name: str, cls: Callable[..., Any], *, options: Any = None, d
     _check_options("model", name, options)
     if kind not in MODEL_KINDS:
         raise ValueError(f"model {name!r}: kind={kind!r}; expected one of {', '.join(MODEL_KINDS)}")
-    entry = ModelEntry(name, cls, options, description, bool(deep), bool(class_norm), bool(proper_init),
-                       current_source(), kind)
+    entry = ModelEntry(
+        name, cls, options, description, bool(deep), bool(class_norm), bool(proper_init), current_source(), kind
+    )
     return MODELS.register(name, entry)
 
 
@@ -379,7 +403,6 @@ def register_dataset(name: str, *, display: str = "", description: str = "") -> 
     name = str(name).strip().lower()
     _check_name("dataset", name, FEATURE_DATASETS)
     if name in ("sun", "cub", "awa1", "awa2", "apy"):  # the xlsa17 datasets
-
         raise ValueError(f"dataset {name!r} is already registered")
     return FEATURE_DATASETS.register(name, DatasetEntry(name, display or name, description, current_source()))
 

@@ -36,8 +36,9 @@ field without one and checks every entry against real runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from zslbench.errors import ConfigError
 
@@ -150,8 +151,7 @@ TABLES = {"gzsl": GZSL_ACTS_ON, "czsl-features": CZSL_ACTS_ON, "czsl-images": CZ
 def config_class(kind: str) -> type:
     from zslbench import config
 
-    return {"gzsl": config.GZSLConfig, "czsl-features": config.CZSLConfig,
-            "czsl-images": config.CZSLImageConfig}[kind]
+    return {"gzsl": config.GZSLConfig, "czsl-features": config.CZSLConfig, "czsl-images": config.CZSLImageConfig}[kind]
 
 
 def missing_entries(kind: str) -> list[str]:
@@ -167,8 +167,15 @@ def gzsl_traits(model: str, dataset: str, source: str) -> dict:
     from zslbench.models import MODELS
 
     spec = MODELS.get(model)
-    return {"model": model, "deep": spec.deep, "class_norm": spec.class_norm,
-            "proper_init": spec.proper_init, "kind": spec.kind, "dataset": dataset, "source": source}
+    return {
+        "model": model,
+        "deep": spec.deep,
+        "class_norm": spec.class_norm,
+        "proper_init": spec.proper_init,
+        "kind": spec.kind,
+        "dataset": dataset,
+        "source": source,
+    }
 
 
 def czsl_traits(method: str, classnorm: bool, dataset: str, source: str) -> dict:
@@ -236,6 +243,4 @@ def refuse_inactive(kind: str, traits: Mapping[str, Any], cfg: Any, explicit: It
     for name in explicit:
         key = _failing(kind, name, traits, values)
         if key not in (None, name):
-            raise ConfigError(
-                f"--set {name}: this option does not act on {_describe(key, traits, values)}"
-            )
+            raise ConfigError(f"--set {name}: this option does not act on {_describe(key, traits, values)}")

@@ -25,9 +25,14 @@ from zslbench.errors import ZSLBenchError
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="zslbench")
-@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
-              help="Load a plugin module (repeatable; also $ZSLBENCH_PLUGINS and the zslbench.plugins "
-                   "entry points; docs/extending.md).")
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE",
+    help="Load a plugin module (repeatable; also $ZSLBENCH_PLUGINS and the zslbench.plugins "
+    "entry points; docs/extending.md).",
+)
 def cli(plugins: tuple[str, ...]) -> None:
     """Reproduce 'Class Normalization for (Continual)? Generalized Zero-Shot Learning'."""
     from zslbench.tracks import load_plugins
@@ -67,7 +72,6 @@ def _sigterm_as_interrupt(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     import signal
-
     import warnings
 
     if threading_is_main():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 from zslbench.errors import ConfigError
 from zslbench.overrides import coerce_field, parse_overrides  # noqa: F401  (re-exported: the names config users import)
@@ -52,16 +52,12 @@ class GZSLConfig:
     seen_logit_scale: str = dataclasses.field(default="colab_rule")  # "colab_rule" or a number
     cn_denominator: str = dataclasses.field(default="var_colab", metadata=_choice("var_colab", "std"))
     cn_var_unbiased: bool = True
-    cn_placement: str = dataclasses.field(
-        default="colab_two", metadata=_choice("colab_two", "penultimate_only")
-    )
+    cn_placement: str = dataclasses.field(default="colab_two", metadata=_choice("colab_two", "penultimate_only"))
     cn_affine_first: bool = False
     baseline_last_init: str = dataclasses.field(
         default="torch_default", metadata=_choice("torch_default", "kaiming_relu")
     )
-    attr_norm: str = dataclasses.field(
-        default="sqrtA", metadata=_choice("sqrtA", "unit", "standardize", "none")
-    )
+    attr_norm: str = dataclasses.field(default="sqrtA", metadata=_choice("sqrtA", "unit", "standardize", "none"))
     acc_mode: str = dataclasses.field(default="per_class", metadata=_choice("per_class", "per_sample"))
     standardize_feats: bool = False
     # --- generative models: the settings their 0-valued options take (zslbench.models.clswgan) ---
@@ -93,25 +89,49 @@ class GZSLConfig:
 
 # Fields that must be > 0.
 _POSITIVE = {
-    "epochs", "batch_size", "lr", "test_batch_size", "hidden_dim", "scale", "lr_step_epochs",
-    "cn_eps", "synthetic_scale",
+    "epochs",
+    "batch_size",
+    "lr",
+    "test_batch_size",
+    "hidden_dim",
+    "scale",
+    "lr_step_epochs",
+    "cn_eps",
+    "synthetic_scale",
 }
 _NON_NEGATIVE = {"weight_decay", "lr_gamma", "cn_momentum", "synthetic_seed"}
 
 # Result-relevant options whose values differ from the paper-faithful defaults are listed
 # by `non_default_options` (used by table footnotes).
 PITFALL_OPTIONS = (
-    "select_epoch", "seen_logit_scale", "cn_denominator", "cn_var_unbiased", "cn_placement",
-    "cn_affine_first", "baseline_last_init", "attr_norm", "acc_mode", "standardize_feats",
+    "select_epoch",
+    "seen_logit_scale",
+    "cn_denominator",
+    "cn_var_unbiased",
+    "cn_placement",
+    "cn_affine_first",
+    "baseline_last_init",
+    "attr_norm",
+    "acc_mode",
+    "standardize_feats",
 )
 
 
 # Upper bounds of the fields that size a run's memory or time; a value above one is a typo or a
 # hostile record, never a run (docs/troubleshooting.md#refused-records-and-options).
 UPPER = {
-    "epochs": 100_000, "epochs_per_task": 100_000, "batch_size": 1_000_000, "test_batch_size": 1_000_000,
-    "inference_batch_size": 1_000_000, "agem_ref_batch": 1_000_000, "threads": 1024, "hidden_dim": 1_000_000,
-    "lr_step_epochs": 100_000, "image_size": 4096, "tasks_cub": 200, "tasks_sun": 717,
+    "epochs": 100_000,
+    "epochs_per_task": 100_000,
+    "batch_size": 1_000_000,
+    "test_batch_size": 1_000_000,
+    "inference_batch_size": 1_000_000,
+    "agem_ref_batch": 1_000_000,
+    "threads": 1024,
+    "hidden_dim": 1_000_000,
+    "lr_step_epochs": 100_000,
+    "image_size": 4096,
+    "tasks_cub": 200,
+    "tasks_sun": 717,
 }
 SEED_LIMIT = 2**63  # a seed s is an int, 0 <= s < SEED_LIMIT (torch's generators take 64 bits)
 _TYPES = {
@@ -215,9 +235,7 @@ class CZSLConfig:
     # --- model (docs/paper-protocol.md#czsl-protocol): Lin(A,256) -> ReLU -> [CN] -> Lin(256, feature_dim) -> ReLU ---
     hidden_dim: int = _positive(256)
     scale: float = _positive(10.0)  # gamma per side of the scaled cosine
-    attr_norm: str = dataclasses.field(
-        default="sqrtA", metadata=_choice("sqrtA", "unit", "standardize", "none")
-    )
+    attr_norm: str = dataclasses.field(default="sqrtA", metadata=_choice("sqrtA", "unit", "standardize", "none"))
     # CN options as in GZSL; the CZSL code uses BatchNorm1d(affine=False): std, biased variance
     cn_denominator: str = dataclasses.field(default="std", metadata=_choice("std", "var_colab"))
     cn_var_unbiased: bool = False
@@ -246,9 +264,7 @@ class CZSLConfig:
     # maximum (the code's minimum runs over all parameters, including the frozen attribute
     # matrix whose Fisher is 0), "trainable_only" min-max normalises over the trainable
     # weights, "none" keeps the raw Fisher.
-    fisher_minmax: str = dataclasses.field(
-        default="code", metadata=_choice("code", "trainable_only", "none")
-    )
+    fisher_minmax: str = dataclasses.field(default="code", metadata=_choice("code", "trainable_only", "none"))
     agem_double_memory: bool = True
     agem_ref_attrs: str = dataclasses.field(default="all_code", metadata=_choice("all_code", "seen"))
     # A-GEM's reference gradient (docs/paper-protocol.md#pitfall-18): "stale_code" adds the previous
@@ -274,11 +290,9 @@ class CZSLConfig:
 
     def for_dataset(self, dataset: str) -> dict:
         """The per-dataset settings: tasks, split ratio, multitask cap, A-GEM memory per class."""
-        known = [f.name[len("tasks_"):] for f in fields(self) if f.name.startswith("tasks_")]
+        known = [f.name[len("tasks_") :] for f in fields(self) if f.name.startswith("tasks_")]
         if dataset not in known:
-            raise ConfigError(
-                f"dataset {dataset!r} has no continual-ZSL protocol; valid datasets: {', '.join(known)}"
-            )
+            raise ConfigError(f"dataset {dataset!r} has no continual-ZSL protocol; valid datasets: {', '.join(known)}")
         return {
             "num_tasks": getattr(self, f"tasks_{dataset}"),
             "split": parse_split_ratio(f"split_{dataset}", getattr(self, f"split_{dataset}")),
@@ -292,7 +306,7 @@ class CZSLConfig:
 
 
 def parse_split_ratio(key: str, text: str) -> tuple[float, float, float]:
-    """"train/val/test" -> three non-negative numbers (train and test > 0)."""
+    """ "train/val/test" -> three non-negative numbers (train and test > 0)."""
     parts = str(text).split("/")
     try:
         values = tuple(float(p) for p in parts)
@@ -300,18 +314,26 @@ def parse_split_ratio(key: str, text: str) -> tuple[float, float, float]:
         values = ()
     if len(values) != 3 or any(v < 0 for v in values) or values[0] <= 0 or values[2] <= 0:
         raise ConfigError(
-            f"option {key}={text!r} must be a train/val/test ratio like 10/5/5 "
-            "(train and test > 0, val >= 0)"
+            f"option {key}={text!r} must be a train/val/test ratio like 10/5/5 (train and test > 0, val >= 0)"
         )
     return values
 
 
 # Result-relevant CZSL options listed by `non_default_options` in CZSL records.
 CZSL_PITFALL_OPTIONS = (
-    "mauc_range", "forgetting_max_rows", "importance_data", "fisher_minmax", "agem_double_memory",
-    "agem_ref_attrs", "agem_ref_grad", "sun_eval_split", "attr_param_group", "cn_denominator",
+    "mauc_range",
+    "forgetting_max_rows",
+    "importance_data",
+    "fisher_minmax",
+    "agem_double_memory",
+    "agem_ref_attrs",
+    "agem_ref_grad",
+    "sun_eval_split",
+    "attr_param_group",
+    "cn_denominator",
     "cn_var_unbiased",
-    "baseline_last_init", "attr_norm",
+    "baseline_last_init",
+    "attr_norm",
 )
 
 
@@ -362,7 +384,10 @@ class CZSLImageConfig(CZSLConfig):
 IMAGE_TRACK_UNUSED = ("split_cub", "split_sun", "image_split_seed")
 # Result-relevant image-track options listed by `non_default_options`.
 CZSL_IMAGE_PITFALL_OPTIONS = CZSL_PITFALL_OPTIONS + (
-    "image_channel_order", "backbone_weights", "amp", "image_size",
+    "image_channel_order",
+    "backbone_weights",
+    "amp",
+    "image_size",
 )
 
 

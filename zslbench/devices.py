@@ -24,8 +24,17 @@ import torch
 
 from zslbench.errors import ConfigError
 
-__all__ = ["canonical_device", "check_cuda_tf32", "check_flush_denormal", "check_run_options", "for_device",
-           "is_cuda", "parse_device", "tf32_settings", "transfer"]
+__all__ = [
+    "canonical_device",
+    "check_cuda_tf32",
+    "check_flush_denormal",
+    "check_run_options",
+    "for_device",
+    "is_cuda",
+    "parse_device",
+    "tf32_settings",
+    "transfer",
+]
 
 #: What :func:`transfer` may answer.
 NO_COPY, COPY, PIN_AND_COPY = "none", "copy", "pin+copy"
@@ -51,7 +60,7 @@ def parse_device(spec: str, cuda_available: bool, device_count: int, current: in
             )
         if text == "cuda":
             return torch.device("cuda", int(current))
-        index = text[len("cuda:"):]
+        index = text[len("cuda:") :]
         if not index.isdigit():
             raise ConfigError(f"--device {spec!r}: expected cpu, cuda or cuda:N")
         if int(index) >= device_count:

@@ -16,19 +16,33 @@ import os
 import platform
 import re
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 # Environment variables that change which kernels the math libraries run (compared by replays).
 NUMERIC_ENV_VARS = (
-    "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "OPENBLAS_CORETYPE", "ATEN_CPU_CAPABILITY",
-    "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "KMP_DETERMINISTIC_REDUCTION", "CUBLAS_WORKSPACE_CONFIG",
+    "MKL_CBWR",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "MKL_DEBUG_CPU_TYPE",
+    "OPENBLAS_CORETYPE",
+    "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "DNNL_MAX_CPU_ISA",
+    "KMP_DETERMINISTIC_REDUCTION",
+    "CUBLAS_WORKSPACE_CONFIG",
     "NVIDIA_TF32_OVERRIDE",
 )
 # Thread-count variables: recorded, not compared (a run sets its own threads; the sweep's
 # workers set these for what they do outside a run).
-THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MKL_DYNAMIC", "OPENBLAS_NUM_THREADS",
-                   "CUDA_VISIBLE_DEVICES", "SLURM_CPUS_PER_TASK")
+THREAD_ENV_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "MKL_DYNAMIC",
+    "OPENBLAS_NUM_THREADS",
+    "CUDA_VISIBLE_DEVICES",
+    "SLURM_CPUS_PER_TASK",
+)
 
 
 # --------------------------------------------------------------------------- the data's bits
@@ -49,12 +63,26 @@ def data_content_sha256(data) -> str:
         pass
     h = hashlib.sha256()
     if hasattr(data, "images"):  # the image track's ImageData: pixels, labels, attributes, splits
-        arrays = {"images": data.images, "labels": data.labels, "attrs": data.attrs,
-                  **{f"split_{k}": v for k, v in sorted(data.splits.items())}}
+        arrays = {
+            "images": data.images,
+            "labels": data.labels,
+            "attrs": data.attrs,
+            **{f"split_{k}": v for k, v in sorted(data.splits.items())},
+        }
     else:
-        arrays = {name: getattr(data, name) for name in (
-            "features", "labels", "attrs", "trainval_idx", "test_seen_idx", "test_unseen_idx",
-            "seen_classes", "unseen_classes")}
+        arrays = {
+            name: getattr(data, name)
+            for name in (
+                "features",
+                "labels",
+                "attrs",
+                "trainval_idx",
+                "test_seen_idx",
+                "test_unseen_idx",
+                "seen_classes",
+                "unseen_classes",
+            )
+        }
     for name, value in arrays.items():
         arr = np.ascontiguousarray(value)
         h.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
@@ -104,7 +132,7 @@ def _torch_build() -> dict:
 
     try:
         text = torch.__config__.show()
-    except Exception:  # noqa: BLE001 - a build without it: versions unknown
+    except Exception:
         text = ""
     mkl = re.search(r"Math Kernel Library Version ([0-9][0-9.]*)", text)
     dnn = re.search(r"(?:MKL-DNN|oneDNN)[^\n]*?v([0-9][0-9.]*)", text)
@@ -124,20 +152,24 @@ def numpy_blas() -> dict | None:
     except ImportError:
         threadpool_info = None
     if threadpool_info is not None:
-        import numpy  # noqa: F401  (loads its BLAS, so threadpoolctl sees it)
+        import numpy
 
         for lib in threadpool_info():
             if lib.get("user_api") == "blas" and "numpy" in str(lib.get("filepath", "")):
-                return {"name": lib.get("internal_api"), "version": lib.get("version"),
-                        "architecture": lib.get("architecture"), "threads": lib.get("num_threads"),
-                        "source": "threadpoolctl"}
+                return {
+                    "name": lib.get("internal_api"),
+                    "version": lib.get("version"),
+                    "architecture": lib.get("architecture"),
+                    "threads": lib.get("num_threads"),
+                    "source": "threadpoolctl",
+                }
     try:
         import numpy
 
         config = numpy.show_config(mode="dicts")
         blas = config["Build Dependencies"]["blas"]
         return {"name": blas.get("name"), "version": blas.get("version"), "source": "numpy.show_config"}
-    except Exception:  # noqa: BLE001 - older numpy: unknown
+    except Exception:
         return None
 
 
@@ -170,16 +202,18 @@ def numeric_environment(device: str = "cpu") -> dict:
     if str(device).startswith("cuda") and torch.cuda.is_available():
         index = torch.device(device).index
         index = torch.cuda.current_device() if index is None else index
-        out.update({
-            "gpu": torch.cuda.get_device_name(index),
-            "gpu_capability": ".".join(map(str, torch.cuda.get_device_capability(index))),
-            "cuda": torch.version.cuda,
-            "cudnn": torch.backends.cudnn.version(),
-            "cudnn_benchmark": torch.backends.cudnn.benchmark,
-            "cudnn_deterministic": torch.backends.cudnn.deterministic,
-            "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
-            "cudnn_tf32": torch.backends.cudnn.allow_tf32,
-        })
+        out.update(
+            {
+                "gpu": torch.cuda.get_device_name(index),
+                "gpu_capability": ".".join(map(str, torch.cuda.get_device_capability(index))),
+                "cuda": torch.version.cuda,
+                "cudnn": torch.backends.cudnn.version(),
+                "cudnn_benchmark": torch.backends.cudnn.benchmark,
+                "cudnn_deterministic": torch.backends.cudnn.deterministic,
+                "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
+                "cudnn_tf32": torch.backends.cudnn.allow_tf32,
+            }
+        )
     return out
 
 
@@ -195,9 +229,27 @@ def _cpu_capability() -> str | None:
 # --------------------------------------------------------------------------- comparing environments
 # The fields of a record's env block that can change the numbers, in the order they are reported.
 ENV_FIELDS = (
-    "device", "gpu", "gpu_capability", "cuda", "cudnn", "matmul_tf32", "cudnn_tf32", "cpu_vendor", "cpu_model",
-    "cpu_isa", "cpu_capability", "torch_blas", "mkl", "onednn", "numpy_blas", "torch", "numpy",
-    "python", "threads_intraop", "deterministic_algorithms", "env_vars",
+    "device",
+    "gpu",
+    "gpu_capability",
+    "cuda",
+    "cudnn",
+    "matmul_tf32",
+    "cudnn_tf32",
+    "cpu_vendor",
+    "cpu_model",
+    "cpu_isa",
+    "cpu_capability",
+    "torch_blas",
+    "mkl",
+    "onednn",
+    "numpy_blas",
+    "torch",
+    "numpy",
+    "python",
+    "threads_intraop",
+    "deterministic_algorithms",
+    "env_vars",
 )
 
 

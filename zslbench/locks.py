@@ -87,7 +87,9 @@ class FileLock:
                 continue
             self._fd = fd
             if self.remove:
-                info = f"pid={os.getpid()} host={socket.gethostname()} started={datetime.now(timezone.utc).isoformat()}\n"
+                info = (
+                    f"pid={os.getpid()} host={socket.gethostname()} started={datetime.now(timezone.utc).isoformat()}\n"
+                )
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, info.encode(), 0)
             return True

@@ -23,8 +23,9 @@ import json
 import math
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from zslbench.api import LOGGERS, LoggedRun, RunLogger, register_logger
 from zslbench.errors import ConfigError
@@ -53,7 +54,7 @@ def epoch_frame(record: dict, folder: Path):
     import pandas as pd
 
     folder = Path(folder)
-    for name, step in (("epochs.csv", "epoch"), ("tasks.csv", "task")):
+    for name, step in (("epochs.csv", "epoch"), ("tasks.csv", "task")):  # noqa: B007 (step is read after the loop)
         path = folder / name
         if path.is_file():
             frame = pd.read_csv(path)
@@ -66,8 +67,9 @@ def epoch_frame(record: dict, folder: Path):
     if step == "task" and steps.is_file():
         after = pd.read_csv(steps).rename(columns={"t": "task"})
         if "task" in after.columns:
-            frame = frame.merge(after.drop(columns=[c for c in after if c in frame and c != "task"]),
-                                on="task", how="left")
+            frame = frame.merge(
+                after.drop(columns=[c for c in after if c in frame and c != "task"]), on="task", how="left"
+            )
     trace = folder / "trace.csv"
     if step == "epoch" and trace.is_file():
         tr = pd.read_csv(trace)
@@ -86,13 +88,13 @@ def run_params(record: dict) -> dict:
         out[f"config.{key}"] = value
     for key, value in sorted((record.get("options") or {}).items()) if isinstance(record.get("options"), dict) else ():
         out[f"options.{key}"] = value
-    return {k: v if isinstance(v, (bool, int, float, str)) else json.dumps(v, sort_keys=True)
-            for k, v in out.items()}
+    return {k: v if isinstance(v, (bool, int, float, str)) else json.dumps(v, sort_keys=True) for k, v in out.items()}
 
 
 def logged_run(run_id: str, record: dict, folder: Path, results: Path) -> LoggedRun:
-    return LoggedRun(run_id, run_label(record), record, Path(folder), Path(results),
-                     epoch_frame(record, folder), run_params(record))
+    return LoggedRun(
+        run_id, run_label(record), record, Path(folder), Path(results), epoch_frame(record, folder), run_params(record)
+    )
 
 
 def _numeric(value: Any) -> bool:
@@ -193,9 +195,9 @@ class MLflowLogger(RunLogger):
         last = int(run.epochs["step"].max()) if len(run.epochs) else 0
         metrics += [Metric(f"final_{k}", float(v), now, last) for k, v in run.metrics.items() if _numeric(v)]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
-            client.log_batch(rid, params=params[i:i + 100])
+            client.log_batch(rid, params=params[i : i + 100])
         for i in range(0, len(metrics), 1000):
-            client.log_batch(rid, metrics=metrics[i:i + 1000])
+            client.log_batch(rid, metrics=metrics[i : i + 1000])
         client.log_artifact(rid, str(run.folder / "record.json"))
         client.set_terminated(rid)
 
@@ -221,8 +223,10 @@ def resolve_loggers(specs: Iterable[Any]) -> tuple:
         for name in [s.strip() for s in spec.split(",") if s.strip()]:
             LOGGERS.get(name)
             if name in NEEDS and importlib.util.find_spec(NEEDS[name][0]) is None:
-                raise ConfigError(f"--log {name}: the {NEEDS[name][0]} package is not installed "
-                                  f"(pip install 'zslbench[{NEEDS[name][1]}]')")
+                raise ConfigError(
+                    f"--log {name}: the {NEEDS[name][0]} package is not installed "
+                    f"(pip install 'zslbench[{NEEDS[name][1]}]')"
+                )
             out.append(name)
     return tuple(dict.fromkeys(out))
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from zslbench.errors import ConfigError
 
@@ -33,8 +34,9 @@ def check_threads(n: Any) -> int:
 
 
 @contextlib.contextmanager
-def numeric_context(threads: int, device: str = "cpu", cuda_tf32: bool = False,
-                    flush_denormal: bool | None = None) -> Iterator[dict]:
+def numeric_context(
+    threads: int, device: str = "cpu", cuda_tf32: bool = False, flush_denormal: bool | None = None
+) -> Iterator[dict]:
     """Train inside this: torch's intra-op threads (which MKL and OpenMP follow) and numpy's
     BLAS threads set to `threads`; on CUDA the settings of :func:`cuda_reproducibility`
     applied (determinism, and TF32 only when `cuda_tf32`; ConfigError for `cuda_tf32` on a
@@ -126,8 +128,10 @@ def cuda_reproducibility(environ: Mapping[str, str], cuda_tf32: bool = False) ->
     if current is None:
         env["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_WORKSPACE
     elif current not in CUBLAS_REPRODUCIBLE:
-        notes.append(f"CUBLAS_WORKSPACE_CONFIG={current!r} is not one of {', '.join(CUBLAS_REPRODUCIBLE)}: "
-                     "cuBLAS results may vary between runs (torch refuses such matmuls in deterministic mode)")
+        notes.append(
+            f"CUBLAS_WORKSPACE_CONFIG={current!r} is not one of {', '.join(CUBLAS_REPRODUCIBLE)}: "
+            "cuBLAS results may vary between runs (torch refuses such matmuls in deterministic mode)"
+        )
     return {
         "set_env": env,
         "use_deterministic_algorithms": True,
@@ -148,11 +152,20 @@ def _apply_cuda(cuda_tf32: bool = False):
     for key, value in plan["set_env"].items():
         os.environ[key] = value
     cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
-    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-              cudnn.benchmark, cudnn.deterministic, matmul.allow_tf32, cudnn.allow_tf32)
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        cudnn.benchmark,
+        cudnn.deterministic,
+        matmul.allow_tf32,
+        cudnn.allow_tf32,
+    )
     # torch >= 2.9 keeps the same switches as fp32_precision strings too; restored as they were
-    precision = [(m, m.fp32_precision) for m in (matmul, getattr(cudnn, "conv", None), getattr(cudnn, "rnn", None))
-                 if m is not None and hasattr(m, "fp32_precision")]
+    precision = [
+        (m, m.fp32_precision)
+        for m in (matmul, getattr(cudnn, "conv", None), getattr(cudnn, "rnn", None))
+        if m is not None and hasattr(m, "fp32_precision")
+    ]
     torch.use_deterministic_algorithms(plan["use_deterministic_algorithms"])
     cudnn.benchmark = plan["cudnn_benchmark"]
     cudnn.deterministic = plan["cudnn_deterministic"]

@@ -41,7 +41,8 @@ def _as_type(kind: Any, text: str, key: str, raw: str) -> Any:
         if text.lower() in ("none", "null"):
             return None
         rest = [a for a in args if a is not type(None)]
-        return _as_type(rest[0] if len(rest) == 1 else typing.Union[tuple(rest)], text, key, raw)
+        kind = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]  # noqa: UP007 (a union built at run time)
+        return _as_type(kind, text, key, raw)
     if origin is typing.Literal:
         for choice in args:
             if str(choice) == text or (isinstance(choice, bool) is False and _same_number(choice, text)):
@@ -59,7 +60,9 @@ def _as_type(kind: Any, text: str, key: str, raw: str) -> Any:
         try:
             return int(text) if name == "int" else float(text)
         except ValueError:
-            raise ConfigError(f"--set {key}={raw!r}: expected {'an integer' if name == 'int' else 'a number'}") from None
+            raise ConfigError(
+                f"--set {key}={raw!r}: expected {'an integer' if name == 'int' else 'a number'}"
+            ) from None
     if args:  # another union: the first of its types that takes the text
         for option in args:
             try:

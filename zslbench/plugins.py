@@ -18,13 +18,14 @@ import hashlib
 import importlib
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from zslbench import api
-from zslbench.overrides import coerce_field
 from zslbench.errors import ConfigError
+from zslbench.overrides import coerce_field
 
 ENTRY_POINT_GROUP = "zslbench.plugins"
 ENV_VAR = "ZSLBENCH_PLUGINS"
@@ -47,8 +48,13 @@ class PluginInfo:
     def identity(self) -> dict:
         """The provenance a plugin run's id hashes: module, distribution, version, the hash of
         every source file and of all of them."""
-        return {"module": self.module, "distribution": self.distribution or None, "version": self.version or None,
-                "source_sha256": self.source_sha256, "source_files": dict(self.files)}
+        return {
+            "module": self.module,
+            "distribution": self.distribution or None,
+            "version": self.version or None,
+            "source_sha256": self.source_sha256,
+            "source_files": dict(self.files),
+        }
 
 
 LOADED: dict[str, PluginInfo] = {}
@@ -210,7 +216,9 @@ def model_problem(entry: api.ModelEntry) -> str | None:
     width = out.shape[1] if entry.kind == "embedding" and isinstance(out, torch.Tensor) and out.dim() == 2 else feat_dim
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (n_cls, width):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        return f"model {entry.name}: returned {shape} for attributes [{n_cls}, {n_attrs}]; expected [{n_cls}, {feat_dim}]"
+        return (
+            f"model {entry.name}: returned {shape} for attributes [{n_cls}, {n_attrs}]; expected [{n_cls}, {feat_dim}]"
+        )
     if not out.requires_grad:
         return f"model {entry.name}: its prototypes do not depend on trainable parameters"
     return gradient_problem(entry, model)
@@ -234,16 +242,22 @@ def gradient_problem(entry: api.ModelEntry, model: Any) -> str | None:
             x = model.embed_features(x)
             if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[0] != n or x.shape[1] != protos.shape[1]:
                 shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-                return (f"model {entry.name}: embed_features returned {shape} for features [{n}, {feat_dim}]; "
-                        f"expected [{n}, {protos.shape[1]}] (the prototypes' width)")
+                return (
+                    f"model {entry.name}: embed_features returned {shape} for features [{n}, {feat_dim}]; "
+                    f"expected [{n}, {protos.shape[1]}] (the prototypes' width)"
+                )
         logits = 5.0 * F.normalize(x, dim=1) @ (5.0 * F.normalize(protos, dim=1)).t()
         F.cross_entropy(logits, y).backward()
     except Exception as exc:
         return f"model {entry.name}: a training step failed: {type(exc).__name__}: {exc}".splitlines()[0]
     for name, p in model.named_parameters():
         if p.requires_grad and (p.grad is None or not bool(p.grad.ne(0).any())):
-            hint = ("; a model whose image features pass through its own layers registers with "
-                    "kind='embedding' and embed_features(x)" if entry.kind == "prototype" else "")
+            hint = (
+                "; a model whose image features pass through its own layers registers with "
+                "kind='embedding' and embed_features(x)"
+                if entry.kind == "prototype"
+                else ""
+            )
             return f"model {entry.name}: parameter {name} receives no gradient in a training step{hint}"
     return None
 
@@ -361,7 +375,14 @@ def run_identity(kind: str, name: str, cfg: Any) -> dict:
     opts = run_options(kind, name, cfg)
     info = LOADED.get(source)
     ident = info.identity() if info else {"module": source, "source_sha256": ""}
-    return {"plugin": {**ident, "options": plain_summary(dataclasses.asdict(opts)) if dataclasses.is_dataclass(opts) and not isinstance(opts, type) else {}}}
+    return {
+        "plugin": {
+            **ident,
+            "options": plain_summary(dataclasses.asdict(opts))
+            if dataclasses.is_dataclass(opts) and not isinstance(opts, type)
+            else {},
+        }
+    }
 
 
 def plain_summary(value: Any) -> Any:

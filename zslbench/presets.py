@@ -18,16 +18,24 @@ under ``preset_overrides``.  The label is not part of the run id: the fields are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from zslbench.errors import ConfigError
 
 _CZSL_CODE = {
-    "attr_param_group": "head", "fisher_minmax": "code", "agem_ref_grad": "stale_code",
-    "importance_data": "current_task_code", "agem_double_memory": True, "agem_ref_attrs": "all_code",
-    "cn_denominator": "std", "cn_var_unbiased": False, "baseline_last_init": "kaiming_relu",
-    "mauc_range": "1..T-1", "forgetting_max_rows": "all_prev_hist",
+    "attr_param_group": "head",
+    "fisher_minmax": "code",
+    "agem_ref_grad": "stale_code",
+    "importance_data": "current_task_code",
+    "agem_double_memory": True,
+    "agem_ref_attrs": "all_code",
+    "cn_denominator": "std",
+    "cn_var_unbiased": False,
+    "baseline_last_init": "kaiming_relu",
+    "mauc_range": "1..T-1",
+    "forgetting_max_rows": "all_prev_hist",
 }
 
 
@@ -47,16 +55,28 @@ PRESETS: dict[str, Preset] = {
         "colab",
         "the notebook (source of the paper's GZSL table): final epoch, seen factor 1 on CUB and 0.95 "
         "elsewhere, CN divides by the unbiased variance, PyTorch's init; CZSL: the code's choices",
-        {"select_epoch": "final", "seen_logit_scale": "colab_rule", "cn_denominator": "var_colab",
-         "cn_var_unbiased": True, "cn_affine_first": False, "baseline_last_init": "torch_default"},
+        {
+            "select_epoch": "final",
+            "seen_logit_scale": "colab_rule",
+            "cn_denominator": "var_colab",
+            "cn_var_unbiased": True,
+            "cn_affine_first": False,
+            "baseline_last_init": "torch_default",
+        },
         _CZSL_CODE,
     ),
     "code": Preset(
         "code",
         "the authors' repository's trainer: epoch with the best test H, seen factor 0.95, CN with the "
         "std and biased variance, affine first CN, kaiming init without Eq. (10); CZSL: the code's choices",
-        {"select_epoch": "best_test_H", "seen_logit_scale": "0.95", "cn_denominator": "std",
-         "cn_var_unbiased": False, "cn_affine_first": True, "baseline_last_init": "kaiming_relu"},
+        {
+            "select_epoch": "best_test_H",
+            "seen_logit_scale": "0.95",
+            "cn_denominator": "std",
+            "cn_var_unbiased": False,
+            "cn_affine_first": True,
+            "baseline_last_init": "kaiming_relu",
+        },
         _CZSL_CODE,
     ),
 }

@@ -27,8 +27,16 @@ class Progress:
             from tqdm.auto import tqdm
 
             scale = {"unit_scale": True, "unit_divisor": 1024} if unit == "B" else {}
-            self.bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=False,
-                            file=sys.stderr, dynamic_ncols=True, **scale)
+            self.bar = tqdm(
+                total=total,
+                initial=initial,
+                desc=desc,
+                unit=unit,
+                leave=False,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                **scale,
+            )
 
     @property
     def shown(self) -> bool:
@@ -52,7 +60,7 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

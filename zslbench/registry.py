@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 from zslbench.errors import ConfigError
 
@@ -36,9 +37,7 @@ class Registry(Generic[T]):
 
             close = difflib.get_close_matches(name, list(self._items), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(
-                f"unknown {self.kind} {name!r}{hint}; valid {self.kind}s: {', '.join(self._items)}"
-            )
+            raise ConfigError(f"unknown {self.kind} {name!r}{hint}; valid {self.kind}s: {', '.join(self._items)}")
         return self._items[name]
 
     def names(self) -> list[str]:

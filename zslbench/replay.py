@@ -17,15 +17,15 @@ compared exactly, and so is a metric nobody registered.  How they were chosen: d
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
-
 from pathlib import Path
+from typing import Any
 
 from zslbench import store
+from zslbench.environment import NOT_RECORDED, env_differences
 from zslbench.errors import ConfigError, RecordError
 from zslbench.metrics.registry import METRICS
-from zslbench.environment import NOT_RECORDED, env_differences
 from zslbench.tracks import RunOutcome, execute_run, track_of_record
 
 # Default tolerances: each metric's own (zslbench.metrics.registry: by its unit, measured as said there).
@@ -81,8 +81,9 @@ def tolerances_for(metrics: Iterable[str], atol: Iterable[str] = (), rtol: Itera
     for option, per in (("--atol", a_per), ("--rtol", r_per)):
         unknown = sorted(set(per) - set(metrics))
         if unknown:
-            raise ConfigError(f"{option}: no metric {', '.join(map(repr, unknown))} in this record; "
-                              f"its metrics: {', '.join(metrics)}")
+            raise ConfigError(
+                f"{option}: no metric {', '.join(map(repr, unknown))} in this record; its metrics: {', '.join(metrics)}"
+            )
     out = {}
     for m in metrics:
         a = a_per.get(m, a_all if a_all is not None else METRICS.tolerance(m))
@@ -137,21 +138,28 @@ def _is_number(x: Any) -> bool:
 def _identical(a: Any, b: Any) -> bool:
     if _is_number(a) and _is_number(b) and math.isnan(a) and math.isnan(b):
         return True
-    return a == b and type(a) is type(b) or (_is_number(a) and _is_number(b) and float(a) == float(b))
+    return (a == b and type(a) is type(b)) or (_is_number(a) and _is_number(b) and float(a) == float(b))
 
 
 def check_metric(name: str, recorded: Any, rerun: Any, tol: Tolerance) -> MetricCheck:
     if _identical(recorded, rerun):
         status = "exact"
-    elif (_is_number(recorded) and _is_number(rerun) and math.isfinite(recorded) and math.isfinite(rerun)
-          and tol.allows(float(recorded), float(rerun))):
+    elif (
+        _is_number(recorded)
+        and _is_number(rerun)
+        and math.isfinite(recorded)
+        and math.isfinite(rerun)
+        and tol.allows(float(recorded), float(rerun))
+    ):
         status = "within"
     else:
         status = "differs"
     return MetricCheck(name, recorded, rerun, tol, status)
 
 
-def compare_records(original: Mapping, rerun: Mapping, atol: Iterable[str] = (), rtol: Iterable[str] = ()) -> Comparison:
+def compare_records(
+    original: Mapping, rerun: Mapping, atol: Iterable[str] = (), rtol: Iterable[str] = ()
+) -> Comparison:
     """Compare the rerun's record with the original one: every metric of the original, the
     data fingerprint, and the numeric environments."""
     recorded = dict(original.get("metrics") or {})
@@ -167,8 +175,9 @@ def compare_records(original: Mapping, rerun: Mapping, atol: Iterable[str] = (),
     bits = None
     if original.get("data_content_sha256") and rerun.get("data_content_sha256"):
         bits = original["data_content_sha256"] == rerun["data_content_sha256"]
-    return Comparison(checks, same_data, env_differences(original.get("env"), rerun.get("env")), bits,
-                      source_changes(original, rerun))
+    return Comparison(
+        checks, same_data, env_differences(original.get("env"), rerun.get("env")), bits, source_changes(original, rerun)
+    )
 
 
 def source_changes(original: Mapping, rerun: Mapping) -> list[str]:
@@ -177,8 +186,11 @@ def source_changes(original: Mapping, rerun: Mapping) -> list[str]:
     old, new = dict(original.get("plugin") or {}), dict(rerun.get("plugin") or {})
     if old == new:
         return []
-    lines = [f"{key}: recorded {old.get(key)!r}, rerun {new.get(key)!r}"
-             for key in ("module", "distribution", "version", "source_sha256") if old.get(key) != new.get(key)]
+    lines = [
+        f"{key}: recorded {old.get(key)!r}, rerun {new.get(key)!r}"
+        for key in ("module", "distribution", "version", "source_sha256")
+        if old.get(key) != new.get(key)
+    ]
     a, b = old.get("source_files"), new.get("source_files")
     if isinstance(a, dict) and isinstance(b, dict):
         changed = sorted(f for f in set(a) | set(b) if a.get(f) != b.get(f))
@@ -214,8 +226,10 @@ def report_lines(cmp: Comparison) -> tuple[list[str], list[str]]:
     if not cmp.same_data:
         out.append("  the data differ from the record's (different data fingerprint)")
     elif cmp.same_data_bits is False:
-        out.append("  the data have the record's fingerprint but not its bits (synthetic data generated "
-                   "with another numpy BLAS?)")
+        out.append(
+            "  the data have the record's fingerprint but not its bits (synthetic data generated "
+            "with another numpy BLAS?)"
+        )
     for c in cmp.checks:
         if c.status == "exact":
             continue
@@ -230,15 +244,19 @@ def report_lines(cmp: Comparison) -> tuple[list[str], list[str]]:
     if verdict == "exact":
         out.append("  metrics match the record exactly: " + exact_part)
     elif verdict == "within_tolerance":
-        out.append(f"  metrics match the record within tolerance, not exactly ({len(cmp.by('within'))} of "
-                   f"{len(cmp.checks)} metrics differ, each within its tolerance; --atol/--rtol, docs/numerics.md#replays)")
+        out.append(
+            f"  metrics match the record within tolerance, not exactly ({len(cmp.by('within'))} of "
+            f"{len(cmp.checks)} metrics differ, each within its tolerance; --atol/--rtol, docs/numerics.md#replays)"
+        )
     if cmp.env_diffs:
         out.append("  the numeric environment differs from the record's:")
         out += format_env_diffs(cmp.env_diffs)
     elif verdict != "exact" and cmp.same_data_bits is not False and not cmp.source_changes:
-        out.append("  the recorded numeric environment is the same as this one, where the same run id "
-                   "should give bit-identical numbers: an unexpected difference (see "
-                   "docs/numerics.md)")
+        out.append(
+            "  the recorded numeric environment is the same as this one, where the same run id "
+            "should give bit-identical numbers: an unexpected difference (see "
+            "docs/numerics.md)"
+        )
     if cmp.verdict == "differs":
         beyond = [c.name for c in cmp.by("differs")]
         reason = f"metrics beyond tolerance: {', '.join(beyond)}" if beyond else "the data differ"
@@ -304,14 +322,27 @@ def rerun_record(
         load_plugins()  # the entry points' and $ZSLBENCH_PLUGINS' plugins: the user's choice
         module = plugin["module"]
         if module not in LOADED:
-            raise RecordError(f"{record_path}: the run used plugin {module!r}, which is not loaded, and a record "
-                              f"never loads code: load it with `zslbench --plugin {module} ...`, $ZSLBENCH_PLUGINS "
-                              "or an entry point")
+            raise RecordError(
+                f"{record_path}: the run used plugin {module!r}, which is not loaded, and a record "
+                f"never loads code: load it with `zslbench --plugin {module} ...`, $ZSLBENCH_PLUGINS "
+                "or an entry point"
+            )
         overrides.update({f"{name}.{k}": v for k, v in plugin.get("options", {}).items()})
     # a built-in model's own options (f-CLSWGAN)
     overrides.update({f"{name}.{k}": v for k, v in original.get("model_options", {}).items()})
     outcome = execute_run(
-        track, name, original["dataset"], int(original["seed"]), classnorm, original.get("profile", "paper"),
-        original["data_source"], data_dir, device, results, overrides, True, progress,
+        track,
+        name,
+        original["dataset"],
+        int(original["seed"]),
+        classnorm,
+        original.get("profile", "paper"),
+        original["data_source"],
+        data_dir,
+        device,
+        results,
+        overrides,
+        True,
+        progress,
     )
     return RerunReport(original, outcome, compare_records(original, outcome.record, atol, rtol))

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import fields
-from typing import Any, Mapping
+from typing import Any
 
 from zslbench.config import CZSLConfig, CZSLImageConfig, GZSLConfig, check_seed, check_value, short_repr
 from zslbench.errors import ConfigError, RecordError
@@ -93,8 +94,9 @@ def problem(record: Any) -> str | None:
         if message:
             return message
     plugin = record.get("plugin")
-    if plugin is not None and not (isinstance(plugin, Mapping) and is_name(plugin.get("module"))
-                                   and isinstance(plugin.get("options", {}), Mapping)):
+    if plugin is not None and not (
+        isinstance(plugin, Mapping) and is_name(plugin.get("module")) and isinstance(plugin.get("options", {}), Mapping)
+    ):
         return f"plugin {short_repr(plugin)} is not a mapping with a module name and options"
     return None
 

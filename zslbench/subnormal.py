@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 from zslbench.errors import ConfigError
 
@@ -102,8 +102,9 @@ def set_run_mode(flush: bool, threads: int) -> str:
 
     wanted = FLUSH if flush else NO_FLUSH
     if not torch.set_flush_denormal(flush) and flush:
-        raise ConfigError("flush_denormal=true: torch cannot flush subnormal floats on this CPU; "
-                          "run with --set flush_denormal=false")
+        raise ConfigError(
+            "flush_denormal=true: torch cannot flush subnormal floats on this CPU; run with --set flush_denormal=false"
+        )
     mode = thread_modes(threads)
     if mode != wanted and threads > 1:
         on_each_thread(threads, lambda: torch.set_flush_denormal(flush))
@@ -113,5 +114,6 @@ def set_run_mode(flush: bool, threads: int) -> str:
         raise ConfigError(
             f"flush_denormal={str(flush).lower()}: not all {threads} torch threads of this process {what} "
             f"subnormal floats ({mode} flush), and torch changes the calling thread only; "
-            "run it in a fresh process (zslbench run)")
+            "run it in a fresh process (zslbench run)"
+        )
     return mode

@@ -47,7 +47,8 @@ def check_writable(results: Path | None) -> None:
 def clean_stale_temp(results: Path | None) -> None:
     """Remove the temporary folders that killed runs left in ``<results>/runs`` (only those whose
     writer is gone: :func:`zslbench.store.clean_stale_temp`)."""
-    from zslbench.store import clean_stale_temp as clean, default_results_dir
+    from zslbench.store import clean_stale_temp as clean
+    from zslbench.store import default_results_dir
 
     try:
         clean(Path(results) if results is not None else default_results_dir())
@@ -62,8 +63,11 @@ def warn_if_synthetic_images(dataset: str, source: str, data_dir: Path | None) -
     from zslbench.data.images import resolve_image_source
 
     if resolve_image_source(dataset, "auto", data_dir) == "synthetic":
-        click.echo(f"warning: no raw {dataset} images found; using SYNTHETIC images "
-                   f"(`zslbench data fetch --dataset {dataset}-images`, or pass --data-dir)", err=True)
+        click.echo(
+            f"warning: no raw {dataset} images found; using SYNTHETIC images "
+            f"(`zslbench data fetch --dataset {dataset}-images`, or pass --data-dir)",
+            err=True,
+        )
 
 
 def warn_if_synthetic(dataset: str, source: str, data_dir: Path | None) -> None:
@@ -73,30 +77,49 @@ def warn_if_synthetic(dataset: str, source: str, data_dir: Path | None) -> None:
     from zslbench.data import resolve_source
 
     if resolve_source(dataset, "auto", data_dir) == "synthetic":
-        click.echo(f"warning: no xlsa17 files for {dataset} found; using SYNTHETIC data "
-                   "(pass --data-dir or set $ZSLBENCH_DATA for the real data)", err=True)
+        click.echo(
+            f"warning: no xlsa17 files for {dataset} found; using SYNTHETIC data "
+            "(pass --data-dir or set $ZSLBENCH_DATA for the real data)",
+            err=True,
+        )
 
 
 def run_options(f):
     """The options every training command takes (`run`, `sweep`), as one decorator."""
     opts = [
         click.option("--profile", default="paper", show_default=True, help="paper or quick."),
-        click.option("--preset", default=None,
-                     help="colab (default: the notebook) or code (the authors' trainer); see `zslbench list presets`."),
-        click.option("--data", "source", type=click.Choice(["auto", *DATA_SOURCES.choices()]),
-                     default="auto", show_default=True,
-                     help="Data source; auto = the real data where found (xlsa17; raw images for the CZSL "
-                          "image track), else synthetic."),
+        click.option(
+            "--preset",
+            default=None,
+            help="colab (default: the notebook) or code (the authors' trainer); see `zslbench list presets`.",
+        ),
+        click.option(
+            "--data",
+            "source",
+            type=click.Choice(["auto", *DATA_SOURCES.choices()]),
+            default="auto",
+            show_default=True,
+            help="Data source; auto = the real data where found (xlsa17; raw images for the CZSL "
+            "image track), else synthetic.",
+        ),
         click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="xlsa17 data folder."),
         click.option("--device", default="cpu", show_default=True, help="cpu or cuda."),
-        click.option("--results", type=click.Path(path_type=Path), default=None,
-                     help="Results folder (default: $ZSLBENCH_RESULTS or ./results)."),
-        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-                     help="Override a config field (repeatable)."),
+        click.option(
+            "--results",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Results folder (default: $ZSLBENCH_RESULTS or ./results).",
+        ),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config field (repeatable)."),
         click.option("--force", is_flag=True, help="Retrain even when the run is already done."),
-        click.option("--log", "log", multiple=True, metavar="LOGGER",
-                     help="Give each trained run to a tracker too: tensorboard, csv, mlflow or a plugin's "
-                          "(repeatable; under <results>/logs; docs/notebooks-trackers.md)."),
+        click.option(
+            "--log",
+            "log",
+            multiple=True,
+            metavar="LOGGER",
+            help="Give each trained run to a tracker too: tensorboard, csv, mlflow or a plugin's "
+            "(repeatable; under <results>/logs; docs/notebooks-trackers.md).",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)

@@ -15,14 +15,25 @@ def plot_group() -> None:
 
 
 @plot_group.command("variance")
-@click.option("--dataset", default="all", show_default=True,
-              help="Dataset to plot (sun, cub, awa1, awa2, apy), or all = every dataset with traces.")
-@click.option("--results", type=click.Path(path_type=Path), default=None,
-              help="Results folder (default: $ZSLBENCH_RESULTS or ./results).")
-@click.option("--stat", default="pre_var", show_default=True,
-              help="Traced statistic: pre_var, pre_std, post_var, post_std, hidden_var.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: <results>/plots).")
+@click.option(
+    "--dataset",
+    default="all",
+    show_default=True,
+    help="Dataset to plot (sun, cub, awa1, awa2, apy), or all = every dataset with traces.",
+)
+@click.option(
+    "--results",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Results folder (default: $ZSLBENCH_RESULTS or ./results).",
+)
+@click.option(
+    "--stat",
+    default="pre_var",
+    show_default=True,
+    help="Traced statistic: pre_var, pre_std, post_var, post_std, hidden_var.",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: <results>/plots).")
 def plot_variance_cmd(dataset: str, results: Path | None, stat: str, out: Path | None) -> None:
     """Logit variance per training iteration, one line per model (mean over seeds, min-max band)."""
     import warnings
@@ -37,8 +48,12 @@ def plot_variance_cmd(dataset: str, results: Path | None, stat: str, out: Path |
     results = results_dir(results)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        written = plot_variance(results, None if dataset == "all" else dataset, stat=stat,
-                                out_dir=out if out is not None else results / "plots")
+        written = plot_variance(
+            results,
+            None if dataset == "all" else dataset,
+            stat=stat,
+            out_dir=out if out is not None else results / "plots",
+        )
     echo_warnings(caught)
     if not written:
         if dataset != "all":

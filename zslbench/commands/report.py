@@ -10,10 +10,13 @@ from zslbench.commands.common import echo_warnings, results_dir
 
 
 @click.command("report")
-@click.option("--results", type=click.Path(path_type=Path), default=None,
-              help="Results folder (default: $ZSLBENCH_RESULTS or ./results).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: <results>/report).")
+@click.option(
+    "--results",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Results folder (default: $ZSLBENCH_RESULTS or ./results).",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: <results>/report).")
 def report_cmd(results: Path | None, out: Path | None) -> None:
     """One page (index.html, report.md) of the results, the paper's claims checked, and the
     effect of each option variant; static, opens from disk."""

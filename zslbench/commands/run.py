@@ -18,20 +18,48 @@ from zslbench.commands.sweep import reject_sweep_options, run_all, sweep_options
 @click.option("--dataset", help="Dataset: sun, cub, awa1, awa2, apy.")
 @click.option("--seed", type=int, default=None, help="Seed (default: the profile's first seed).")
 @run_options
-@click.option("--from-record", "from_record", type=click.Path(path_type=Path), default=None,
-              help="Rerun the run a record.json describes and report whether the metrics match "
-                   "(the same as `zslbench replay`).")
+@click.option(
+    "--from-record",
+    "from_record",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Rerun the run a record.json describes and report whether the metrics match (the same as `zslbench replay`).",
+)
 @click.option("--atol", multiple=True, metavar="[METRIC=]X", help="--from-record: " + ATOL_HELP)
 @click.option("--rtol", multiple=True, metavar="[METRIC=]X", help="--from-record: " + RTOL_HELP)
 @click.option("--czsl", is_flag=True, help="A continual-ZSL run of --method (see --track).")
-@click.option("--track", type=click.Choice(["features", "images"]), default="features", show_default=True,
-              help="CZSL: fixed features, or a ResNet-18 fine-tuned on raw images (the paper's protocol).")
+@click.option(
+    "--track",
+    type=click.Choice(["features", "images"]),
+    default="features",
+    show_default=True,
+    help="CZSL: fixed features, or a ResNet-18 fine-tuned on raw images (the paper's protocol).",
+)
 @click.option("--method", help="CZSL method with --czsl (see `zslbench list methods`).")
-@click.option("--cn/--no-cn", "classnorm", default=True, show_default=True,
-              help="CZSL: with or without ClassNorm.")
+@click.option("--cn/--no-cn", "classnorm", default=True, show_default=True, help="CZSL: with or without ClassNorm.")
 @sweep_options
-def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, log,
-            from_record, atol, rtol, czsl, track, method, classnorm, **sweep) -> None:
+def run_cmd(
+    model,
+    dataset,
+    seed,
+    profile,
+    preset,
+    source,
+    data_dir,
+    device,
+    results,
+    sets,
+    force,
+    log,
+    from_record,
+    atol,
+    rtol,
+    czsl,
+    track,
+    method,
+    classnorm,
+    **sweep,
+) -> None:
     """Train and evaluate one run and write its record; with --all, run the whole grid as a
     resumable sweep (see docs/sweeps.md)."""
     from zslbench.presets import get_preset
@@ -39,9 +67,11 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
     get_preset(preset)  # an unknown name fails first
     if from_record is not None:
         ctx = click.get_current_context()
-        clashing = [f"--{name.replace('_', '-')}" for name in ("model", "dataset", "seed", "sets", "force", "czsl",
-                                                                "method", "preset", "track", "log")
-                    if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+        clashing = [
+            f"--{name.replace('_', '-')}"
+            for name in ("model", "dataset", "seed", "sets", "force", "czsl", "method", "preset", "track", "log")
+            if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        ]
         if clashing or sweep.get("all_runs"):
             fail(f"--from-record takes everything from the record; drop {', '.join(clashing) or '--all'}")
         replay(from_record, data_dir, device, results, atol, rtol)
@@ -52,28 +82,54 @@ def run_cmd(model, dataset, seed, profile, preset, source, data_dir, device, res
         if czsl or method or track != "features":
             fail("run --all: --czsl/--method/--track select a single run; use --only czsl, --methods and --tracks")
         check_writable(results)
-        return run_all(profile=profile, source=source, data_dir=data_dir, device=device, results=results,
-                       sets=sets, force=force, single={"model": model, "dataset": dataset, "seed": seed},
-                       preset=preset, log=log, **sweep)
+        return run_all(
+            profile=profile,
+            source=source,
+            data_dir=data_dir,
+            device=device,
+            results=results,
+            sets=sets,
+            force=force,
+            single={"model": model, "dataset": dataset, "seed": seed},
+            preset=preset,
+            log=log,
+            **sweep,
+        )
     reject_sweep_options(sweep)
     if track != "features" and not czsl:
         fail("run: --track is for CZSL runs (add --czsl)")
     if czsl:
         if model:
             fail("run: --model is for GZSL runs; a --czsl run takes --method")
-        run_czsl(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
-                 sets, force, track, log)
+        run_czsl(
+            method,
+            classnorm,
+            dataset,
+            seed,
+            profile,
+            preset,
+            source,
+            data_dir,
+            device,
+            results,
+            sets,
+            force,
+            track,
+            log,
+        )
         return
     run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, method, log)
 
 
-def run_gzsl(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force,
-             method=None, log=()) -> None:
+def run_gzsl(
+    model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, method=None, log=()
+) -> None:
     """`zslbench run --model M --dataset D`: one GZSL run."""
     from zslbench.library.runs import gzsl_run
 
-    outcome = gzsl_run(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force,
-                       method, loggers=log)
+    outcome = gzsl_run(
+        model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, method, loggers=log
+    )
     seed = outcome.record["seed"]
     rec = outcome.record
     m = rec["metrics"]
@@ -91,13 +147,41 @@ def summary_line(metrics: dict, track: str) -> str:
     return "  " + "  ".join(f"{k}={metrics[k]:.{METRICS.echo_digits(k)}f}" for k in shown)
 
 
-def run_czsl(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
-             sets, force, track_name="features", log=()) -> None:
+def run_czsl(
+    method,
+    classnorm,
+    dataset,
+    seed,
+    profile,
+    preset,
+    source,
+    data_dir,
+    device,
+    results,
+    sets,
+    force,
+    track_name="features",
+    log=(),
+) -> None:
     """`zslbench run --czsl [--track features|images]`: one continual-ZSL run."""
     from zslbench.library.runs import czsl_run
 
-    outcome = czsl_run(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
-                       sets, force, track_name, loggers=log)
+    outcome = czsl_run(
+        method,
+        classnorm,
+        dataset,
+        seed,
+        profile,
+        preset,
+        source,
+        data_dir,
+        device,
+        results,
+        sets,
+        force,
+        track_name,
+        loggers=log,
+    )
     seed = outcome.record["seed"]
     rec = outcome.record
     m = rec["metrics"]

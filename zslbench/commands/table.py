@@ -11,12 +11,16 @@ from zslbench.commands.common import echo_warnings, results_dir
 
 @click.command("table")
 @click.argument("kind", type=click.Choice(["gzsl", "czsl"]))
-@click.option("--results", type=click.Path(path_type=Path), default=None,
-              help="Results folder (default: $ZSLBENCH_RESULTS or ./results).")
-@click.option("--format", "formats", default="csv,md,tex", show_default=True,
-              help="Comma-separated output formats: csv, md, tex.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: <results>/tables).")
+@click.option(
+    "--results",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Results folder (default: $ZSLBENCH_RESULTS or ./results).",
+)
+@click.option(
+    "--format", "formats", default="csv,md,tex", show_default=True, help="Comma-separated output formats: csv, md, tex."
+)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: <results>/tables).")
 def table_cmd(kind: str, results: Path | None, formats: str, out: Path | None) -> None:
     """Build the GZSL or CZSL table from the run records, beside the paper's numbers."""
     import warnings

@@ -9,8 +9,14 @@ import click
 
 
 @click.command("validate")
-@click.option("--plugin", "modules", multiple=True, required=True, metavar="MODULE",
-              help="The plugin module to check (repeatable).")
+@click.option(
+    "--plugin",
+    "modules",
+    multiple=True,
+    required=True,
+    metavar="MODULE",
+    help="The plugin module to check (repeatable).",
+)
 def validate_cmd(modules: tuple[str, ...]) -> None:
     """Check a plugin without training: print what it registers, or one line per problem
     (exit 2 on problems)."""
@@ -26,8 +32,10 @@ def validate_cmd(modules: tuple[str, ...]) -> None:
             failed = True
             continue
         origin = f"{info.distribution} {info.version}".strip() or "not installed"
-        click.echo(f"plugin {module} ({origin}; source sha256 {info.source_sha256[:12]}, "
-                   f"{len(info.files)} source file{'s' if len(info.files) != 1 else ''}):")
+        click.echo(
+            f"plugin {module} ({origin}; source sha256 {info.source_sha256[:12]}, "
+            f"{len(info.files)} source file{'s' if len(info.files) != 1 else ''}):"
+        )
         for line in describe(module):
             click.echo(f"  {line}")
         if not describe(module):

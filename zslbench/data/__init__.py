@@ -23,8 +23,8 @@ SOURCES = ("auto", *DATA_SOURCES.choices(FEATURES))  # the --data values of the 
 
 __all__ = [
     "DATASETS",
-    "DatasetSpec",
     "SOURCES",
+    "DatasetSpec",
     "ZSLData",
     "default_data_dir",
     "fingerprint",
@@ -58,9 +58,7 @@ def _npz_source(key: str, source: str) -> str:
     return "npz"
 
 
-def resolve_source(
-    name: str, source: str = "auto", data_dir: str | os.PathLike | None = None
-) -> str:
+def resolve_source(name: str, source: str = "auto", data_dir: str | os.PathLike | None = None) -> str:
     """The data source that load_dataset will use: "xlsa17" or "synthetic".
 
     "auto" means xlsa17 when the dataset's folder under ``data_dir`` (default:

@@ -103,21 +103,27 @@ class _Budget:
     def take(self, name: str, nbytes: int) -> None:
         lim = self.limits
         if nbytes > lim.member:
-            raise DataError(f"{self.archive}: member {name!r} unpacks to {nbytes} bytes, more than "
-                            f"the limit of {lim.member} per member ($ZSLBENCH_UNPACK_MAX_MEMBER_BYTES); "
-                            "refusing the archive")
+            raise DataError(
+                f"{self.archive}: member {name!r} unpacks to {nbytes} bytes, more than "
+                f"the limit of {lim.member} per member ($ZSLBENCH_UNPACK_MAX_MEMBER_BYTES); "
+                "refusing the archive"
+            )
         self.add(nbytes)
 
     def add(self, nbytes: int) -> None:
         lim = self.limits
         self.total += nbytes
         if self.total > lim.total:
-            raise DataError(f"{self.archive}: unpacks to more than {lim.total} bytes, the limit "
-                            "($ZSLBENCH_UNPACK_MAX_BYTES); refusing the archive")
+            raise DataError(
+                f"{self.archive}: unpacks to more than {lim.total} bytes, the limit "
+                "($ZSLBENCH_UNPACK_MAX_BYTES); refusing the archive"
+            )
         if self.total > RATIO_FLOOR and self.total > lim.ratio * self.size:
-            raise DataError(f"{self.archive}: unpacks to more than {lim.ratio:g} times its size of "
-                            f"{self.size} bytes ($ZSLBENCH_UNPACK_MAX_RATIO): a compression bomb or "
-                            "not a dataset archive; refusing the archive")
+            raise DataError(
+                f"{self.archive}: unpacks to more than {lim.ratio:g} times its size of "
+                f"{self.size} bytes ($ZSLBENCH_UNPACK_MAX_RATIO): a compression bomb or "
+                "not a dataset archive; refusing the archive"
+            )
 
 
 # --------------------------------------------------------------------------- zip
@@ -129,8 +135,9 @@ def check_zip(path: str | os.PathLike) -> None:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
-        raise DataError(f"{path}: not a valid zip archive ({one_line(exc)}); "
-                        "the file is corrupted or incomplete") from None
+        raise DataError(
+            f"{path}: not a valid zip archive ({one_line(exc)}); the file is corrupted or incomplete"
+        ) from None
     if bad is not None:
         raise DataError(f"{path}: corrupted zip archive: CRC check failed for {bad!r}")
 
@@ -150,8 +157,10 @@ def check_zip_members(archive: Path, infos: list[zipfile.ZipInfo], limits: Unpac
     budget = _Budget(archive, limits)
     for info in infos:
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise DataError(f"{archive}: member {info.filename!r} is a symbolic link; the dataset "
-                            "archives hold none: refusing the archive")
+            raise DataError(
+                f"{archive}: member {info.filename!r} is a symbolic link; the dataset "
+                "archives hold none: refusing the archive"
+            )
         budget.take(info.filename, info.file_size)
 
 
@@ -190,8 +199,9 @@ def _safe_members(tar: tarfile.TarFile, archive: Path, budget: _Budget):
         name = m.name.replace("\\", "/")
         pure = PurePosixPath(name)
         if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in pure.parts:
-            raise DataError(f"{archive}: member {m.name!r} has an unsafe path (absolute or with "
-                            "'..'); refusing the archive")
+            raise DataError(
+                f"{archive}: member {m.name!r} has an unsafe path (absolute or with '..'); refusing the archive"
+            )
         if m.issym() or m.islnk():
             link = m.linkname.replace("\\", "/")
             base = pure.parent if m.issym() else PurePosixPath()
@@ -199,17 +209,20 @@ def _safe_members(tar: tarfile.TarFile, archive: Path, budget: _Budget):
             for p in (base / link).parts if not link.startswith("/") else ("..",):
                 if p == "..":
                     if not parts:
-                        raise DataError(f"{archive}: member {m.name!r} links outside the archive "
-                                        f"({m.linkname!r}); refusing the archive")
+                        raise DataError(
+                            f"{archive}: member {m.name!r} links outside the archive "
+                            f"({m.linkname!r}); refusing the archive"
+                        )
                     parts.pop()
                 elif p not in ("", "."):
                     parts.append(p)
             kind = "symbolic link" if m.issym() else "hard link"
-            raise DataError(f"{archive}: member {m.name!r} is a {kind} ({m.linkname!r}); the dataset "
-                            "archives hold none: refusing the archive")
+            raise DataError(
+                f"{archive}: member {m.name!r} is a {kind} ({m.linkname!r}); the dataset "
+                "archives hold none: refusing the archive"
+            )
         if not (m.isfile() or m.isdir()):
-            raise DataError(f"{archive}: member {m.name!r} is a device or special file; "
-                            "refusing the archive")
+            raise DataError(f"{archive}: member {m.name!r} is a device or special file; refusing the archive")
         if m.isfile():
             budget.take(m.name, m.size)
         yield m
@@ -217,13 +230,21 @@ def _safe_members(tar: tarfile.TarFile, archive: Path, budget: _Budget):
 
 def _require_data_filter(archive: Path) -> None:
     if not hasattr(tarfile, "data_filter"):
-        raise DataError(f"{archive}: this Python ({platform.python_version()}) lacks tarfile's 'data' "
-                        "extraction filter; unpacking a .tgz needs Python 3.10.12+, 3.11.4+ or 3.12+")
+        raise DataError(
+            f"{archive}: this Python ({platform.python_version()}) lacks tarfile's 'data' "
+            "extraction filter; unpacking a .tgz needs Python 3.10.12+, 3.11.4+ or 3.12+"
+        )
 
 
-def extract_tar(archive: Path, dest: Path, *, progress: bool | None = None,
-                log: Callable[[str], None] | None = None, shown_as: Path | None = None,
-                limits: UnpackLimits | None = None) -> None:
+def extract_tar(
+    archive: Path,
+    dest: Path,
+    *,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+    shown_as: Path | None = None,
+    limits: UnpackLimits | None = None,
+) -> None:
     """Extract a ``.tgz``/``.tar.gz`` (or plain ``.tar``) archive safely into ``dest``.
 
     The whole file is read: a gzip stream is checked against its CRC and length at the end, and
@@ -264,15 +285,18 @@ def extract_tar(archive: Path, dest: Path, *, progress: bool | None = None,
             raise
         except OSError as exc:
             if exc.errno is None or exc.errno == errno.EIO:  # reading the archive
-                raise DataError(f"{archive}: corrupted or truncated archive "
-                                f"({one_line(exc) or type(exc).__name__})") from None
-            raise DataError(f"{shown_as or dest}: cannot unpack {archive.name} there "
-                            f"({one_line(exc.strerror or exc)})") from None
+                raise DataError(
+                    f"{archive}: corrupted or truncated archive ({one_line(exc) or type(exc).__name__})"
+                ) from None
+            raise DataError(
+                f"{shown_as or dest}: cannot unpack {archive.name} there ({one_line(exc.strerror or exc)})"
+            ) from None
         except getattr(tarfile, "FilterError", ()) as exc:
             raise DataError(f"{archive}: unsafe member ({one_line(exc)}); refusing the archive") from None
         except (tarfile.TarError, EOFError, zlib.error) as exc:
-            raise DataError(f"{archive}: corrupted or truncated archive "
-                            f"({one_line(exc) or type(exc).__name__})") from None
+            raise DataError(
+                f"{archive}: corrupted or truncated archive ({one_line(exc) or type(exc).__name__})"
+            ) from None
         finally:
             bar.close()
     say(log, f"  unpacked {archive.name} ({size} bytes)")

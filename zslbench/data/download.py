@@ -107,8 +107,9 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
         from urllib.parse import urlsplit
 
         if urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise DataError(f"{req.full_url}: the server redirects to {one_line(newurl)!r}; only "
-                            "http(s) addresses are followed")
+            raise DataError(
+                f"{req.full_url}: the server redirects to {one_line(newurl)!r}; only http(s) addresses are followed"
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -143,8 +144,14 @@ def _content_length(resp) -> int | None:
 
 
 def _attempt(
-    url: str, part: Path, timeout: float, progress: bool | None, log, counter: list[int],
-    meta: dict | None = None, min_rate: float = MIN_RATE,
+    url: str,
+    part: Path,
+    timeout: float,
+    progress: bool | None,
+    log,
+    counter: list[int],
+    meta: dict | None = None,
+    min_rate: float = MIN_RATE,
 ) -> int | None:
     """One HTTP request that appends to ``part``; returns the expected total size (or None).
 
@@ -191,8 +198,11 @@ def _attempt(
             mode = "ab"
         elif status == 200:
             if offset:
-                say(log, f"the server ignored the resume request; downloading again from the start "
-                          f"({offset} bytes discarded)")
+                say(
+                    log,
+                    f"the server ignored the resume request; downloading again from the start "
+                    f"({offset} bytes discarded)",
+                )
             offset = 0
             total = _content_length(resp)
             mode = "wb"
@@ -208,16 +218,17 @@ def _attempt(
                 if now - window_start >= timeout:
                     if window_bytes < min_rate * (now - window_start):
                         out.flush()
-                        raise _TooSlow(f"{window_bytes} bytes in {now - window_start:.3g}s, slower than "
-                                       f"{min_rate:g} bytes/s over --timeout {timeout:g}s")
+                        raise _TooSlow(
+                            f"{window_bytes} bytes in {now - window_start:.3g}s, slower than "
+                            f"{min_rate:g} bytes/s over --timeout {timeout:g}s"
+                        )
                     window_start, window_bytes = now, 0
                 try:
                     chunk = resp.read1(_CHUNK)
                 except (OSError, http.client.HTTPException) as exc:
                     out.flush()
                     raise _Transient(
-                        f"connection lost after {offset + received} bytes "
-                        f"({one_line(exc) or type(exc).__name__})"
+                        f"connection lost after {offset + received} bytes ({one_line(exc) or type(exc).__name__})"
                     ) from None
                 if not chunk:
                     break
@@ -227,8 +238,7 @@ def _attempt(
                 counter[0] += len(chunk)
                 bar.update(len(chunk))
         if length is not None and received < length:
-            raise _Transient(f"connection closed after {offset + received} of "
-                             f"{offset + length} bytes")
+            raise _Transient(f"connection closed after {offset + received} of {offset + length} bytes")
         if total is not None and offset + received != total:
             size = offset + received
             if size > total:
@@ -282,8 +292,9 @@ def download(
             if failures > retries:
                 raise DownloadError(url, str(exc), attempts) from None
             if attempts >= cap:
-                raise DownloadError(url, f"{exc}; stopped after {attempts} attempts in all "
-                                         f"(at most 10 x (--retries + 1))", attempts) from None
+                raise DownloadError(
+                    url, f"{exc}; stopped after {attempts} attempts in all (at most 10 x (--retries + 1))", attempts
+                ) from None
             wait = min(max_wait, backoff * (2 ** max(0, failures - 1)))
             say(log, f"download interrupted: {exc}; retrying in {wait:.3g}s")
             time.sleep(wait)
@@ -323,8 +334,10 @@ def verify_file(path: str | os.PathLike, sha256: str | None = None, size: int | 
         raise DataError(f"{path}: size {actual_size} bytes, expected {size}")
     digest = sha256_of(path)
     if sha256 is not None and digest != sha256:
-        raise DataError(f"{path}: SHA-256 mismatch: got {digest}, expected {sha256} "
-                        "(corrupted download or another version of the archive)")
+        raise DataError(
+            f"{path}: SHA-256 mismatch: got {digest}, expected {sha256} "
+            "(corrupted download or another version of the archive)"
+        )
     return digest
 
 

@@ -3,7 +3,13 @@ submitit (:mod:`.slurm`).  Both run :func:`~zslbench.executors.jobs.execute_job`
 planned run (:mod:`.jobs`: the job model)."""
 
 from zslbench.executors.jobs import (
-    EXECUTORS, Job, JobInterrupted, JobResult, SweepInterrupted, SweepSettings, execute_job,
+    EXECUTORS,
+    Job,
+    JobInterrupted,
+    JobResult,
+    SweepInterrupted,
+    SweepSettings,
+    execute_job,
 )
 from zslbench.executors.local import cpu_count, default_jobs, run_local
 from zslbench.executors.slurm import SlurmOptions, parse_slurm_extra, parse_slurm_time, run_slurm

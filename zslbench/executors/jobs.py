@@ -14,10 +14,11 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from zslbench import store
 from zslbench.errors import ZSLBenchError
@@ -183,7 +184,9 @@ def execute_job(job: Job, settings: SweepSettings, wait_for_lock: bool = False) 
         return JobResult(job, "interrupted", job.run_id, time.monotonic() - start, reason=f"stopped by {exc}")
     except Exception as exc:  # a failing run must not stop the sweep
         if stop.signal:
-            return JobResult(job, "interrupted", job.run_id, time.monotonic() - start, reason=f"stopped by {stop.signal}")
+            return JobResult(
+                job, "interrupted", job.run_id, time.monotonic() - start, reason=f"stopped by {stop.signal}"
+            )
         text = traceback.format_exc()
         print(f"zslbench sweep: {job.label} failed:\n{text}", file=sys.stderr, flush=True)
         log = _write_failure_log(results, job, settings, text)
@@ -208,9 +211,21 @@ def _train(job: Job, settings: SweepSettings):
     data_dir = None if settings.data_dir is None else str(settings.data_dir)
     data = _cached_data(track, job.dataset, src, data_dir, cfg)
     return execute_run(
-        track, job.name, job.dataset, seed=job.seed, classnorm=job.classnorm, profile=settings.profile,
-        source=src, data_dir=settings.data_dir, device=settings.device, results=settings.results,
-        overrides=overrides, force=settings.force, progress=False, data=data, loggers=settings.loggers,
+        track,
+        job.name,
+        job.dataset,
+        seed=job.seed,
+        classnorm=job.classnorm,
+        profile=settings.profile,
+        source=src,
+        data_dir=settings.data_dir,
+        device=settings.device,
+        results=settings.results,
+        overrides=overrides,
+        force=settings.force,
+        progress=False,
+        data=data,
+        loggers=settings.loggers,
     )
 
 

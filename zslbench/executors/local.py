@@ -9,13 +9,19 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable
 
 from zslbench.executors.jobs import (
-    Job, JobResult, SweepInterrupted, SweepSettings, become_worker, execute_job,
+    Job,
+    JobResult,
+    SweepInterrupted,
+    SweepSettings,
+    become_worker,
+    execute_job,
 )
+
 
 def default_jobs() -> int:
     return cpu_count()
@@ -92,8 +98,9 @@ def run_local(
     plugins = tuple(LOADED)  # loaded here: each worker loads them again
 
     def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(threads, os.getpid(), plugins))
+        return ProcessPoolExecutor(
+            n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid(), plugins)
+        )
 
     out: list[JobResult] = []
     pool = new_pool()
@@ -104,8 +111,12 @@ def run_local(
     try:
         while queue or pending or lost:
             if lost and not pending:  # a worker died (killed, out of memory): a fresh pool
-                print(f"zslbench sweep: a worker process died (killed, or out of memory?); restarting the "
-                      f"pool and retrying its {len(lost)} unfinished run(s)", file=sys.stderr, flush=True)
+                print(
+                    f"zslbench sweep: a worker process died (killed, or out of memory?); restarting the "
+                    f"pool and retrying its {len(lost)} unfinished run(s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 pool.shutdown(wait=True, cancel_futures=True)
                 pool = new_pool()
                 for job in lost:
@@ -133,7 +144,7 @@ def run_local(
                 except BrokenProcessPool:
                     lost.append(job)  # this job or another one's worker died: retried in a new pool
                     continue
-                except BaseException as exc:  # noqa: BLE001 - reported, never raised
+                except BaseException as exc:
                     res = JobResult(job, "failed", job.run_id, reason=f"{type(exc).__name__}: {exc}")
                 if res.status == "busy":  # running in another sweep: retry last, waiting for the lock
                     queue.append((job, True))
@@ -182,7 +193,7 @@ def _future_result(fut: Future, job: Job) -> JobResult:
         return fut.result()
     except BrokenProcessPool:
         return JobResult(job, "failed", job.run_id, reason="its worker process died (killed, or out of memory?)")
-    except BaseException as exc:  # noqa: BLE001 - reported, never raised
+    except BaseException as exc:
         return JobResult(job, "failed", job.run_id, reason=f"{type(exc).__name__}: {exc}")
 
 

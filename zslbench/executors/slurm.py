@@ -10,13 +10,15 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from zslbench.errors import ConfigError, ZSLBenchError
 from zslbench.executors.jobs import Job, JobResult, SweepInterrupted, SweepSettings, execute_job
+
 
 @dataclass(frozen=True)
 class SlurmOptions:
@@ -92,8 +94,9 @@ def _slurm_entry(job: Job, settings: SweepSettings, plugins: tuple[str, ...] = (
 def _in_queue(array_id: str) -> set[str] | None:
     """Job ids of the array's tasks still known to squeue (None when squeue fails)."""
     try:
-        out = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-j", array_id],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            ["squeue", "-h", "-r", "-o", "%i", "-j", array_id], capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:
@@ -158,9 +161,13 @@ def run_slurm(
                     # left the queue without a result pickle: killed, timed out, out of memory
                     first = missing_since.setdefault(i, time.monotonic())
                     if time.monotonic() - first > 15 and not sjob.paths.result_pickle.exists():
-                        res = JobResult(jobs[i], "failed", jobs[i].run_id,
-                                        reason="SLURM task ended without a result (cancelled, timed out or killed)",
-                                        log=str(sjob.paths.stderr))
+                        res = JobResult(
+                            jobs[i],
+                            "failed",
+                            jobs[i].run_id,
+                            reason="SLURM task ended without a result (cancelled, timed out or killed)",
+                            log=str(sjob.paths.stderr),
+                        )
                 else:
                     missing_since.pop(i, None)
                 if res is not None:
@@ -172,9 +179,16 @@ def run_slurm(
                 time.sleep(options.poll_s)
     except KeyboardInterrupt:
         cancel = subprocess.run(["scancel", array_id], capture_output=True, text=True)
-        print(f"SLURM job array {array_id} " + ("cancelled" if cancel.returncode == 0 else
-              f"NOT cancelled ({cancel.stderr.strip()}); cancel it with: scancel {array_id}"),
-              file=sys.stderr, flush=True)
+        print(
+            f"SLURM job array {array_id} "
+            + (
+                "cancelled"
+                if cancel.returncode == 0
+                else f"NOT cancelled ({cancel.stderr.strip()}); cancel it with: scancel {array_id}"
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
         raise SweepInterrupted(out) from None
     return out
 

@@ -6,4 +6,14 @@ from zslbench.library.results import load_results, plot_curves, plot_variance, t
 from zslbench.library.runs import Run, load_plugins, run
 from zslbench.library.sweeps import SweepOutcome, sweep
 
-__all__ = ["Run", "SweepOutcome", "load_plugins", "load_results", "plot_curves", "plot_variance", "run", "sweep", "tables"]
+__all__ = [
+    "Run",
+    "SweepOutcome",
+    "load_plugins",
+    "load_results",
+    "plot_curves",
+    "plot_variance",
+    "run",
+    "sweep",
+    "tables",
+]

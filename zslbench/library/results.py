@@ -10,8 +10,20 @@ from typing import Any
 
 from zslbench.errors import ZSLBenchError
 
-IDENTITY = ("run_id", "kind", "track", "model", "method", "classnorm", "dataset", "data_source", "seed",
-            "profile", "preset", "data_fingerprint")
+IDENTITY = (
+    "run_id",
+    "kind",
+    "track",
+    "model",
+    "method",
+    "classnorm",
+    "dataset",
+    "data_source",
+    "seed",
+    "profile",
+    "preset",
+    "data_fingerprint",
+)
 TIMES = ("train_seconds", "eval_seconds", "created_at")
 
 
@@ -65,11 +77,18 @@ def load_results(path: str | Path):
     if not rows:
         return pd.DataFrame(columns=[*IDENTITY, "options"])
     frame = pd.DataFrame(rows).dropna(axis=1, how="all")
-    groups = ([c for c in IDENTITY if c in frame], ["options"], [c for c in frame if c.startswith("option.")],
-              [c for c in frame if c.startswith("non_default.")])
+    groups = (
+        [c for c in IDENTITY if c in frame],
+        ["options"],
+        [c for c in frame if c.startswith("option.")],
+        [c for c in frame if c.startswith("non_default.")],
+    )
     placed = [c for g in groups for c in g]
-    tail = [*(c for c in ("selected_epoch", *TIMES) if c in frame), *(c for c in frame if c.startswith("env.")),
-            "record_path"]
+    tail = [
+        *(c for c in ("selected_epoch", *TIMES) if c in frame),
+        *(c for c in frame if c.startswith("env.")),
+        "record_path",
+    ]
     metrics = [c for c in frame if c not in placed and c not in tail]
     frame = frame[[*placed, *metrics, *tail]]
     order = [c for c in ("kind", "track", "model", "method", "classnorm", "dataset", "seed") if c in frame]

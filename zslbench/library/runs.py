@@ -3,12 +3,18 @@ and training that `zslbench run` shares with it (the same records and run ids)."
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from zslbench.commands.common import (
-    check_dataset_name, check_writable, clean_stale_temp, fail, warn_if_synthetic, warn_if_synthetic_images,
+    check_dataset_name,
+    check_writable,
+    clean_stale_temp,
+    fail,
+    warn_if_synthetic,
+    warn_if_synthetic_images,
 )
 
 
@@ -62,6 +68,7 @@ def set_items(sets: Mapping[str, Any] | Iterable[str] | None) -> tuple[str, ...]
     if isinstance(sets, str):
         return (sets,)
     if isinstance(sets, Mapping):
+
         def text(v: Any) -> str:
             return str(v).lower() if isinstance(v, bool) else str(v)
 
@@ -91,8 +98,22 @@ def prepare_run(track, name, classnorm, dataset, seed, profile, preset, source, 
     return overrides, cfg, seed
 
 
-def gzsl_run(model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force,
-             method=None, loggers=(), progress=None):
+def gzsl_run(
+    model,
+    dataset,
+    seed,
+    profile,
+    preset,
+    source,
+    data_dir,
+    device,
+    results,
+    sets,
+    force,
+    method=None,
+    loggers=(),
+    progress=None,
+):
     """One GZSL run (`zslbench run --model M --dataset D`): its RunOutcome."""
     from zslbench.loggers import resolve_loggers
     from zslbench.models import MODELS
@@ -111,17 +132,45 @@ def gzsl_run(model, dataset, seed, profile, preset, source, data_dir, device, re
     MODELS.get(model)
     check_dataset_name(dataset, DATASETS)
     track = get_track("gzsl")
-    overrides, cfg, seed = prepare_run(track, model, None, dataset, seed, profile, preset, source, data_dir,
-                                       device, results, sets)
+    overrides, _cfg, seed = prepare_run(
+        track, model, None, dataset, seed, profile, preset, source, data_dir, device, results, sets
+    )
     loggers = resolve_loggers(loggers)
     warn_if_synthetic(dataset, source, data_dir)
-    return execute_run(track, model, dataset, seed=seed, profile=profile, source=source, data_dir=data_dir,
-                       device=device, results=results, overrides=overrides, force=force, loggers=loggers,
-                       progress=progress)
+    return execute_run(
+        track,
+        model,
+        dataset,
+        seed=seed,
+        profile=profile,
+        source=source,
+        data_dir=data_dir,
+        device=device,
+        results=results,
+        overrides=overrides,
+        force=force,
+        loggers=loggers,
+        progress=progress,
+    )
 
 
-def czsl_run(method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results,
-             sets, force, track_name="features", loggers=(), progress=None):
+def czsl_run(
+    method,
+    classnorm,
+    dataset,
+    seed,
+    profile,
+    preset,
+    source,
+    data_dir,
+    device,
+    results,
+    sets,
+    force,
+    track_name="features",
+    loggers=(),
+    progress=None,
+):
     """One continual-ZSL run (`zslbench run --czsl [--track features|images]`): its RunOutcome."""
     from zslbench.loggers import resolve_loggers
     from zslbench.tracks import execute_run, get_track
@@ -139,24 +188,52 @@ def czsl_run(method, classnorm, dataset, seed, profile, preset, source, data_dir
         fail("run --czsl: --data images is for the image track (--track images)")
     if track_name == "images" and source == "xlsa17":
         fail("run --czsl --track images: --data xlsa17 holds features, not images (use auto, images or synthetic)")
-    overrides, cfg, seed = prepare_run(track, method, classnorm, dataset, seed, profile, preset, source, data_dir,
-                                       device, results, sets)
+    overrides, cfg, seed = prepare_run(
+        track, method, classnorm, dataset, seed, profile, preset, source, data_dir, device, results, sets
+    )
     loggers = resolve_loggers(loggers)
     if track_name == "images":
         track.extra_identity(cfg, data_dir)  # e.g. a missing checkpoint: one line, before any work
         warn_if_synthetic_images(dataset, source, data_dir)
     else:
         warn_if_synthetic(dataset, source, data_dir)
-    return execute_run(track, method, dataset, seed=seed, classnorm=classnorm, profile=profile, source=source,
-                       data_dir=data_dir, device=device, results=results, overrides=overrides, force=force,
-                       loggers=loggers, progress=progress)
+    return execute_run(
+        track,
+        method,
+        dataset,
+        seed=seed,
+        classnorm=classnorm,
+        profile=profile,
+        source=source,
+        data_dir=data_dir,
+        device=device,
+        results=results,
+        overrides=overrides,
+        force=force,
+        loggers=loggers,
+        progress=progress,
+    )
 
 
-def run(model: str | None = None, dataset: str | None = None, seed: int | None = None, profile: str = "quick",
-        preset: str | None = None, sets: Mapping[str, Any] | Iterable[str] | None = None, data: str = "auto",
-        results: str | Path | None = None, device: str = "cpu", *, method: str | None = None, cn: bool = True,
-        track: str | None = None, data_dir: str | Path | None = None, force: bool = False,
-        log: Iterable[Any] = (), progress: bool | None = None) -> Run:
+def run(
+    model: str | None = None,
+    dataset: str | None = None,
+    seed: int | None = None,
+    profile: str = "quick",
+    preset: str | None = None,
+    sets: Mapping[str, Any] | Iterable[str] | None = None,
+    data: str = "auto",
+    results: str | Path | None = None,
+    device: str = "cpu",
+    *,
+    method: str | None = None,
+    cn: bool = True,
+    track: str | None = None,
+    data_dir: str | Path | None = None,
+    force: bool = False,
+    log: Iterable[Any] = (),
+    progress: bool | None = None,
+) -> Run:
     """Train and evaluate one run (or return it when it is done already) and return it as a `Run`.
 
     ``model=`` makes a GZSL run; ``method=`` (with ``cn`` and ``track="features"`` or
@@ -175,11 +252,39 @@ def run(model: str | None = None, dataset: str | None = None, seed: int | None =
     if method is not None or track is not None:
         if model:
             fail("run: model= is for GZSL runs; a CZSL run takes method=")
-        outcome = czsl_run(method, bool(cn), dataset, seed, profile, preset, data, data_dir, device, results,
-                           items, force, track or "features", loggers=log, progress=progress)
+        outcome = czsl_run(
+            method,
+            bool(cn),
+            dataset,
+            seed,
+            profile,
+            preset,
+            data,
+            data_dir,
+            device,
+            results,
+            items,
+            force,
+            track or "features",
+            loggers=log,
+            progress=progress,
+        )
     else:
-        outcome = gzsl_run(model, dataset, seed, profile, preset, data, data_dir, device, results, items, force,
-                           loggers=log, progress=progress)
+        outcome = gzsl_run(
+            model,
+            dataset,
+            seed,
+            profile,
+            preset,
+            data,
+            data_dir,
+            device,
+            results,
+            items,
+            force,
+            loggers=log,
+            progress=progress,
+        )
     return Run(outcome.run_id, Path(outcome.path) / "record.json", outcome.record, outcome.skipped)
 
 

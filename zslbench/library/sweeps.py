@@ -4,9 +4,10 @@ built from the records."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import click
 
@@ -16,9 +17,21 @@ from zslbench.errors import ConfigError
 from zslbench.executors import SlurmOptions, cpu_count, parse_slurm_extra, parse_slurm_time
 
 SWEEP_DEFAULTS: dict[str, Any] = {
-    "all_runs": False, "executor": "local", "jobs": None, "dry_run": False, "models": None,
-    "methods": None, "datasets": None, "seeds": None, "only": None, "slurm_partition": None,
-    "slurm_time": "60", "slurm_gpus_per_job": 0, "slurm_cpus_per_job": 1, "slurm_extra": (), "tracks": None,
+    "all_runs": False,
+    "executor": "local",
+    "jobs": None,
+    "dry_run": False,
+    "models": None,
+    "methods": None,
+    "datasets": None,
+    "seeds": None,
+    "only": None,
+    "slurm_partition": None,
+    "slurm_time": "60",
+    "slurm_gpus_per_job": 0,
+    "slurm_cpus_per_job": 1,
+    "slurm_extra": (),
+    "tracks": None,
     "ablate": None,
 }
 
@@ -34,11 +47,13 @@ def slurm_options(sweep: dict[str, Any], executor: str, jobs: int | None) -> Slu
     for key in ("slurm_gpus_per_job", "slurm_cpus_per_job"):
         if sweep[key] < 0 or (key == "slurm_cpus_per_job" and sweep[key] < 1):
             raise ConfigError(f"--{key.replace('_', '-')} {sweep[key]}: must be >= {1 if 'cpus' in key else 0}")
-    return SlurmOptions(sweep.get("slurm_partition"), parse_slurm_time(sweep.get("slurm_time") or "60"),
-                        sweep["slurm_gpus_per_job"], sweep["slurm_cpus_per_job"],
-                        parse_slurm_extra(sweep.get("slurm_extra") or ()))
-
-
+    return SlurmOptions(
+        sweep.get("slurm_partition"),
+        parse_slurm_time(sweep.get("slurm_time") or "60"),
+        sweep["slurm_gpus_per_job"],
+        sweep["slurm_cpus_per_job"],
+        parse_slurm_extra(sweep.get("slurm_extra") or ()),
+    )
 
 
 def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
@@ -86,8 +101,6 @@ def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
     return written
 
 
-
-
 @dataclass
 class SweepOutcome:
     """What a sweep did: its plan, the summary of the runs (None for a dry run), the local jobs
@@ -110,14 +123,24 @@ def _stderr(text: str) -> None:
 
 
 def plan_and_run(
-    *, profile: str, source: str, data_dir: Path | None, device: str, results: Path | None,
-    sets: tuple[str, ...], force: bool, single: dict[str, Any], preset: str | None = None, log=(),
-    echo: Callable[[str], None] = _stderr, **sweep: Any,
+    *,
+    profile: str,
+    source: str,
+    data_dir: Path | None,
+    device: str,
+    results: Path | None,
+    sets: tuple[str, ...],
+    force: bool,
+    single: dict[str, Any],
+    preset: str | None = None,
+    log=(),
+    echo: Callable[[str], None] = _stderr,
+    **sweep: Any,
 ) -> SweepOutcome:
     """Plan, print the plan (dry run) or run it, summarise, build the report.  Raises
     zslbench.executors.SweepInterrupted on Ctrl-C (its ``summary`` says what ran)."""
     from zslbench.loggers import resolve_loggers
-    from zslbench.sweep import format_plan, fmt_seconds, plan_sweep, run_sweep, run_threads, time_left
+    from zslbench.sweep import fmt_seconds, format_plan, plan_sweep, run_sweep, run_threads, time_left
 
     for opt, value in single.items():
         if value not in (None, False):
@@ -136,22 +159,37 @@ def plan_and_run(
     slurm = slurm_options(sweep, executor, jobs)
     loggers = resolve_loggers(log)
     plan = plan_sweep(
-        profile, models=split_list(sweep.get("models")) or None, methods=split_list(sweep.get("methods")) or None,
-        datasets=split_list(sweep.get("datasets")) or None, seeds=seeds or None, only=sweep.get("only"),
-        source=source, data_dir=data_dir, device=device, results=results, sets=sets, force=force,
-        preset=preset, tracks=split_list(sweep.get("tracks")) or None,
-        ablate=split_list(sweep.get("ablate")) or None, loggers=loggers,
+        profile,
+        models=split_list(sweep.get("models")) or None,
+        methods=split_list(sweep.get("methods")) or None,
+        datasets=split_list(sweep.get("datasets")) or None,
+        seeds=seeds or None,
+        only=sweep.get("only"),
+        source=source,
+        data_dir=data_dir,
+        device=device,
+        results=results,
+        sets=sets,
+        force=force,
+        preset=preset,
+        tracks=split_list(sweep.get("tracks")) or None,
+        ablate=split_list(sweep.get("ablate")) or None,
+        loggers=loggers,
     )
     threads = run_threads(plan)
     if executor == "local":
         if jobs is None:  # as many runs at once as their threads fit on the cores
             jobs = max(1, cpu_count() // threads)
         elif jobs * threads > cpu_count() and len(plan.to_run) > 1:
-            echo(f"note: {jobs} jobs x {threads} threads per run > {cpu_count()} CPU cores: the runs will "
-                 "compete for the cores (the numbers do not change)")
+            echo(
+                f"note: {jobs} jobs x {threads} threads per run > {cpu_count()} CPU cores: the runs will "
+                "compete for the cores (the numbers do not change)"
+            )
     elif slurm is not None and slurm.cpus_per_job < threads:
-        echo(f"note: the runs use {threads} torch threads (config `threads`) but --slurm-cpus-per-job is "
-             f"{slurm.cpus_per_job}: the threads will share fewer CPUs (the numbers do not change)")
+        echo(
+            f"note: the runs use {threads} torch threads (config `threads`) but --slurm-cpus-per-job is "
+            f"{slurm.cpus_per_job}: the threads will share fewer CPUs (the numbers do not change)"
+        )
     parallel = min(jobs or cpu_count(), max(1, len(plan.to_run)))
     if sweep.get("dry_run"):
         from zslbench.sweep.plan import data_sources
@@ -163,13 +201,21 @@ def plan_and_run(
 
         synth = sorted({j.dataset for j in plan.to_run if resolve_source(j.dataset, "auto", data_dir) == "synthetic"})
         if synth:
-            echo(f"warning: no xlsa17 files for {', '.join(synth)}; using SYNTHETIC data "
-                 "(pass --data-dir or set $ZSLBENCH_DATA for the real data)")
+            echo(
+                f"warning: no xlsa17 files for {', '.join(synth)}; using SYNTHETIC data "
+                "(pass --data-dir or set $ZSLBENCH_DATA for the real data)"
+            )
     for note in plan.notes:
         echo(f"note: {note}")
     n = len(plan.to_run)
-    echo(f"sweep: {len(plan.jobs)} planned, {plan.count('done')} done already, {n} to run"
-         + (f" on {parallel} local job(s), about {fmt_seconds(time_left(plan, parallel))}" if executor == "local" and n else ""))
+    echo(
+        f"sweep: {len(plan.jobs)} planned, {plan.count('done')} done already, {n} to run"
+        + (
+            f" on {parallel} local job(s), about {fmt_seconds(time_left(plan, parallel))}"
+            if executor == "local" and n
+            else ""
+        )
+    )
     clean_stale_temp(plan.settings.results)
     summary = run_sweep(plan, executor, jobs, slurm)
     echo(summary.format())
@@ -183,15 +229,29 @@ def _as_list(value: str | Iterable[Any] | None) -> str | None:
     return ",".join(str(v) for v in value)
 
 
-def sweep(profile: str = "quick", *, models: Iterable[str] | str | None = None,
-          methods: Iterable[str] | str | None = None, datasets: Iterable[str] | str | None = None,
-          seeds: Iterable[int] | str | None = None, only: str | None = None,
-          tracks: Iterable[str] | str | None = None, ablate: Iterable[str] | str | None = None,
-          jobs: int | None = None, executor: str = "local", preset: str | None = None,
-          sets: Mapping[str, Any] | Iterable[str] | None = None, data: str = "auto",
-          data_dir: str | Path | None = None, results: str | Path | None = None, device: str = "cpu",
-          force: bool = False, log: Iterable[Any] = (), dry_run: bool = False,
-          slurm: Mapping[str, Any] | None = None) -> SweepOutcome:
+def sweep(
+    profile: str = "quick",
+    *,
+    models: Iterable[str] | str | None = None,
+    methods: Iterable[str] | str | None = None,
+    datasets: Iterable[str] | str | None = None,
+    seeds: Iterable[int] | str | None = None,
+    only: str | None = None,
+    tracks: Iterable[str] | str | None = None,
+    ablate: Iterable[str] | str | None = None,
+    jobs: int | None = None,
+    executor: str = "local",
+    preset: str | None = None,
+    sets: Mapping[str, Any] | Iterable[str] | None = None,
+    data: str = "auto",
+    data_dir: str | Path | None = None,
+    results: str | Path | None = None,
+    device: str = "cpu",
+    force: bool = False,
+    log: Iterable[Any] = (),
+    dry_run: bool = False,
+    slurm: Mapping[str, Any] | None = None,
+) -> SweepOutcome:
     """Run the grid as a resumable sweep, as `zslbench run --all` does (the same plan, run ids,
     records, summary and report), and return a `SweepOutcome` (``.summary``, ``.plan``).  Lists
     may be given as Python lists or comma-separated text; ``slurm``: ``{"partition": ...,
@@ -209,9 +269,25 @@ def sweep(profile: str = "quick", *, models: Iterable[str] | str | None = None,
     if unknown:
         raise ConfigError(f"slurm: unknown option(s) {', '.join(k[6:] for k in unknown)}")
     return plan_and_run(
-        profile=profile, source=data, data_dir=None if data_dir is None else Path(data_dir), device=device,
-        results=results, sets=set_items(sets), force=force, single={}, preset=preset, log=log,
-        executor=executor, jobs=jobs, dry_run=dry_run, models=_as_list(models), methods=_as_list(methods),
-        datasets=_as_list(datasets), seeds=_as_list(seeds), only=only, tracks=_as_list(tracks),
-        ablate=_as_list(ablate), **{**{k: v for k, v in SWEEP_DEFAULTS.items() if k.startswith("slurm_")}, **options},
+        profile=profile,
+        source=data,
+        data_dir=None if data_dir is None else Path(data_dir),
+        device=device,
+        results=results,
+        sets=set_items(sets),
+        force=force,
+        single={},
+        preset=preset,
+        log=log,
+        executor=executor,
+        jobs=jobs,
+        dry_run=dry_run,
+        models=_as_list(models),
+        methods=_as_list(methods),
+        datasets=_as_list(datasets),
+        seeds=_as_list(seeds),
+        only=only,
+        tracks=_as_list(tracks),
+        ablate=_as_list(ablate),
+        **{**{k: v for k, v in SWEEP_DEFAULTS.items() if k.startswith("slurm_")}, **options},
     )

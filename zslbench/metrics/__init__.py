@@ -20,23 +20,28 @@ explicit ``acc_mode``; ``ausuc`` is always per-sample, as in the authors' code.
 from zslbench.metrics.auc import ausuc, ausuc_sweep, seen_unseen_curve
 from zslbench.metrics.czsl import FORGETTING_MAX_ROWS, MAUC_RANGES, czsl_scores, czsl_steps
 from zslbench.metrics.gzsl import (
-    ACC_MODES, calibrate, gzsl_scores, harmonic_mean, per_class_accuracy, per_sample_accuracy,
+    ACC_MODES,
+    calibrate,
+    gzsl_scores,
+    harmonic_mean,
+    per_class_accuracy,
+    per_sample_accuracy,
 )
 from zslbench.metrics.inputs import to_numpy
 
 __all__ = [
-    "to_numpy",
-    "per_class_accuracy",
-    "per_sample_accuracy",
-    "harmonic_mean",
-    "calibrate",
-    "gzsl_scores",
-    "seen_unseen_curve",
+    "ACC_MODES",
+    "FORGETTING_MAX_ROWS",
+    "MAUC_RANGES",
     "ausuc",
     "ausuc_sweep",
-    "czsl_steps",
+    "calibrate",
     "czsl_scores",
-    "ACC_MODES",
-    "MAUC_RANGES",
-    "FORGETTING_MAX_ROWS",
+    "czsl_steps",
+    "gzsl_scores",
+    "harmonic_mean",
+    "per_class_accuracy",
+    "per_sample_accuracy",
+    "seen_unseen_curve",
+    "to_numpy",
 ]

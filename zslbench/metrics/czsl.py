@@ -10,7 +10,6 @@ from zslbench.metrics.auc import ausuc
 from zslbench.metrics.gzsl import harmonic_mean
 from zslbench.metrics.inputs import as_class_ids, as_labels, as_logits
 
-
 # ----------------------------------------------------------------------------
 # continual ZSL (docs/paper-protocol.md#czsl-metrics)
 # ----------------------------------------------------------------------------
@@ -19,15 +18,13 @@ FORGETTING_MAX_ROWS = ("all_prev_hist", "since_learned")
 
 
 def _as_history(logits_history: Any) -> list[np.ndarray]:
-    if hasattr(logits_history, "ndim") and getattr(logits_history, "ndim") == 3:
+    if hasattr(logits_history, "ndim") and logits_history.ndim == 3:
         items = [logits_history[i] for i in range(logits_history.shape[0])]
     else:
         items = list(logits_history)
     out = [as_logits(x, name=f"logits_history[{i}]") for i, x in enumerate(items)]
     if len(out) < 3:
-        raise ValueError(
-            f"logits_history needs T+1 snapshots for T >= 2 tasks, got {len(out)} snapshot(s)"
-        )
+        raise ValueError(f"logits_history needs T+1 snapshots for T >= 2 tasks, got {len(out)} snapshot(s)")
     shape = out[0].shape
     for i, x in enumerate(out):
         if x.shape != shape:
@@ -74,18 +71,14 @@ def czsl_steps(
     after task k on the test images of task j.
     """
     if forgetting_max_rows not in FORGETTING_MAX_ROWS:
-        raise ValueError(
-            f"forgetting_max_rows must be one of {FORGETTING_MAX_ROWS}, got {forgetting_max_rows!r}"
-        )
+        raise ValueError(f"forgetting_max_rows must be one of {FORGETTING_MAX_ROWS}, got {forgetting_max_rows!r}")
     history = _as_history(logits_history)
     n, num_classes = history[0].shape
     y = as_labels(labels, n, num_classes)
     tasks = _as_tasks(task_classes, num_classes)
     T = len(tasks)
     if len(history) != T + 1:
-        raise ValueError(
-            f"logits_history has {len(history)} snapshots but there are {T} tasks (expected T+1)"
-        )
+        raise ValueError(f"logits_history has {len(history)} snapshots but there are {T} tasks (expected T+1)")
     task_of = np.full(num_classes, -1, dtype=np.int64)
     for i, c in enumerate(tasks):
         task_of[c] = i

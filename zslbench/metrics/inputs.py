@@ -69,16 +69,12 @@ def as_logits(logits: Any, name: str = "logits", check_finite: bool = True) -> n
 def as_labels(labels: Any, num_samples: int, num_classes: int) -> np.ndarray:
     y = as_int_vector(labels, "labels")
     if y.shape[0] != num_samples:
-        raise ValueError(
-            f"labels has {y.shape[0]} entries but logits has {num_samples} rows"
-        )
+        raise ValueError(f"labels has {y.shape[0]} entries but logits has {num_samples} rows")
     if num_samples == 0:
         raise ValueError("there are no samples (empty labels)")
     lo, hi = int(y.min()), int(y.max())
     if lo < 0 or hi >= num_classes:
-        raise ValueError(
-            f"labels must be global class ids in [0, {num_classes}), found values in [{lo}, {hi}]"
-        )
+        raise ValueError(f"labels must be global class ids in [0, {num_classes}), found values in [{lo}, {hi}]")
     return y
 
 
@@ -88,9 +84,7 @@ def as_class_ids(ids: Any, num_classes: int | None, name: str) -> np.ndarray:
         raise ValueError(f"{name} is empty")
     if c.min() < 0 or (num_classes is not None and c.max() >= num_classes):
         bound = f"[0, {num_classes})" if num_classes is not None else "[0, inf)"
-        raise ValueError(
-            f"{name} must be class ids in {bound}, found values in [{int(c.min())}, {int(c.max())}]"
-        )
+        raise ValueError(f"{name} must be class ids in {bound}, found values in [{int(c.min())}, {int(c.max())}]")
     if np.unique(c).size != c.size:
         raise ValueError(f"{name} contains duplicate class ids")
     return c
@@ -99,9 +93,7 @@ def as_class_ids(ids: Any, num_classes: int | None, name: str) -> np.ndarray:
 def as_seen_mask(seen_mask: Any, num_classes: int) -> np.ndarray:
     m = to_numpy(seen_mask)
     if m.ndim != 1 or m.shape[0] != num_classes:
-        raise ValueError(
-            f"seen_mask must be a boolean vector over the {num_classes} classes, got shape {m.shape}"
-        )
+        raise ValueError(f"seen_mask must be a boolean vector over the {num_classes} classes, got shape {m.shape}")
     if m.dtype != np.bool_:
         if not (np.issubdtype(m.dtype, np.number) and np.isin(m, (0, 1)).all()):
             raise ValueError("seen_mask must be boolean (or 0/1), one entry per class")

@@ -62,9 +62,7 @@ class ClassStandardization(nn.Module):
             var = var_unbiased if self.unbiased else var_unbiased * ((n - 1) / n)
             with torch.no_grad():
                 self.running_mean.mul_(1 - self.momentum).add_(mean.detach(), alpha=self.momentum)
-                self.running_var.mul_(1 - self.momentum).add_(
-                    var_unbiased.detach(), alpha=self.momentum
-                )
+                self.running_var.mul_(1 - self.momentum).add_(var_unbiased.detach(), alpha=self.momentum)
         else:
             mean, var = self.running_mean, self.running_var
             centred = h - mean

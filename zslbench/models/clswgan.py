@@ -31,8 +31,16 @@ PAPER_SETTINGS = {
 }
 PAPER_FALLBACK = "awa1"  # awa2, apy and any other dataset
 # A smoke-scale profile: learns on the synthetic data in a few seconds.
-QUICK_SETTINGS = {"nepoch": 8, "lr": 3e-3, "syn_num": 50, "nz": 16, "ngh": 256, "ndh": 256,
-                  "classifier_epochs": 2, "pretrain_epochs": 3}
+QUICK_SETTINGS = {
+    "nepoch": 8,
+    "lr": 3e-3,
+    "syn_num": 50,
+    "nz": 16,
+    "ngh": 256,
+    "ndh": 256,
+    "classifier_epochs": 2,
+    "pretrain_epochs": 3,
+}
 SELECTIONS = ("trainer", "final", "best_test_H")
 
 
@@ -66,18 +74,34 @@ def resolve(options: CLSWGANOptions | None, dataset: str, n_attrs: int, settings
     if options.preprocessing not in ("minmax", "none"):
         raise ValueError(f"f-clswgan.preprocessing={options.preprocessing!r}: expected minmax or none")
     if options.classifier_select not in SELECTIONS:
-        raise ValueError(f"f-clswgan.classifier_select={options.classifier_select!r}: expected one of "
-                         f"{', '.join(SELECTIONS)}")
+        raise ValueError(
+            f"f-clswgan.classifier_select={options.classifier_select!r}: expected one of {', '.join(SELECTIONS)}"
+        )
     if settings == "quick":
         base = dict(QUICK_SETTINGS)
     else:
-        base = {**PAPER_SETTINGS.get(dataset, PAPER_SETTINGS[PAPER_FALLBACK]), "ngh": 4096, "ndh": 4096,
-                "classifier_epochs": 25, "pretrain_epochs": 50}
+        base = {
+            **PAPER_SETTINGS.get(dataset, PAPER_SETTINGS[PAPER_FALLBACK]),
+            "ngh": 4096,
+            "ndh": 4096,
+            "classifier_epochs": 25,
+            "pretrain_epochs": 50,
+        }
     base.setdefault("nz", n_attrs)
     values: dict[str, Any] = {k: (v if getattr(options, k) == 0 else getattr(options, k)) for k, v in base.items()}
     out = replace(options, **values)
-    for key in ("nepoch", "syn_num", "nz", "ngh", "ndh", "batch", "critic_iter", "classifier_epochs",
-                "pretrain_epochs", "pretrain_batch"):
+    for key in (
+        "nepoch",
+        "syn_num",
+        "nz",
+        "ngh",
+        "ndh",
+        "batch",
+        "critic_iter",
+        "classifier_epochs",
+        "pretrain_epochs",
+        "pretrain_batch",
+    ):
         if getattr(out, key) < 1:
             raise ValueError(f"f-clswgan.{key}={getattr(out, key)!r}: expected a positive number")
     for key in ("lr", "classifier_lr", "pretrain_lr"):
@@ -123,8 +147,9 @@ class Critic(nn.Module):
         return self.fc2(F.leaky_relu(self.fc1(torch.cat([x, attrs], dim=1)), 0.2))
 
 
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, attrs: torch.Tensor,
-                     alpha: torch.Tensor) -> torch.Tensor:
+def gradient_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, attrs: torch.Tensor, alpha: torch.Tensor
+) -> torch.Tensor:
     """WGAN-GP: mean over the batch of (||d critic / d x||_2 - 1)^2 at x = alpha real + (1 - alpha)
     fake, one alpha [N, 1] per sample; differentiable (create_graph) for the critic's update."""
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
@@ -178,8 +203,16 @@ def adam(params, lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
 
 
-def train_softmax(x: torch.Tensor, y: torch.Tensor, n_classes: int, epochs: int, lr: float, batch: int,
-                  gen: torch.Generator, after_epoch=None) -> nn.Linear:
+def train_softmax(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    n_classes: int,
+    epochs: int,
+    lr: float,
+    batch: int,
+    gen: torch.Generator,
+    after_epoch=None,
+) -> nn.Linear:
     """A linear log-softmax classifier (Adam, betas (0.5, 0.999)), ceil(n / batch) steps an
     epoch; ``after_epoch(epoch, layer)`` is called after each epoch."""
     layer = nn.Linear(x.shape[1], n_classes).to(x.device)
@@ -238,8 +271,9 @@ class CLSWGAN:
 
         # 1. the seen-class softmax, trained on the real features, then frozen
         clock = time.perf_counter()
-        frozen = train_softmax(train_x, train_ys, len(seen), opt.pretrain_epochs, opt.pretrain_lr,
-                               opt.pretrain_batch, gen)
+        frozen = train_softmax(
+            train_x, train_ys, len(seen), opt.pretrain_epochs, opt.pretrain_lr, opt.pretrain_batch, gen
+        )
         frozen.requires_grad_(False)
         pretrain_seconds = time.perf_counter() - clock
 
@@ -292,38 +326,58 @@ class CLSWGAN:
             all_x, all_y = torch.cat([train_x, syn_x]), torch.cat([train_y, syn_y])
             chosen: dict = {"h": -1.0, "epoch": 0, "scores": None}
 
-            def after_epoch(c_epoch: int, layer: nn.Linear) -> None:
+            def after_epoch(c_epoch: int, layer: nn.Linear, chosen: dict = chosen) -> None:
                 if select != "best_test_H" and c_epoch < opt.classifier_epochs:
                     return
                 with torch.no_grad():
                     scores = F.softmax(layer(test_x), dim=1).float().cpu()
                 h = task.test_h(scores.numpy()) if select == "best_test_H" else 0.0
-                if select == "best_test_H" and h > chosen["h"] or chosen["scores"] is None:
+                if (select == "best_test_H" and h > chosen["h"]) or chosen["scores"] is None:
                     chosen.update(h=h, epoch=c_epoch, scores=scores)
                 if select != "best_test_H":
                     chosen["scores"] = scores
 
-            train_softmax(all_x, all_y, n_classes, opt.classifier_epochs, opt.classifier_lr, opt.syn_num, gen,
-                          after_epoch)
+            train_softmax(
+                all_x, all_y, n_classes, opt.classifier_epochs, opt.classifier_lr, opt.syn_num, gen, after_epoch
+            )
             final_scores = chosen["scores"]
             h_epoch = task.test_h(final_scores.numpy())
             if h_epoch > best[0]:
                 best = (h_epoch, epoch, final_scores)
-            log.append({"epoch": epoch, "loss_D": d_sum / steps, "loss_G": g_sum / steps,
-                        "wasserstein": w_sum / steps, "classifier_epoch": chosen["epoch"] or opt.classifier_epochs,
-                        "test_H_uncal": h_epoch})
+            log.append(
+                {
+                    "epoch": epoch,
+                    "loss_D": d_sum / steps,
+                    "loss_G": g_sum / steps,
+                    "wasserstein": w_sum / steps,
+                    "classifier_epoch": chosen["epoch"] or opt.classifier_epochs,
+                    "test_H_uncal": h_epoch,
+                }
+            )
             seconds.append({"gan": round(gan_seconds, 3), "classifier": round(time.perf_counter() - clock, 3)})
             task.progress(epoch, opt.nepoch, H=f"{h_epoch:.1f}")
-        return api.GenerativeScores(final=final_scores, oracle=best[2], oracle_epoch=best[1], epoch_log=log,
-                                    extra={"model_options_resolved": asdict(opt),
-                                           "pretrain_seconds": round(pretrain_seconds, 3),
-                                           "epoch_seconds": seconds,
-                                           "classifier_select": select})
+        return api.GenerativeScores(
+            final=final_scores,
+            oracle=best[2],
+            oracle_epoch=best[1],
+            epoch_log=log,
+            extra={
+                "model_options_resolved": asdict(opt),
+                "pretrain_seconds": round(pretrain_seconds, 3),
+                "epoch_seconds": seconds,
+                "classifier_select": select,
+            },
+        )
 
 
 api.register_model(
-    "f-clswgan", CLSWGAN, options=CLSWGANOptions, kind="generative", deep=False, class_norm=False,
+    "f-clswgan",
+    CLSWGAN,
+    options=CLSWGANOptions,
+    kind="generative",
+    deep=False,
+    class_norm=False,
     proper_init=False,
     description="f-CLSWGAN (Xian et al. 2018): WGAN-GP feature generator + softmax on real seen and synthetic "
-                "unseen features",
+    "unseen features",
 )

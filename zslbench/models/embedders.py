@@ -116,5 +116,12 @@ for _spec in (
     ModelSpec("mlp3+eq10", True, False, True, "3-layer MLP + the init of Eq. (10)"),
     ModelSpec("mlp3+cn", True, True, True, "3-layer MLP + ClassNorm, Eq. (9) + Eq. (10)"),
 ):
-    api.register_model(_spec.name, _spec.build, options=api.TRAINER_CONFIG, description=_spec.description,
-                       deep=_spec.deep, class_norm=_spec.class_norm, proper_init=_spec.proper_init)
+    api.register_model(
+        _spec.name,
+        _spec.build,
+        options=api.TRAINER_CONFIG,
+        description=_spec.description,
+        deep=_spec.deep,
+        class_norm=_spec.class_norm,
+        proper_init=_spec.proper_init,
+    )

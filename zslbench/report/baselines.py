@@ -23,7 +23,9 @@ def _read(name: str) -> pd.DataFrame:
     try:
         text = resources.files("zslbench").joinpath("baselines").joinpath(name).read_text(encoding="utf-8")
     except (FileNotFoundError, OSError) as exc:
-        raise DataError(f"zslbench/baselines/{name}: the paper's numbers are missing from this install ({exc})") from None
+        raise DataError(
+            f"zslbench/baselines/{name}: the paper's numbers are missing from this install ({exc})"
+        ) from None
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     frame["value"] = pd.to_numeric(frame["value"].replace("", None), errors="raise")
     frame["dataset_key"] = frame["dataset"].map(DATASET_KEYS)
@@ -64,7 +66,11 @@ def czsl_lookup() -> dict[tuple[str, bool, str, str], tuple[float, str]]:
     """(our method, classnorm, dataset, metric) -> (the paper's value, its printed relative change)."""
     frame = paper_czsl()
     return {
-        (r.zslbench_method, bool(r.classnorm), r.dataset_key, r.metric.lower() if r.metric == "Forgetting" else r.metric):
-        (r.value, r.reported_rel_change)
+        (
+            r.zslbench_method,
+            bool(r.classnorm),
+            r.dataset_key,
+            r.metric.lower() if r.metric == "Forgetting" else r.metric,
+        ): (r.value, r.reported_rel_change)
         for r in frame.itertuples()
     }

@@ -28,7 +28,12 @@ from zslbench.data.registry import source_info
 from zslbench.errors import DataError
 from zslbench.report import stats
 from zslbench.report.records import (
-    collect, label_variants, order_variants, section_of, sorted_sections, variant_of,
+    collect,
+    label_variants,
+    order_variants,
+    section_of,
+    sorted_sections,
+    variant_of,
 )
 
 CLAIMS_FILE = "claims.csv"
@@ -65,8 +70,23 @@ def load_claims() -> list[Claim]:
     out = []
     for r in frame.itertuples(index=False):
         params = dict(p.split("=", 1) for p in _items(r.params))
-        out.append(Claim(r.claim, r.title, r.kind, r.table, _items(r.metric), r.a, _items(r.b), r.direction,
-                         _items(r.datasets), _items(r.methods), params, r.source, r.note))
+        out.append(
+            Claim(
+                r.claim,
+                r.title,
+                r.kind,
+                r.table,
+                _items(r.metric),
+                r.a,
+                _items(r.b),
+                r.direction,
+                _items(r.datasets),
+                _items(r.methods),
+                params,
+                r.source,
+                r.note,
+            )
+        )
     return out
 
 
@@ -206,8 +226,13 @@ def _speed_checks(claim: Claim, recs: list[dict]) -> tuple[list[Check], list[str
         summary = stats.summarize(values.values())
         devices = sorted({str((r.get("env") or {}).get("device", "?")) for r in mine})
         if not all(d.startswith("cuda") for d in devices):
-            verdict, reason = stats.NO_VERDICT, (f"trained on {', '.join(devices)}: the claim is about a GPU, "
-                                                 f"so the measured {summary.mean:.1f} s gets no verdict")
+            verdict, reason = (
+                stats.NO_VERDICT,
+                (
+                    f"trained on {', '.join(devices)}: the claim is about a GPU, "
+                    f"so the measured {summary.mean:.1f} s gets no verdict"
+                ),
+            )
         elif summary.n < stats.MIN_N:
             verdict, reason = stats.INCONCLUSIVE, f"too few seeds (n={summary.n}; a verdict needs {stats.MIN_N})"
         elif summary.hi < limit:
@@ -271,38 +296,65 @@ def _ratio_checks(claim: Claim, recs: list[dict]) -> tuple[list[Check], list[str
             logs = [math.log(va[s] / vb[s]) for s in seeds]
             summary = stats.summarize(logs)
             ratio = math.exp(summary.mean)
-            interval = (f"[{math.exp(summary.lo):.3g}, {math.exp(summary.hi):.3g}]x"
-                        if not math.isnan(summary.lo) else "—")
+            interval = (
+                f"[{math.exp(summary.lo):.3g}, {math.exp(summary.hi):.3g}]x" if not math.isnan(summary.lo) else "—"
+            )
             if summary.n < stats.MIN_N:
-                verdict, reason = stats.INCONCLUSIVE, (f"too few paired seeds (n={summary.n}; a verdict needs "
-                                                       f"{stats.MIN_N})")
+                verdict, reason = (
+                    stats.INCONCLUSIVE,
+                    (f"too few paired seeds (n={summary.n}; a verdict needs {stats.MIN_N})"),
+                )
             elif math.exp(summary.lo) >= limit:
                 verdict, reason = stats.SUPPORTED, f"95 % interval of the ratio at or above {limit:g}x"
             elif math.exp(summary.hi) < limit:
                 verdict, reason = stats.CONTRADICTED, f"95 % interval of the ratio below {limit:g}x"
             else:
                 verdict, reason = stats.INCONCLUSIVE, f"95 % interval of the ratio straddles {limit:g}x"
-            checks.append(Check(f"{label} on {machine}", ds, "train_seconds", verdict, reason, None, summary,
-                                ids_a, ids_b, effect=f"{ratio:.3g}x", interval=interval))
+            checks.append(
+                Check(
+                    f"{label} on {machine}",
+                    ds,
+                    "train_seconds",
+                    verdict,
+                    reason,
+                    None,
+                    summary,
+                    ids_a,
+                    ids_b,
+                    effect=f"{ratio:.3g}x",
+                    interval=interval,
+                )
+            )
     return checks, not_run
 
 
 CHECKERS = {"speed": _speed_checks, "speed_ratio": _ratio_checks}
 
 
-def evaluate_claim(claim: Claim, recs: list[dict], source: str = "", track: str | None = None,
-                   variant: str = "") -> ClaimResult:
+def evaluate_claim(
+    claim: Claim, recs: list[dict], source: str = "", track: str | None = None, variant: str = ""
+) -> ClaimResult:
     """One claim on one set of records of the same variant (a ratio claim: of one section)."""
     checks, not_run = CHECKERS.get(claim.kind, _compare_checks)(claim, recs)
     if not checks:
         return ClaimResult(claim, source, track, variant, stats.INCONCLUSIVE, "no runs for it", [], not_run)
     if claim.kind == "speed" and all(c.verdict == stats.NO_VERDICT for c in checks):
-        return ClaimResult(claim, source, track, variant, stats.NO_VERDICT,
-                           "no run on a GPU: the measured times are shown without a verdict", checks, not_run)
+        return ClaimResult(
+            claim,
+            source,
+            track,
+            variant,
+            stats.NO_VERDICT,
+            "no run on a GPU: the measured times are shown without a verdict",
+            checks,
+            not_run,
+        )
     verdicts = [c.verdict for c in checks if c.verdict != stats.NO_VERDICT]
     verdict = stats.combine(verdicts)
     counts = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}
-    reason = f"{len(checks)} check{'s' if len(checks) != 1 else ''}: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+    reason = f"{len(checks)} check{'s' if len(checks) != 1 else ''}: " + ", ".join(
+        f"{n} {v}" for v, n in counts.items()
+    )
     if not_run:
         reason += f"; {len(not_run)} not run"
     return ClaimResult(claim, source, track, variant, verdict, reason, checks, not_run)

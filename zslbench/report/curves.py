@@ -60,8 +60,14 @@ def curve_figure(runs: dict[str, list[pd.DataFrame]], title: str):
                 for f in frames:
                     ax.plot(f["epoch"], f[column], color=colour, linewidth=0.6, alpha=0.45)
                 mean = pd.concat(frames).groupby("epoch")[column].mean()
-                ax.plot(mean.index, mean.values, color=colour, linestyle=style, linewidth=2.0,
-                        label=f"{model} (n={len(frames)})")
+                ax.plot(
+                    mean.index,
+                    mean.values,
+                    color=colour,
+                    linestyle=style,
+                    linewidth=2.0,
+                    label=f"{model} (n={len(frames)})",
+                )
         axes[0].set_ylabel("test H per epoch (%)\n(per-sample, uncalibrated)")
         axes[1].set_ylabel("training loss (epoch mean)")
         for ax in axes:

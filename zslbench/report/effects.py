@@ -123,10 +123,13 @@ def _effects(kind: str, flipped: list[dict], base: list[dict]) -> list[Effect]:
 
 
 def _same_factor(mine: list[dict], theirs: list[dict]) -> str:
-    """"×f" when every run on both sides multiplied its seen logits by the same factor f and the
+    """ "×f" when every run on both sides multiplied its seen logits by the same factor f and the
     two sides' configs differ in seen_logit_scale only (such a flip changes nothing)."""
-    if not mine or not theirs or "seen_logit_scale" not in {k for k, v in mine[0]["config"].items()
-                                                             if theirs[0]["config"].get(k) != v}:
+    if (
+        not mine
+        or not theirs
+        or "seen_logit_scale" not in {k for k, v in mine[0]["config"].items() if theirs[0]["config"].get(k) != v}
+    ):
         return ""
     factors = {(r.get("metrics") or {}).get("seen_scale") for r in mine + theirs}
     return f"×{fmt_value(factors.pop())}" if len(factors) == 1 and None not in factors else ""

@@ -81,12 +81,16 @@ def _block(b) -> str:
     if isinstance(b, Table):
         return _table(b)
     if isinstance(b, Contents):
-        items = "".join(f'<li class="toc{level}"><a href="#{escape(anchor)}">{inline(text)}</a></li>'
-                        for level, text, anchor in b.entries)
+        items = "".join(
+            f'<li class="toc{level}"><a href="#{escape(anchor)}">{inline(text)}</a></li>'
+            for level, text, anchor in b.entries
+        )
         return f'<nav aria-label="Contents"><h2>Contents</h2><ul class="toc">{items}</ul></nav>'
     if isinstance(b, Figure):
-        return (f'<figure><img src="{escape(b.src)}" alt="{escape(b.alt)}">'
-                f"<figcaption>{inline(b.caption)}</figcaption></figure>")
+        return (
+            f'<figure><img src="{escape(b.src)}" alt="{escape(b.alt)}">'
+            f"<figcaption>{inline(b.caption)}</figcaption></figure>"
+        )
     if isinstance(b, Fold):
         inner = "\n".join(_block(x) for x in b.blocks)
         return f'<details class="fold"><summary>{inline(b.summary)}</summary>\n{inner}\n</details>'

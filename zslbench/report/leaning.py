@@ -19,8 +19,10 @@ def supporting_direction(claim: Claim) -> str:
         return f"training time of {claim.a} below {float(claim.params.get('max_seconds', '60')):g} s"
     word = "above" if claim.direction == "greater" else "below"
     b = " / ".join(SIDE_NAME.get(x, x) for x in claim.b)
-    return f"a − b {'> 0' if claim.direction == 'greater' else '< 0'}: {SIDE_NAME.get(claim.a, claim.a)} {word} {b} " \
-           f"({', '.join(claim.metrics)})"
+    return (
+        f"a − b {'> 0' if claim.direction == 'greater' else '< 0'}: {SIDE_NAME.get(claim.a, claim.a)} {word} {b} "
+        f"({', '.join(claim.metrics)})"
+    )
 
 
 def points_for(check: Check, claim: Claim) -> bool | None:
@@ -51,8 +53,14 @@ def tally_text(res: ClaimResult) -> str:
 
 def against(res: ClaimResult) -> list[Check]:
     """Checks whose difference points against the claim with p < ALPHA, strongest first."""
-    out = [c for c in res.checks if c.comparison is not None and points_for(c, res.claim) is False
-           and not math.isnan(c.comparison.p) and c.comparison.p < stats.ALPHA]
+    out = [
+        c
+        for c in res.checks
+        if c.comparison is not None
+        and points_for(c, res.claim) is False
+        and not math.isnan(c.comparison.p)
+        and c.comparison.p < stats.ALPHA
+    ]
     return sorted(out, key=lambda c: c.comparison.p if c.comparison is not None else math.inf)
 
 

@@ -28,6 +28,7 @@ _MD_SPECIAL = frozenset("\\*_[]<>|#")
 def md_inline(text: object) -> str:
     """Markdown text of one line with `code` spans kept: outside them, the characters that
     start emphasis, links, HTML or tables are escaped."""
+
     def escape(part: str) -> str:
         return "".join("\\" + c if c in _MD_SPECIAL else c for c in part)
 
@@ -49,8 +50,9 @@ def _table(t: Table) -> list[str]:
     out = []
     if t.caption:
         out += [f"**{t.caption}**", ""]
-    out.append(tabulate(body, headers=[md_cell(h) for h in t.headers], tablefmt="pipe", colalign=align,
-                        disable_numparse=True))
+    out.append(
+        tabulate(body, headers=[md_cell(h) for h in t.headers], tablefmt="pipe", colalign=align, disable_numparse=True)
+    )
     runs: dict[Any, Any] = {}  # the rows of one model share their runs: list them once
     for row in t.rows:
         for c in row:
@@ -69,8 +71,11 @@ def _block(b, depth: int = 0) -> list[str]:
         anchor = [f'<a id="{b.anchor}"></a>', ""] if b.anchor else []
         return anchor + ["#" * min(6, b.level + depth) + " " + b.text, ""]
     if isinstance(b, Contents):
-        return ["## Contents", ""] + [("  " if level > 2 else "") + f"- [{md_cell(text)}](#{anchor})"
-                                      for level, text, anchor in b.entries] + [""]
+        return (
+            ["## Contents", ""]
+            + [("  " if level > 2 else "") + f"- [{md_cell(text)}](#{anchor})" for level, text, anchor in b.entries]
+            + [""]
+        )
     if isinstance(b, Para):
         return [f"> **{b.text}**" if b.style == "banner" else b.text, ""]
     if isinstance(b, Bullets):

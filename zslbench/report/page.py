@@ -45,10 +45,12 @@ def _ablation_blocks(results: Path) -> list:
     found = ablations(results)
     blocks: list = [
         Heading(2, "How much each option moves the numbers", "ablations"),
-        Para("Per data section, each option variant is compared with the base variant (the one with the most "
-             "runs; on a tie, the fewest options away from the paper's defaults) on the same models, datasets and seeds: the change is variant − base (H and AUSUC for GZSL, "
-             "mH and mAUC for CZSL), the mean of the per-seed differences with its 95 % t interval (paired t; "
-             "Welch's t where the seeds differ). `zslbench run --all --ablate OPTION` plans such runs."),
+        Para(
+            "Per data section, each option variant is compared with the base variant (the one with the most "
+            "runs; on a tie, the fewest options away from the paper's defaults) on the same models, datasets and seeds: the change is variant − base (H and AUSUC for GZSL, "
+            "mH and mAUC for CZSL), the mean of the per-seed differences with its 95 % t interval (paired t; "
+            "Welch's t where the seeds differ). `zslbench run --all --ablate OPTION` plans such runs."
+        ),
     ]
     if not found:
         return blocks + [Para("No option variants beside a base variant in these records.")]
@@ -59,9 +61,13 @@ def _ablation_blocks(results: Path) -> list:
         blocks.append(Para(f"Base variant: `{a.base}`."))
         blocks.append(_ablation_table(a))
         if a.not_flipped:
-            blocks.append(Para("Not flipped (base runs only): " + ", ".join(a.not_flipped) + ". `zslbench run "
-                               "--ablate` skips a flip where the run already acts with the new value (e.g. "
-                               "`seen_logit_scale=1.0` on CUB, where `colab_rule` means 1.0) and lists it in the plan."))
+            blocks.append(
+                Para(
+                    "Not flipped (base runs only): " + ", ".join(a.not_flipped) + ". `zslbench run "
+                    "--ablate` skips a flip where the run already acts with the new value (e.g. "
+                    "`seen_logit_scale=1.0` on CUB, where `colab_rule` means 1.0) and lists it in the plan."
+                )
+            )
     return blocks
 
 
@@ -70,14 +76,38 @@ def _ablation_table(a: Ablation) -> Table:
     for e in a.effects:
         c = e.comparison
         ci = f"[{c.lo:+.2f}, {c.hi:+.2f}]" if not math.isnan(c.lo) else "—"
-        runs = RunDetails(f"{len(e.runs_flipped) + len(e.runs_base)} runs",
-                          [f"variant: {', '.join(f'`{i}`' for i in e.runs_flipped)}",
-                           f"base: {', '.join(f'`{i}`' for i in e.runs_base)}"])
+        runs = RunDetails(
+            f"{len(e.runs_flipped) + len(e.runs_base)} runs",
+            [
+                f"variant: {', '.join(f'`{i}`' for i in e.runs_flipped)}",
+                f"base: {', '.join(f'`{i}`' for i in e.runs_base)}",
+            ],
+        )
         name = e.name + (f" (same factor {e.same_setting} on both sides: measures nothing)" if e.same_setting else "")
-        rows.append([Cell(name), Cell(display_name(e.dataset)), Cell(e.metric), Cell(readout.num(c.diff, 2, sign=True)), Cell(ci),
-                     Cell(c.test), Cell(stats.fmt_p(c.p)), Cell(c.n_text), Cell(runs.summary, details=runs)])
-    headers = ["model" if a.kind == "gzsl" else "method", "dataset", "metric", "change (variant − base)", "95 % CI",
-               "test", "p", "n", "runs"]
+        rows.append(
+            [
+                Cell(name),
+                Cell(display_name(e.dataset)),
+                Cell(e.metric),
+                Cell(readout.num(c.diff, 2, sign=True)),
+                Cell(ci),
+                Cell(c.test),
+                Cell(stats.fmt_p(c.p)),
+                Cell(c.n_text),
+                Cell(runs.summary, details=runs),
+            ]
+        )
+    headers = [
+        "model" if a.kind == "gzsl" else "method",
+        "dataset",
+        "metric",
+        "change (variant − base)",
+        "95 % CI",
+        "test",
+        "p",
+        "n",
+        "runs",
+    ]
     return Table(headers, rows, numeric={3, 4, 6})
 
 
@@ -115,10 +145,12 @@ def _figure_blocks(results: Path, out_dir: Path) -> tuple[list, list[Path]]:
         images.append(c.path)
         seeds = ", ".join(f"{m}: {n}" for m, n in c.models.items())
         variant = c.variant.replace("`", "'")  # a code span in the caption
-        caption = (f"{display_name(c.dataset)}, {source_text(c.source)}, variant `{variant}`. Left: the test H "
-                   f"of each epoch, per-sample and uncalibrated (the quantity the authors' code selects its epoch "
-                   f"on), NOT the calibrated per-class H of the tables, so its level differs from theirs; right: "
-                   f"the training loss. Thin lines: one seed each; bold: their mean (seeds: {seeds}).")
+        caption = (
+            f"{display_name(c.dataset)}, {source_text(c.source)}, variant `{variant}`. Left: the test H "
+            f"of each epoch, per-sample and uncalibrated (the quantity the authors' code selects its epoch "
+            f"on), NOT the calibrated per-class H of the tables, so its level differs from theirs; right: "
+            f"the training loss. Thin lines: one seed each; bold: their mean (seeds: {seeds})."
+        )
         blocks.append(Figure(f"plots/{c.path.name}", f"training curves on {display_name(c.dataset)}", caption))
     if len(blocks) == 1:
         blocks.append(Para("No GZSL run with a trace.csv or an epochs.csv: nothing to draw."))
@@ -137,21 +169,28 @@ def _intro(results: Path) -> list:
     blocks: list = [
         Heading(1, TITLE),
         Para(readout.provenance(gz + cz)),
-        Para(f"{len(gz)} GZSL and {len(cz)} CZSL run records from `{results}` (data: {', '.join(sources) or 'none'})"
-             + (f"; {len(set(skipped_gz) | set(skipped_cz))} unreadable or incomplete record(s) skipped."
-                if skipped_gz or skipped_cz else ".")),
-        Bullets([
-            f"Ours: the mean over seeds ± the sample standard deviation (n − 1); 95 % CI: the {stats.LEVEL:.0%} "
-            "confidence interval of the mean from Student's t distribution with n − 1 degrees of freedom, cut to "
-            f"what the metric can be (percent: 0 to 100; Forgetting: 0 to 1); with fewer than {stats.MIN_N} "
-            "seeds no interval is given, as it would say little. Units are in the column headers; pp = "
-            "percentage points. The runs cell of a row lists its runs and each seed's values.",
-            "Paper in our CI: ✔ inside (blue) when the paper's value lies in our interval, ✘ outside (orange) "
-            "when not. Verdicts: ✔ supported (blue), ✘ contradicted (orange), ? inconclusive (grey).",
-            "Synthetic and real data, and the CZSL features and image tracks, are never in one table; on "
-            "synthetic data and on the features track the paper's values are shown for reference only, "
-            "without a difference.",
-        ]),
+        Para(
+            f"{len(gz)} GZSL and {len(cz)} CZSL run records from `{results}` (data: {', '.join(sources) or 'none'})"
+            + (
+                f"; {len(set(skipped_gz) | set(skipped_cz))} unreadable or incomplete record(s) skipped."
+                if skipped_gz or skipped_cz
+                else "."
+            )
+        ),
+        Bullets(
+            [
+                f"Ours: the mean over seeds ± the sample standard deviation (n − 1); 95 % CI: the {stats.LEVEL:.0%} "
+                "confidence interval of the mean from Student's t distribution with n − 1 degrees of freedom, cut to "
+                f"what the metric can be (percent: 0 to 100; Forgetting: 0 to 1); with fewer than {stats.MIN_N} "
+                "seeds no interval is given, as it would say little. Units are in the column headers; pp = "
+                "percentage points. The runs cell of a row lists its runs and each seed's values.",
+                "Paper in our CI: ✔ inside (blue) when the paper's value lies in our interval, ✘ outside (orange) "
+                "when not. Verdicts: ✔ supported (blue), ✘ contradicted (orange), ? inconclusive (grey).",
+                "Synthetic and real data, and the CZSL features and image tracks, are never in one table; on "
+                "synthetic data and on the features track the paper's values are shown for reference only, "
+                "without a difference.",
+            ]
+        ),
     ]
     line = readout.bottom_line(gz + cz)
     if line is not None:

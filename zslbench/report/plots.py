@@ -33,16 +33,26 @@ from zslbench.store import atomic_write_bytes
 
 STATS = {
     # name: (what it is, y-axis label)
-    "pre_var": ("variance of the logits before normalisation, z·p over batch × seen classes",
-                "logit variance across the minibatch\n(before normalisation)"),
-    "pre_std": ("standard deviation of the logits before normalisation, z·p over batch × seen classes",
-                "logit std across the minibatch\n(before normalisation)"),
-    "post_var": ("variance of the normalised logits γ²·cos(z, p) the loss sees, over batch × seen classes",
-                 "logit variance across the minibatch\n(after normalisation)"),
-    "post_std": ("standard deviation of the normalised logits γ²·cos(z, p) the loss sees",
-                 "logit std across the minibatch\n(after normalisation)"),
-    "hidden_var": ("variance across classes of the penultimate attribute embedding, mean over units",
-                   "hidden-unit variance across classes"),
+    "pre_var": (
+        "variance of the logits before normalisation, z·p over batch × seen classes",
+        "logit variance across the minibatch\n(before normalisation)",
+    ),
+    "pre_std": (
+        "standard deviation of the logits before normalisation, z·p over batch × seen classes",
+        "logit std across the minibatch\n(before normalisation)",
+    ),
+    "post_var": (
+        "variance of the normalised logits γ²·cos(z, p) the loss sees, over batch × seen classes",
+        "logit variance across the minibatch\n(after normalisation)",
+    ),
+    "post_std": (
+        "standard deviation of the normalised logits γ²·cos(z, p) the loss sees",
+        "logit std across the minibatch\n(after normalisation)",
+    ),
+    "hidden_var": (
+        "variance across classes of the penultimate attribute embedding, mean over units",
+        "hidden-unit variance across classes",
+    ),
 }
 DEFAULT_STAT = "pre_var"
 MAX_POINTS = 200
@@ -57,7 +67,6 @@ MODEL_STYLE = {
     "mlp3+cn": ("#0072B2", "solid"),
 }
 _EXTRA_STYLES = ((0, (2, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (8, 2)))
-
 
 
 @dataclass
@@ -103,7 +112,9 @@ def load_traces(results: Path, dataset: str | None = None) -> pd.DataFrame:
         trace.insert(0, "data_source", rec["data_source"])
         frames.append(trace)
     if not frames:
-        return pd.DataFrame(columns=["data_source", "dataset", "variant", "model", "seed", "iteration", "epoch", *STATS])
+        return pd.DataFrame(
+            columns=["data_source", "dataset", "variant", "model", "seed", "iteration", "epoch", *STATS]
+        )
     out = pd.concat(frames, ignore_index=True)
     labels: dict = {}
     for key, counts in by_section.items():
@@ -122,8 +133,12 @@ def aggregate(traces: pd.DataFrame, stat: str) -> pd.DataFrame:
     keys = ["data_source", "dataset", "variant_rank", "variant", "model", "iteration"]
     grouped = traces.groupby(keys, sort=True)
     out = grouped.agg(
-        epoch=("epoch", "first"), n_seeds=(stat, "count"), mean=(stat, "mean"), std=(stat, "std"),
-        min=(stat, "min"), max=(stat, "max"),
+        epoch=("epoch", "first"),
+        n_seeds=(stat, "count"),
+        mean=(stat, "mean"),
+        std=(stat, "std"),
+        min=(stat, "min"),
+        max=(stat, "max"),
     ).reset_index()
     out.insert(5, "stat", stat)
     return out
@@ -146,8 +161,7 @@ def _model_rank(model: str) -> tuple:
     return (names.index(model) if model in names else len(names), model)
 
 
-def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str,
-                    max_points: int = MAX_POINTS):
+def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str, max_points: int = MAX_POINTS):
     """One figure from the aggregated traces of one (dataset, source)."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -163,10 +177,20 @@ def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str,
     )
     variant_labels = {key[1]: key[0] for key in lines}
     profiles = {label.split(", ")[0] for label in variant_labels}
+
     def short(label: str) -> str:  # the options on top of the (shared) profile
         return label.split(", ", 1)[1] if len(profiles) == 1 and ", " in label else label
-    rc = {"font.size": 7, "axes.titlesize": 7.5, "axes.labelsize": 7, "legend.fontsize": 6.5,
-          "xtick.labelsize": 6.5, "ytick.labelsize": 6.5, "axes.linewidth": 0.6, "lines.linewidth": 1.3}
+
+    rc = {
+        "font.size": 7,
+        "axes.titlesize": 7.5,
+        "axes.labelsize": 7,
+        "legend.fontsize": 6.5,
+        "xtick.labelsize": 6.5,
+        "ytick.labelsize": 6.5,
+        "axes.linewidth": 0.6,
+        "lines.linewidth": 1.3,
+    }
     n_seeds: dict[str, int] = {}
     labels = []
     for rank, variant, model in lines:
@@ -187,10 +211,8 @@ def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str,
             seeds = int(part["n_seeds"].max())
             n_seeds[label] = seeds
             shown = _bin(part, max_points)
-            ax.fill_between(shown["iteration"], shown["min"], shown["max"], color=colour, alpha=0.22,
-                            linewidth=0)
-            ax.plot(shown["iteration"], shown["mean"], color=colour, linestyle=style,
-                    label=f"{label} (n={seeds})")
+            ax.fill_between(shown["iteration"], shown["min"], shown["max"], color=colour, alpha=0.22, linewidth=0)
+            ax.plot(shown["iteration"], shown["mean"], color=colour, linestyle=style, label=f"{label} (n={seeds})")
         ax.set_yscale("log")
         k = max(1, math.ceil(int(agg.groupby(["variant", "model"]).size().max()) / max_points))
         ax.set_xlabel("training iteration" + (f" (curves averaged in bins of {k})" if k > 1 else ""))
@@ -201,10 +223,17 @@ def variance_figure(agg: pd.DataFrame, dataset: str, source: str, stat: str,
         common = f"; profile {profiles.pop()}" if len(profiles) == 1 else ""
         handles = ax.get_lines()
         texts = [f"{text} (n={n_seeds[label]})" for text, label in zip(shown_labels, labels)]
-        legend = ax.legend(handles, texts,
-                           loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, frameon=False,
-                           handlelength=2.6, columnspacing=1.2,
-                           title=f"line: mean over n seeds; band: min–max over seeds{common}")
+        legend = ax.legend(
+            handles,
+            texts,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncol=ncol,
+            frameon=False,
+            handlelength=2.6,
+            columnspacing=1.2,
+            title=f"line: mean over n seeds; band: min–max over seeds{common}",
+        )
         legend.get_title().set_fontsize(6.5)
         ax.set_title(f"{display}, {source_info(source).plot_name}: {_short_stat(stat)}", loc="left")
     return fig, n_seeds
@@ -224,14 +253,17 @@ def _wrap_label(label: str, width: int = 44) -> str:
 
 def _short_stat(stat: str) -> str:
     return {
-        "pre_var": "logit variance (pre-norm.)", "pre_std": "logit std (pre-norm.)",
-        "post_var": "logit variance (post-norm.)", "post_std": "logit std (post-norm.)",
+        "pre_var": "logit variance (pre-norm.)",
+        "pre_std": "logit std (pre-norm.)",
+        "post_var": "logit variance (post-norm.)",
+        "post_std": "logit std (post-norm.)",
         "hidden_var": "hidden variance",
     }[stat]
 
 
-def variance_figures(results: Path, dataset: str | None = None, stat: str = DEFAULT_STAT,
-                     max_points: int = MAX_POINTS) -> list[VarianceFigure]:
+def variance_figures(
+    results: Path, dataset: str | None = None, stat: str = DEFAULT_STAT, max_points: int = MAX_POINTS
+) -> list[VarianceFigure]:
     """The figures for one dataset (or every traced dataset): one per (dataset, data source)."""
     if stat not in STATS:
         raise ZSLBenchError(f"--stat: unknown statistic {stat!r}; valid: {', '.join(STATS)}")
@@ -280,8 +312,13 @@ def _ds_rank(ds: str) -> tuple:
     return (order.index(ds) if ds in order else len(order), ds)
 
 
-def plot_variance(results: Path, dataset: str | None = None, stat: str = DEFAULT_STAT,
-                  out_dir: Path | None = None, max_points: int = MAX_POINTS) -> list[Path]:
+def plot_variance(
+    results: Path,
+    dataset: str | None = None,
+    stat: str = DEFAULT_STAT,
+    out_dir: Path | None = None,
+    max_points: int = MAX_POINTS,
+) -> list[Path]:
     """Write variance-<dataset>[-<source>][-<stat>].{png,pdf,csv,caption.txt}; returns the paths written."""
     out_dir = Path(out_dir) if out_dir is not None else Path(results) / "plots"
     written = []

@@ -67,11 +67,15 @@ def page_notes(notes, comparable: bool, kind: str) -> list[str]:
     kept = [n for n in notes if not n.startswith(TABLE_ONLY_NOTES)]
     csv = "baselines/paper_gzsl.csv" if kind == "gzsl" else "baselines/paper_czsl.csv"
     if comparable:
-        paper = (f"paper: the paper's number (`{csv}`); Δ (ours − paper) in percentage points "
-                 "(Forgetting: in its own unit); paper in our CI: whether the paper's number lies in our interval.")
+        paper = (
+            f"paper: the paper's number (`{csv}`); Δ (ours − paper) in percentage points "
+            "(Forgetting: in its own unit); paper in our CI: whether the paper's number lies in our interval."
+        )
     else:
-        paper = (f"paper (reference only): the paper's number (`{csv}`), shown beside ours without a "
-                 "difference: these numbers are not comparable with it.")
+        paper = (
+            f"paper (reference only): the paper's number (`{csv}`), shown beside ours without a "
+            "difference: these numbers are not comparable with it."
+        )
     at = 2 if kept else 0
     return kept[:at] + [paper] + kept[at:]
 
@@ -91,12 +95,15 @@ def provenance(records: list[dict], now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
     commits = sorted({str((r.get("env") or {}).get("git_commit") or "unknown") for r in records})
     dates = sorted(str(r.get("created_at", ""))[:10] for r in records if r.get("created_at"))
-    text = (f"Generated {now.strftime('%Y-%m-%d %H:%M UTC')} by zslbench {harness} "
-            f"(commit `{git_commit() or 'unknown'}`).")
+    text = (
+        f"Generated {now.strftime('%Y-%m-%d %H:%M UTC')} by zslbench {harness} (commit `{git_commit() or 'unknown'}`)."
+    )
     if records:
-        text += (f" The runs were made with commit{'s' if len(commits) > 1 else ''} "
-                 + ", ".join(f"`{c}`" for c in commits)
-                 + (f", from {dates[0]} to {dates[-1]}." if dates else "."))
+        text += (
+            f" The runs were made with commit{'s' if len(commits) > 1 else ''} "
+            + ", ".join(f"`{c}`" for c in commits)
+            + (f", from {dates[0]} to {dates[-1]}." if dates else ".")
+        )
     return text
 
 
@@ -106,11 +113,15 @@ def bottom_line(records: list[dict]) -> Para | None:
     if not synthetic:
         return None
     if len(synthetic) == len(records):
-        text = ("Bottom line: every run on this page is on SYNTHETIC data, so this page reproduces none of the "
-                "paper's numbers; it shows that the pipeline runs end to end.")
+        text = (
+            "Bottom line: every run on this page is on SYNTHETIC data, so this page reproduces none of the "
+            "paper's numbers; it shows that the pipeline runs end to end."
+        )
     else:
-        text = (f"Bottom line: {len(synthetic)} of the {len(records)} runs on this page are on SYNTHETIC data "
-                "and reproduce none of the paper's numbers; only the sections on real data can.")
+        text = (
+            f"Bottom line: {len(synthetic)} of the {len(records)} runs on this page are on SYNTHETIC data "
+            "and reproduce none of the paper's numbers; only the sections on real data can."
+        )
     return Para(text, "banner")
 
 

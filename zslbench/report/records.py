@@ -102,9 +102,7 @@ def _pitfall_names(kind: str) -> tuple[str, ...]:
 def _diff(cfg: dict, ref: dict | None) -> tuple[tuple[str, Any], ...]:
     if ref is None:
         return ()
-    return tuple(
-        (k, cfg[k]) for k in sorted(cfg) if k not in IGNORED_CONFIG and (k not in ref or ref[k] != cfg[k])
-    )
+    return tuple((k, cfg[k]) for k in sorted(cfg) if k not in IGNORED_CONFIG and (k not in ref or ref[k] != cfg[k]))
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,14 +29,21 @@ def run_details(recs: list[dict], variant, metrics=()) -> RunDetails:
     lines = [
         "runs: " + ", ".join(f"`{r.get('run_id')}` (seed {r['seed']})" for r in recs),
         f"profile `{variant.profile}`, preset " + ", ".join(f"`{p}`" for p in presets),
-        "options differing from the defaults: " + (f"`{fmt_items(variant.paper_diff)}`" if variant.paper_diff else "none"),
+        "options differing from the defaults: "
+        + (f"`{fmt_items(variant.paper_diff)}`" if variant.paper_diff else "none"),
         "numeric environment: " + "; ".join(f"`{e}`" for e in envs),
         "data fingerprint: " + ", ".join(f"`{p}`" for p in prints),
     ]
     for r in recs if metrics else ():
-        values = (r.get("metrics") or {})
-        lines.append(f"seed {r['seed']}: " + ", ".join(
-            f"{METRICS.heading(m)} {readout.num(values[m], METRICS.digits(m))}" for m in metrics if isinstance(values.get(m), (int, float))))
+        values = r.get("metrics") or {}
+        lines.append(
+            f"seed {r['seed']}: "
+            + ", ".join(
+                f"{METRICS.heading(m)} {readout.num(values[m], METRICS.digits(m))}"
+                for m in metrics
+                if isinstance(values.get(m), (int, float))
+            )
+        )
     return RunDetails(f"{len(recs)} run{'s' if len(recs) != 1 else ''}", lines)
 
 
@@ -47,13 +54,26 @@ def _interval(cell: dict, metric: str) -> stats.Summary:
 
 def _results_table(section, ds: str, runs: dict, variants: dict, kind: str) -> Table:
     comp = comparable(section.source, kind, section.track)
-    unit = readout.unit_text([m for m in section.metrics if any(
-        (c := section.cell(r, ds, m)) is not None and c["n"] for r in section.rows if r.kind == "ours")])
+    unit = readout.unit_text(
+        [
+            m
+            for m in section.metrics
+            if any((c := section.cell(r, ds, m)) is not None and c["n"] for r in section.rows if r.kind == "ours")
+        ]
+    )
     delta_unit = unit.replace("%", "pp", 1) if unit.startswith("%") else unit
-    headers = ["model" if kind == "gzsl" else "method", "metric", f"ours, mean ± std ({unit})", "n (seeds)",
-               f"95 % CI ({unit})"]
-    headers += ([f"paper ({unit})", f"Δ (ours − paper; {delta_unit})", "paper in our CI"] if comp
-                else [f"paper (reference only; {unit})"])
+    headers = [
+        "model" if kind == "gzsl" else "method",
+        "metric",
+        f"ours, mean ± std ({unit})",
+        "n (seeds)",
+        f"95 % CI ({unit})",
+    ]
+    headers += (
+        [f"paper ({unit})", f"Δ (ours − paper; {delta_unit})", "paper in our CI"]
+        if comp
+        else [f"paper (reference only; {unit})"]
+    )
     headers.append("runs")
     rows = []
     for row in section.rows:
@@ -111,15 +131,20 @@ def results_blocks(kind: str, results: Path) -> list:
         key = (section.source,) if kind == "gzsl" else (section.source, section.track)
         variants = {label: v for v, label, _ in grouped.get(key, [])}
         runs: dict = {}
-        for v, label, recs in grouped.get(key, []):
+        for _v, label, recs in grouped.get(key, []):
             for r in recs:
                 runs.setdefault((label, row_name(r, kind), r["dataset"]), []).append(r)
         blocks.append(Heading(3, section.title))
         if source_info(section.source).synthetic:
             blocks.append(Para(SYNTHETIC_BANNER, "banner"))
         elif not comparable(section.source, kind, section.track):
-            blocks.append(Para("Features track: not the paper's protocol; the paper's values stand beside ours "
-                               "for reference only.", "banner"))
+            blocks.append(
+                Para(
+                    "Features track: not the paper's protocol; the paper's values stand beside ours "
+                    "for reference only.",
+                    "banner",
+                )
+            )
         for ds in section.datasets:
             t = _results_table(section, ds, runs, variants, kind)
             if t.rows:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from zslbench.data.registry import source_info
 
-SYNTHETIC_BANNER = ("SYNTHETIC data: the numbers, verdicts and effects computed on it show that the pipeline "
-                    "works; they say NOTHING about the paper's claims or numbers.")
+SYNTHETIC_BANNER = (
+    "SYNTHETIC data: the numbers, verdicts and effects computed on it show that the pipeline "
+    "works; they say NOTHING about the paper's claims or numbers."
+)
 
 
 def display_name(ds: str) -> str:

@@ -15,8 +15,8 @@ Conventions (stated in the report too):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 from scipy import stats as sps

@@ -10,5 +10,15 @@ from zslbench.sweep.estimate import estimate_seconds, fmt_seconds, format_plan, 
 from zslbench.sweep.plan import KINDS, Plan, plan_sweep
 from zslbench.sweep.run import SweepSummary, run_sweep, run_threads
 
-__all__ = ["KINDS", "Plan", "SweepSummary", "estimate_seconds", "fmt_seconds", "format_plan", "plan_sweep",
-           "run_sweep", "run_threads", "time_left"]
+__all__ = [
+    "KINDS",
+    "Plan",
+    "SweepSummary",
+    "estimate_seconds",
+    "fmt_seconds",
+    "format_plan",
+    "plan_sweep",
+    "run_sweep",
+    "run_threads",
+    "time_left",
+]

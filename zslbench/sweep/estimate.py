@@ -35,8 +35,11 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
         job_key = (job.track_key, job.name, job.dataset)
         track = get_track(job.track_key)
         measured = job.dataset in track.dataset_seconds.get(plan.settings.profile, {})
-        for found in (per_key.get(job_key), per_dataset.get((job.track_key, job.dataset)),
-                      None if measured else per_track.get(job.track_key)):
+        for found in (
+            per_key.get(job_key),
+            per_dataset.get((job.track_key, job.dataset)),
+            None if measured else per_track.get(job.track_key),
+        ):
             if found:
                 out[job_key] = sum(found) / len(found)
                 break
@@ -72,12 +75,22 @@ def format_plan(plan: Plan, parallel: int, executor: str) -> str:
     lines.append("state: " + ", ".join(parts))
     if plan.to_run:
         where = f"{parallel} parallel job(s)" if executor == "local" else "SLURM (one array task per run)"
-        lines.append(f"estimated time left: {fmt_seconds(time_left(plan, parallel))} on {where} "
-                     "(from the records' train_seconds where there are any, else a measured per-dataset default)")
+        lines.append(
+            f"estimated time left: {fmt_seconds(time_left(plan, parallel))} on {where} "
+            "(from the records' train_seconds where there are any, else a measured per-dataset default)"
+        )
     lines += [f"note: {n}" for n in plan.notes]
-    rows = [[j.kind if j.track in (None, "features") else f"{j.kind}/{j.track}",
-             j.name + (f" [{j.ablation}]" if j.ablation else ""),
-             "" if j.classnorm is None else ("cn" if j.classnorm else "no-cn"),
-             j.dataset, j.seed, j.run_id or "-", j.state] for j in plan.jobs]
+    rows = [
+        [
+            j.kind if j.track in (None, "features") else f"{j.kind}/{j.track}",
+            j.name + (f" [{j.ablation}]" if j.ablation else ""),
+            "" if j.classnorm is None else ("cn" if j.classnorm else "no-cn"),
+            j.dataset,
+            j.seed,
+            j.run_id or "-",
+            j.state,
+        ]
+        for j in plan.jobs
+    ]
     lines.append(tabulate(rows, headers=["kind", "model/method", "cn", "dataset", "seed", "run_id", "state"]))
     return "\n".join(lines)

@@ -121,24 +121,26 @@ def plan_sweep(
     by_option = {"--models": models, "--methods": methods}
     given = {opt for opt, names in by_option.items() if names}
     # --only narrows by kind; naming models (methods) alone selects the tracks that run models (methods)
-    selected = [t for t in selected if (only is None or t.kind == only)
-                and (only is not None or not given or t.name_option in given)]
+    selected = [
+        t
+        for t in selected
+        if (only is None or t.kind == only) and (only is not None or not given or t.name_option in given)
+    ]
     explicit = parse_sets(selected, sets)
     from zslbench.devices import check_run_options, for_device
 
-    overrides = {t.key: for_device(device, t.with_preset(preset, explicit[t.key]), t.config_fields())
-                 for t in selected}
+    overrides = {t.key: for_device(device, t.with_preset(preset, explicit[t.key]), t.config_fields()) for t in selected}
 
     for t in selected:  # bad values and options the device cannot honour fail before any work
         check_run_options(device, t.make_config(profile, overrides[t.key]))
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
     results = (Path(results) if results is not None else store.default_results_dir()).absolute()
     data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
-    settings = SweepSettings(profile, source, data_dir, device, results, force=force, overrides=overrides,
-                             loggers=tuple(loggers))
+    settings = SweepSettings(
+        profile, source, data_dir, device, results, force=force, overrides=overrides, loggers=tuple(loggers)
+    )
 
-    names = {t.key: choose(t.name_option, by_option.get(t.name_option), t.default_names(), t.names())
-             for t in selected}
+    names = {t.key: choose(t.name_option, by_option.get(t.name_option), t.default_names(), t.names()) for t in selected}
     if datasets:
         valid = list(dict.fromkeys(d for t in all_tracks() for d in t.datasets()))
         datasets = choose("--datasets", datasets, (), valid)
@@ -178,8 +180,10 @@ def plan_sweep(
         extra = ablation_jobs(jobs, options, settings, preset, explicit, state_of, skipped)
         notes.append(f"--ablate {','.join(options)}: {len(extra)} runs beside the {len(jobs)} of the grid")
         if skipped:
-            notes.append("--ablate: not planned, as the flipped run would act with the same setting and measure "
-                         "nothing: " + "; ".join(skipped))
+            notes.append(
+                "--ablate: not planned, as the flipped run would act with the same setting and measure "
+                "nothing: " + "; ".join(skipped)
+            )
         jobs += extra
     return Plan(settings, jobs, seeds_t, notes)
 

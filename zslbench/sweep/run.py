@@ -58,8 +58,12 @@ class SweepBar:
             if res.status == "failed":
                 self.bar.write(f"FAILED {res.job.label}: {res.reason}")
         else:
-            what = {"trained": f"trained in {res.seconds:.1f}s", "skipped": f"skipped ({res.reason or 'done'})",
-                    "failed": f"FAILED: {res.reason}", "interrupted": "stopped"}.get(res.status, res.status)
+            what = {
+                "trained": f"trained in {res.seconds:.1f}s",
+                "skipped": f"skipped ({res.reason or 'done'})",
+                "failed": f"FAILED: {res.reason}",
+                "interrupted": "stopped",
+            }.get(res.status, res.status)
             print(f"[{self.n}/{self.total}] {res.job.label} [{res.run_id or '-'}]: {what}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
@@ -88,8 +92,9 @@ def run_sweep(
             out = executors.run_slurm(todo, plan.settings, slurm or SlurmOptions(), on_result=bar)
     except SweepInterrupted as exc:
         bar.close()
-        exc.summary = SweepSummary(len(plan.jobs), plan.count("done"), exc.results,
-                                   time.monotonic() - start, interrupted=True)
+        exc.summary = SweepSummary(
+            len(plan.jobs), plan.count("done"), exc.results, time.monotonic() - start, interrupted=True
+        )
         raise
     bar.close()
     return SweepSummary(len(plan.jobs), plan.count("done"), out, time.monotonic() - start)

@@ -16,7 +16,8 @@ further track (a plugin, or a test's toy track) is added by appending an instanc
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from zslbench import store
 from zslbench.errors import ConfigError, RecordError
@@ -25,8 +26,19 @@ from zslbench.tracks.czsl_features import CZSLFeaturesTrack
 from zslbench.tracks.czsl_images import CZSLImagesTrack
 from zslbench.tracks.gzsl import GZSLTrack
 
-__all__ = ["BUILTIN", "TRACKS", "RunOutcome", "Track", "all_tracks", "execute_run", "get_track",
-           "load_plugins", "make_config", "planned_run_id", "track_of_record"]
+__all__ = [
+    "BUILTIN",
+    "TRACKS",
+    "RunOutcome",
+    "Track",
+    "all_tracks",
+    "execute_run",
+    "get_track",
+    "load_plugins",
+    "make_config",
+    "planned_run_id",
+    "track_of_record",
+]
 
 BUILTIN: tuple[Track, ...] = (GZSLTrack(), CZSLFeaturesTrack(), CZSLImagesTrack())
 TRACKS: list[Track] = list(BUILTIN)
@@ -64,7 +76,7 @@ def load_plugins(modules=(), entry_points: bool = True, check: bool = True) -> l
 
     if not plugins.plugin_modules(modules, entry_points):
         return []  # nothing to load: the built-ins stay unimported until used
-    import zslbench.models  # noqa: F401  (registers the built-in models)
+    import zslbench.models
     import zslbench.train.methods  # noqa: F401  (and methods)
 
     if not check:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import Any, ClassVar
 
 from zslbench import store
 from zslbench.config import check_seed, get_profile, parse_overrides
@@ -128,8 +129,7 @@ class Track:
             for cn in self.classnorm_grid:
                 yield name, cn
 
-    def availability(self, dataset: str, source: str, data_dir: Path | None, cfg,
-                     named: bool) -> str | None:
+    def availability(self, dataset: str, source: str, data_dir: Path | None, cfg, named: bool) -> str | None:
         """None when the sweep plans this track's runs on `dataset`; else the note saying why not
         (``named``: the track was named in --tracks)."""
         return None
@@ -177,8 +177,9 @@ class Track:
     def load(self, dataset: str, source: str, data_dir: Path | None, cfg, progress: bool | None = None):
         raise NotImplementedError
 
-    def identity(self, name: str, classnorm: bool | None, dataset: str, source: str, fingerprint: str,
-                 seed: int, cfg) -> dict:
+    def identity(
+        self, name: str, classnorm: bool | None, dataset: str, source: str, fingerprint: str, seed: int, cfg
+    ) -> dict:
         """What the run id hashes."""
         raise NotImplementedError
 
@@ -187,8 +188,17 @@ class Track:
         return {}
 
     # --- training and the record ---
-    def train(self, name: str, classnorm: bool | None, data, seed: int, cfg, device: str,
-              progress: bool | None, data_dir: Path | None = None):
+    def train(
+        self,
+        name: str,
+        classnorm: bool | None,
+        data,
+        seed: int,
+        cfg,
+        device: str,
+        progress: bool | None,
+        data_dir: Path | None = None,
+    ):
         raise NotImplementedError
 
     def record(self, run_id: str, identity: dict, profile: str, data, cfg, result) -> tuple[dict, dict]:
@@ -272,9 +282,16 @@ def read_done(folder: Path) -> dict | None:
 
 
 def planned_run_id(
-    track: Track, name: str, dataset: str, seed: int = 1, classnorm: bool | None = None,
-    profile: str = "paper", source: str = "auto", data_dir: Path | None = None,
-    overrides: Mapping[str, Any] | None = None, device: str = "cpu",
+    track: Track,
+    name: str,
+    dataset: str,
+    seed: int = 1,
+    classnorm: bool | None = None,
+    profile: str = "paper",
+    source: str = "auto",
+    data_dir: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    device: str = "cpu",
 ) -> str:
     """The run id that :func:`execute_run` with these arguments will use, computed without
     loading the data or training (only the data fingerprint is computed)."""

@@ -10,7 +10,6 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from zslbench import store
 from zslbench.config import CZSL_PITFALL_OPTIONS
 from zslbench.errors import ConfigError
 from zslbench.plugins import run_identity, run_provenance
@@ -23,9 +22,7 @@ STEP_COLUMNS = ("SA", "UA", "H", "AUSUC", "JA", "F")
 
 def check_czsl_dataset(dataset: str) -> None:
     if dataset not in CZSL_DATASETS:
-        raise ConfigError(
-            f"--dataset {dataset!r}: continual ZSL runs on {' and '.join(CZSL_DATASETS)} only"
-        )
+        raise ConfigError(f"--dataset {dataset!r}: continual ZSL runs on {' and '.join(CZSL_DATASETS)} only")
 
 
 class CZSLTrackBase(Track):
@@ -126,11 +123,16 @@ class CZSLTrackBase(Track):
             "num_tasks": len(result.class_split),
             "class_split": result.class_split,
             "image_split": self.image_split_record(data, cfg, result, split_json),
-            "files": {"steps": "steps.csv", "acc_matrix": "acc_matrix.csv", "tasks": "tasks.csv",
-                      "image_split": "image_split.json"},
+            "files": {
+                "steps": "steps.csv",
+                "acc_matrix": "acc_matrix.csv",
+                "tasks": "tasks.csv",
+                "image_split": "image_split.json",
+            },
             "method_summary": result.method_summary,
             "non_default_options": {
-                k: getattr(cfg, k) for k in self.pitfall_options()
+                k: getattr(cfg, k)
+                for k in self.pitfall_options()
                 if k in active and getattr(cfg, k) != getattr(defaults, k)
             },
             "train_seconds": round(result.train_seconds, 3),

@@ -22,8 +22,15 @@ class CZSLFeaturesTrack(FeatureData, CZSLTrackBase):
     note = TRACK_NOTE
     config_cls = CZSLConfig
     description = "CZSL features track: the attribute head on fixed features (not comparable with the paper)"
-    profiles = {"quick": {"epochs_per_task": 1, "synthetic_scale": 0.2, "head_lr": 0.03,
-                          "multitask_max_iters_cub": 20, "multitask_max_iters_sun": 10}}
+    profiles = {
+        "quick": {
+            "epochs_per_task": 1,
+            "synthetic_scale": 0.2,
+            "head_lr": 0.03,
+            "multitask_max_iters_cub": 20,
+            "multitask_max_iters_sun": 10,
+        }
+    }
     # measured on 2 CPU cores: a quick run (the 80-run grid's mean); paper, per dataset: the mean
     # CPU time (user + sys, start-up included) of one run of each method with ClassNorm at one
     # thread, subnormals flushed (docs/reproduce.md#how-long-it-takes)
@@ -35,5 +42,8 @@ class CZSLFeaturesTrack(FeatureData, CZSLTrackBase):
         from zslbench.train.czsl import train_czsl
 
         # the head's matmuls are small (batch 32): one thread by default (config `threads`)
-        return self.run_in_context(cfg, device, lambda: train_czsl(
-            data, name, cfg, seed, classnorm=bool(classnorm), device=device, progress=progress))
+        return self.run_in_context(
+            cfg,
+            device,
+            lambda: train_czsl(data, name, cfg, seed, classnorm=bool(classnorm), device=device, progress=progress),
+        )

@@ -28,8 +28,7 @@ class CZSLImagesTrack(CZSLTrackBase):
     config_cls = CZSLImageConfig
     description = "CZSL image track: ResNet-18 fine-tuned on raw images (the paper's protocol)"
     # quick: 32x32 images, a randomly initialised ResNet-18, 1 epoch per task
-    profiles = {"quick": {"epochs_per_task": 1, "synthetic_scale": 0.05, "image_size": 32,
-                          "backbone_weights": "none"}}
+    profiles = {"quick": {"epochs_per_task": 1, "synthetic_scale": 0.05, "image_size": 32, "backbone_weights": "none"}}
     # a quick A-GEM run on CUB took about 60 CPU-seconds; a paper-profile sequential+cn run on
     # CUB is projected at about 11 CPU-hours (benchmarks/bench_czsl_images.py)
     seconds = {"quick": 70.0, "paper": 40000.0}
@@ -46,9 +45,11 @@ class CZSLImagesTrack(CZSLTrackBase):
         if source == "synthetic":
             return ""  # left out without a note: synthetic image runs only when asked for by name
         if self.resolve_source(dataset, source, data_dir) != "images":
-            return (f"CZSL image track on {dataset}: no raw images in the data folder, left out "
-                    f"(`zslbench data fetch --dataset {dataset}-images`, or --tracks images to run "
-                    "it on synthetic images)")
+            return (
+                f"CZSL image track on {dataset}: no raw images in the data folder, left out "
+                f"(`zslbench data fetch --dataset {dataset}-images`, or --tracks images to run "
+                "it on synthetic images)"
+            )
         try:
             self.extra_identity(cfg, data_dir)
         except DataError as exc:  # e.g. the ImageNet checkpoint is not in the data folder
@@ -63,8 +64,14 @@ class CZSLImagesTrack(CZSLTrackBase):
     def fingerprint(self, dataset, source, data_dir, cfg):
         from zslbench.data.images import image_fingerprint
 
-        return image_fingerprint(dataset, source, data_dir, cfg.image_size,
-                                 synthetic_scale=cfg.synthetic_scale, synthetic_seed=cfg.synthetic_seed)
+        return image_fingerprint(
+            dataset,
+            source,
+            data_dir,
+            cfg.image_size,
+            synthetic_scale=cfg.synthetic_scale,
+            synthetic_seed=cfg.synthetic_seed,
+        )
 
     def data_key(self, cfg) -> tuple:
         return ("images", cfg.image_size, cfg.synthetic_scale, cfg.synthetic_seed)
@@ -72,9 +79,15 @@ class CZSLImagesTrack(CZSLTrackBase):
     def load(self, dataset, source, data_dir, cfg, progress=None):
         from zslbench.data.images import load_image_dataset
 
-        return load_image_dataset(dataset, image_source(source), data_dir, image_size=cfg.image_size,
-                                  synthetic_scale=cfg.synthetic_scale, synthetic_seed=cfg.synthetic_seed,
-                                  progress=progress)
+        return load_image_dataset(
+            dataset,
+            image_source(source),
+            data_dir,
+            image_size=cfg.image_size,
+            synthetic_scale=cfg.synthetic_scale,
+            synthetic_seed=cfg.synthetic_seed,
+            progress=progress,
+        )
 
     def extra_identity(self, cfg, data_dir):
         """The backbone checkpoint's SHA-256 (its content, not only its path, decides the run)."""
@@ -94,9 +107,13 @@ class CZSLImagesTrack(CZSLTrackBase):
         from zslbench.train.czsl_images import resolve_backbone_weights, train_czsl_images
 
         weights = resolve_backbone_weights(cfg, data_dir)
-        return self.run_in_context(cfg, device, lambda: train_czsl_images(
-            data, name, cfg, seed, classnorm=bool(classnorm), device=device, progress=progress,
-            weights=weights))
+        return self.run_in_context(
+            cfg,
+            device,
+            lambda: train_czsl_images(
+                data, name, cfg, seed, classnorm=bool(classnorm), device=device, progress=progress, weights=weights
+            ),
+        )
 
     def image_split_record(self, data, cfg, result, split_json):
         return {

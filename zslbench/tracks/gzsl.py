@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from datetime import datetime, timezone
 
-from zslbench import store
 from zslbench.config import PITFALL_OPTIONS, GZSLConfig
 from zslbench.errors import ConfigError
 from zslbench.plugins import run_identity, run_provenance
@@ -111,12 +110,13 @@ class GZSLTrack(FeatureData, Track):
         from zslbench.train.gzsl_kinds import train_any
 
         # cfg.threads, whatever launched the run: the numbers depend on the run id, not the launcher
-        return run_under_numerics(cfg, device, lambda: train_any(data, name, cfg, seed, device=device,
-                                                                progress=progress))
+        return run_under_numerics(
+            cfg, device, lambda: train_any(data, name, cfg, seed, device=device, progress=progress)
+        )
 
     def record(self, run_id, identity, profile, data, cfg, result):
-        from zslbench.models import MODELS
         from zslbench.environment import data_content_sha256
+        from zslbench.models import MODELS
 
         result, env = result
         defaults = GZSLConfig()
@@ -137,7 +137,8 @@ class GZSLTrack(FeatureData, Track):
             "metrics_oracle_best_test_H": result.oracle_metrics,
             "oracle_epoch": result.oracle_epoch,
             "non_default_options": {
-                k: getattr(cfg, k) for k in self.pitfall_options()
+                k: getattr(cfg, k)
+                for k in self.pitfall_options()
                 if k in active and getattr(cfg, k) != getattr(defaults, k)
             },
             "train_seconds": round(result.train_seconds, 3),

@@ -15,8 +15,8 @@ these snapshots (zslbench.metrics.czsl_scores).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -25,14 +25,14 @@ from torch.nn import functional as F
 
 from zslbench.api import CZSLStep
 from zslbench.config import CZSLConfig
-from zslbench.train.czsl_splits import ImageSplit, image_split, task_split
-from zslbench.train.finite import check_training, czsl_hint
 from zslbench.data.features.types import ZSLData
 from zslbench.metrics import czsl_scores, czsl_steps
 from zslbench.models import ClassStandardization, normalize_attributes
 from zslbench.models.embedders import AttributeEmbedder, kaiming_relu_init_, proper_init_
 from zslbench.plugins import plain_summary, run_options
 from zslbench.progress import Progress
+from zslbench.train.czsl_splits import ImageSplit, image_split, task_split
+from zslbench.train.finite import check_training, czsl_hint
 from zslbench.train.gzsl import predict_logits, resolve_device
 from zslbench.train.methods import CZSL_METHODS, CZSLMethod, CZSLState
 
@@ -46,9 +46,7 @@ def build_czsl_head(attr_dim: int, feature_dim: int, cfg: CZSLConfig, classnorm:
     hid = cfg.hidden_dim
     layers: list[nn.Module] = [nn.Linear(attr_dim, hid), nn.ReLU()]
     if classnorm:
-        layers.append(ClassStandardization(
-            hid, cfg.cn_denominator, cfg.cn_var_unbiased, cfg.cn_momentum, cfg.cn_eps
-        ))
+        layers.append(ClassStandardization(hid, cfg.cn_denominator, cfg.cn_var_unbiased, cfg.cn_momentum, cfg.cn_eps))
     last = nn.Linear(hid, feature_dim)
     if classnorm:
         proper_init_(last, hid, feature_dim)
@@ -73,8 +71,6 @@ class CZSLResult:
     device: str
     logits_history: np.ndarray | None = field(default=None, repr=False)
     extras: dict = field(default_factory=dict)  # track-specific facts (e.g. the backbone)
-
-
 
 
 @dataclass
@@ -119,8 +115,9 @@ def feature_inputs(data: ZSLData, setup: CZSLSetup, cfg: CZSLConfig, dev: torch.
     return CZSLInputs(feats.to(dev), test_x.to(dev), nn.Identity(), data.feature_dim)
 
 
-def _make_state(data: ZSLData, setup: CZSLSetup, cfg: CZSLConfig, model, dev, seed,
-                inputs: CZSLInputs | None = None) -> CZSLState:
+def _make_state(
+    data: ZSLData, setup: CZSLSetup, cfg: CZSLConfig, model, dev, seed, inputs: CZSLInputs | None = None
+) -> CZSLState:
     order = np.concatenate(setup.tasks)
     pos_of = np.empty(data.n_classes, dtype=np.int64)
     pos_of[order] = np.arange(order.size)
@@ -206,13 +203,22 @@ def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
             optim.step()
             loss_sum += loss.detach()
             iters += 1
-        check_training(loss_sum, state.params(), f"in epoch {epoch + 1} of task {t + 1} (step {iters})",
-                       czsl_hint(getattr(method, "name", ""), cfg))
+        check_training(
+            loss_sum,
+            state.params(),
+            f"in epoch {epoch + 1} of task {t + 1} (step {iters})",
+            czsl_hint(getattr(method, "name", ""), cfg),
+        )
         if done:
             break
     method.after_task(state, t)
-    return {"task": t + 1, "classes": hi - lo, "train_images": int(n), "iterations": iters,
-            "mean_loss": float(loss_sum) / max(iters, 1)}
+    return {
+        "task": t + 1,
+        "classes": hi - lo,
+        "train_images": int(n),
+        "iterations": iters,
+        "mean_loss": float(loss_sum) / max(iters, 1),
+    }
 
 
 def train_czsl(

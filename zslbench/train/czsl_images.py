@@ -30,11 +30,11 @@ import numpy as np
 import torch
 
 from zslbench.config import CZSLImageConfig
-from zslbench.train.czsl_splits import ImageSplit
 from zslbench.data.images.types import ImageData
 from zslbench.devices import NO_COPY, PIN_AND_COPY, transfer
 from zslbench.models.resnet import IMAGENET_MEAN, IMAGENET_STD, build_backbone, checkpoint_sha256
 from zslbench.train.czsl import CZSLInputs, CZSLResult, CZSLSetup, train_czsl
+from zslbench.train.czsl_splits import ImageSplit
 
 __all__ = ["ImagePreprocess", "image_inputs", "image_split_of", "train_czsl_images"]
 
@@ -80,8 +80,9 @@ def resolve_backbone_weights(cfg: CZSLImageConfig, data_dir: Path | None) -> Pat
     if not path.is_file():
         from zslbench.errors import DataError
 
-        raise DataError(f"backbone_weights={value}: file not found (expected a torchvision ResNet-18 "
-                        "state dict, imagenet or none)")
+        raise DataError(
+            f"backbone_weights={value}: file not found (expected a torchvision ResNet-18 state dict, imagenet or none)"
+        )
     return path
 
 
@@ -106,12 +107,14 @@ def image_inputs(cfg: CZSLImageConfig, weights: Path | None):
                 train_x = train_x.pin_memory().to(dev, non_blocking=True)
             else:
                 train_x = train_x.pin_memory()
-        extras = {"backbone": "resnet18", "backbone_weights": cfg.backbone_weights,
-                  "feature_dim": backbone.feature_dim}
+        extras = {"backbone": "resnet18", "backbone_weights": cfg.backbone_weights, "feature_dim": backbone.feature_dim}
         if weights is not None:
             extras["backbone_checkpoint"] = {"file": Path(weights).name, "sha256": checkpoint_sha256(weights)}
         return CZSLInputs(
-            train_x=train_x, eval_x=eval_x, encoder=backbone, feature_dim=backbone.feature_dim,
+            train_x=train_x,
+            eval_x=eval_x,
+            encoder=backbone,
+            feature_dim=backbone.feature_dim,
             prepare=ImagePreprocess(dev),
             autocast_dtype=torch.bfloat16 if cfg.amp == "bf16" else None,
             extras=extras,
@@ -135,8 +138,18 @@ def train_czsl_images(
     if data.image_size != cfg.image_size:
         from zslbench.errors import DataError
 
-        raise DataError(f"the images are {data.image_size}x{data.image_size}, the config says "
-                        f"image_size={cfg.image_size}")
-    return train_czsl(data, method_name, cfg, seed, classnorm=classnorm, device=device, progress=progress,
-                      keep_logits=keep_logits, inputs_fn=image_inputs(cfg, weights),
-                      image_split=image_split_of(data))
+        raise DataError(
+            f"the images are {data.image_size}x{data.image_size}, the config says image_size={cfg.image_size}"
+        )
+    return train_czsl(
+        data,
+        method_name,
+        cfg,
+        seed,
+        classnorm=classnorm,
+        device=device,
+        progress=progress,
+        keep_logits=keep_logits,
+        inputs_fn=image_inputs(cfg, weights),
+        image_split=image_split_of(data),
+    )

@@ -66,9 +66,7 @@ def per_class_counts(n: np.ndarray, ratio: tuple[float, float, float]) -> tuple[
     return n_train, n_val, n_test
 
 
-def image_split(
-    labels: np.ndarray, num_classes: int, ratio: tuple[float, float, float], seed: int
-) -> ImageSplit:
+def image_split(labels: np.ndarray, num_classes: int, ratio: tuple[float, float, float], seed: int) -> ImageSplit:
     """Split every class's images into train/val/test by ``ratio``, shuffled with ``seed``.
 
     Uses all images of the dataset (``labels`` has one entry per feature row).  A class needs
@@ -77,7 +75,7 @@ def image_split(
     """
     labels = np.asarray(labels, dtype=np.int64)
     counts = np.bincount(labels, minlength=num_classes)
-    n_train, n_val, n_test = per_class_counts(counts, ratio)
+    n_train, n_val, _n_test = per_class_counts(counts, ratio)
     short = np.flatnonzero(n_train < 1)
     if short.size:
         need = 2 + (1 if ratio[1] > 0 else 0)

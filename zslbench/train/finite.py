@@ -18,7 +18,8 @@ the 1e19 where float32 squares overflow.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -59,8 +60,10 @@ def czsl_hint(method: str, cfg: Any) -> str:
     """The option most likely behind a diverging CZSL run of `method`."""
     lr = cfg.embedder_lr if cfg.attr_param_group == "embedder" else cfg.head_lr
     if method == "ewc-online" and cfg.fisher_minmax == "none":
-        return (f"fisher_minmax=none leaves the Fisher importances unscaled, and with ewc_lambda={cfg.ewc_lambda:g} "
-                "the penalty's steps overshoot: set fisher_minmax=trainable_only or a smaller ewc_lambda")
+        return (
+            f"fisher_minmax=none leaves the Fisher importances unscaled, and with ewc_lambda={cfg.ewc_lambda:g} "
+            "the penalty's steps overshoot: set fisher_minmax=trainable_only or a smaller ewc_lambda"
+        )
     if method == "ewc-online":
         return f"ewc_lambda={cfg.ewc_lambda:g} (or the learning rate {lr:g}): lower it"
     if method == "mas-online":

@@ -51,8 +51,6 @@ def resolve_device(device: str) -> torch.device:
     return canonical_device(device)
 
 
-
-
 def _prepare(data: ZSLData, cfg: GZSLConfig, device: torch.device):
     feats = torch.from_numpy(np.ascontiguousarray(data.features, dtype=np.float32))
     if cfg.standardize_feats:
@@ -97,8 +95,9 @@ def predict_logits(model, attrs_all, test_x, gamma: float, batch_size: int, scal
         side = (gamma * F.normalize(protos, dim=1)).t()
         out = torch.cat([test_x[i : i + batch_size] @ side for i in range(0, len(test_x), batch_size)])
     else:
-        out = torch.cat([scaled_cosine(test_x[i : i + batch_size], protos, gamma)
-                         for i in range(0, len(test_x), batch_size)])
+        out = torch.cat(
+            [scaled_cosine(test_x[i : i + batch_size], protos, gamma) for i in range(0, len(test_x), batch_size)]
+        )
     model.train(was_training)
     return out.float().cpu()
 
@@ -222,8 +221,12 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
         eval_start = time.perf_counter()
         logits_np = predict_logits(model, t["attrs_all"], t["test_xs"], gamma, cfg.test_batch_size, scaled=True).numpy()
         h_ps = _per_sample_h(logits_np, test_y, data)
-        row = {"epoch": epoch, "loss": float(loss_sum) / n_batches, "lr": optim.param_groups[0]["lr"],
-               "test_H_per_sample_uncal": h_ps}
+        row = {
+            "epoch": epoch,
+            "loss": float(loss_sum) / n_batches,
+            "lr": optim.param_groups[0]["lr"],
+            "test_H_per_sample_uncal": h_ps,
+        }
         if h_ps >= best_h:  # the authors' code: ">=", per-sample uncalibrated H on the test set
             # keep the logits; the oracle's full scores are computed once, after training
             best_h, oracle_epoch, oracle_logits = h_ps, epoch, logits_np

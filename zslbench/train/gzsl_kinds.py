@@ -24,8 +24,15 @@ from zslbench.plugins import run_options
 from zslbench.progress import Progress
 
 
-def train_any(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, device: str = "cpu",
-              progress: bool | None = None, threads: int | None = None):
+def train_any(
+    data: ZSLData,
+    model_name: str,
+    cfg: GZSLConfig,
+    seed: int,
+    device: str = "cpu",
+    progress: bool | None = None,
+    threads: int | None = None,
+):
     """`zslbench.train.gzsl.train_gzsl` for a model of any kind: the prototype models go to it
     unchanged, the others are trained here."""
     from zslbench.train.gzsl import resolve_device, torch_threads, train_gzsl
@@ -38,22 +45,32 @@ def train_any(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, device
         return train(data, model_name, cfg, seed, resolve_device(device), progress)
 
 
-def _result(metrics_of, final, oracle, oracle_epoch, n_epochs, cfg, log, start, eval_seconds, n_params, dev,
-            extra=None):
+def _result(
+    metrics_of, final, oracle, oracle_epoch, n_epochs, cfg, log, start, eval_seconds, n_params, dev, extra=None
+):
     from zslbench.train.gzsl import GZSLResult
 
     final_metrics = metrics_of(final)
     oracle_metrics = final_metrics if oracle is None or oracle_epoch == n_epochs else metrics_of(oracle)
     if oracle is None:
         oracle_epoch = n_epochs
-    metrics, selected = ((final_metrics, n_epochs) if cfg.select_epoch == "final"
-                         else (oracle_metrics, oracle_epoch))
+    metrics, selected = (final_metrics, n_epochs) if cfg.select_epoch == "final" else (oracle_metrics, oracle_epoch)
     if not all(np.isfinite(v) for v in metrics.values()):
         raise FloatingPointError(f"non-finite metrics: {metrics}")
-    return GZSLResult(metrics=metrics, selected_epoch=selected, final_metrics=final_metrics,
-                      oracle_metrics=oracle_metrics, oracle_epoch=oracle_epoch, epoch_log=log,
-                      trace=pd.DataFrame(), train_seconds=time.perf_counter() - start,
-                      eval_seconds=eval_seconds, n_parameters=n_params, device=str(dev), extra=extra or {})
+    return GZSLResult(
+        metrics=metrics,
+        selected_epoch=selected,
+        final_metrics=final_metrics,
+        oracle_metrics=oracle_metrics,
+        oracle_epoch=oracle_epoch,
+        epoch_log=log,
+        trace=pd.DataFrame(),
+        train_seconds=time.perf_counter() - start,
+        eval_seconds=eval_seconds,
+        n_parameters=n_params,
+        device=str(dev),
+        extra=extra or {},
+    )
 
 
 def _test_split(data: ZSLData):
@@ -63,13 +80,13 @@ def _test_split(data: ZSLData):
 
 def test_h(scores: np.ndarray, labels: np.ndarray, data: ZSLData, cfg: GZSLConfig) -> float:
     """Uncalibrated H (percent) of test scores, with the run's accuracy mode."""
-    return float(gzsl_scores(scores, labels, data.seen_classes, data.unseen_classes, seen_scale=1.0,
-                             acc_mode=cfg.acc_mode)["H"])
+    return float(
+        gzsl_scores(scores, labels, data.seen_classes, data.unseen_classes, seen_scale=1.0, acc_mode=cfg.acc_mode)["H"]
+    )
 
 
 # --------------------------------------------------------------------------- generative
-def train_generative(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, dev: torch.device,
-                     progress) -> object:
+def train_generative(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, dev: torch.device, progress) -> object:
     from zslbench.train.gzsl import score_logits
 
     spec = api.MODELS.get(model_name)
@@ -89,11 +106,18 @@ def train_generative(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int,
         return torch.from_numpy(np.asarray(values).astype(np.int64))
 
     task = api.GenerativeTask(
-        train_x=torch.from_numpy(feats[data.trainval_idx]), train_y=ids(data.labels[data.trainval_idx]),
-        attrs=torch.from_numpy(data.attrs.astype(np.float32)), seen=ids(data.seen_classes),
-        unseen=ids(data.unseen_classes), test_x=torch.from_numpy(feats[test_idx]),
-        generator=gen, device=dev, progress=report, select_epoch=cfg.select_epoch,
-        test_h=lambda s: test_h(np.asarray(s), test_y, data, cfg), dataset=data.name,
+        train_x=torch.from_numpy(feats[data.trainval_idx]),
+        train_y=ids(data.labels[data.trainval_idx]),
+        attrs=torch.from_numpy(data.attrs.astype(np.float32)),
+        seen=ids(data.seen_classes),
+        unseen=ids(data.unseen_classes),
+        test_x=torch.from_numpy(feats[test_idx]),
+        generator=gen,
+        device=dev,
+        progress=report,
+        select_epoch=cfg.select_epoch,
+        test_h=lambda s: test_h(np.asarray(s), test_y, data, cfg),
+        dataset=data.name,
     )
     start = time.perf_counter()
     out = model.fit_predict(task)
@@ -114,13 +138,24 @@ def train_generative(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int,
     eval_start = time.perf_counter()
     params = sum(p.numel() for p in getattr(model, "parameters", lambda: [])())
     extra = dict(out.extra)
-    return _result(metrics_of, out.final, out.oracle, out.oracle_epoch or n_epochs, n_epochs, cfg,
-                   out.epoch_log, start, time.perf_counter() - eval_start, params, dev, extra)
+    return _result(
+        metrics_of,
+        out.final,
+        out.oracle,
+        out.oracle_epoch or n_epochs,
+        n_epochs,
+        cfg,
+        out.epoch_log,
+        start,
+        time.perf_counter() - eval_start,
+        params,
+        dev,
+        extra,
+    )
 
 
 # --------------------------------------------------------------------------- embedding
-def train_embedding(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, dev: torch.device,
-                    progress) -> object:
+def train_embedding(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, dev: torch.device, progress) -> object:
     """The paper's trainer (loss, optimiser, schedule, evaluation, epoch selection) with the
     model's ``embed_features`` applied to the features before the scaled cosine."""
     from zslbench.train.gzsl import make_adam, score_logits
@@ -166,8 +201,17 @@ def train_embedding(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, 
         model.eval()
         with torch.no_grad():
             protos = model(attrs)
-            scores = torch.cat([scaled_cosine(model.embed_features(test_x[i : i + cfg.test_batch_size]), protos, gamma)
-                                for i in range(0, len(test_x), cfg.test_batch_size)]).float().cpu().numpy()
+            scores = (
+                torch.cat(
+                    [
+                        scaled_cosine(model.embed_features(test_x[i : i + cfg.test_batch_size]), protos, gamma)
+                        for i in range(0, len(test_x), cfg.test_batch_size)
+                    ]
+                )
+                .float()
+                .cpu()
+                .numpy()
+            )
         h = test_h(scores, test_y, data, cfg)
         if h >= best[0]:
             best = (h, epoch, scores)
@@ -176,5 +220,16 @@ def train_embedding(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int, 
         log.append({"epoch": epoch, "loss": loss_sum / steps, "lr": optim.param_groups[0]["lr"], "test_H_uncal": h})
         bar.update(loss=f"{loss_sum / steps:.3f}", H=f"{h:.1f}")
     bar.close()
-    return _result(lambda s: score_logits(s, test_y, data, cfg), final, best[2], best[1], cfg.epochs, cfg, log,
-                   start, eval_seconds, sum(p.numel() for p in model.parameters()), dev)
+    return _result(
+        lambda s: score_logits(s, test_y, data, cfg),
+        final,
+        best[2],
+        best[1],
+        cfg.epochs,
+        cfg,
+        log,
+        start,
+        eval_seconds,
+        sum(p.numel() for p in model.parameters()),
+        dev,
+    )

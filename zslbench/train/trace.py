@@ -12,8 +12,12 @@ import torch
 
 TRACE_COLUMNS = (
     "loss",
-    "pre_mean", "pre_std", "pre_var",  # raw z . p_c over [batch x seen classes], before NS
-    "post_mean", "post_std", "post_var",  # gamma^2 cos(z, p_c), the logits the loss sees
+    "pre_mean",
+    "pre_std",
+    "pre_var",  # raw z . p_c over [batch x seen classes], before NS
+    "post_mean",
+    "post_std",
+    "post_var",  # gamma^2 cos(z, p_c), the logits the loss sees
     "hidden_var",  # variance across classes of the penultimate embedding, mean over dims
 )
 
@@ -58,8 +62,7 @@ class TraceBuffer:
         hidden_var = centred.pow_(2).sum(dim=0).mean() / (h.shape[0] - 1)
         # One write per iteration: the statistics stay on the device, no synchronisation.
         self.buf[self.n] = torch.stack(
-            (loss.detach(), pre_mean, pre_var.sqrt(), pre_var, post_mean, post_var.sqrt(), post_var,
-             hidden_var)
+            (loss.detach(), pre_mean, pre_var.sqrt(), pre_var, post_mean, post_var.sqrt(), post_var, hidden_var)
         )
         self.epochs[self.n] = epoch
         self.n += 1

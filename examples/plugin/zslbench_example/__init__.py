@@ -19,14 +19,35 @@ from zslbench_example.lwf import LearningWithoutForgetting, LwFOptions
 from zslbench_example.method import ExperienceReplay, ReplayOptions
 from zslbench_example.model import MLP2LN, MLP2LNOptions
 
-api.register_model("mlp2-ln", MLP2LN, options=MLP2LNOptions, deep=False,
-                   description="2-layer MLP with LayerNorm (example plugin)")
-api.register_model("bilinear-emb", BilinearEmbedding, options=BilinearOptions, kind="embedding", deep=False,
-                   description="attributes and image features mapped to a shared space (example plugin)")
-api.register_model("mean-gen", MeanGenerator, options=MeanGenOptions, kind="generative", deep=False,
-                   description="class means regressed from attributes, synthetic unseen means (example plugin)")
-api.register_method("replay", ExperienceReplay, options=ReplayOptions,
-                    description="experience replay, a few stored images per past class (example plugin)")
-api.register_method("lwf", LearningWithoutForgetting, options=LwFOptions,
-                    description="Learning without Forgetting: distillation of the previous model (example plugin)")
+api.register_model(
+    "mlp2-ln", MLP2LN, options=MLP2LNOptions, deep=False, description="2-layer MLP with LayerNorm (example plugin)"
+)
+api.register_model(
+    "bilinear-emb",
+    BilinearEmbedding,
+    options=BilinearOptions,
+    kind="embedding",
+    deep=False,
+    description="attributes and image features mapped to a shared space (example plugin)",
+)
+api.register_model(
+    "mean-gen",
+    MeanGenerator,
+    options=MeanGenOptions,
+    kind="generative",
+    deep=False,
+    description="class means regressed from attributes, synthetic unseen means (example plugin)",
+)
+api.register_method(
+    "replay",
+    ExperienceReplay,
+    options=ReplayOptions,
+    description="experience replay, a few stored images per past class (example plugin)",
+)
+api.register_method(
+    "lwf",
+    LearningWithoutForgetting,
+    options=LwFOptions,
+    description="Learning without Forgetting: distillation of the previous model (example plugin)",
+)
 api.register_dataset("toyfeat", display="Toy", description="64-d toy features, 12 classes (example plugin)")

@@ -43,6 +43,6 @@ class MeanGenerator:
         noise = torch.randn(len(unseen), opt.per_class, x.shape[1], generator=task.generator)
         centres[unseen] = (predicted.unsqueeze(1) + noise * spread).mean(1)  # the synthetic features' means
         test = (task.test_x.float() - mu) / sd
-        scores = torch.softmax(-torch.cdist(test, centres) ** 2 / (opt.temperature * x.shape[1]), dim=1)
+        scores = torch.softmax(-(torch.cdist(test, centres) ** 2) / (opt.temperature * x.shape[1]), dim=1)
         task.progress(1, 1)
         return api.GenerativeScores(final=scores)

@@ -68,5 +68,4 @@ class LearningWithoutForgetting(api.CZSLMethod):
         return term
 
     def summary(self) -> dict:
-        return {"temperature": self.options.temperature, "lam": self.options.lam,
-                "distilled_steps": self.n_distilled}
+        return {"temperature": self.options.temperature, "lam": self.options.lam, "distilled_steps": self.n_distilled}

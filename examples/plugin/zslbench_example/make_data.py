@@ -29,7 +29,9 @@ def make(seed: int = 0) -> dict:
     within = np.tile(np.arange(PER_CLASS), N_CLASSES)
     seen = labels < N_SEEN
     return {
-        "features": feats, "labels": labels, "attrs": attrs,
+        "features": feats,
+        "labels": labels,
+        "attrs": attrs,
         "trainval_idx": np.flatnonzero(seen & (within < 20)),
         "test_seen_idx": np.flatnonzero(seen & (within >= 20)),
         "test_unseen_idx": np.flatnonzero(~seen),

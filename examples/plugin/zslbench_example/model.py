@@ -20,8 +20,9 @@ class MLP2LN(nn.Module):
     def __init__(self, n_attrs: int, feat_dim: int, options: MLP2LNOptions) -> None:
         super().__init__()
         norm = nn.LayerNorm(options.hidden) if options.layer_norm else nn.Identity()
-        self.net = nn.Sequential(nn.Linear(n_attrs, options.hidden), norm, nn.ReLU(),
-                                 nn.Linear(options.hidden, feat_dim))
+        self.net = nn.Sequential(
+            nn.Linear(n_attrs, options.hidden), norm, nn.ReLU(), nn.Linear(options.hidden, feat_dim)
+        )
 
     def forward(self, attrs: torch.Tensor) -> torch.Tensor:
         return self.net(attrs)

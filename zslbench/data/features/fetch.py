@@ -71,9 +71,9 @@ _INSTALLED = (FEATURES_FILE, SPLITS_FILE)
 
 __all__ = [
     "ARCHIVE_NAME",
-    "FetchResult",
     "OFFICIAL_URL",
     "XLSA17_SHA256",
+    "FetchResult",
     "extract_archive",
     "fetch_xlsa17",
     "verify_archive",
@@ -115,12 +115,16 @@ def _locate(zf: zipfile.ZipFile) -> dict[str, list[tuple[zipfile.ZipInfo, tuple[
         if info.is_dir():
             continue
         for i in range(len(parts) - 2):
-            if (parts[i].lower() == "data" and parts[i + 1].lower() in _DIR_NAMES
-                    and parts[i + 2:] in ((FEATURES_FILE,), (SPLITS_FILE,))):
+            if (
+                parts[i].lower() == "data"
+                and parts[i + 1].lower() in _DIR_NAMES
+                and parts[i + 2 :] in ((FEATURES_FILE,), (SPLITS_FILE,))
+            ):
                 prefix = parts[:i]
                 key = (prefix, _DIR_NAMES[parts[i + 1].lower()].dir_name)
                 found.setdefault(key, []).append((info, parts[i + 2 :]))
                 break
+
     # One folder per dataset: the official layout xlsa17/data/<DS> first, then the shortest path.
     def rank(item):
         (prefix, _ds), _members = item
@@ -156,8 +160,10 @@ def extract_archive(
                 chosen = _locate(zf)
                 if not chosen:
                     names = ", ".join(sorted(s.dir_name for s in DATASETS.values()))
-                    raise DataError(f"{archive}: no dataset folder found in the archive "
-                                    f"(expected xlsa17/data/<{names.replace(', ', '|')}>/)")
+                    raise DataError(
+                        f"{archive}: no dataset folder found in the archive "
+                        f"(expected xlsa17/data/<{names.replace(', ', '|')}>/)"
+                    )
                 check_zip_members(archive, [info for members in chosen.values() for info, _ in members])
                 for ds, members in chosen.items():
                     for info, inner in members:
@@ -165,8 +171,7 @@ def extract_archive(
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise DataError(f"{archive}: corrupted zip archive ({one_line(exc)})") from None
         except OSError as exc:
-            raise DataError(f"{root}: cannot unpack {archive.name} there "
-                            f"({one_line(exc.strerror or exc)})") from None
+            raise DataError(f"{root}: cannot unpack {archive.name} there ({one_line(exc.strerror or exc)})") from None
         notes: list[str] = []
         for ds in sorted(chosen):
             name = next(s.name for s in DATASETS.values() if s.dir_name == ds)
@@ -174,8 +179,7 @@ def extract_archive(
             if res.status == "fail":
                 message = res.message.replace(str(tmp / "xlsa17"), f"{archive.name}:xlsa17")
                 raise DataError(f"{archive}: dataset {ds} failed validation: {message}")
-            say(log, f"  {ds}: {res.status} ({res.vintage} vintage, {res.images} images, "
-                      f"{res.classes} classes)")
+            say(log, f"  {ds}: {res.status} ({res.vintage} vintage, {res.images} images, {res.classes} classes)")
             if res.status == "warn":
                 notes.append(f"{ds}: {res.message}".replace(str(tmp / "xlsa17"), str(root / "xlsa17")))
         _move_datasets(tmp / "xlsa17" / "data", root / "xlsa17" / "data", sorted(chosen), root)
@@ -207,9 +211,7 @@ def _expected_datasets(root: Path) -> list[str]:
         listed = json.loads(marker.read_text()).get("datasets")
     except (OSError, ValueError, AttributeError):
         return everything
-    if isinstance(listed, list) and listed and all(
-        isinstance(d, str) and d.lower() in _DIR_NAMES for d in listed
-    ):
+    if isinstance(listed, list) and listed and all(isinstance(d, str) and d.lower() in _DIR_NAMES for d in listed):
         return sorted(_DIR_NAMES[d.lower()].dir_name for d in listed)
     return everything
 
@@ -231,8 +233,9 @@ def _in_place(root: Path) -> list[str] | None:
     return expected
 
 
-def _write_marker(root: Path, datasets: list[str], source: str, digest: str, size: int,
-                  final_url: str | None = None) -> None:
+def _write_marker(
+    root: Path, datasets: list[str], source: str, digest: str, size: int, final_url: str | None = None
+) -> None:
     from zslbench.store import atomic_write_text
 
     record = {
@@ -286,8 +289,11 @@ def fetch_xlsa17(
         if in_place is not None:
             result.skipped = True
             result.datasets = in_place
-            say(log, f"xlsa17 is already in place in {root / 'xlsa17' / 'data'} "
-                      f"({', '.join(in_place)}): nothing to download")
+            say(
+                log,
+                f"xlsa17 is already in place in {root / 'xlsa17' / 'data'} "
+                f"({', '.join(in_place)}): nothing to download",
+            )
             return result
 
         downloaded_here = from_zip is None
@@ -305,8 +311,14 @@ def fetch_xlsa17(
                 say(log, f"downloading {url}\n  to {archive}")
                 try:
                     result.downloaded_bytes, size = download(
-                        url, archive, retries=retries, backoff=backoff, timeout=timeout,
-                        progress=progress, log=log, meta=meta,
+                        url,
+                        archive,
+                        retries=retries,
+                        backoff=backoff,
+                        timeout=timeout,
+                        progress=progress,
+                        log=log,
+                        meta=meta,
                     )
                 except DownloadError as exc:
                     raise DataError(
@@ -326,8 +338,7 @@ def fetch_xlsa17(
             raise DataError(f"{exc}; the downloaded file was deleted") from None
         result.sha256 = digest
         checksum = "matches the expected value" if want_sha else "not checked: no checksum known"
-        say(log, f"verified {archive.name}: {archive.stat().st_size} bytes, sha256 {digest} "
-                  f"({checksum})")
+        say(log, f"verified {archive.name}: {archive.stat().st_size} bytes, sha256 {digest} ({checksum})")
         say(log, "extracting and validating:")
         try:
             result.datasets, result.notes = extract_archive(archive, root, log=log)
@@ -336,8 +347,9 @@ def fetch_xlsa17(
                 raise
             archive.unlink(missing_ok=True)
             raise DataError(f"{exc}; the downloaded file was deleted") from None
-        _write_marker(root, result.datasets, str(from_zip) if from_zip else url, digest,
-                      archive.stat().st_size, meta.get("url"))
+        _write_marker(
+            root, result.datasets, str(from_zip) if from_zip else url, digest, archive.stat().st_size, meta.get("url")
+        )
         if downloaded_here and not keep_zip:
             archive.unlink(missing_ok=True)
         say(log, f"xlsa17 ready in {root / 'xlsa17' / 'data'}: {', '.join(result.datasets)}")

@@ -68,8 +68,7 @@ def _read_mat(path: Path, keys: tuple[str, ...] | None) -> dict:
         raise mat_error(
             path,
             None,
-            f"cannot read MAT-file (truncated, corrupted or not a MAT-file): "
-            f"{type(exc).__name__}: {exc}",
+            f"cannot read MAT-file (truncated, corrupted or not a MAT-file): {type(exc).__name__}: {exc}",
         ) from None
     return {k: v for k, v in data.items() if not k.startswith("__")}
 
@@ -215,8 +214,9 @@ def read_splits(path: Path) -> Splits:
 
     att = _require(path, data, "att", "the class attributes, A x C")
     att = _matrix(path, "att", att, "attribute")
-    names = _class_names(path, "allclasses_names",
-                         _require(path, data, "allclasses_names", "the class names, C x 1 cell"))
+    names = _class_names(
+        path, "allclasses_names", _require(path, data, "allclasses_names", "the class names, C x 1 cell")
+    )
     n_cls = len(names)
     if att.shape[1] != n_cls:
         hint = ""
@@ -225,8 +225,7 @@ def read_splits(path: Path) -> Splits:
         raise mat_error(
             path,
             "att",
-            f"shape {att.shape} has {att.shape[1]} classes (columns) but allclasses_names has "
-            f"{n_cls} names{hint}",
+            f"shape {att.shape} has {att.shape[1]} classes (columns) but allclasses_names has {n_cls} names{hint}",
         )
     attrs = np.ascontiguousarray(att.T, dtype=np.float32)
     _finite(path, "att", attrs, "attribute", "class", "attribute")
@@ -244,9 +243,7 @@ def read_splits(path: Path) -> Splits:
     if has_original:
         orig = _matrix(path, "original_att", data["original_att"], "attribute")
         if orig.shape != att.shape:
-            raise mat_error(
-                path, "original_att", f"shape {orig.shape} differs from att's shape {att.shape}"
-            )
+            raise mat_error(path, "original_att", f"shape {orig.shape} differs from att's shape {att.shape}")
         _finite(path, "original_att", orig.T, "attribute", "class", "attribute")
 
     if len(set(names)) != len(names):
@@ -292,9 +289,7 @@ def _read_loc(path: Path, key: str, arr: object) -> np.ndarray:
     low = int(vec.min())
     if low < 1:
         i = int(np.argmin(vec))
-        raise mat_error(
-            path, key, f"index {low} at entry {i + 1} is out of range (indices are 1-based, >= 1)"
-        )
+        raise mat_error(path, key, f"index {low} at entry {i + 1} is out of range (indices are 1-based, >= 1)")
     uniq, counts = np.unique(vec, return_counts=True)
     if uniq.size != vec.size:
         dup = int(uniq[counts > 1][0])

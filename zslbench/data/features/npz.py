@@ -70,7 +70,7 @@ def _header(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) ->
                 raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
             shape, _fortran, dtype = _READERS[version](fh, max_header_size=_MAX_HEADER)
             offset = fh.tell()
-    except Exception as exc:  # noqa: BLE001 - any unreadable header is a bad file
+    except Exception as exc:
         raise _error(path, key, f"not a readable .npy header ({one_line(exc) or type(exc).__name__})") from None
     if dtype.hasobject:
         raise _error(path, key, f"dtype {dtype}: Python objects are never loaded")
@@ -78,8 +78,12 @@ def _header(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) ->
         raise _error(path, key, f"shape {shape}: negative dimension")
     nbytes = math.prod(shape) * dtype.itemsize
     if info.file_size - offset != nbytes:
-        raise _error(path, key, f"the header declares shape {shape} of {dtype} ({nbytes} bytes of data) "
-                                f"but the file holds {info.file_size - offset} bytes")
+        raise _error(
+            path,
+            key,
+            f"the header declares shape {shape} of {dtype} ({nbytes} bytes of data) "
+            f"but the file holds {info.file_size - offset} bytes",
+        )
     if len(shape) != (2 if key in ("features", "attrs") else 1):
         want = "a non-empty 2-D array" if key in ("features", "attrs") else "one dimension"
         raise _error(path, key, f"shape {shape}: expected {want}")
@@ -104,15 +108,19 @@ def _read(path: Path) -> dict:
             for key in ARRAYS:
                 total += _header(path, zf, members[key], key)
                 if total > limit:
-                    raise _error(path, key, f"the arrays up to this one hold {total} bytes of data, more "
-                                            f"than the limit of {limit} (${MAX_BYTES_VAR})")
+                    raise _error(
+                        path,
+                        key,
+                        f"the arrays up to this one hold {total} bytes of data, more "
+                        f"than the limit of {limit} (${MAX_BYTES_VAR})",
+                    )
             arrays = {}
             for key in ARRAYS:
                 with zf.open(members[key]) as fh:
                     arrays[key] = np.lib.format.read_array(fh, allow_pickle=False, max_header_size=_MAX_HEADER)
     except DataError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a damaged zip or member
+    except Exception as exc:
         raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {one_line(exc)})") from None
     return arrays
 
@@ -163,20 +171,27 @@ def validate(path: Path, arrays: dict) -> tuple:
         if idx.size == 0:
             raise _error(path, key, "empty")
         if idx.min() < 0 or idx.max() >= n_img:
-            raise _error(path, key, f"index {int(idx.max() if idx.max() >= n_img else idx.min())} is outside 0..{n_img - 1}")
+            raise _error(
+                path, key, f"index {int(idx.max() if idx.max() >= n_img else idx.min())} is outside 0..{n_img - 1}"
+            )
         values, counts = np.unique(idx, return_counts=True)
         if (counts > 1).any():
             i = int(np.flatnonzero(counts > 1)[0])
-            raise _error(path, key, f"index {int(values[i])} appears {int(counts[i])} times: a split lists "
-                                    "each image once")
+            raise _error(
+                path, key, f"index {int(values[i])} appears {int(counts[i])} times: a split lists each image once"
+            )
         splits[key] = idx
     seen = np.unique(labels[splits["trainval_idx"]])
     unseen = np.unique(labels[splits["test_unseen_idx"]])
     both = np.intersect1d(seen, unseen)
     if both.size:
         c = int(both[0])
-        raise _error(path, "test_unseen_idx", f"class {c} ('{names[c]}') is also a seen class (in 'trainval_idx'): "
-                                              "seen and unseen classes must not overlap")
+        raise _error(
+            path,
+            "test_unseen_idx",
+            f"class {c} ('{names[c]}') is also a seen class (in 'trainval_idx'): "
+            "seen and unseen classes must not overlap",
+        )
     stray = np.setdiff1d(np.unique(labels[splits["test_seen_idx"]]), seen)
     if stray.size:
         c = int(stray[0])
@@ -191,11 +206,19 @@ def load_npz(name: str, data_dir: str | os.PathLike) -> ZSLData:
     path = npz_path(name, data_dir)
     feats, labels, attrs, splits, names, seen, unseen = validate(path, _read(path))
     return ZSLData(
-        name=name, source="npz", features=np.ascontiguousarray(feats, dtype=np.float32), labels=labels,
-        attrs=np.ascontiguousarray(attrs, dtype=np.float32), trainval_idx=splits["trainval_idx"],
-        test_seen_idx=splits["test_seen_idx"], test_unseen_idx=splits["test_unseen_idx"],
-        seen_classes=seen, unseen_classes=unseen, class_names=tuple(str(n) for n in names),
-        vintage="npz", fingerprint=npz_fingerprint(name, data_dir),
+        name=name,
+        source="npz",
+        features=np.ascontiguousarray(feats, dtype=np.float32),
+        labels=labels,
+        attrs=np.ascontiguousarray(attrs, dtype=np.float32),
+        trainval_idx=splits["trainval_idx"],
+        test_seen_idx=splits["test_seen_idx"],
+        test_unseen_idx=splits["test_unseen_idx"],
+        seen_classes=seen,
+        unseen_classes=unseen,
+        class_names=tuple(str(n) for n in names),
+        vintage="npz",
+        fingerprint=npz_fingerprint(name, data_dir),
     )
 
 

@@ -86,7 +86,7 @@ class SynthParams:
     mode_spread: float = 0.7
     imbalance: float = 0.0
 
-    def replace(self, **changes) -> "SynthParams":
+    def replace(self, **changes) -> SynthParams:
         return dataclasses.replace(self, **changes)
 
 
@@ -104,8 +104,7 @@ _HIDDEN = 256  # hidden width of the attribute -> prototype map
 _FEATURE_NOISE = 0.3  # per-feature noise (std) added after the code -> feature map
 _TARGET_MEAN = 0.45  # mean feature value (ResNet-101 pooled features: about 0.4-0.5)
 
-__all__ = ["GENERATOR_VERSION", "PARAMS", "SynthParams", "clear_cache", "make_synthetic",
-           "synthetic_fingerprint"]
+__all__ = ["GENERATOR_VERSION", "PARAMS", "SynthParams", "clear_cache", "make_synthetic", "synthetic_fingerprint"]
 
 
 def _spec(name: str) -> DatasetSpec:
@@ -149,9 +148,7 @@ def _canonical(name: str, scale: float, seed: int) -> str:
 def synthetic_fingerprint(name: str, scale: float = 1.0, seed: int = 0) -> str:
     """The fingerprint that make_synthetic(name, scale, seed) will carry (no data generated)."""
     spec = _spec(name)
-    return hashlib.sha256(
-        _canonical(spec.name, check_scale(scale), _check_seed(seed)).encode()
-    ).hexdigest()
+    return hashlib.sha256(_canonical(spec.name, check_scale(scale), _check_seed(seed)).encode()).hexdigest()
 
 
 def _int_key(text: str) -> int:
@@ -270,9 +267,7 @@ def _generate(
     name_key = _int_key(spec.name)
     # Class-level structure depends on (name, seed) only; images also on scale.
     rng = np.random.default_rng(np.random.SeedSequence([GENERATOR_VERSION, name_key, seed]))
-    img_rng = np.random.default_rng(
-        np.random.SeedSequence([GENERATOR_VERSION, name_key, seed, _int_key(repr(scale))])
-    )
+    img_rng = np.random.default_rng(np.random.SeedSequence([GENERATOR_VERSION, name_key, seed, _int_key(repr(scale))]))
     n_cls, n_att, dim = spec.n_classes, spec.attr_dim, spec.feature_dim
 
     # 1. classes
@@ -288,9 +283,7 @@ def _generate(
 
     # 4. prototypes and sub-modes in the image code; the fixed code -> feature map
     proto = _prototypes(att, p, rng)
-    modes = p.separation * proto[:, None, :] + p.mode_spread * rng.standard_normal(
-        (n_cls, p.modes, _CODE)
-    )
+    modes = p.separation * proto[:, None, :] + p.mode_spread * rng.standard_normal((n_cls, p.modes, _CODE))
     modes = modes.reshape(n_cls * p.modes, _CODE).astype(np.float32)
     mode_weight = rng.dirichlet(np.full(p.modes, 2.0), size=n_cls)
     gain = rng.standard_normal((_CODE, dim)) / math.sqrt(_CODE)
@@ -306,9 +299,7 @@ def _generate(
     # 5. images: per-split counts, labels, shuffled order
     tv_n, ts_n, tu_n = _split_counts(spec, scale, class_weight[seen], class_weight[unseen])
     labels_by_split = [np.repeat(seen, tv_n), np.repeat(seen, ts_n), np.repeat(unseen, tu_n)]
-    split_of = np.concatenate(
-        [np.full(lab.size, i, dtype=np.int8) for i, lab in enumerate(labels_by_split)]
-    )
+    split_of = np.concatenate([np.full(lab.size, i, dtype=np.int8) for i, lab in enumerate(labels_by_split)])
     labels = np.concatenate(labels_by_split)
     order = img_rng.permutation(labels.size)
     labels = labels[order]

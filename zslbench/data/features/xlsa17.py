@@ -25,21 +25,33 @@ from pathlib import Path
 import numpy as np
 
 from zslbench.data.features.mat_files import (
-    MAIN_SPLITS, TUNING_SPLITS, Splits, mat_error, read_features, read_splits,
+    MAIN_SPLITS,
+    TUNING_SPLITS,
+    Splits,
+    mat_error,
+    read_features,
+    read_splits,
 )
 from zslbench.data.features.specs import DATASETS, DatasetSpec
 from zslbench.data.features.types import ZSLData
 from zslbench.data.features.xlsa17_files import (
-    FEATURES_FILE, SPLITS_FILE, check_data_dir, combined_fingerprint, dataset_dir, file_sha256,
-    find_dataset_dir, get_spec, xlsa17_fingerprint,
+    FEATURES_FILE,
+    SPLITS_FILE,
+    check_data_dir,
+    combined_fingerprint,
+    dataset_dir,
+    file_sha256,
+    find_dataset_dir,
+    get_spec,
+    xlsa17_fingerprint,
 )
 from zslbench.errors import DataError
 
 __all__ = [
-    "CheckResult",
-    "DataWarning",
     "FEATURES_FILE",
     "SPLITS_FILE",
+    "CheckResult",
+    "DataWarning",
     "check_all",
     "check_dataset",
     "dataset_dir",
@@ -126,8 +138,7 @@ def _check_sides(splits: Splits, tv: np.ndarray, ts: np.ndarray, tu: np.ndarray,
         raise mat_error(
             sp,
             "test_seen_loc",
-            f"{missing.size} test_seen class(es) have no trainval images, e.g. class "
-            f"{cname(int(missing[0]))}",
+            f"{missing.size} test_seen class(es) have no trainval images, e.g. class {cname(int(missing[0]))}",
         )
     extra = np.setdiff1d(tv_classes, seen_classes)
     if extra.size:
@@ -149,9 +160,7 @@ def _unusual(splits: Splits, n_img: int, n_used: int) -> list[str]:
         for key in TUNING_SPLITS:
             leak = np.isin(splits.locs[key], splits.locs["test_unseen_loc"])
             if leak.any():
-                notes.append(
-                    f"{sp}: key '{key}': {int(leak.sum())} image(s) are test_unseen images"
-                )
+                notes.append(f"{sp}: key '{key}': {int(leak.sum())} image(s) are test_unseen images")
     in_split = np.zeros(n_img, dtype=bool)
     for key in MAIN_SPLITS:
         in_split[splits.locs[key]] = True
@@ -181,10 +190,7 @@ def _gbu_note(spec: DatasetSpec, folder: Path, got: dict[str, int]) -> list[str]
     diff = [f"{k} {got[k]} (GBU {expected[k]})" for k in got if got[k] != expected[k]]
     if not diff:
         return []
-    return [
-        f"{folder}: {spec.display} differs from the GBU statistics used by the paper: "
-        + ", ".join(diff)
-    ]
+    return [f"{folder}: {spec.display} differs from the GBU statistics used by the paper: " + ", ".join(diff)]
 
 
 def _assemble(
@@ -249,9 +255,7 @@ def _assemble(
     return data, notes
 
 
-def _load(
-    name: str, data_dir: str | os.PathLike, splits_file: str
-) -> tuple[ZSLData, list[str]]:
+def _load(name: str, data_dir: str | os.PathLike, splits_file: str) -> tuple[ZSLData, list[str]]:
     spec = get_spec(name)
     folder = dataset_dir(data_dir, spec.name)
     splits = read_splits(folder / splits_file)
@@ -260,9 +264,7 @@ def _load(
     return _assemble(spec, folder, splits, features, labels1, feat_path)
 
 
-def load_xlsa17(
-    name: str, data_dir: str | os.PathLike, *, splits_file: str = SPLITS_FILE
-) -> ZSLData:
+def load_xlsa17(name: str, data_dir: str | os.PathLike, *, splits_file: str = SPLITS_FILE) -> ZSLData:
     """Load and validate one xlsa17 dataset (``name`` as in specs.DATASETS, e.g. ``"sun"``).
 
     ``splits_file`` may name another file of the same format in the dataset folder (e.g. AWA2's
@@ -301,9 +303,7 @@ class CheckResult:
         return asdict(self)
 
 
-def check_dataset(
-    name: str, data_dir: str | os.PathLike, *, splits_file: str = SPLITS_FILE
-) -> CheckResult:
+def check_dataset(name: str, data_dir: str | os.PathLike, *, splits_file: str = SPLITS_FILE) -> CheckResult:
     """Validate one dataset; never raises for data problems (status "fail" instead).
 
     An unknown dataset name still raises ConfigError.
@@ -340,9 +340,7 @@ def check_dataset(
     return res
 
 
-def check_all(
-    data_dir: str | os.PathLike, names: list[str] | tuple[str, ...] | None = None
-) -> list[CheckResult]:
+def check_all(data_dir: str | os.PathLike, names: list[str] | tuple[str, ...] | None = None) -> list[CheckResult]:
     """Check the named datasets, or (names=None) every known dataset whose folder exists.
 
     With names=None, a data_dir that does not exist or is a file raises DataError; an existing
@@ -351,6 +349,4 @@ def check_all(
     if names is not None:
         return [check_dataset(n, data_dir) for n in names]
     root = check_data_dir(data_dir)
-    return [
-        check_dataset(n, root) for n in DATASETS if find_dataset_dir(root, n) is not None
-    ]
+    return [check_dataset(n, root) for n in DATASETS if find_dataset_dir(root, n) is not None]

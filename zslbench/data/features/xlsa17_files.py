@@ -137,9 +137,7 @@ def combined_fingerprint(digests: dict[str, str]) -> str:
     return hashlib.sha256(("xlsa17\n" + text).encode()).hexdigest()
 
 
-def xlsa17_fingerprint(
-    name: str, data_dir: str | os.PathLike, *, splits_file: str = SPLITS_FILE
-) -> str:
+def xlsa17_fingerprint(name: str, data_dir: str | os.PathLike, *, splits_file: str = SPLITS_FILE) -> str:
     """The fingerprint that ``load_xlsa17(name, data_dir)`` gives its data, from the file hashes
     only (nothing is parsed; hashes are cached per process)."""
     spec = get_spec(name)

@@ -94,10 +94,8 @@ def layout_present(dataset: str, data_dir: str | os.PathLike | None = None) -> b
     return (root / "SUNAttributeDB" / "images.mat").is_file() and (root / "images").is_dir()
 
 
-def resolve_image_source(
-    dataset: str, source: str = "auto", data_dir: str | os.PathLike | None = None
-) -> str:
-    """"images" or "synthetic": "auto" means real images when the dataset's official layout is
+def resolve_image_source(dataset: str, source: str = "auto", data_dir: str | os.PathLike | None = None) -> str:
+    """ "images" or "synthetic": "auto" means real images when the dataset's official layout is
     in the data folder (default :func:`zslbench.data.default_data_dir`), else synthetic."""
     key = _dataset(dataset)
     src = _source(source)

@@ -37,9 +37,9 @@ BLOCK = 256  # images per flushed block
 
 __all__ = [
     "BLOCK",
+    "CACHE_ENV",
     "PREPROCESS",
     "build_or_open",
-    "CACHE_ENV",
     "cache_folder",
     "cache_path",
     "decode_image",
@@ -123,10 +123,11 @@ def decode_image(path: str | os.PathLike, size: int) -> np.ndarray:
                 arr = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
     except FileNotFoundError:
         raise DataError(f"{path}: image file missing") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: cannot decode the image ({one_line(exc) or type(exc).__name__}); "
-                        "the file is truncated or corrupted") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise DataError(
+            f"{path}: cannot decode the image ({one_line(exc) or type(exc).__name__}); "
+            "the file is truncated or corrupted"
+        ) from None
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise DataError(f"{path}: unexpected decoded shape {arr.shape}")
     return resize_linear(arr, size)
@@ -202,14 +203,18 @@ def build_or_open(
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"{path.parent}: cannot create the image cache folder "
-                        f"({one_line(exc.strerror or exc)}); set {CACHE_ENV} to a writable folder") from None
+        raise DataError(
+            f"{path.parent}: cannot create the image cache folder "
+            f"({one_line(exc.strerror or exc)}); set {CACHE_ENV} to a writable folder"
+        ) from None
     decode = decode or decode_image
     try:
         return _build(files, size, path, key, shape, progress, desc, workers, decode)
     except OSError as exc:
-        raise DataError(f"{path}: cannot write the image cache ({one_line(exc.strerror or exc)}); "
-                        f"free some space or set {CACHE_ENV} to a writable folder") from None
+        raise DataError(
+            f"{path}: cannot write the image cache ({one_line(exc.strerror or exc)}); "
+            f"free some space or set {CACHE_ENV} to a writable folder"
+        ) from None
 
 
 def _allocate(path: Path) -> None:
@@ -268,8 +273,7 @@ def _build(files, size, path, key, shape, progress, desc, workers, decode) -> np
             for lo in range(start, len(files), BLOCK):
                 hi = min(lo + BLOCK, len(files))
                 block = files[lo:hi]
-                results = pool.map(lambda p: decode(p, size), block) if pool else map(
-                    lambda p: decode(p, size), block)
+                results = pool.map(lambda p: decode(p, size), block) if pool else map(lambda p: decode(p, size), block)
                 for i, img in enumerate(results, start=lo):
                     mm[i] = img
                     bar.update()

@@ -28,16 +28,15 @@ def found_image_data(data_dir: Path) -> list[str]:
 def check_image_data(name: str, data_dir: Path, *, progress: bool | None = None) -> ImageCheck:
     """One row of ``data check``: status ok / warn (counts other than the official ones) / fail."""
     if name == "resnet18-imagenet":
-        from zslbench.data.images.fetch import check_checkpoint
         from zslbench.data.images import BACKBONE_DIR, BACKBONE_FILE
+        from zslbench.data.images.fetch import check_checkpoint
 
         path = Path(data_dir) / BACKBONE_DIR / BACKBONE_FILE
         try:
             digest = check_checkpoint(path)
         except DataError as exc:
             return ImageCheck(name, "fail", message=str(exc))
-        return ImageCheck(name, "ok", split="-", attr_source="-",
-                          message=f"{path}: sha256 {digest}")
+        return ImageCheck(name, "ok", split="-", attr_source="-", message=f"{path}: sha256 {digest}")
     if name not in IMAGE_CHECKS:
         raise DataError(f"--dataset: unknown image dataset {name!r}; valid: {', '.join(IMAGE_CHECKS)}")
     return check_images(name.split("-")[0], Path(data_dir), decode=True, progress=progress)

@@ -71,13 +71,19 @@ class FetchSpec:
 
 
 FETCH_SPECS = {
-    "cub-images": FetchSpec("cub-images", (("CUB_200_2011.tgz", CUB_URL),), "CUB_200_2011",
-                            "CUB-200-2011"),
-    "sun-images": FetchSpec("sun-images", (("SUNAttributeDB_Images.tar.gz", SUN_IMAGES_URL),
-                                           ("SUNAttributeDB.tar.gz", SUN_DB_URL)), "SUN",
-                            "the SUN Attribute DB (images archive, then attribute archive)"),
-    "resnet18-imagenet": FetchSpec("resnet18-imagenet", (("resnet18-f37072fd.pth", RESNET18_URL),),
-                                   "resnet18-imagenet", "the ImageNet ResNet-18 checkpoint"),
+    "cub-images": FetchSpec("cub-images", (("CUB_200_2011.tgz", CUB_URL),), "CUB_200_2011", "CUB-200-2011"),
+    "sun-images": FetchSpec(
+        "sun-images",
+        (("SUNAttributeDB_Images.tar.gz", SUN_IMAGES_URL), ("SUNAttributeDB.tar.gz", SUN_DB_URL)),
+        "SUN",
+        "the SUN Attribute DB (images archive, then attribute archive)",
+    ),
+    "resnet18-imagenet": FetchSpec(
+        "resnet18-imagenet",
+        (("resnet18-f37072fd.pth", RESNET18_URL),),
+        "resnet18-imagenet",
+        "the ImageNet ResNet-18 checkpoint",
+    ),
 }
 FETCHABLE = ("xlsa17", *FETCH_SPECS)
 
@@ -133,25 +139,30 @@ def _find_dirs(top: Path, predicate, limit: int = 4) -> list[Path]:
 def _assemble(spec: FetchSpec, unpacked: Path, stage: Path, sources: str) -> Path:
     """Move what the archives unpacked into ``stage/<folder>`` in the official layout."""
     if spec.name == "cub-images":
-        cands = _find_dirs(unpacked, lambda d: (d / "images.txt").is_file() or (
-            d.name == "CUB_200_2011" and (d / "images").is_dir()))
+        cands = _find_dirs(
+            unpacked, lambda d: (d / "images.txt").is_file() or (d.name == "CUB_200_2011" and (d / "images").is_dir())
+        )
         if not cands:
-            raise DataError(f"{sources}: no CUB-200-2011 folder in the archive "
-                            "(expected CUB_200_2011/ with images.txt and images/)")
+            raise DataError(
+                f"{sources}: no CUB-200-2011 folder in the archive (expected CUB_200_2011/ with images.txt and images/)"
+            )
         cands.sort(key=lambda d: (d.name != "CUB_200_2011", len(d.parts)))
         target = stage / "CUB_200_2011"
         os.replace(cands[0], target)
         return target
-    db = _find_dirs(unpacked, lambda d: (d / "images.mat").is_file()
-                    or (d.name == "SUNAttributeDB" and d.is_dir()))
+    db = _find_dirs(unpacked, lambda d: (d / "images.mat").is_file() or (d.name == "SUNAttributeDB" and d.is_dir()))
     if not db:
-        raise DataError(f"{sources}: no SUNAttributeDB folder (with images.mat) in the archives; "
-                        "sun-images needs both SUNAttributeDB_Images.tar.gz and SUNAttributeDB.tar.gz")
+        raise DataError(
+            f"{sources}: no SUNAttributeDB folder (with images.mat) in the archives; "
+            "sun-images needs both SUNAttributeDB_Images.tar.gz and SUNAttributeDB.tar.gz"
+        )
     db.sort(key=lambda d: (not (d / "images.mat").is_file(), len(d.parts)))
     images = _find_dirs(unpacked, lambda d: d.name.lower() == "images" and d != db[0])
     if not images:
-        raise DataError(f"{sources}: no images/ folder in the archives; sun-images needs both "
-                        "SUNAttributeDB_Images.tar.gz and SUNAttributeDB.tar.gz")
+        raise DataError(
+            f"{sources}: no images/ folder in the archives; sun-images needs both "
+            "SUNAttributeDB_Images.tar.gz and SUNAttributeDB.tar.gz"
+        )
     target = stage / "SUN"
     target.mkdir()
     os.replace(db[0], target / "SUNAttributeDB")
@@ -183,18 +194,26 @@ def _keep_only_read_files(key: str, stage: Path) -> list[str]:
 def _write_record(root: Path, name: str, sources: list[str], digests: dict, final_urls: dict) -> None:
     from zslbench.store import atomic_write_text
 
-    record = {"dataset": name, "sources": sources, "sha256": digests, "final_urls": final_urls,
-              "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    record = {
+        "dataset": name,
+        "sources": sources,
+        "sha256": digests,
+        "final_urls": final_urls,
+        "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     atomic_write_text(root / DOWNLOADS_DIR / f"{name}.fetched.json", json.dumps(record, indent=2) + "\n")
 
 
-def _get_files(spec: FetchSpec, root: Path, urls, retries, backoff, timeout, progress, log,
-               result: ImageFetchResult) -> list[tuple[Path, bool]]:
+def _get_files(
+    spec: FetchSpec, root: Path, urls, retries, backoff, timeout, progress, log, result: ImageFetchResult
+) -> list[tuple[Path, bool]]:
     """Download the spec's files (or reuse ones in downloads/); [(path, downloaded here)]."""
     urls = list(urls) or [u for _, u in spec.files]
     if len(urls) != len(spec.files):
-        raise DataError(f"--url: {spec.name} needs {len(spec.files)} address(es) in this order: "
-                        + ", ".join(n for n, _ in spec.files))
+        raise DataError(
+            f"--url: {spec.name} needs {len(spec.files)} address(es) in this order: "
+            + ", ".join(n for n, _ in spec.files)
+        )
     _check_urls(urls)
     out = []
     for (fname, _), url in zip(spec.files, urls):
@@ -206,8 +225,9 @@ def _get_files(spec: FetchSpec, root: Path, urls, retries, backoff, timeout, pro
         say(log, f"downloading {url}\n  to {path}")
         try:
             meta: dict = {}
-            got, _size = download(url, path, retries=retries, backoff=backoff, timeout=timeout,
-                                  progress=progress, log=log, meta=meta)
+            got, _size = download(
+                url, path, retries=retries, backoff=backoff, timeout=timeout, progress=progress, log=log, meta=meta
+            )
             result.final_urls[fname] = meta.get("url", url)
         except DownloadError as exc:
             raise DataError(
@@ -236,8 +256,9 @@ def fetch_images(
 ) -> ImageFetchResult:
     """Install ``cub-images`` or ``sun-images`` into ``data_dir`` (see the module docstring)."""
     if name == "resnet18-imagenet":
-        return fetch_checkpoint(data_dir, urls, from_archives, retries=retries, backoff=backoff,
-                                timeout=timeout, progress=progress, log=log)
+        return fetch_checkpoint(
+            data_dir, urls, from_archives, retries=retries, backoff=backoff, timeout=timeout, progress=progress, log=log
+        )
     if name not in FETCH_SPECS:
         raise DataError(f"--dataset: cannot fetch {name!r}; valid: {', '.join(FETCHABLE)}")
     from zslbench.data.images.real import check_images
@@ -258,9 +279,12 @@ def fetch_images(
             res = check_images(key, root, decode=False)
             if res.status != "fail":
                 result.skipped = True
-                say(log, f"{spec.what} is already in place in {root / spec.folder} "
-                          f"({res.images} images, {res.classes} classes): nothing to download "
-                          f"('zslbench data check --dataset {name}' decodes every image)")
+                say(
+                    log,
+                    f"{spec.what} is already in place in {root / spec.folder} "
+                    f"({res.images} images, {res.classes} classes): nothing to download "
+                    f"('zslbench data check --dataset {name}' decodes every image)",
+                )
                 return result
         if archives_given:
             files = [(a, False) for a in archives_given]
@@ -281,12 +305,14 @@ def fetch_images(
                     say(log, "validating (every image is decoded):")
                     res = check_images(key, stage, decode=True, progress=progress)
                     if res.status == "fail":
-                        raise DataError(f"{sources}: {spec.what} failed validation: "
-                                        + res.message.replace(str(stage) + os.sep, ""))
+                        raise DataError(
+                            f"{sources}: {spec.what} failed validation: " + res.message.replace(str(stage) + os.sep, "")
+                        )
                     dropped = _keep_only_read_files(key, stage)
                 except OSError as exc:
-                    raise DataError(f"{root}: cannot unpack {sources} there "
-                                    f"({' '.join(str(exc.strerror or exc).split())})") from None
+                    raise DataError(
+                        f"{root}: cannot unpack {sources} there ({' '.join(str(exc.strerror or exc).split())})"
+                    ) from None
             except DataError as exc:
                 downloaded = [p for p, here in files if here]
                 if not downloaded:
@@ -294,11 +320,13 @@ def fetch_images(
                 for p in downloaded:
                     p.unlink(missing_ok=True)
                 raise DataError(f"{exc}; the downloaded file(s) were deleted") from None
-            say(log, f"  {res.images} images, {res.classes} classes, {res.attributes} attributes, "
-                      f"split {res.split}: {res.status}")
+            say(
+                log,
+                f"  {res.images} images, {res.classes} classes, {res.attributes} attributes, "
+                f"split {res.split}: {res.status}",
+            )
             if dropped:
-                say(log, f"  {len(dropped)} file(s) that zslbench does not read were not installed "
-                          f"(e.g. {dropped[0]})")
+                say(log, f"  {len(dropped)} file(s) that zslbench does not read were not installed (e.g. {dropped[0]})")
             if res.status == "warn":
                 result.notes.append(res.message.replace(str(stage), str(root)))
             result.sha256 = {p.name: sha256_of(p) for p, _ in files}
@@ -331,14 +359,23 @@ def check_checkpoint(path: Path) -> str:
     digest = sha256_of(path)
     prefix = hash_prefix(path.name)
     if prefix is None or not digest.startswith(prefix):
-        raise DataError(f"{path}: SHA-256 {digest[:16]}... does not start with {prefix!r} as its "
-                        "name says: corrupted or another file")
+        raise DataError(
+            f"{path}: SHA-256 {digest[:16]}... does not start with {prefix!r} as its "
+            "name says: corrupted or another file"
+        )
     return digest
 
 
 def fetch_checkpoint(
-    data_dir=None, urls=(), from_files=(), *, retries: int = 5, backoff: float = 1.0,
-    timeout: float = 60.0, progress: bool | None = None, log: Callable[[str], None] | None = None,
+    data_dir=None,
+    urls=(),
+    from_files=(),
+    *,
+    retries: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> ImageFetchResult:
     """Install ``<data-dir>/resnet18-imagenet/resnet18-f37072fd.pth`` (downloaded or copied from
     ``--from-archive``), checked against the hash prefix in its name."""
@@ -379,9 +416,16 @@ def fetch_checkpoint(
                 say(log, f"downloading {url}\n  to {src}")
                 try:
                     meta: dict = {}
-                    result.downloaded_bytes, _ = download(url, src, retries=retries, backoff=backoff,
-                                                          timeout=timeout, progress=progress, log=log,
-                                                          meta=meta)
+                    result.downloaded_bytes, _ = download(
+                        url,
+                        src,
+                        retries=retries,
+                        backoff=backoff,
+                        timeout=timeout,
+                        progress=progress,
+                        log=log,
+                        meta=meta,
+                    )
                     result.final_urls[fname] = meta.get("url", url)
                 except DownloadError as exc:
                     raise DataError(
@@ -393,9 +437,10 @@ def fetch_checkpoint(
         if prefix is not None and not digest.startswith(prefix):
             if here:
                 src.unlink(missing_ok=True)
-            raise DataError(f"{src}: SHA-256 {digest[:16]}... does not start with {prefix!r} as "
-                            f"{fname} requires: corrupted or another file"
-                            + ("; the downloaded file was deleted" if here else ""))
+            raise DataError(
+                f"{src}: SHA-256 {digest[:16]}... does not start with {prefix!r} as "
+                f"{fname} requires: corrupted or another file" + ("; the downloaded file was deleted" if here else "")
+            )
         install_file(src, final, move=here)
         result.sha256 = {fname: digest}
         _write_record(root, spec.name, [str(src)], result.sha256, result.final_urls)

@@ -11,8 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zslbench.data.images.sources import (
-    CUB_ATTR_FILE, CUB_DIR, CUB_LISTS, CUB_PICKLE, SUN_DB, SUN_DIR, SUN_IMAGES_MAT, SUN_LABELS_MAT,
-    Listing, scan,
+    CUB_ATTR_FILE,
+    CUB_DIR,
+    CUB_LISTS,
+    CUB_PICKLE,
+    SUN_DB,
+    SUN_DIR,
+    SUN_IMAGES_MAT,
+    SUN_LABELS_MAT,
+    Listing,
+    scan,
 )
 from zslbench.errors import DataError
 
@@ -23,8 +31,11 @@ def _fingerprint(listing: Listing, image_size: int) -> str:
     from zslbench.data.images.cache import PREPROCESS
 
     h = hashlib.sha256()
-    h.update(json.dumps({"dataset": listing.dataset, "image_size": int(image_size),
-                         "preprocess": PREPROCESS}, sort_keys=True).encode())
+    h.update(
+        json.dumps(
+            {"dataset": listing.dataset, "image_size": int(image_size), "preprocess": PREPROCESS}, sort_keys=True
+        ).encode()
+    )
     for src in listing.sources:
         h.update(f"\0{src.name}\0".encode())
         with open(src, "rb") as fh:
@@ -43,8 +54,7 @@ def _signature(dataset: str, data_root: Path) -> tuple | None:
     one is missing (then nothing is memoised)."""
     root = Path(data_root) / (CUB_DIR if dataset == "cub" else SUN_DIR)
     if dataset == "cub":
-        paths = [root / n for n in CUB_LISTS] + [root / CUB_ATTR_FILE, root / CUB_PICKLE,
-                                                  root.parent / CUB_PICKLE]
+        paths = [root / n for n in CUB_LISTS] + [root / CUB_ATTR_FILE, root / CUB_PICKLE, root.parent / CUB_PICKLE]
     else:
         paths = [root / SUN_DB / SUN_IMAGES_MAT, root / SUN_DB / SUN_LABELS_MAT]
     sig: list[tuple] = []
@@ -86,14 +96,28 @@ def load_real_images(dataset: str, data_root: Path, image_size: int, progress: b
             warnings.warn(note, DataWarning, stacklevel=3)
     fp = _fingerprint(listing, image_size)
     path = cache_path(Path(data_root), dataset, image_size, fp)
-    images = build_or_open(listing.paths(), image_size, path, fp, progress=progress,
-                           desc=f"decoding {dataset.upper()} images ({image_size}px, once)")
+    images = build_or_open(
+        listing.paths(),
+        image_size,
+        path,
+        fp,
+        progress=progress,
+        desc=f"decoding {dataset.upper()} images ({image_size}px, once)",
+    )
     for arr in (listing.labels, listing.attrs, *listing.splits.values()):
         arr.setflags(write=False)
     return ImageData(
-        name=dataset, source="images", images=images, labels=listing.labels, attrs=listing.attrs,
-        splits=listing.splits, class_names=listing.class_names, fingerprint=fp,
-        attr_source=listing.attr_source, image_size=int(image_size), image_files=tuple(listing.files),
+        name=dataset,
+        source="images",
+        images=images,
+        labels=listing.labels,
+        attrs=listing.attrs,
+        splits=listing.splits,
+        class_names=listing.class_names,
+        fingerprint=fp,
+        attr_source=listing.attr_source,
+        image_size=int(image_size),
+        image_files=tuple(listing.files),
         meta={"cache": str(path), "warnings": list(listing.warnings)},
     )
 
@@ -110,8 +134,9 @@ class ImageCheck:
     message: str = ""
 
 
-def check_images(dataset: str, data_root: Path, *, decode: bool = True,
-                 progress: bool | None = None, log=None) -> ImageCheck:
+def check_images(
+    dataset: str, data_root: Path, *, decode: bool = True, progress: bool | None = None, log=None
+) -> ImageCheck:
     """Check one dataset's layout: lists and attributes consistent, every listed image present
     and (``decode``) decodable; counts other than the official ones are a warning."""
     from zslbench.data.images.cache import decode_image, decode_workers
@@ -130,17 +155,26 @@ def check_images(dataset: str, data_root: Path, *, decode: bool = True,
     except DataError as exc:
         return ImageCheck(name, "fail", message=str(exc))
     sp = listing.splits
-    split = (f"{sp['train'].size}/{sp['test'].size}" if dataset == "cub"
-             else f"{sp['train'].size}/{sp['val'].size}/{sp['test'].size}")
+    split = (
+        f"{sp['train'].size}/{sp['test'].size}"
+        if dataset == "cub"
+        else f"{sp['train'].size}/{sp['val'].size}/{sp['test'].size}"
+    )
     return ImageCheck(
-        name, "warn" if listing.warnings else "ok", images=len(listing.files),
-        classes=len(listing.class_names), attributes=int(listing.attrs.shape[1]), split=split,
-        attr_source=listing.attr_source, message="; ".join(listing.warnings),
+        name,
+        "warn" if listing.warnings else "ok",
+        images=len(listing.files),
+        classes=len(listing.class_names),
+        attributes=int(listing.attrs.shape[1]),
+        split=split,
+        attr_source=listing.attr_source,
+        message="; ".join(listing.warnings),
     )
 
 
 def _decode_all(paths, bar, workers, decode) -> None:
     """Decode every image (small size: the check is of the files, not of the pixels)."""
+
     def one(p):
         decode(p, 8)
 

@@ -49,8 +49,8 @@ OFFICIAL = {
 }
 
 __all__ = [
-    "Listing",
     "OFFICIAL",
+    "Listing",
     "scan",
     "scan_cub",
     "scan_sun",
@@ -167,9 +167,10 @@ def _read_pickle(path: Path) -> np.ndarray:
     try:
         obj = _NumpyOnly(io.BytesIO(path.read_bytes()), encoding="latin1").load()
         arr = np.asarray(obj, dtype=np.float64)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise DataError(f"{path}: not a pickled array of class attributes "
-                        f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
+    except Exception as exc:
+        raise DataError(
+            f"{path}: not a pickled array of class attributes ({' '.join(str(exc).split()) or type(exc).__name__})"
+        ) from None
     return arr
 
 
@@ -190,8 +191,10 @@ def _cub_attrs(root: Path, n_classes: int) -> tuple[np.ndarray, str, Path]:
                 raise DataError(f"{path}:{n}: {len(rows[-1])} values, the first row has {len(rows[0])}")
         arr, source = np.asarray(rows, dtype=np.float64), "class_attribute_labels_continuous.txt"
     if arr.ndim != 2 or arr.shape[0] != n_classes or arr.shape[1] < 1:
-        raise DataError(f"{path}: {arr.shape[0] if arr.ndim else 0} rows of class attributes but "
-                        f"classes.txt lists {n_classes} classes")
+        raise DataError(
+            f"{path}: {arr.shape[0] if arr.ndim else 0} rows of class attributes but "
+            f"classes.txt lists {n_classes} classes"
+        )
     if not np.isfinite(arr).all():
         raise DataError(f"{path}: class attributes contain NaN or infinite values")
     return arr.astype(np.float32), source, path
@@ -201,8 +204,7 @@ def scan_cub(root: Path) -> Listing:
     """Read and cross-check ``<data-dir>/CUB_200_2011`` (no decoding)."""
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{root}: CUB-200-2011 folder missing (get it with "
-                        "'zslbench data fetch --dataset cub-images')")
+        raise DataError(f"{root}: CUB-200-2011 folder missing (get it with 'zslbench data fetch --dataset cub-images')")
     what = "part of the official CUB-200-2011 layout"
     images = _id_table(root / "images.txt", what)
     labels_t = _id_table(root / "image_class_labels.txt", what)
@@ -229,11 +231,14 @@ def scan_cub(root: Path) -> Listing:
             raise DataError(f"{root / 'images.txt'}: image {i}: {rel!r} is not '<NNN.class>/<file>'")
         label = int(prefix) - 1
         if not 0 <= label < n_classes:
-            raise DataError(f"{root / 'images.txt'}: image {i}: class {label + 1} not in classes.txt "
-                            f"({n_classes} classes)")
+            raise DataError(
+                f"{root / 'images.txt'}: image {i}: class {label + 1} not in classes.txt ({n_classes} classes)"
+            )
         if labels_t[i] != str(label + 1) and (not labels_t[i].isdigit() or int(labels_t[i]) != label + 1):
-            raise DataError(f"{root / 'image_class_labels.txt'}: image {i}: class {labels_t[i]} but its "
-                            f"folder {folder!r} says {label + 1}")
+            raise DataError(
+                f"{root / 'image_class_labels.txt'}: image {i}: class {labels_t[i]} but its "
+                f"folder {folder!r} says {label + 1}"
+            )
         if split_t[i] not in ("0", "1"):
             raise DataError(f"{root / 'train_test_split.txt'}: image {i}: {split_t[i]!r} is not 0 or 1")
         files.append(rel)
@@ -244,12 +249,21 @@ def scan_cub(root: Path) -> Listing:
     train = np.asarray(is_train, dtype=bool)
     sizes = _stat_sizes(images_dir, files, root / "images.txt")
     listing = Listing(
-        dataset="cub", root=root, images_dir=images_dir, files=files, labels=labels_a,
-        splits={"train": np.flatnonzero(train).astype(np.int64),
-                "val": np.zeros(0, dtype=np.int64),
-                "test": np.flatnonzero(~train).astype(np.int64)},
-        class_names=tuple(classes_t[k] for k in class_ids), attrs=attrs, attr_source=attr_source,
-        sources=[root / n for n in CUB_LISTS] + [attr_path], sizes=sizes,
+        dataset="cub",
+        root=root,
+        images_dir=images_dir,
+        files=files,
+        labels=labels_a,
+        splits={
+            "train": np.flatnonzero(train).astype(np.int64),
+            "val": np.zeros(0, dtype=np.int64),
+            "test": np.flatnonzero(~train).astype(np.int64),
+        },
+        class_names=tuple(classes_t[k] for k in class_ids),
+        attrs=attrs,
+        attr_source=attr_source,
+        sources=[root / n for n in CUB_LISTS] + [attr_path],
+        sizes=sizes,
     )
     _count_warnings(listing)
     return listing
@@ -277,7 +291,7 @@ def _loadmat(path: Path, key: str):
         mat = scipy.io.loadmat(str(path))
     except NotImplementedError:
         raise DataError(f"{path}: MATLAB v7.3 file; expected the SUN Attribute DB's v5 .mat") from None
-    except Exception as exc:  # noqa: BLE001 - scipy raises many types for bad files
+    except Exception as exc:
         raise DataError(f"{path}: not a readable .mat file ({' '.join(str(exc).split())})") from None
     if key not in mat:
         raise DataError(f"{path}: no variable '{key}' (found: {', '.join(k for k in mat if not k.startswith('__'))})")
@@ -308,8 +322,7 @@ def scan_sun(root: Path) -> Listing:
     files = _mat_strings(_loadmat(images_mat, "images"), images_mat, "images")
     cv = np.asarray(_loadmat(labels_mat, "labels_cv"))
     if cv.ndim != 2 or cv.shape[0] != len(files):
-        raise DataError(f"{labels_mat}: labels_cv has shape {cv.shape} but {images_mat.name} lists "
-                        f"{len(files)} images")
+        raise DataError(f"{labels_mat}: labels_cv has shape {cv.shape} but {images_mat.name} lists {len(files)} images")
     try:
         cv = cv.astype(np.float64)
     except (TypeError, ValueError):
@@ -337,10 +350,17 @@ def scan_sun(root: Path) -> Listing:
         raise DataError(f"{labels_mat}: class {bad!r} has all-zero attributes (cannot L2-normalise)")
     sizes = _stat_sizes(images_dir, files, images_mat)
     listing = Listing(
-        dataset="sun", root=root, images_dir=images_dir, files=files, labels=labels,
-        splits=sun_split(labels, n_classes), class_names=class_names,
-        attrs=(attrs / norms).astype(np.float32), attr_source=SUN_LABELS_MAT,
-        sources=[images_mat, labels_mat], sizes=sizes,
+        dataset="sun",
+        root=root,
+        images_dir=images_dir,
+        files=files,
+        labels=labels,
+        splits=sun_split(labels, n_classes),
+        class_names=class_names,
+        attrs=(attrs / norms).astype(np.float32),
+        attr_source=SUN_LABELS_MAT,
+        sources=[images_mat, labels_mat],
+        sizes=sizes,
     )
     _count_warnings(listing)
     return listing

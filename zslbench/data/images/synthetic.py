@@ -42,6 +42,7 @@ from zslbench.errors import ConfigError
 GENERATOR_VERSION = 2
 N_FACTORS = 13  # latent visual factors per class
 
+
 #: The real datasets' shapes: classes, attributes, per-class (train, val, test) image counts.
 #: CUB's official split gives most classes 30 train / 29-30 test images (5,994 / 5,794 in all);
 #: SUN's authors' split is 10 / 5 / 5 of its 20 images per class.
@@ -65,12 +66,13 @@ __all__ = [
     "SHAPES",
     "make_synthetic_images",
     "render_class_images",
-    "synthetic_image_fingerprint",
     "synthetic_classes",
+    "synthetic_image_fingerprint",
 ]
 
 
 from zslbench.data.features.synthetic import check_scale  # noqa: E402  (one check for both generators)
+
 
 def _shape(name: str) -> ImageShape:
     key = str(name).strip().lower()
@@ -154,8 +156,13 @@ def _classes(key: str, seed: int) -> SyntheticClasses:
 
 
 def render_class_images(
-    classes: SyntheticClasses, labels: np.ndarray, image_size: int, rng: np.random.Generator,
-    *, chunk: int = 64, out: np.ndarray | None = None,
+    classes: SyntheticClasses,
+    labels: np.ndarray,
+    image_size: int,
+    rng: np.random.Generator,
+    *,
+    chunk: int = 64,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """[N, S, S, 3] uint8 images of the given classes, each with its own random variation."""
     labels = np.asarray(labels, dtype=np.int64)
@@ -176,7 +183,7 @@ def render_class_images(
                 return rng.normal(0.0, std, size=size).astype(f32)
             return rng.uniform(low, high, size=size).astype(f32)
 
-        def col(key):
+        def col(key, lab=lab):
             return vis[key][lab][:, None, None]
 
         cx = draw(b, 1, 1, low=-0.3, high=0.3)
@@ -248,7 +255,7 @@ def _split_counts(shape: ImageShape, scale: float, rng: np.random.Generator) -> 
     if shape.name == "cub":
         # the official split: 5,994 / 5,794, a few classes with fewer images
         counts[:, 2] -= (rng.random(c) < 0.06) * rng.integers(0, 12, size=c)
-        counts[:, 0] -= (rng.random(c) < 0.03)
+        counts[:, 0] -= rng.random(c) < 0.03
     counts = np.rint(counts * scale).astype(np.int64)
     counts[:, 0] = np.maximum(counts[:, 0], 1)
     if shape.val:
@@ -271,9 +278,7 @@ def _layout(name: str, scale: float, seed: int):
     return np.concatenate(labels), np.concatenate(parts)
 
 
-def make_synthetic_images(
-    name: str, image_size: int = 32, scale: float = 1.0, seed: int = 0
-) -> ImageData:
+def make_synthetic_images(name: str, image_size: int = 32, scale: float = 1.0, seed: int = 0) -> ImageData:
     """A synthetic image dataset with the real class/attribute counts and split sizes."""
     shape = _shape(name)
     fp = synthetic_image_fingerprint(shape.name, image_size, scale, seed)
@@ -290,8 +295,7 @@ def make_synthetic_images(
         fingerprint=fp,
         attr_source="synthetic",
         image_size=int(image_size),
-        meta={"generator_version": GENERATOR_VERSION, "synthetic_scale": scale,
-              "synthetic_seed": int(seed)},
+        meta={"generator_version": GENERATOR_VERSION, "synthetic_scale": scale, "synthetic_seed": int(seed)},
     )
 
 

@@ -51,8 +51,14 @@ def _check_counts(name: str, classes: int, per_class: int, minimum: int) -> None
 
 
 def write_cub_layout(
-    data_root: str | os.PathLike, *, classes: int = 200, per_class: int = 4, image_size: int = 40,
-    seed: int = 0, grayscale: int = 2, cmyk: int = 1,
+    data_root: str | os.PathLike,
+    *,
+    classes: int = 200,
+    per_class: int = 4,
+    image_size: int = 40,
+    seed: int = 0,
+    grayscale: int = 2,
+    cmyk: int = 1,
 ) -> Path:
     """Write ``<data_root>/CUB_200_2011/`` in the official layout (JPEG images, list, split and
     attribute files) with synthetic class-dependent images; returns the CUB folder.  Every other
@@ -80,7 +86,8 @@ def write_cub_layout(
     (root / "classes.txt").write_text("".join(f"{k + 1} {f}\n" for k, f in enumerate(folders)))
     rows = cls.attrs[:classes]
     (root / "attributes" / "class_attribute_labels_continuous.txt").write_text(
-        "".join(" ".join(f"{v:.6f}" for v in row) + "\n" for row in rows))
+        "".join(" ".join(f"{v:.6f}" for v in row) + "\n" for row in rows)
+    )
     (root / "README").write_text("Synthetic images in the CUB-200-2011 layout (zslbench).\n")
     return root
 
@@ -101,8 +108,14 @@ def _sun_folders(classes: int, seed: int) -> list[str]:
 
 
 def write_sun_layout(
-    data_root: str | os.PathLike, *, classes: int = 24, per_class: int = 20, image_size: int = 40,
-    seed: int = 0, grayscale: int = 2, cmyk: int = 1,
+    data_root: str | os.PathLike,
+    *,
+    classes: int = 24,
+    per_class: int = 20,
+    image_size: int = 40,
+    seed: int = 0,
+    grayscale: int = 2,
+    cmyk: int = 1,
 ) -> Path:
     """Write ``<data_root>/SUN/`` in the SUN Attribute DB layout: ``images/<class folder>/*.jpg``
     and ``SUNAttributeDB/{images.mat, attributeLabels_continuous.mat, attributes.mat}`` with
@@ -158,8 +171,9 @@ def write_archives(
         if "cub" in datasets:
             root = write_cub_layout(tmp, **kwargs)
             names = tmp / "attributes.txt"  # the official archive has the attribute names at its top
-            names.write_text("".join(f"{a + 1} has_synthetic_attribute::{a + 1}\n"
-                                     for a in range(SHAPES["cub"].attributes)))
+            names.write_text(
+                "".join(f"{a + 1} has_synthetic_attribute::{a + 1}\n" for a in range(SHAPES["cub"].attributes))
+            )
             path = out / "CUB_200_2011.tgz"
             with tarfile.open(path, "w:gz") as tar:
                 tar.add(root, arcname="CUB_200_2011")

@@ -70,5 +70,5 @@ class ImageData:
             "attr_source": self.attr_source,
             "images": self.n_images,
             "image_size": self.image_size,
-            **{f"{k}_images": int(len(v)) for k, v in self.splits.items()},
+            **{f"{k}_images": len(v) for k, v in self.splits.items()},
         }

@@ -20,7 +20,12 @@ the files written), `build` (records -> table), `notes` (the prose under each se
 
 from zslbench.report.tables.build import build_czsl_table, build_gzsl_table, build_table
 from zslbench.report.tables.cells import (
-    CZSL_DATASETS, CZSL_METHOD_ORDER, FORMATS, GZSL_DATASETS, cell_stats, table_metrics,
+    CZSL_DATASETS,
+    CZSL_METHOD_ORDER,
+    FORMATS,
+    GZSL_DATASETS,
+    cell_stats,
+    table_metrics,
 )
 from zslbench.report.tables.latex import tex_escape
 from zslbench.report.tables.model import Row, Section, Table, parse_formats, write_table

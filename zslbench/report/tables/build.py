@@ -11,15 +11,26 @@ import pandas as pd
 from zslbench.errors import ZSLBenchError
 from zslbench.report import baselines as paper
 from zslbench.report.records import (
-    Variant, collect, fmt_items, label_variants, order_variants, section_of, sorted_sections,
+    Variant,
+    collect,
+    fmt_items,
+    label_variants,
+    order_variants,
+    section_of,
+    sorted_sections,
     variant_of,
 )
-from zslbench.report.tables.sources import label_plugin_rows
 from zslbench.report.tables.cells import (
-    CZSL_DATASETS, CZSL_METHOD_ORDER, GZSL_DATASETS, cell_stats, shows_delta, table_metrics,
+    CZSL_DATASETS,
+    CZSL_METHOD_ORDER,
+    GZSL_DATASETS,
+    cell_stats,
+    shows_delta,
+    table_metrics,
 )
 from zslbench.report.tables.model import CZSL_COLUMNS, GZSL_COLUMNS, Row, Section, Table
 from zslbench.report.tables.notes import czsl_notes, czsl_title, gzsl_notes, gzsl_title
+from zslbench.report.tables.sources import label_plugin_rows
 
 
 def _seconds(record: dict) -> float:
@@ -68,8 +79,11 @@ def build_gzsl_table(results: Path) -> Table:
         source = sec[0]
         recs = [r for v in variants for r in by_variant[v]]
         # the paper's datasets on its data sources; a dataset of a plugin's own (npz) shows alone
-        paper_ds = GZSL_DATASETS if source in ("xlsa17", "synthetic") else tuple(
-            d for d in GZSL_DATASETS if any(r["dataset"] == d for r in recs))
+        paper_ds = (
+            GZSL_DATASETS
+            if source in ("xlsa17", "synthetic")
+            else tuple(d for d in GZSL_DATASETS if any(r["dataset"] == d for r in recs))
+        )
         datasets = paper_ds + tuple(sorted({r["dataset"] for r in recs} - set(GZSL_DATASETS)))
         rows_spec: list[tuple[Variant, str]] = []
         order = _model_order()
@@ -85,19 +99,48 @@ def build_gzsl_table(results: Path) -> Table:
                 here = [r for r in mine if r["dataset"] == ds]
                 for metric in GZSL_METRICS + ("train_seconds",):
                     values = [r["metrics"][metric] if metric in GZSL_METRICS else _seconds(r) for r in here]
-                    cells.append(_cell(source, v, labels[v], model, ds, metric, values, here,
-                                       lookup.get((model, ds, metric), math.nan)))
-            cells.append(_cell(source, v, labels[v], model, "all", "train_seconds",
-                               [_seconds(r) for r in mine], mine,
-                               lookup.get((model, "all", "train_seconds"), math.nan)))
+                    cells.append(
+                        _cell(
+                            source,
+                            v,
+                            labels[v],
+                            model,
+                            ds,
+                            metric,
+                            values,
+                            here,
+                            lookup.get((model, ds, metric), math.nan),
+                        )
+                    )
+            cells.append(
+                _cell(
+                    source,
+                    v,
+                    labels[v],
+                    model,
+                    "all",
+                    "train_seconds",
+                    [_seconds(r) for r in mine],
+                    mine,
+                    lookup.get((model, "all", "train_seconds"), math.nan),
+                )
+            )
         frame = pd.DataFrame(cells, columns=GZSL_COLUMNS)
         n_max = _mark_fewer(frame, GZSL_METRICS)
         show = len(variants) > 1
         rows = [Row("ours", m, labels[v], show) for v, m in rows_spec]
         rows += [Row("reported", name) for name in _reported_gzsl()]
         section = Section(
-            "gzsl", source, None, gzsl_title(source), datasets, GZSL_METRICS, rows, frame,
-            notes=[], reported=_reported_gzsl(),
+            "gzsl",
+            source,
+            None,
+            gzsl_title(source),
+            datasets,
+            GZSL_METRICS,
+            rows,
+            frame,
+            notes=[],
+            reported=_reported_gzsl(),
         )
         section.notes = gzsl_notes(section, variants, labels, by_variant, n_max)
         sections.append(section)
@@ -107,10 +150,20 @@ def build_gzsl_table(results: Path) -> Table:
 def _cell(source, v: Variant, label, model, ds, metric, values, recs, paper_value) -> dict:
     mean, std, n = cell_stats(values)
     return {
-        "data_source": source, "variant": label, "profile": v.profile, "model": model, "dataset": ds,
-        "metric": metric, "mean": mean, "std": std, "n": n, "n_max": 0, "fewer_seeds": False,
+        "data_source": source,
+        "variant": label,
+        "profile": v.profile,
+        "model": model,
+        "dataset": ds,
+        "metric": metric,
+        "mean": mean,
+        "std": std,
+        "n": n,
+        "n_max": 0,
+        "fewer_seeds": False,
         "seeds": ";".join(str(s) for s in sorted(r["seed"] for r in recs)),
-        "paper": paper_value, "delta": mean - paper_value if n and shows_delta(source) else math.nan,
+        "paper": paper_value,
+        "delta": mean - paper_value if n and shows_delta(source) else math.nan,
         "options": fmt_items(v.paper_diff),
     }
 
@@ -159,14 +212,17 @@ def build_czsl_table(results: Path) -> Table:
             present = {(r["method"], bool(r["classnorm"])) for r in by_variant[v]}
             for m in methods:
                 for cn in (False, True):
-                    if i == 0 and m in CZSL_METHOD_ORDER or (m, cn) in present:
+                    if (i == 0 and m in CZSL_METHOD_ORDER) or (m, cn) in present:
                         rows_spec.append((v, m, cn))
         cells = []
         for v, method, cn in rows_spec:
             row = f"{method}{'+cn' if cn else ''}"
             for ds in datasets:
-                here = [r for r in by_variant[v] if r["method"] == method and bool(r["classnorm"]) == cn
-                        and r["dataset"] == ds]
+                here = [
+                    r
+                    for r in by_variant[v]
+                    if r["method"] == method and bool(r["classnorm"]) == cn and r["dataset"] == ds
+                ]
                 base = [r for r in by_variant[v] if r["method"] == method and not r["classnorm"] and r["dataset"] == ds]
                 for metric in CZSL_METRICS:
                     mean, std, n = cell_stats([r["metrics"][metric] for r in here])
@@ -176,21 +232,37 @@ def build_czsl_table(results: Path) -> Table:
                         if b_n and b_mean != 0:
                             rel = 100.0 * (mean - b_mean) / abs(b_mean)
                     p_value, p_rel = lookup.get((method, cn, ds, metric), (math.nan, ""))
-                    cells.append({
-                        "data_source": source, "track": track, "variant": labels[v], "profile": v.profile,
-                        "method": method, "classnorm": cn, "row": row, "dataset": ds, "metric": metric,
-                        "mean": mean, "std": std, "n": n, "n_max": 0, "fewer_seeds": False,
-                        "seeds": ";".join(str(s) for s in sorted(r["seed"] for r in here)),
-                        "rel_change_pct": rel, "paper": p_value, "paper_rel_change": p_rel,
-                        "delta": mean - p_value if n and shows_delta(source) else math.nan,
-                        "options": fmt_items(v.paper_diff),
-                    })
+                    cells.append(
+                        {
+                            "data_source": source,
+                            "track": track,
+                            "variant": labels[v],
+                            "profile": v.profile,
+                            "method": method,
+                            "classnorm": cn,
+                            "row": row,
+                            "dataset": ds,
+                            "metric": metric,
+                            "mean": mean,
+                            "std": std,
+                            "n": n,
+                            "n_max": 0,
+                            "fewer_seeds": False,
+                            "seeds": ";".join(str(s) for s in sorted(r["seed"] for r in here)),
+                            "rel_change_pct": rel,
+                            "paper": p_value,
+                            "paper_rel_change": p_rel,
+                            "delta": mean - p_value if n and shows_delta(source) else math.nan,
+                            "options": fmt_items(v.paper_diff),
+                        }
+                    )
         frame = pd.DataFrame(cells, columns=CZSL_COLUMNS)
         n_max = _mark_fewer(frame, CZSL_METRICS)
         show = len(variants) > 1
         rows = [Row("ours", f"{m}{'+cn' if cn else ''}", labels[v], show) for v, m, cn in rows_spec]
-        section = Section("czsl", source, track, czsl_title(source, track), datasets, CZSL_METRICS, rows,
-                          frame, notes=[])
+        section = Section(
+            "czsl", source, track, czsl_title(source, track), datasets, CZSL_METRICS, rows, frame, notes=[]
+        )
         section.notes = czsl_notes(section, variants, labels, by_variant, n_max)
         sections.append(section)
     return Table("czsl", sections, skipped, len(records))

@@ -6,17 +6,47 @@ from __future__ import annotations
 import math
 
 from zslbench.report.tables.cells import (
-    czsl_paper_text, digits, display, metric_label, is_nan, num, paper_text, plain, shows_delta,
+    czsl_paper_text,
+    digits,
+    display,
+    is_nan,
+    metric_label,
+    num,
+    paper_text,
+    plain,
+    shows_delta,
 )
 
-
 _TEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "±": r"$\pm$", "Δ": r"$\Delta$", "×": r"$\times$", "−": r"$-$", "—": "---", "≈": r"$\approx$",
-    "⚠": r"(!)", "§": r"\S{}", "≥": r"$\geq$",
-    "\n": " ", "\r": " ", "\v": " ", "\f": " ", "\x1c": " ", "\x1d": " ", "\x1e": " ", "\x85": " ",
-    "\u2028": " ", "\u2029": " ",  # a line break in a name must not end a line of the table
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "±": r"$\pm$",
+    "Δ": r"$\Delta$",
+    "×": r"$\times$",
+    "−": r"$-$",
+    "—": "---",
+    "≈": r"$\approx$",
+    "⚠": r"(!)",
+    "§": r"\S{}",
+    "≥": r"$\geq$",
+    "\n": " ",
+    "\r": " ",
+    "\v": " ",
+    "\f": " ",
+    "\x1c": " ",
+    "\x1d": " ",
+    "\x1e": " ",
+    "\x85": " ",
+    "\u2028": " ",
+    "\u2029": " ",  # a line break in a name must not end a line of the table
 }
 
 
@@ -27,9 +57,7 @@ def tex_escape(text: str) -> str:
 def _tex_note(text: str) -> str:
     """Notes are written with `code` spans; they become \\texttt{} here."""
     parts = text.split("`")
-    return "".join(
-        (r"\texttt{" + tex_escape(p) + "}") if i % 2 else tex_escape(p) for i, p in enumerate(parts)
-    )
+    return "".join((r"\texttt{" + tex_escape(p) + "}") if i % 2 else tex_escape(p) for i, p in enumerate(parts))
 
 
 def latex(table) -> str:

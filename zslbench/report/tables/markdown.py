@@ -8,8 +8,16 @@ import math
 
 from zslbench.report.markdown import md_cell
 from zslbench.report.tables.cells import (
-    czsl_paper_text, display, is_nan, metric_label, ours_text, paper_text, plain, rel_text,
-    reported_time, shows_delta,
+    czsl_paper_text,
+    display,
+    is_nan,
+    metric_label,
+    ours_text,
+    paper_text,
+    plain,
+    rel_text,
+    reported_time,
+    shows_delta,
 )
 
 
@@ -20,8 +28,13 @@ def _row_label(row) -> str:
 def _pipe_table(headers: list[str], body: list[list[str]], align: list[str]) -> str:
     from tabulate import tabulate
 
-    return tabulate([[md_cell(c) for c in row] for row in body], headers=[md_cell(h) for h in headers],
-                    tablefmt="pipe", colalign=align, disable_numparse=True)
+    return tabulate(
+        [[md_cell(c) for c in row] for row in body],
+        headers=[md_cell(h) for h in headers],
+        tablefmt="pipe",
+        colalign=align,
+        disable_numparse=True,
+    )
 
 
 def _md_gzsl_block(section, ds: str) -> str:
@@ -39,8 +52,7 @@ def _md_gzsl_block(section, ds: str) -> str:
             scores = [values.get((ds, m), math.nan) for m in section.metrics]
             if all(is_nan(x) for x in scores):
                 continue
-            body.append([_short_name(row.name), "reported", *(plain(x, 1) for x in scores),
-                         reported_time(values, ds)])
+            body.append([_short_name(row.name), "reported", *(plain(x, 1) for x in scores), reported_time(values, ds)])
     return _pipe_table(headers, body, ["left", "left"] + ["right"] * (len(headers) - 2))
 
 
@@ -77,8 +89,11 @@ def markdown(table) -> str:
         ran = [ds for ds in section.datasets if (section.cells.loc[section.cells["dataset"] == ds, "n"] > 0).any()]
         idle = [display(ds) for ds in section.datasets if ds not in ran]
         if idle:
-            out += [f"No runs of ours on {', '.join(idle)}"
-                    + (" (their columns in the CSV and LaTeX tables are empty)." if ran else "."), ""]
+            out += [
+                f"No runs of ours on {', '.join(idle)}"
+                + (" (their columns in the CSV and LaTeX tables are empty)." if ran else "."),
+                "",
+            ]
         for ds in ran:
             out += [f"### {display(ds)}", ""]
             block = _md_gzsl_block(section, ds) if table.kind == "gzsl" else _md_czsl_block(section, ds)

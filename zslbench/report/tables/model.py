@@ -44,9 +44,7 @@ class Section:
 
     def __post_init__(self) -> None:
         name_col = "model" if self.kind == "gzsl" else "row"
-        self._index = {
-            (r["variant"], r[name_col], r["dataset"], r["metric"]): r for r in self.cells.to_dict("records")
-        }
+        self._index = {(r["variant"], r[name_col], r["dataset"], r["metric"]): r for r in self.cells.to_dict("records")}
 
 
 @dataclass
@@ -98,13 +96,43 @@ def csv_text(value):
 
 
 GZSL_COLUMNS = [
-    "data_source", "variant", "profile", "model", "dataset", "metric", "mean", "std", "n", "n_max",
-    "fewer_seeds", "seeds", "paper", "delta", "options",
+    "data_source",
+    "variant",
+    "profile",
+    "model",
+    "dataset",
+    "metric",
+    "mean",
+    "std",
+    "n",
+    "n_max",
+    "fewer_seeds",
+    "seeds",
+    "paper",
+    "delta",
+    "options",
 ]
 CZSL_COLUMNS = [
-    "data_source", "track", "variant", "profile", "method", "classnorm", "row", "dataset", "metric",
-    "mean", "std", "n", "n_max", "fewer_seeds", "seeds", "rel_change_pct", "paper", "paper_rel_change",
-    "delta", "options",
+    "data_source",
+    "track",
+    "variant",
+    "profile",
+    "method",
+    "classnorm",
+    "row",
+    "dataset",
+    "metric",
+    "mean",
+    "std",
+    "n",
+    "n_max",
+    "fewer_seeds",
+    "seeds",
+    "rel_change_pct",
+    "paper",
+    "paper_rel_change",
+    "delta",
+    "options",
 ]
 
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 from zslbench.data.registry import source_info
 from zslbench.report.records import Variant, fmt_value
 from zslbench.report.tables.cells import (
-    APPROX, GZSL_DATASETS, MISSING, NOT_REPORTED, display, shows_delta, table_metrics,
+    APPROX,
+    GZSL_DATASETS,
+    MISSING,
+    NOT_REPORTED,
+    display,
+    shows_delta,
+    table_metrics,
 )
 from zslbench.report.tables.model import Section
 
@@ -19,11 +25,13 @@ def gzsl_title(source: str) -> str:
 def czsl_title(source: str, track: str) -> str:
     data = source_info(source).table_name
     if track == "features":
-        return (f"CZSL, features track, on {data}: NOT comparable with the paper's image-track numbers")
+        return f"CZSL, features track, on {data}: NOT comparable with the paper's image-track numbers"
     if track == "images":
         if source == "images":
-            return ("CZSL, image track (ResNet-18 fine-tuned on the raw CUB / SUN images), on the real images: "
-                    "the paper's protocol, comparable with the paper's numbers")
+            return (
+                "CZSL, image track (ResNet-18 fine-tuned on the raw CUB / SUN images), on the real images: "
+                "the paper's protocol, comparable with the paper's numbers"
+            )
         if source == "synthetic":
             return "CZSL, image track, on SYNTHETIC images: a pipeline check, NOT comparable with the paper"
     return f"CZSL, {track} track, on {data}"
@@ -43,11 +51,13 @@ def _device_text(recs: list[dict]) -> str:
         n = env.get("threads", "?")
         return f"{n} thread{'' if n == 1 else 's'}"
 
-    devices = sorted({
-        f"{r.get('env', {}).get('device', '?')} ({r.get('env', {}).get('device_name', '?')}, "
-        f"{threads(r.get('env', {}))})"
-        for r in recs
-    })
+    devices = sorted(
+        {
+            f"{r.get('env', {}).get('device', '?')} ({r.get('env', {}).get('device_name', '?')}, "
+            f"{threads(r.get('env', {}))})"
+            for r in recs
+        }
+    )
     return "; ".join(devices)
 
 
@@ -80,12 +90,16 @@ def _agem_note(cfg: dict) -> str:
     """Which reference gradient the A-GEM rows used (docs/paper-protocol.md#pitfall-18)."""
     mode = cfg.get("agem_ref_grad")
     if mode == "stale_code":
-        return ("A-GEM: `agem_ref_grad=stale_code`, the authors' code's reference gradient, which "
-                "still holds the previous step's gradient.")
+        return (
+            "A-GEM: `agem_ref_grad=stale_code`, the authors' code's reference gradient, which "
+            "still holds the previous step's gradient."
+        )
     if mode == "clean":
         return "A-GEM: `agem_ref_grad=clean`, the clean reference gradient of published A-GEM."
-    return ("A-GEM: the clean reference gradient (these records predate `agem_ref_grad`; "
-            "the authors' code's is `stale_code`).")
+    return (
+        "A-GEM: the clean reference gradient (these records predate `agem_ref_grad`; "
+        "the authors' code's is `stale_code`)."
+    )
 
 
 def _epoch_note(cfg: dict) -> str:
@@ -93,8 +107,10 @@ def _epoch_note(cfg: dict) -> str:
     if sel == "final":
         return "Reported epoch: the final one (`select_epoch=final`)."
     if sel == "best_test_H":
-        return ("Reported epoch: the one with the best uncalibrated per-sample H on the TEST set, an oracle "
-                "as in the authors' code (`select_epoch=best_test_H`).")
+        return (
+            "Reported epoch: the one with the best uncalibrated per-sample H on the TEST set, an oracle "
+            "as in the authors' code (`select_epoch=best_test_H`)."
+        )
     return f"Reported epoch: `select_epoch={sel}`."
 
 
@@ -106,8 +122,10 @@ def _calibration_note(cfg: dict, recs: list[dict]) -> str:
         f"×{'/'.join(fmt_value(f) for f in sorted(fs, key=str))} on {display(ds)}"
         for ds, fs in sorted(factors.items(), key=lambda kv: _ds_order(kv[0]))
     )
-    return (f"Seen-class logits multiplied at test time: {used} "
-            f"(`seen_logit_scale={fmt_value(cfg.get('seen_logit_scale', '?'))}`; the uncalibrated S/U/H are in the records).")
+    return (
+        f"Seen-class logits multiplied at test time: {used} "
+        f"(`seen_logit_scale={fmt_value(cfg.get('seen_logit_scale', '?'))}`; the uncalibrated S/U/H are in the records)."
+    )
 
 
 def _ds_order(ds: str) -> tuple:
@@ -121,11 +139,14 @@ def _pooling_notes(by_variant, labels, name_key) -> list[str]:
         groups: dict[tuple, set] = {}
         for r in recs:
             groups.setdefault((r[name_key] if name_key != "row" else _czsl_row(r), r["dataset"]), set()).add(
-                r.get("data_fingerprint"))
+                r.get("data_fingerprint")
+            )
         for (name, ds), fps in sorted(groups.items(), key=str):
             if len(fps) > 1:
-                notes.append(f"⚠ `{name}` on {display(ds)} (`{labels[v]}`) pools runs on {len(fps)} different "
-                             f"data files (fingerprints {', '.join(sorted(str(f)[:8] for f in fps))}).")
+                notes.append(
+                    f"⚠ `{name}` on {display(ds)} (`{labels[v]}`) pools runs on {len(fps)} different "
+                    f"data files (fingerprints {', '.join(sorted(str(f)[:8] for f in fps))})."
+                )
     return notes
 
 
@@ -142,11 +163,15 @@ def _numeric_env_notes(by_variant, labels, name_key) -> list[str]:
             groups.setdefault((name, r["dataset"]), {}).setdefault(numeric_key(r.get("env")), []).append(r["seed"])
         for (name, ds), envs in sorted(groups.items(), key=str):
             if len(envs) > 1:
-                parts = "; ".join(f"{key} (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, sorted(seeds)))})"
-                                  for key, seeds in sorted(envs.items()))
-                notes.append(f"⚠ `{name}` on {display(ds)} (`{labels[v]}`) pools runs from {len(envs)} numeric "
-                             f"environments: {parts}. The same seed can give slightly different numbers on "
-                             "each (docs/numerics.md).")
+                parts = "; ".join(
+                    f"{key} (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, sorted(seeds)))})"
+                    for key, seeds in sorted(envs.items())
+                )
+                notes.append(
+                    f"⚠ `{name}` on {display(ds)} (`{labels[v]}`) pools runs from {len(envs)} numeric "
+                    f"environments: {parts}. The same seed can give slightly different numbers on "
+                    "each (docs/numerics.md)."
+                )
     return notes
 
 
@@ -156,30 +181,35 @@ def gzsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[st
     scored = frame[frame["metric"].isin(table_metrics("gzsl"))]
     uniform = scored.loc[scored["n"] > 0, "n"].nunique() <= 1
     notes = [_source_note(section.source, recs)]
-    cells = (f"Ours: mean ± sample standard deviation (n−1) over seeds, in percent; "
-             f"{'every cell has' if uniform else 'unmarked cells have'} n = {n_max} seed{'s' if n_max != 1 else ''}")
+    cells = (
+        f"Ours: mean ± sample standard deviation (n−1) over seeds, in percent; "
+        f"{'every cell has' if uniform else 'unmarked cells have'} n = {n_max} seed{'s' if n_max != 1 else ''}"
+    )
     if not uniform:
         cells += "; (n=k) marks a cell with fewer seeds than that"
     cells += f"; a single seed has no std; {MISSING} = no run of ours."
     notes.append(cells)
     has_paper = bool(scored["paper"].notna().any())
-    paper_note = ("paper (Δ): the paper's number (`baselines/paper_gzsl.csv`) and Δ = ours − paper; "
-                  if shows_delta(section.source) else
-                  "paper (ref.): the paper's number (`baselines/paper_gzsl.csv`), for reference only: no "
-                  "difference is computed on synthetic data; ")
+    paper_note = (
+        "paper (Δ): the paper's number (`baselines/paper_gzsl.csv`) and Δ = ours − paper; "
+        if shows_delta(section.source)
+        else "paper (ref.): the paper's number (`baselines/paper_gzsl.csv`), for reference only: no "
+        "difference is computed on synthetic data; "
+    )
     if has_paper:
         notes.append(
-            paper_note +
-            f"{NOT_REPORTED} = not reported in the paper; `linear` has no row in the paper. "
+            paper_note + f"{NOT_REPORTED} = not reported in the paper; `linear` has no row in the paper. "
             "reported: the paper's numbers for the other methods, not rerun here."
         )
     else:
-        notes.append(f"The paper reports no numbers on {', '.join(display(d) for d in section.datasets)}: "
-                     "ours stand alone, with no difference to the paper.")
+        notes.append(
+            f"The paper reports no numbers on {', '.join(display(d) for d in section.datasets)}: "
+            "ours stand alone, with no difference to the paper."
+        )
     notes.append(
         f"time (s): wall-clock training time of one run, mean ± std over seeds, on {_device_text(recs)}. "
         f"The paper's time is its speed table's per-dataset time where it has one; {APPROX} marks the "
-        "average time of its GZSL table instead (one merged \"30 seconds\" cell for its four MLP rows). "
+        'average time of its GZSL table instead (one merged "30 seconds" cell for its four MLP rows). '
         "The paper does not state its hardware."
     )
     single = len(variants) == 1
@@ -211,16 +241,21 @@ def czsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[st
             f"{', '.join(weights)} (the paper: imagenet)."
         )
     if section.track == "images" and section.source == "images":
-        notes.append("Data: the raw CUB-200-2011 / SUN Attribute DB images in their official layouts "
-                     "(`data_source=images`).")
+        notes.append(
+            "Data: the raw CUB-200-2011 / SUN Attribute DB images in their official layouts (`data_source=images`)."
+        )
     elif section.track == "images" and section.source == "synthetic":
-        notes.append("Data: zslbench's built-in SYNTHETIC images (`data_source=synthetic`). They show that "
-                     "the pipeline works; their numbers say nothing about the paper's.")
+        notes.append(
+            "Data: zslbench's built-in SYNTHETIC images (`data_source=synthetic`). They show that "
+            "the pipeline works; their numbers say nothing about the paper's."
+        )
     else:
         notes.append(_source_note(section.source, recs))
-    cells = (f"Ours: mean ± sample standard deviation (n−1) over seeds; mAUC, mH, mJA in percent, Forgetting "
-             f"as a fraction (0 to 1); {'every cell has' if uniform else 'unmarked cells have'} "
-             f"n = {n_max} seed{'s' if n_max != 1 else ''}")
+    cells = (
+        f"Ours: mean ± sample standard deviation (n−1) over seeds; mAUC, mH, mJA in percent, Forgetting "
+        f"as a fraction (0 to 1); {'every cell has' if uniform else 'unmarked cells have'} "
+        f"n = {n_max} seed{'s' if n_max != 1 else ''}"
+    )
     if not uniform:
         cells += "; (n=k) marks a cell with fewer seeds than that"
     cells += f"; a single seed has no std; {MISSING} = no run of ours."
@@ -233,8 +268,11 @@ def czsl_notes(section: Section, variants, labels, by_variant, n_max) -> list[st
     notes.append(
         "paper: the paper's number and its printed relative change (`baselines/paper_czsl.csv`); "
         f"{NOT_REPORTED} = none printed. "
-        + ("The difference ours − paper is in `czsl.csv` (column delta) only." if shows_delta(section.source)
-           else "No difference ours − paper is computed on synthetic data.")
+        + (
+            "The difference ours − paper is in `czsl.csv` (column delta) only."
+            if shows_delta(section.source)
+            else "No difference ours − paper is computed on synthetic data."
+        )
     )
     single = len(variants) == 1
     for v in variants:

@@ -12,7 +12,7 @@ from zslbench.report.records import fmt_items
 
 
 def source_label(rec: dict, with_hash: bool = False) -> str:
-    """"[distribution version]" of a plugin run's record ("" for a built-in run); with
+    """ "[distribution version]" of a plugin run's record ("" for a built-in run); with
     ``with_hash``, the start of the plugin's source hash too."""
     plugin = rec.get("plugin")
     if not plugin:
@@ -24,8 +24,9 @@ def source_label(rec: dict, with_hash: bool = False) -> str:
 
 def _provenance(rec: dict) -> str:
     plugin = rec["plugin"]
-    return json.dumps([plugin.get("module"), rec.get("plugin_distribution"), rec.get("plugin_version"),
-                       plugin.get("source_sha256")])
+    return json.dumps(
+        [plugin.get("module"), rec.get("plugin_distribution"), rec.get("plugin_version"), plugin.get("source_sha256")]
+    )
 
 
 def label_plugin_rows(records: list[dict], name_field: str) -> list[dict]:

@@ -29,7 +29,10 @@ import torch
 from torch.nn import functional as F
 
 from zslbench.train.methods.base import (
-    CZSLMethod, CZSLState, position_logits, register,
+    CZSLMethod,
+    CZSLState,
+    position_logits,
+    register,
 )
 
 

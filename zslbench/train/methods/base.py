@@ -16,8 +16,8 @@ Tasks are 0-based in code (task ``t`` is the paper's task t+1).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from torch import nn
@@ -90,8 +90,11 @@ class CZSLState:
         x = rows if self.prepare is None else self.prepare(rows)
         if isinstance(self.encoder, nn.Identity):
             return x
-        ctx = (torch.autocast(self.device.type, dtype=self.autocast_dtype) if self.autocast_dtype is not None
-               else contextlib.nullcontext())
+        ctx = (
+            torch.autocast(self.device.type, dtype=self.autocast_dtype)
+            if self.autocast_dtype is not None
+            else contextlib.nullcontext()
+        )
         with ctx:
             feats = self.encoder(x)
         return feats.float()
@@ -105,8 +108,9 @@ class CZSLState:
         self.encoder.eval()
         try:
             with torch.no_grad():
-                return torch.cat([self.encode_rows(rows[i : i + batch_size])
-                                  for i in range(0, rows.shape[0], batch_size)])
+                return torch.cat(
+                    [self.encode_rows(rows[i : i + batch_size]) for i in range(0, rows.shape[0], batch_size)]
+                )
         finally:
             self.encoder.train(was)
 

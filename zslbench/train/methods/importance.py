@@ -103,8 +103,9 @@ def quadratic_penalty(
     return lam * cast(torch.Tensor, total)  # a tensor: params is never empty
 
 
-def add_penalty_grad(params: list[nn.Parameter], omega: list[torch.Tensor], anchor: list[torch.Tensor],
-                     lam: float) -> None:
+def add_penalty_grad(
+    params: list[nn.Parameter], omega: list[torch.Tensor], anchor: list[torch.Tensor], lam: float
+) -> None:
     """Add the gradient of :func:`quadratic_penalty`, ``2 lam omega (theta - anchor)``, to the
     parameters' ``.grad`` in place (a few fused passes instead of autograd through the penalty)."""
     with torch.no_grad():
@@ -155,8 +156,14 @@ class OnlineRegularizer(CZSLMethod):
             idx = state.task_train_idx[t - 1]
             targets = state.train_pos[idx] - lo
         return compute_importance(
-            state.network, state.params(), logits_fn, idx, targets, self.kind,
-            self.cfg.batch_size, minmax=self.cfg.fisher_minmax if self.kind == "fisher" else "none",
+            state.network,
+            state.params(),
+            logits_fn,
+            idx,
+            targets,
+            self.kind,
+            self.cfg.batch_size,
+            minmax=self.cfg.fisher_minmax if self.kind == "fisher" else "none",
             generator=state.generator,
         )
 
