@@ -83,7 +83,7 @@ def test_a_sweep_lists_the_diverging_runs_as_failed(tmp_path, capsys):
         "--set",
         "fisher_minmax=none",
         "--set",
-        "ewc_lambda=1e9",
+        "ewc_lambda=1e15",
         "--set",
         "hidden_dim=16",
         "--jobs",
@@ -108,7 +108,7 @@ def test_the_check_passes_finite_weights_and_stops_the_others():
         (torch.tensor(math.inf), weights, "the loss became inf"),
         (torch.tensor(1.0), [torch.tensor([1.0, math.nan])], "a weight became nan"),
         (torch.tensor(1.0), [torch.tensor([-math.inf])], "a weight became inf"),
-        (torch.tensor(1.0), [torch.tensor([3e7])], "a weight reached 3e+07"),
+        (torch.tensor(1.0), [torch.tensor([3e13])], "a weight reached 3e+13"),
     ]
     for loss, params, needle in cases:
         with pytest.raises(TrainingDiverged) as info:

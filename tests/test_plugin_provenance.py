@@ -271,7 +271,7 @@ def test_editing_any_module_of_a_plugin_package_changes_its_run_id(two_sources):
 def test_replay_names_the_changed_source_before_any_metric(two_sources, toy_data):
     root, results, first, _ = two_sources
     path = results / "runs" / first["run_id"] / "record.json"
-    proc = zsl("replay", str(path), "--data-dir", str(toy_data), path=[root])
+    proc = zsl("--plugin", "zslbench_example.entry", "replay", str(path), "--data-dir", str(toy_data), path=[root])
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     lines = proc.stdout.splitlines()
     assert "the plugin's source differs" in lines[1], lines

@@ -206,7 +206,7 @@ def test_sources_are_separate_tables_and_variants_separate_rows():
     assert f"| mlp3+cn ({off}) | ours" in md
     # Footnotes: data source, options off the defaults, epoch selection and calibration.
     assert "`select_epoch=best_test_H ⚠`" in md and "an oracle" in md
-    assert "`epochs=4`, `generative_settings=quick`, `lr=0.003`, `synthetic_scale=0.15`" in md
+    assert "`epochs=4`, `lr=0.003`, `synthetic_scale=0.15`" in md
     assert "×0.95 on SUN, ×1 on CUB" in md and "×1 on CUB (`seen_logit_scale=colab_rule`" in md
     assert "release vintage 2019" in md
 
