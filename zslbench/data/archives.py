@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import os
-import platform
 import re
 import shutil
 import stat
@@ -228,12 +227,29 @@ def _safe_members(tar: tarfile.TarFile, archive: Path, budget: _Budget):
         yield m
 
 
-def _require_data_filter(archive: Path) -> None:
-    if not hasattr(tarfile, "data_filter"):
-        raise DataError(
-            f"{archive}: this Python ({platform.python_version()}) lacks tarfile's 'data' "
-            "extraction filter; unpacking a .tgz needs Python 3.10.12+, 3.11.4+ or 3.12+"
-        )
+def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, archive: Path) -> None:
+    """Unpack one member that `_safe_members` let through (a regular file or a folder, never a
+    link) without tarfile's own extraction: where tarfile has no 'data' filter (Pythons before
+    3.10.12 and 3.11.4, e.g. Debian 12's 3.11.2) it is the filter.  The target is ``dest``
+    joined with the member's parts, checked to lie inside ``dest`` once resolved; a file is
+    created without following a link at its own name (none can exist on the way: no link is
+    ever unpacked), with mode 0644 and no owner, time or permission from the archive."""
+    parts = PurePosixPath(member.name.replace("\\", "/")).parts
+    target = dest.joinpath(*parts)
+    root = dest.resolve()
+    where = target.resolve()
+    if where != root and root not in where.parents:
+        raise DataError(f"{archive}: member {member.name!r} would be written outside the target; refusing the archive")
+    if member.isdir():
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = tar.extractfile(member)
+    if source is None:
+        raise DataError(f"{archive}: member {member.name!r} has no data; refusing the archive")
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "wb") as out:
+        shutil.copyfileobj(source, out, 1 << 20)
 
 
 def extract_tar(
@@ -258,7 +274,6 @@ def extract_tar(
     archive = Path(archive)
     if not archive.is_file():
         raise DataError(f"{archive}: no such file")
-    _require_data_filter(archive)
     budget = _Budget(archive, limits)
     size = archive.stat().st_size
     with open(archive, "rb") as raw:
@@ -272,8 +287,12 @@ def extract_tar(
             stream = _Reading(raw, bar)
             src = gzip.GzipFile(fileobj=stream, mode="rb") if is_gzip else stream
             with tarfile.open(fileobj=src, mode="r|") as tar:
+                with_filter = hasattr(tarfile, "data_filter")
                 for member in _safe_members(tar, archive, budget):
-                    tar.extract(member, dest, set_attrs=False, filter="data")
+                    if with_filter:
+                        tar.extract(member, dest, set_attrs=False, filter="data")
+                    else:
+                        _write_member(tar, member, Path(dest), archive)
                 while True:  # the rest: zero padding only; reading it checks the gzip CRC
                     chunk = src.read(1 << 20)
                     if not chunk:
