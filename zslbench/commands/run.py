@@ -130,13 +130,17 @@ def run_gzsl(
     outcome = gzsl_run(
         model, dataset, seed, profile, preset, source, data_dir, device, results, sets, force, method, loggers=log
     )
-    seed = outcome.record["seed"]
     rec = outcome.record
-    m = rec["metrics"]
-    state = "already done (use --force to retrain)" if outcome.skipped else f"trained in {rec['train_seconds']:.1f}s"
-    click.echo(f"{model} on {dataset} [{rec['data_source']}] seed {seed}: {state}")
-    click.echo(summary_line(m, "gzsl"))
+    click.echo(f"{model} on {dataset} [{rec['data_source']}] seed {rec['seed']}: {_state(outcome)}")
+    click.echo(summary_line(rec["metrics"], "gzsl"))
     click.echo(f"  record: {outcome.path / 'record.json'}")
+
+
+def _state(outcome) -> str:
+    """What `zslbench run` did with the run: trained it (in how long) or found it done."""
+    if outcome.skipped:
+        return "already done (use --force to retrain)"
+    return f"trained in {outcome.record['train_seconds']:.1f}s"
 
 
 def summary_line(metrics: dict, track: str) -> str:
@@ -182,13 +186,11 @@ def run_czsl(
         track_name,
         loggers=log,
     )
-    seed = outcome.record["seed"]
     rec = outcome.record
-    m = rec["metrics"]
     name = f"{method}{'+cn' if classnorm else ''}"
-    state = "already done (use --force to retrain)" if outcome.skipped else f"trained in {rec['train_seconds']:.1f}s"
-    click.echo(f"CZSL {name} on {dataset} [{rec['data_source']}, {track_name} track] seed {seed}: {state}")
-    click.echo(summary_line(m, "czsl"))
+    where = f"[{rec['data_source']}, {track_name} track]"
+    click.echo(f"CZSL {name} on {dataset} {where} seed {rec['seed']}: {_state(outcome)}")
+    click.echo(summary_line(rec["metrics"], "czsl"))
     if track_name == "features":
         click.echo("  (features track: not comparable with the paper's image-track CZSL table)")
     elif rec["data_source"] != "images":
