@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+from hypothesis import settings
 
 import support
+
+# Property tests explore new examples on every local run; under CI=true they draw the same
+# examples each time, so a submission's verdict never depends on the draw (a failure found
+# locally is fixed and kept as an explicit case).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 
 @pytest.fixture

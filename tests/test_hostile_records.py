@@ -68,6 +68,7 @@ BAD = [
     ("run id not hex", _set("run_id", "../../etc/passwd"), "run_id"),
     ("dataset with a newline", _set("dataset", "sun\nrerun of ffffffffffffffff"), "dataset"),
     ("plugin not a mapping", _set("plugin", "zslevil"), "plugin"),
+    ("no model", _drop("model"), "model"),
 ]
 
 

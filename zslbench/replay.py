@@ -310,7 +310,10 @@ def rerun_record(
     if unknown:
         raise RecordError(f"{record_path}: config has fields this zslbench does not know: {', '.join(unknown)}")
     tolerances_for(original["metrics"], atol, rtol)  # bad --atol/--rtol fail before training
-    name, classnorm = track.run_args(original)
+    try:
+        name, classnorm = track.run_args(original)
+    except RecordError as exc:
+        raise RecordError(f"{record_path}: {exc}") from None
     overrides = dict(original["config"])
     if "flush_denormal" in track.config_fields():  # a record's config without it: run without flushing
         overrides.setdefault("flush_denormal", False)

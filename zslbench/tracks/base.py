@@ -207,6 +207,8 @@ class Track:
 
     def run_args(self, record: Mapping[str, Any]) -> tuple[str, bool | None]:
         """(name, classnorm) of the run a record describes."""
+        if self.name_field not in record:
+            raise RecordError(f"the {self.kind} record names no {self.name_field}: it cannot be rerun")
         cn = record.get("classnorm") if self.classnorm_grid != (None,) else None
         return str(record[self.name_field]), None if cn is None else bool(cn)
 
