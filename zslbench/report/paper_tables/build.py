@@ -10,16 +10,6 @@ import pandas as pd
 
 from zslbench.errors import ZSLBenchError
 from zslbench.report import baselines as paper
-from zslbench.report.records import (
-    Variant,
-    collect,
-    fmt_items,
-    label_variants,
-    order_variants,
-    section_of,
-    sorted_sections,
-    variant_of,
-)
 from zslbench.report.paper_tables.cells import (
     CZSL_DATASETS,
     CZSL_METHOD_ORDER,
@@ -31,6 +21,16 @@ from zslbench.report.paper_tables.cells import (
 from zslbench.report.paper_tables.model import CZSL_COLUMNS, GZSL_COLUMNS, Row, Section, Table
 from zslbench.report.paper_tables.notes import czsl_notes, czsl_title, gzsl_notes, gzsl_title
 from zslbench.report.paper_tables.sources import label_plugin_rows
+from zslbench.report.records import (
+    Variant,
+    collect,
+    fmt_items,
+    label_variants,
+    order_variants,
+    section_of,
+    sorted_sections,
+    variant_of,
+)
 
 
 def _seconds(record: dict) -> float:

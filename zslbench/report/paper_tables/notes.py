@@ -5,7 +5,6 @@ environments."""
 from __future__ import annotations
 
 from zslbench.data.registry import source_info
-from zslbench.report.records import Variant, fmt_value
 from zslbench.report.paper_tables.cells import (
     APPROX,
     GZSL_DATASETS,
@@ -16,6 +15,7 @@ from zslbench.report.paper_tables.cells import (
     table_metrics,
 )
 from zslbench.report.paper_tables.model import Section
+from zslbench.report.records import Variant, fmt_value
 
 
 def gzsl_title(source: str) -> str:
