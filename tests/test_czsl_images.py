@@ -470,7 +470,7 @@ def test_cli_image_run_on_synthetic_images_and_its_table_section(tmp_path, capsy
     code, out, err = _cli(capsys, "run", "--from-record", str(run / "record.json"))
     assert code == 0 and "match the record exactly" in out, out + err
     # the table gives the image track its own section, labelled synthetic
-    from zslbench.report.tables import build_table
+    from zslbench.report.paper_tables import build_table
 
     table = build_table("czsl", tmp_path / "res")
     (section,) = table.sections
@@ -546,7 +546,7 @@ def test_cli_image_run_on_a_cub_folder_in_the_official_layout(tmp_path, capsys):
     assert (rec["track"], rec["data_source"], rec["image_size"]) == ("images", "images", 32)
     assert rec["image_split"]["counts"] == {"train": 40, "val": 0, "test": 40}
     assert all(math.isfinite(rec["metrics"][k]) for k in ("mAUC", "mH", "mJA", "forgetting"))
-    from zslbench.report.tables import build_table
+    from zslbench.report.paper_tables import build_table
 
     (section,) = build_table("czsl", tmp_path / "res").sections
     assert section.source == "images" and "comparable with the paper" in section.title

@@ -9,10 +9,10 @@ import pytest
 
 from zslbench.data import fingerprint, load_dataset, resolve_source
 from zslbench.data.registry import DATA_SOURCES, DataSource, source_info
+from zslbench.report.paper_tables.cells import shows_delta
+from zslbench.report.paper_tables.notes import czsl_title, gzsl_title
 from zslbench.report.records import sorted_sections
 from zslbench.report.shared import comparable
-from zslbench.report.tables.cells import shows_delta
-from zslbench.report.tables.notes import czsl_title, gzsl_title
 
 
 def _load_shifted(key, root, scale, seed, cache_dir=None):

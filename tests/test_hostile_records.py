@@ -309,8 +309,8 @@ def test_tables_of_random_records_skip_or_show_each_record(tmp_path_factory, rec
     import warnings
 
     from zslbench import store
+    from zslbench.report.paper_tables import build_table
     from zslbench.report.records import collect
-    from zslbench.report.tables import build_table
 
     results = tmp_path_factory.mktemp("results")
     for i, rec in enumerate(recs):

@@ -10,7 +10,7 @@ import io
 import pytest
 from _report_records import gzsl
 
-from zslbench.report.tables import build_table
+from zslbench.report.paper_tables import build_table
 
 NAMES = ("lin|ear", "back\\", '=HYPERLINK("http://x")', "@SUM(A1)", "+cmd", "-cmd")
 
@@ -49,7 +49,7 @@ def test_markdown_table_rows_keep_their_columns(hostile_results):
 
 def test_the_tables_use_the_report_markdown_escaping():
     from zslbench.report import markdown as report_md
-    from zslbench.report.tables import markdown as table_md
+    from zslbench.report.paper_tables import markdown as table_md
 
     assert table_md.md_cell is report_md.md_cell
     assert report_md.md_cell("a|b\\\nc") == "a\\|b\\\\ c"
@@ -70,7 +70,7 @@ def test_csv_text_cells_cannot_be_formulas_and_numbers_stay_numbers(hostile_resu
 
 
 def test_negative_numbers_in_text_cells_are_not_prefixed():
-    from zslbench.report.tables.model import csv_text
+    from zslbench.report.paper_tables.model import csv_text
 
     assert csv_text("-1.5") == "-1.5" and csv_text(-1.5) == -1.5 and csv_text("-cmd") == "'-cmd"
     assert csv_text("+22%") == "+22%" and csv_text("-3%") == "-3%" and csv_text("+A1%") == "'+A1%"
@@ -92,7 +92,7 @@ def _is_number(text: str) -> bool:
 
 @pytest.mark.parametrize("brk", ["\n", "\r", "\r\n", "\u2028", "\x0b", "\x0c", "\x85"])
 def test_latex_escape_leaves_no_line_break(brk):
-    from zslbench.report.tables.latex import tex_escape
+    from zslbench.report.paper_tables.latex import tex_escape
 
     out = tex_escape(f"a{brk}b%")
     assert out.splitlines() == [out] and out.endswith(r"b\%")

@@ -267,7 +267,7 @@ def _copy_fixture(tmp_path: Path) -> Path:
 
 
 def _tables(results: Path):
-    from zslbench.report.tables import build_table
+    from zslbench.report.paper_tables import build_table
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

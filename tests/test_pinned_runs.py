@@ -211,7 +211,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "results"
 
 def test_old_fixture_records_load_and_tabulate():
     from zslbench import store
-    from zslbench.report.tables import build_table
+    from zslbench.report.paper_tables import build_table
 
     with pytest.warns(UserWarning):  # the fixtures hold a corrupted record on purpose
         records = list(store.iter_records(FIXTURE))

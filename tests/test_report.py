@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from zslbench.report import stats
 from zslbench.report.effects import ablations
 from zslbench.report.page import write_report
-from zslbench.report.tables import build_table
+from zslbench.report.paper_tables import build_table
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "results"
 

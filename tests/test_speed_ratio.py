@@ -66,7 +66,7 @@ def test_absolute_gpu_check_is_a_second_row():
 
 def test_table_and_report_show_f_clswgan_beside_the_paper(tmp_path):
     from zslbench.report.page import write_report
-    from zslbench.report.tables.build import build_table
+    from zslbench.report.paper_tables.build import build_table
 
     for seed in (1, 2, 3):
         mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, 50.0, train_seconds=50.0)

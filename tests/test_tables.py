@@ -15,7 +15,7 @@ import pytest
 
 from support import zsl
 from zslbench.report import baselines
-from zslbench.report.tables import build_table, parse_formats, write_table
+from zslbench.report.paper_tables import build_table, parse_formats, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "results"

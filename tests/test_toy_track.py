@@ -147,7 +147,7 @@ def test_a_toy_track_runs_as_a_sweep_and_gets_a_table_section(toy, tmp_path, cap
         assert rec["config"] == {"steps": 4, "bias": 5.0, "threads": 1}
         assert (res / "runs" / rec["run_id"] / "draws.json").is_file()
 
-    from zslbench.report.tables import build_table
+    from zslbench.report.paper_tables import build_table
 
     table = build_table("czsl", res)
     (section,) = table.sections

@@ -25,7 +25,7 @@ def table_cmd(kind: str, results: Path | None, formats: str, out: Path | None) -
     """Build the GZSL or CZSL table from the run records, beside the paper's numbers."""
     import warnings
 
-    from zslbench.report.tables import build_table, parse_formats, write_table
+    from zslbench.report.paper_tables import build_table, parse_formats, write_table
 
     fmts = parse_formats(formats)
     results = results_dir(results)

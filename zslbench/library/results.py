@@ -101,7 +101,7 @@ def tables(path: str | Path) -> dict:
     records under ``path``; an empty frame where there are none."""
     import warnings
 
-    from zslbench.report.tables import build_table
+    from zslbench.report.paper_tables import build_table
 
     folder = _folder(path)
     out = {}

@@ -63,8 +63,8 @@ def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
     can rebuild them later."""
     import warnings
 
+    from zslbench.report.paper_tables import build_table, write_table
     from zslbench.report.plots import plot_variance
-    from zslbench.report.tables import build_table, write_table
     from zslbench.tracks import all_tracks
 
     results = Path(results)

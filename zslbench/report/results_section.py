@@ -114,8 +114,8 @@ def _results_table(section, ds: str, runs: dict, variants: dict, kind: str) -> T
 
 
 def results_blocks(kind: str, results: Path) -> list:
-    from zslbench.report.tables import build_table
-    from zslbench.report.tables.sources import labelled_records
+    from zslbench.report.paper_tables import build_table
+    from zslbench.report.paper_tables.sources import labelled_records
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

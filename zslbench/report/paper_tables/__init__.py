@@ -1,4 +1,6 @@
-"""The GZSL and CZSL tables: run records -> tidy CSV, Markdown and LaTeX (booktabs).
+"""The files of ``zslbench table``: the GZSL and CZSL tables with the paper's numbers beside
+ours, run records -> tidy CSV, Markdown and LaTeX (booktabs).  (The HTML report's own tables
+are built in `zslbench.report.results_section` and `zslbench.report.blocks`.)
 
 One table section per data source (and CZSL track): synthetic and real numbers are never
 mixed.  Inside a section, our rows are (model or method, config variant); runs are averaged
@@ -18,8 +20,8 @@ the files written), `build` (records -> table), `notes` (the prose under each se
 `markdown` and `latex` (the renderings).
 """
 
-from zslbench.report.tables.build import build_czsl_table, build_gzsl_table, build_table
-from zslbench.report.tables.cells import (
+from zslbench.report.paper_tables.build import build_czsl_table, build_gzsl_table, build_table
+from zslbench.report.paper_tables.cells import (
     CZSL_DATASETS,
     CZSL_METHOD_ORDER,
     FORMATS,
@@ -27,8 +29,8 @@ from zslbench.report.tables.cells import (
     cell_stats,
     table_metrics,
 )
-from zslbench.report.tables.latex import tex_escape
-from zslbench.report.tables.model import Row, Section, Table, parse_formats, write_table
+from zslbench.report.paper_tables.latex import tex_escape
+from zslbench.report.paper_tables.model import Row, Section, Table, parse_formats, write_table
 
 __all__ = [
     "CZSL_DATASETS",

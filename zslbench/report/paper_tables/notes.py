@@ -5,8 +5,7 @@ environments."""
 from __future__ import annotations
 
 from zslbench.data.registry import source_info
-from zslbench.report.records import Variant, fmt_value
-from zslbench.report.tables.cells import (
+from zslbench.report.paper_tables.cells import (
     APPROX,
     GZSL_DATASETS,
     MISSING,
@@ -15,7 +14,8 @@ from zslbench.report.tables.cells import (
     shows_delta,
     table_metrics,
 )
-from zslbench.report.tables.model import Section
+from zslbench.report.paper_tables.model import Section
+from zslbench.report.records import Variant, fmt_value
 
 
 def gzsl_title(source: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from zslbench.report.tables.cells import (
+from zslbench.report.paper_tables.cells import (
     czsl_paper_text,
     digits,
     display,

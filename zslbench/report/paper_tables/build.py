@@ -10,6 +10,17 @@ import pandas as pd
 
 from zslbench.errors import ZSLBenchError
 from zslbench.report import baselines as paper
+from zslbench.report.paper_tables.cells import (
+    CZSL_DATASETS,
+    CZSL_METHOD_ORDER,
+    GZSL_DATASETS,
+    cell_stats,
+    shows_delta,
+    table_metrics,
+)
+from zslbench.report.paper_tables.model import CZSL_COLUMNS, GZSL_COLUMNS, Row, Section, Table
+from zslbench.report.paper_tables.notes import czsl_notes, czsl_title, gzsl_notes, gzsl_title
+from zslbench.report.paper_tables.sources import label_plugin_rows
 from zslbench.report.records import (
     Variant,
     collect,
@@ -20,17 +31,6 @@ from zslbench.report.records import (
     sorted_sections,
     variant_of,
 )
-from zslbench.report.tables.cells import (
-    CZSL_DATASETS,
-    CZSL_METHOD_ORDER,
-    GZSL_DATASETS,
-    cell_stats,
-    shows_delta,
-    table_metrics,
-)
-from zslbench.report.tables.model import CZSL_COLUMNS, GZSL_COLUMNS, Row, Section, Table
-from zslbench.report.tables.notes import czsl_notes, czsl_title, gzsl_notes, gzsl_title
-from zslbench.report.tables.sources import label_plugin_rows
 
 
 def _seconds(record: dict) -> float:

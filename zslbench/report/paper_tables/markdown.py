@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from zslbench.report.markdown import md_cell
-from zslbench.report.tables.cells import (
+from zslbench.report.paper_tables.cells import (
     czsl_paper_text,
     display,
     is_nan,

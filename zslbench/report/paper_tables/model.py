@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from zslbench.errors import ZSLBenchError
-from zslbench.report.tables.cells import FORMATS
-from zslbench.report.tables.latex import latex
-from zslbench.report.tables.markdown import markdown
+from zslbench.report.paper_tables.cells import FORMATS
+from zslbench.report.paper_tables.latex import latex
+from zslbench.report.paper_tables.markdown import markdown
 from zslbench.store import atomic_write_text
 
 
