@@ -63,15 +63,15 @@ def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
     can rebuild them later."""
     import warnings
 
-    from zslbench.report.plots import plot_variance
     from zslbench.report.paper_tables import build_table, write_table
+    from zslbench.report.plots import plot_variance
     from zslbench.tracks import all_tracks
 
     results = Path(results)
 
     def tables() -> list:
         written = []
-        for kind in dict.fromkeys(t.table_kind for t in all_tracks()):
+        for kind in dict.fromkeys(track.info.table_kind for track in all_tracks()):
             table = build_table(kind, results)
             if not getattr(table, "empty", False):
                 written += write_table(table, results / "tables")
