@@ -36,7 +36,7 @@ def test_paired_test_matches_scipy():
     ref = sps.ttest_rel([A[s] for s in seeds], [B[s] for s in seeds])
     ci = ref.confidence_interval(0.95)
     assert c.test == "paired t" and c.n_pairs == 5 and c.seeds == tuple(seeds)
-    assert c.t == pytest.approx(ref.statistic) and c.p == pytest.approx(ref.pvalue)
+    assert c.t_stat == pytest.approx(ref.statistic) and c.p == pytest.approx(ref.pvalue)
     assert c.df == ref.df
     assert (c.lo, c.hi) == (pytest.approx(ci.low), pytest.approx(ci.high))
     assert c.diff == pytest.approx(np.mean([A[s] - B[s] for s in seeds]))
@@ -48,7 +48,7 @@ def test_welch_test_matches_scipy_when_seeds_differ():
     ref = sps.ttest_ind(list(A.values()), list(b.values()), equal_var=False)
     ci = ref.confidence_interval(0.95)
     assert c.test == "Welch t" and (c.n_a, c.n_b, c.n_pairs) == (5, 4, 0)
-    assert c.t == pytest.approx(ref.statistic) and c.p == pytest.approx(ref.pvalue)
+    assert c.t_stat == pytest.approx(ref.statistic) and c.p == pytest.approx(ref.pvalue)
     assert c.df == pytest.approx(ref.df)
     assert (c.lo, c.hi) == (pytest.approx(ci.low), pytest.approx(ci.high))
 
@@ -74,7 +74,7 @@ def test_ties_and_zero_variance():
     with warnings.catch_warnings():  # scipy warns of precision loss on constant differences
         warnings.simplefilter("ignore", RuntimeWarning)
         ref = sps.ttest_rel([3.0, 4.0, 5.0], [1.0, 2.0, 3.0])
-    assert c.p == ref.pvalue == 0.0 and c.t == ref.statistic == math.inf
+    assert c.p == ref.pvalue == 0.0 and c.t_stat == ref.statistic == math.inf
     assert stats.verdict(c, "greater")[0] == stats.SUPPORTED
     assert stats.verdict(c, "less")[0] == stats.CONTRADICTED
     # no difference at all: scipy gives NaN; we define p = 1, which is never a verdict

@@ -228,7 +228,7 @@ def test_time_estimate_comes_from_done_records_of_the_same_profile(tmp_path):
         source="synthetic",
         results=tmp_path / "none",
     )
-    assert time_left(empty, 1) == get_track("gzsl").seconds["quick"]
+    assert time_left(empty, 1) == get_track("gzsl").info.seconds["quick"]
 
 
 def test_paper_estimates_are_per_dataset_and_records_of_the_dataset_come_first(tmp_path):
@@ -247,7 +247,7 @@ def test_paper_estimates_are_per_dataset_and_records_of_the_dataset_come_first(t
     )
     est = estimate_seconds(plan)
     for ds in ("cub", "sun"):  # the measured per-dataset defaults, not one per-profile figure
-        assert est[("czsl-features", "agem", ds)] == track.dataset_seconds["paper"][ds]
+        assert est[("czsl-features", "agem", ds)] == track.info.dataset_seconds["paper"][ds]
     assert est[("czsl-features", "agem", "sun")] > 2 * est[("czsl-features", "agem", "cub")]
     store.write_run(
         tmp_path,
@@ -267,7 +267,7 @@ def test_paper_estimates_are_per_dataset_and_records_of_the_dataset_come_first(t
     est = estimate_seconds(plan)
     assert est[("czsl-features", "sequential", "sun")] == 72.0  # its own record
     assert est[("czsl-features", "agem", "sun")] == 72.0  # the track's record on that dataset
-    assert est[("czsl-features", "agem", "cub")] == track.dataset_seconds["paper"]["cub"]  # not SUN's time
+    assert est[("czsl-features", "agem", "cub")] == track.info.dataset_seconds["paper"]["cub"]  # not SUN's time
 
 
 def test_dry_run_lists_the_grid(tmp_path, capsys):

@@ -16,7 +16,7 @@ import pytest
 
 from zslbench import store, tracks
 from zslbench.errors import ConfigError
-from zslbench.tracks import Track
+from zslbench.tracks import Track, TrackInfo
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,19 @@ def toy_scores(method: str, classnorm: bool, seed: int, cfg: ToyConfig) -> dict:
 
 class ToyTrack(Track):
     key = "czsl-toy"
-    kind = "czsl"  # a CZSL-like kind: its records land in the CZSL table, in a section of their own
-    track = "toy"
+    record_kind = "czsl"  # a CZSL-like kind: its records land in the CZSL table, in a section of their own
+    record_track = "toy"
     config_cls = ToyConfig
-    description = "a toy track: seeded draws instead of training"
     profiles = {"quick": {"steps": 4}}
-    seconds = {"quick": 0.01, "paper": 0.1}
     name_field = "method"
-    name_option = "--methods"
     classnorm_grid = (False, True)
-    grid_datasets = ("cub",)
-    table_kind = "czsl"
+    info = TrackInfo(
+        description="a toy track: seeded draws instead of training",
+        name_option="--methods",
+        grid_datasets=("cub",),
+        table_kind="czsl",
+        seconds={"quick": 0.01, "paper": 0.1},
+    )
 
     def names(self):
         return ["coin", "dice"]
@@ -78,8 +80,8 @@ class ToyTrack(Track):
 
     def identity(self, name, classnorm, dataset, source, fingerprint, seed, cfg):
         return {
-            "kind": self.kind,
-            "track": self.track,
+            "kind": self.record_kind,
+            "track": self.record_track,
             "method": name,
             "classnorm": bool(classnorm),
             "dataset": dataset,

@@ -71,7 +71,7 @@ def build_report(results: Path, echo: Callable[[str], None]) -> list[Path]:
 
     def tables() -> list:
         written = []
-        for kind in dict.fromkeys(t.table_kind for t in all_tracks()):
+        for kind in dict.fromkeys(track.info.table_kind for track in all_tracks()):
             table = build_table(kind, results)
             if not getattr(table, "empty", False):
                 written += write_table(table, results / "tables")

@@ -27,10 +27,10 @@ def to_numpy(x: Any) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
-        t = x.detach()
-        if t.is_floating_point() and t.element_size() < 4:
-            t = t.float()
-        return t.cpu().numpy()
+        tensor = x.detach()
+        if tensor.is_floating_point() and tensor.element_size() < 4:
+            tensor = tensor.float()
+        return tensor.cpu().numpy()
     return np.asarray(x)
 
 

@@ -46,16 +46,16 @@ def inline(text: str) -> str:
     return "".join(f"<code>{escape(p)}</code>" if i % 2 else escape(p) for i, p in enumerate(parts))
 
 
-def _table(t: Table) -> str:
+def _table(table: Table) -> str:
     out = ["<table>"]
-    if t.caption:
-        out.append(f"<caption>{inline(t.caption)}</caption>")
-    out.append("<thead><tr>" + "".join(f'<th scope="col">{inline(h)}</th>' for h in t.headers) + "</tr></thead>")
+    if table.caption:
+        out.append(f"<caption>{inline(table.caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f'<th scope="col">{inline(h)}</th>' for h in table.headers) + "</tr></thead>")
     out.append("<tbody>")
-    for row in t.rows:
+    for row in table.rows:
         tds = []
         for i, c in enumerate(row):
-            classes = [x for x in (("num" if i in t.numeric else ""), c.style) if x]
+            classes = [x for x in (("num" if i in table.numeric else ""), c.style) if x]
             attr = f' class="{" ".join(classes)}"' if classes else ""
             if c.details is not None:
                 items = "".join(f"<li>{inline(line)}</li>" for line in c.details.lines)

@@ -42,19 +42,21 @@ def md_inline(text: object) -> str:
     return "".join(out)
 
 
-def _table(t: Table) -> list[str]:
+def _table(table: Table) -> list[str]:
     from tabulate import tabulate
 
-    body = [[md_cell(c.details.summary if c.details is not None else c.text) for c in row] for row in t.rows]
-    align = ["right" if i in t.numeric else "left" for i in range(len(t.headers))]
+    body = [[md_cell(c.details.summary if c.details is not None else c.text) for c in row] for row in table.rows]
+    align = ["right" if i in table.numeric else "left" for i in range(len(table.headers))]
     out = []
-    if t.caption:
-        out += [f"**{t.caption}**", ""]
+    if table.caption:
+        out += [f"**{table.caption}**", ""]
     out.append(
-        tabulate(body, headers=[md_cell(h) for h in t.headers], tablefmt="pipe", colalign=align, disable_numparse=True)
+        tabulate(
+            body, headers=[md_cell(h) for h in table.headers], tablefmt="pipe", colalign=align, disable_numparse=True
+        )
     )
     runs: dict[Any, Any] = {}  # the rows of one model share their runs: list them once
-    for row in t.rows:
+    for row in table.rows:
         for c in row:
             if c.details is not None:
                 runs.setdefault((row[0].text, c.details.summary, tuple(c.details.lines)), None)

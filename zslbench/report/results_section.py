@@ -146,9 +146,9 @@ def results_blocks(kind: str, results: Path) -> list:
                 )
             )
         for ds in section.datasets:
-            t = _results_table(section, ds, runs, variants, kind)
-            if t.rows:
-                blocks += [Heading(4, display_name(ds)), t]
+            dataset_table = _results_table(section, ds, runs, variants, kind)
+            if dataset_table.rows:
+                blocks += [Heading(4, display_name(ds)), dataset_table]
         notes = readout.page_notes(section.notes, comparable(section.source, kind, section.track), kind)
         blocks += [Heading(4, "Notes"), Bullets(notes, ordered=True)]
     return blocks

@@ -74,7 +74,7 @@ class Comparison:
     diff: float
     lo: float  # the interval of `diff`
     hi: float
-    t: float
+    t_stat: float  # the t statistic
     df: float
     p: float  # two-sided
     n_a: int
@@ -93,19 +93,19 @@ class Comparison:
         return self.test == "Welch t" and min(self.n_a, self.n_b) >= MIN_N
 
 
-def _p_from_t(t: float, df: float) -> float:
-    return float(2 * sps.t.sf(abs(t), df))
+def _p_from_t(t_stat: float, df: float) -> float:
+    return float(2 * sps.t.sf(abs(t_stat), df))
 
 
 def _degenerate(diff: float) -> tuple[float, float]:
-    """(t, p) for a difference measured without any spread."""
+    """(t_stat, p) for a difference measured without any spread."""
     if diff == 0:
         return 0.0, 1.0
     return math.copysign(math.inf, diff), 0.0
 
 
 def paired(a: list[float], b: list[float], level: float = LEVEL) -> tuple[float, float, float, float, float, float]:
-    """(mean difference, lo, hi, t, df, p) of the paired t test of a - b (same order)."""
+    """(mean difference, lo, hi, t_stat, df, p) of the paired t test of a - b (same order)."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     n = d.size
     mean = float(d.mean()) if n else math.nan
@@ -115,15 +115,15 @@ def paired(a: list[float], b: list[float], level: float = LEVEL) -> tuple[float,
     df = n - 1
     se = sd / math.sqrt(n)
     if se == 0:
-        t, p = _degenerate(mean)
-        return mean, mean, mean, t, float(df), p
-    t = mean / se
+        t_stat, p = _degenerate(mean)
+        return mean, mean, mean, t_stat, float(df), p
+    t_stat = mean / se
     half = t_quantile(df, level) * se
-    return mean, mean - half, mean + half, t, float(df), _p_from_t(t, df)
+    return mean, mean - half, mean + half, t_stat, float(df), _p_from_t(t_stat, df)
 
 
 def welch(a: list[float], b: list[float], level: float = LEVEL) -> tuple[float, float, float, float, float, float]:
-    """(mean(a) - mean(b), lo, hi, t, Welch-Satterthwaite df, p)."""
+    """(mean(a) - mean(b), lo, hi, t_stat, Welch-Satterthwaite df, p)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     diff = float(x.mean() - y.mean()) if x.size and y.size else math.nan
     if x.size < 2 or y.size < 2:
@@ -131,13 +131,13 @@ def welch(a: list[float], b: list[float], level: float = LEVEL) -> tuple[float, 
     va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
     se2 = va + vb
     if se2 == 0:
-        t, p = _degenerate(diff)
-        return diff, diff, diff, t, float(x.size + y.size - 2), p
+        t_stat, p = _degenerate(diff)
+        return diff, diff, diff, t_stat, float(x.size + y.size - 2), p
     df = se2**2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
     se = math.sqrt(se2)
-    t = diff / se
+    t_stat = diff / se
     half = t_quantile(df, level) * se
-    return diff, diff - half, diff + half, t, float(df), _p_from_t(t, df)
+    return diff, diff - half, diff + half, t_stat, float(df), _p_from_t(t_stat, df)
 
 
 def compare(a: Mapping[int, float], b: Mapping[int, float], level: float = LEVEL) -> Comparison:
@@ -145,13 +145,13 @@ def compare(a: Mapping[int, float], b: Mapping[int, float], level: float = LEVEL
     common = sorted(set(a) & set(b))
     same = set(a) == set(b) and len(common) >= 1
     if same or len(common) >= MIN_N:
-        diff, lo, hi, t, df, p = paired([a[s] for s in common], [b[s] for s in common], level)
-        return Comparison("paired t", diff, lo, hi, t, df, p, len(a), len(b), len(common), tuple(common))
+        diff, lo, hi, t_stat, df, p = paired([a[s] for s in common], [b[s] for s in common], level)
+        return Comparison("paired t", diff, lo, hi, t_stat, df, p, len(a), len(b), len(common), tuple(common))
     if not a or not b:
         return Comparison("none", math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, len(a), len(b), 0)
-    diff, lo, hi, t, df, p = welch(list(a.values()), list(b.values()), level)
+    diff, lo, hi, t_stat, df, p = welch(list(a.values()), list(b.values()), level)
     test = "Welch t" if min(len(a), len(b)) >= 2 else "none"
-    return Comparison(test, diff, lo, hi, t, df, p, len(a), len(b), 0)
+    return Comparison(test, diff, lo, hi, t_stat, df, p, len(a), len(b), 0)
 
 
 def verdict(comp: Comparison, direction: str, alpha: float = ALPHA) -> tuple[str, str]:

@@ -14,8 +14,8 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
     """Expected seconds per (track, name, dataset) from the done records of the same track and
     profile (mean train + eval time): the run's own model/method on its dataset, else the
     track's runs on that dataset, else the track's measured default for the dataset
-    (Track.dataset_seconds), else the track's mean, else its default for the profile
-    (Track.seconds)."""
+    (TrackInfo.dataset_seconds), else the track's mean, else its default for the profile
+    (TrackInfo.seconds)."""
     per_key: dict[tuple[str, str, str], list[float]] = {}
     per_dataset: dict[tuple[str, str], list[float]] = {}
     per_track: dict[str, list[float]] = {}
@@ -33,8 +33,8 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
     out: dict[tuple[str, str, str], float] = {}
     for job in plan.to_run:
         job_key = (job.track_key, job.name, job.dataset)
-        track = get_track(job.track_key)
-        measured = job.dataset in track.dataset_seconds.get(plan.settings.profile, {})
+        info = get_track(job.track_key).info
+        measured = info.measured_on(plan.settings.profile, job.dataset)
         for found in (
             per_key.get(job_key),
             per_dataset.get((job.track_key, job.dataset)),
@@ -44,7 +44,7 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
                 out[job_key] = sum(found) / len(found)
                 break
         else:
-            out[job_key] = track.default_seconds(plan.settings.profile, job.dataset)
+            out[job_key] = info.default_seconds(plan.settings.profile, job.dataset)
     return out
 
 

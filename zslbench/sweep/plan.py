@@ -15,7 +15,7 @@ from zslbench.errors import ConfigError
 from zslbench.executors import Job, SweepSettings
 from zslbench.tracks import BUILTIN, Track, all_tracks, get_track, planned_run_id
 
-KINDS = tuple(dict.fromkeys(t.kind for t in BUILTIN))  # --only: "gzsl", "czsl"
+KINDS = tuple(dict.fromkeys(track.record_kind for track in BUILTIN))  # --only: "gzsl", "czsl"
 # --tracks: the short names of the CZSL tracks, as before track keys existed
 TRACK_ALIASES = {"features": "czsl-features", "images": "czsl-images"}
 
@@ -56,27 +56,27 @@ def select_tracks(names: list[str] | None) -> tuple[list[Track], set[str]]:
     tracks = all_tracks()
     if not names:
         return tracks, set()
-    valid = [t.key for t in tracks] + list(TRACK_ALIASES)
+    valid = [track.key for track in tracks] + list(TRACK_ALIASES)
     keys = [TRACK_ALIASES.get(n, n) for n in choose("--tracks", names, (), valid)]
     if all(n in TRACK_ALIASES for n in names):
-        keys += [t.key for t in tracks if t.kind != "czsl"]
+        keys += [track.key for track in tracks if track.record_kind != "czsl"]
     named = {TRACK_ALIASES.get(n, n) for n in names}
-    return [t for t in tracks if t.key in keys], named
+    return [track for track in tracks if track.key in keys], named
 
 
 def parse_sets(tracks: list[Track], sets) -> dict[str, dict]:
     """`--set key=value` items -> {track key: the typed overrides its config has}.  A key that no
     track's config has is an error naming it."""
-    known = set().union(*(t.config_fields() for t in all_tracks()))
+    known = set().union(*(track.config_fields() for track in all_tracks()))
     for item in sets:
         key = item.split("=", 1)[0].strip()
-        if "." in key and any(key.split(".", 1)[0] in t.names() for t in all_tracks()):
+        if "." in key and any(key.split(".", 1)[0] in track.names() for track in all_tracks()):
             continue  # a plugin's option (Track.parse_sets types it)
         if key not in known:
             from zslbench.config import parse_overrides
 
             parse_overrides(all_tracks()[0].config_cls, [item])  # raises naming the key
-    return {t.key: t.parse_sets(sets) for t in tracks}
+    return {track.key: track.parse_sets(sets) for track in tracks}
 
 
 def plan_sweep(
@@ -122,17 +122,21 @@ def plan_sweep(
     given = {opt for opt, names in by_option.items() if names}
     # --only narrows by kind; naming models (methods) alone selects the tracks that run models (methods)
     selected = [
-        t
-        for t in selected
-        if (only is None or t.kind == only) and (only is not None or not given or t.name_option in given)
+        track
+        for track in selected
+        if (only is None or track.record_kind == only)
+        and (only is not None or not given or track.info.name_option in given)
     ]
     explicit = parse_sets(selected, sets)
     from zslbench.devices import check_run_options, for_device
 
-    overrides = {t.key: for_device(device, t.with_preset(preset, explicit[t.key]), t.config_fields()) for t in selected}
+    overrides = {
+        track.key: for_device(device, track.with_preset(preset, explicit[track.key]), track.config_fields())
+        for track in selected
+    }
 
-    for t in selected:  # bad values and options the device cannot honour fail before any work
-        check_run_options(device, t.make_config(profile, overrides[t.key]))
+    for track in selected:  # bad values and options the device cannot honour fail before any work
+        check_run_options(device, track.make_config(profile, overrides[track.key]))
     # absolute: SLURM tasks (and anything else) must find the same folders from anywhere
     results = (Path(results) if results is not None else store.default_results_dir()).absolute()
     data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
@@ -140,13 +144,20 @@ def plan_sweep(
         profile, source, data_dir, device, results, force=force, overrides=overrides, loggers=tuple(loggers)
     )
 
-    names = {t.key: choose(t.name_option, by_option.get(t.name_option), t.default_names(), t.names()) for t in selected}
+    names = {
+        track.key: choose(
+            track.info.name_option, by_option.get(track.info.name_option), track.default_names(), track.names()
+        )
+        for track in selected
+    }
     if datasets:
-        valid = list(dict.fromkeys(d for t in all_tracks() for d in t.datasets()))
+        valid = list(dict.fromkeys(d for track in all_tracks() for d in track.datasets()))
         datasets = choose("--datasets", datasets, (), valid)
-    track_ds = {t.key: [d for d in (datasets or t.grid_datasets) if d in t.datasets()] for t in selected}
+    track_ds = {
+        track.key: [d for d in (datasets or track.info.grid_datasets) if d in track.datasets()] for track in selected
+    }
     if datasets and only == "czsl" and not any(track_ds.values()):
-        czsl = sorted({d for t in selected for d in t.datasets()})
+        czsl = sorted({d for track in selected for d in track.datasets()})
         raise ConfigError(f"--datasets: CZSL runs exist for {', '.join(czsl)} only")
 
     def state_of(rid: str) -> str:
@@ -155,20 +166,22 @@ def plan_sweep(
     notes: list[str] = []
     jobs: list[Job] = []
     # grouped by dataset (workers reuse loaded data), in the order of every track's datasets
-    order = list(dict.fromkeys(d for t in all_tracks() for d in (datasets or t.grid_datasets)))
+    order = list(dict.fromkeys(d for track in all_tracks() for d in (datasets or track.info.grid_datasets)))
     for ds in order:
-        for t in selected:
-            if ds not in track_ds[t.key]:
+        for track in selected:
+            if ds not in track_ds[track.key]:
                 continue
-            cfg = t.make_config(profile, overrides[t.key])
-            skip = t.availability(ds, source, data_dir, cfg, t.key in named)
+            cfg = track.make_config(profile, overrides[track.key])
+            skip = track.availability(ds, source, data_dir, cfg, track.key in named)
             if skip is not None:
                 notes += [skip] if skip else []
                 continue
-            for name, cn in t.grid(names[t.key]):
+            for name, cn in track.grid(names[track.key]):
                 for seed in seeds_t:
-                    rid = planned_run_id(t, name, ds, seed, cn, profile, source, data_dir, overrides[t.key])
-                    jobs.append(Job(t.kind, name, ds, seed, cn, rid, state_of(rid), track=t.track))
+                    rid = planned_run_id(track, name, ds, seed, cn, profile, source, data_dir, overrides[track.key])
+                    jobs.append(
+                        Job(track.record_kind, name, ds, seed, cn, rid, state_of(rid), track=track.record_track)
+                    )
     if not jobs:
         raise ConfigError("no runs match the filters (--only/--models/--methods/--datasets/--tracks)")
     check_sets_act(jobs, explicit, profile, source, data_dir, settings)

@@ -6,8 +6,26 @@
 * ``czsl-images`` (:mod:`zslbench.tracks.czsl_images`): continual ZSL, a ResNet-18 fine-tuned on
   raw images (the paper's protocol).
 
-The track key is the one name of a kind of run everywhere: in profiles, sweep settings,
-``--tracks``, time estimates and (through the record's ``kind`` and ``track``) records.
+Each track is two things: a :class:`Track` (:mod:`zslbench.tracks.base`), what a run of its kind
+is (config, grid, data, run id, training, record), and its ``info``, a
+:class:`~zslbench.tracks.info.TrackInfo` (:mod:`zslbench.tracks.info`), how the command line,
+the sweep and the reports name it and time its runs, which no run depends on.
+
+Glossary (each word means this one thing in the tracks, the sweep and the reports):
+
+* **track**: a :class:`Track` object, one kind of run (never a string);
+* **track key** (``Track.key``, ``Job.track_key``): the one string naming a track: ``gzsl``,
+  ``czsl-features``, ``czsl-images``; used by profiles, sweep settings, ``--tracks`` and time
+  estimates.  It is the record kind, then ``-`` and the record track where there is one
+  (zslbench.store.track_key);
+* **record kind** (``Track.record_kind``; a record's or a job's ``kind``): ``gzsl`` or ``czsl``,
+  the family of records that share metrics, presets and the ``--only`` filter;
+* **record track** (``Track.record_track``; a record's or a job's ``track``): which CZSL track
+  wrote a record, ``features`` or ``images`` (None for GZSL);
+* **table kind** (``TrackInfo.table_kind``): the ``zslbench table`` kind whose sections hold a
+  track's records;
+* **applicability table** (``Track.applicability_table``): the zslbench.applicability table
+  saying which config fields act on a run of the track.
 
 :data:`TRACKS` lists the tracks a sweep and the reports know: the built-ins, in this order.  A
 further track (a plugin, or a test's toy track) is added by appending an instance of a
@@ -25,12 +43,14 @@ from zslbench.tracks.base import RunOutcome, Track, execute_run, planned_run_id
 from zslbench.tracks.czsl_features import CZSLFeaturesTrack
 from zslbench.tracks.czsl_images import CZSLImagesTrack
 from zslbench.tracks.gzsl import GZSLTrack
+from zslbench.tracks.info import TrackInfo
 
 __all__ = [
     "BUILTIN",
     "TRACKS",
     "RunOutcome",
     "Track",
+    "TrackInfo",
     "all_tracks",
     "execute_run",
     "get_track",
@@ -52,7 +72,7 @@ def get_track(key: str) -> Track:
     for track in TRACKS:
         if track.key == key:
             return track
-    raise ConfigError(f"unknown track {key!r}; valid tracks: {', '.join(t.key for t in TRACKS)}")
+    raise ConfigError(f"unknown track {key!r}; valid tracks: {', '.join(track.key for track in TRACKS)}")
 
 
 def track_of_record(record: Mapping[str, Any]) -> Track:

@@ -2,9 +2,12 @@
 (:func:`execute_run`), its id before it runs (:func:`planned_run_id`), and the helpers the
 tracks use (the feature data side, the record's preset label, CSV side files).
 
-A track owns everything that differs between kinds of runs: its config class and per-profile
-values, its grid (names x datasets x ClassNorm on/off), its default time per run, which
-``--set`` keys it takes, what its run id hashes, its record and its section of the tables.
+A track owns everything that decides a run of its kind: its config class and per-profile values,
+its grid (names x ClassNorm on/off), which ``--set`` keys it takes, where its data comes from,
+what its run id hashes, how it trains, its record and how a record is read back into a run.
+How the CLI, the sweep and the reports name the track and time its runs is not part of a run:
+that is the track's :class:`~zslbench.tracks.info.TrackInfo` (``Track.info``).  The words
+(track key, record kind, record track) are those of the glossary in :mod:`zslbench.tracks`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from zslbench import store
 from zslbench.config import check_seed, get_profile, parse_overrides
 from zslbench.errors import ConfigError, RecordError
 from zslbench.plugins import attach_options, is_option_key, parse_option
+from zslbench.tracks.info import TrackInfo
 
 
 @dataclass
@@ -30,27 +34,42 @@ class RunOutcome:
     skipped: bool  # True when the run was already done and not retrained
 
 
+# class attributes a track set before TrackInfo held its naming: where each one went
+RENAMED = {
+    "kind": "record_kind",
+    "track": "record_track",
+    "description": "info.description",
+    "name_option": "info.name_option",
+    "grid_datasets": "info.grid_datasets",
+    "table_kind": "info.table_kind",
+    "seconds": "info.seconds",
+    "dataset_seconds": "info.dataset_seconds",
+    "note": "track_note",
+}
+
+
 class Track:
     """One kind of run.  Subclasses set the class attributes and implement the methods that
     raise NotImplementedError; the rest have defaults that fit most tracks."""
 
-    key: ClassVar[str] = ""  # the one name of the track: "gzsl", "czsl-features", "czsl-images"
-    kind: ClassVar[str] = ""  # the record's "kind": "gzsl" | "czsl" (also --only and the presets)
-    track: ClassVar[str | None] = None  # the record's "track" (CZSL: "features" | "images")
+    key: ClassVar[str] = ""  # the track key: "gzsl", "czsl-features", "czsl-images"
+    record_kind: ClassVar[str] = ""  # its records' "kind": "gzsl" | "czsl" (also --only, the presets)
+    record_track: ClassVar[str | None] = None  # its records' "track" (CZSL: "features" | "images")
     config_cls: ClassVar[type] = object
-    description: ClassVar[str] = ""
     # per-profile config values (a profile not listed: the config's defaults)
     profiles: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
-    # seconds per run when no record says better, per profile (a profile not listed: "paper")
-    seconds: ClassVar[Mapping[str, float]] = {}
-    # the same per profile and dataset, where measured (a dataset not listed: `seconds`)
-    dataset_seconds: ClassVar[Mapping[str, Mapping[str, float]]] = {}
-    name_field: ClassVar[str] = "model"  # record field holding the model/method name
-    name_option: ClassVar[str] = "--models"  # the sweep option that selects names
+    name_field: ClassVar[str] = "model"  # the record field holding the model/method name
     classnorm_grid: ClassVar[tuple] = (None,)  # (None,): ClassNorm is part of the name
-    grid_datasets: ClassVar[tuple[str, ...]] = ()  # the sweep's default datasets
-    applicability_table: ClassVar[str] = ""  # zslbench.applicability.TABLES key
-    table_kind: ClassVar[str] = ""  # the `zslbench table` kind whose sections hold its records
+    applicability_table: ClassVar[str] = ""  # zslbench.applicability.TABLES key: the fields that act
+    info: ClassVar[TrackInfo]  # how the CLI, the sweep and the reports name it (not part of a run)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        old = sorted(set(vars(cls)) & set(RENAMED))
+        if old:
+            raise TypeError(
+                f"{cls.__name__}: " + "; ".join(f"{name} is now {RENAMED[name]}" for name in old) + " (zslbench.tracks)"
+            )
 
     # --- names and config ---
     def names(self) -> list[str]:
@@ -113,14 +132,8 @@ class Track:
         from zslbench.presets import get_preset
 
         names = self.config_fields()
-        fields_ = {k: v for k, v in get_preset(preset).fields(self.kind).items() if k in names}
+        fields_ = {k: v for k, v in get_preset(preset).fields(self.record_kind).items() if k in names}
         return {**fields_, **(overrides or {})}
-
-    def default_seconds(self, profile: str, dataset: str | None = None) -> float:
-        per_dataset = self.dataset_seconds.get(profile if profile in self.seconds else "paper", {})
-        if dataset is not None and dataset in per_dataset:
-            return float(per_dataset[dataset])
-        return float(self.seconds.get(profile, self.seconds.get("paper", 60.0)))
 
     # --- the grid ---
     def grid(self, names: list[str]) -> Iterator[tuple[str, bool | None]]:
@@ -208,7 +221,7 @@ class Track:
     def run_args(self, record: Mapping[str, Any]) -> tuple[str, bool | None]:
         """(name, classnorm) of the run a record describes."""
         if self.name_field not in record:
-            raise RecordError(f"the {self.kind} record names no {self.name_field}: it cannot be rerun")
+            raise RecordError(f"the {self.record_kind} record names no {self.name_field}: it cannot be rerun")
         cn = record.get("classnorm") if self.classnorm_grid != (None,) else None
         return str(record[self.name_field]), None if cn is None else bool(cn)
 

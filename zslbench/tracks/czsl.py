@@ -26,15 +26,12 @@ def check_czsl_dataset(dataset: str) -> None:
 
 
 class CZSLTrackBase(Track):
-    """A CZSL track; subclasses give the data side, the config and the training."""
+    """A CZSL track; subclasses give the data side, the config, the training and ``info``."""
 
-    kind = "czsl"
-    note: str = ""  # the record's track_note
+    record_kind = "czsl"
+    track_note: str = ""  # the record's "track_note"
     name_field = "method"
-    name_option = "--methods"
     classnorm_grid = (False, True)
-    grid_datasets = CZSL_DATASETS
-    table_kind = "czsl"
 
     def names(self) -> list[str]:
         from zslbench.train.czsl import CZSL_METHODS as registry
@@ -68,7 +65,7 @@ class CZSLTrackBase(Track):
 
         return {
             "kind": "czsl",
-            "track": self.track,
+            "track": self.record_track,
             "method": name,
             "classnorm": bool(classnorm),
             "dataset": dataset,
@@ -112,7 +109,7 @@ class CZSLTrackBase(Track):
         record = {
             "run_id": run_id,
             **identity,
-            "track_note": self.note,
+            "track_note": self.track_note,
             **run_provenance("method", identity["method"]),
             "profile": profile,
             **preset_fields("czsl", active),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from zslbench.config import CZSLConfig
 from zslbench.tracks.base import FeatureData
-from zslbench.tracks.czsl import CZSLTrackBase
+from zslbench.tracks.czsl import CZSL_DATASETS, CZSLTrackBase
+from zslbench.tracks.info import TrackInfo
 
 TRACK_NOTE = (
     "features track: fixed 2048-d image features, only the attribute head trains; NOT comparable "
@@ -18,10 +19,9 @@ TRACK_NOTE = (
 
 class CZSLFeaturesTrack(FeatureData, CZSLTrackBase):
     key = "czsl-features"
-    track = "features"
-    note = TRACK_NOTE
+    record_track = "features"
+    track_note = TRACK_NOTE
     config_cls = CZSLConfig
-    description = "CZSL features track: the attribute head on fixed features (not comparable with the paper)"
     profiles = {
         "quick": {
             "epochs_per_task": 1,
@@ -31,12 +31,18 @@ class CZSLFeaturesTrack(FeatureData, CZSLTrackBase):
             "multitask_max_iters_sun": 10,
         }
     }
-    # measured on 2 CPU cores: a quick run (the 80-run grid's mean); paper, per dataset: the mean
-    # CPU time (user + sys, start-up included) of one run of each method with ClassNorm at one
-    # thread, subnormals flushed (docs/reproduce.md#how-long-it-takes)
-    seconds = {"quick": 5.0, "paper": 60.0}
-    dataset_seconds = {"paper": {"cub": 30.0, "sun": 73.0}}
     applicability_table = "czsl-features"
+    info = TrackInfo(
+        description="CZSL features track: the attribute head on fixed features (not comparable with the paper)",
+        name_option="--methods",
+        grid_datasets=CZSL_DATASETS,
+        table_kind="czsl",
+        # measured on 2 CPU cores: a quick run (the 80-run grid's mean); paper, per dataset: the
+        # mean CPU time (user + sys, start-up included) of one run of each method with ClassNorm
+        # at one thread, subnormals flushed (docs/reproduce.md#how-long-it-takes)
+        seconds={"quick": 5.0, "paper": 60.0},
+        dataset_seconds={"paper": {"cub": 30.0, "sun": 73.0}},
+    )
 
     def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
         from zslbench.train.czsl import train_czsl

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from zslbench.config import CZSL_IMAGE_PITFALL_OPTIONS, CZSLImageConfig
 from zslbench.errors import ConfigError, DataError
-from zslbench.tracks.czsl import CZSLTrackBase
+from zslbench.tracks.czsl import CZSL_DATASETS, CZSLTrackBase
+from zslbench.tracks.info import TrackInfo
 
 TRACK_NOTE = (
     "image track: ResNet-18 (ImageNet-pretrained unless backbone_weights says otherwise) fine-tuned "
@@ -23,16 +24,21 @@ TRACK_NOTE = (
 
 class CZSLImagesTrack(CZSLTrackBase):
     key = "czsl-images"
-    track = "images"
-    note = TRACK_NOTE
+    record_track = "images"
+    track_note = TRACK_NOTE
     config_cls = CZSLImageConfig
-    description = "CZSL image track: ResNet-18 fine-tuned on raw images (the paper's protocol)"
     # quick: 32x32 images, a randomly initialised ResNet-18, 1 epoch per task
     profiles = {"quick": {"epochs_per_task": 1, "synthetic_scale": 0.05, "image_size": 32, "backbone_weights": "none"}}
-    # a quick A-GEM run on CUB took about 60 CPU-seconds; a paper-profile sequential+cn run on
-    # CUB is projected at about 11 CPU-hours (benchmarks/bench_czsl_images.py)
-    seconds = {"quick": 70.0, "paper": 40000.0}
     applicability_table = "czsl-images"
+    info = TrackInfo(
+        description="CZSL image track: ResNet-18 fine-tuned on raw images (the paper's protocol)",
+        name_option="--methods",
+        grid_datasets=CZSL_DATASETS,
+        table_kind="czsl",
+        # a quick A-GEM run on CUB took about 60 CPU-seconds; a paper-profile sequential+cn run
+        # on CUB is projected at about 11 CPU-hours (benchmarks/bench_czsl_images.py)
+        seconds={"quick": 70.0, "paper": 40000.0},
+    )
 
     def __init__(self) -> None:
         self._sha_cache: dict[tuple[str, float, int], str] = {}

@@ -10,6 +10,7 @@ from zslbench.config import PITFALL_OPTIONS, GZSLConfig
 from zslbench.errors import ConfigError
 from zslbench.plugins import run_identity, run_provenance
 from zslbench.tracks.base import FeatureData, Track, preset_fields, rows_csv, run_under_numerics
+from zslbench.tracks.info import TrackInfo
 
 # The sweep's grid: the paper's five models and f-CLSWGAN, the reference generative baseline of
 # its GZSL table, on its four GZSL datasets (aPY runs when named).
@@ -38,24 +39,28 @@ def builtin_model_options(name: str, cfg) -> dict:
 
 class GZSLTrack(FeatureData, Track):
     key = "gzsl"
-    kind = "gzsl"
-    track = None
+    record_kind = "gzsl"
+    record_track = None
     config_cls = GZSLConfig
-    description = "GZSL: an attribute embedder on fixed xlsa17 (or synthetic) features"
     profiles = {"quick": {"epochs": 4, "lr": 3e-3, "synthetic_scale": 0.15, "generative_settings": "quick"}}
-    # seconds per run (train + evaluation), measured on a 2-core Intel Xeon, one thread per run,
-    # two runs at once: quick, the 80-run grid's mean; paper, the mean of the 20 runs of
-    # `run --all --profile paper --only gzsl --seeds 1 --data synthetic` (docs/reproduce.md#how-long-it-takes)
-    seconds = {"quick": 8.0, "paper": 96.0}
-    # paper, per dataset: that sweep's mean train_seconds of the five models with subnormals
-    # flushed (the default since; bit-identical metrics), plus 5 s of evaluation (2.6-8.3 s measured)
-    dataset_seconds = {"paper": {"sun": 224.0, "cub": 50.0, "awa1": 50.0, "awa2": 60.0}}
     name_field = "model"
-    name_option = "--models"
     classnorm_grid = (None,)
-    grid_datasets = GZSL_DATASETS
     applicability_table = "gzsl"
-    table_kind = "gzsl"
+    info = TrackInfo(
+        description="GZSL: an attribute embedder on fixed xlsa17 (or synthetic) features",
+        name_option="--models",
+        grid_datasets=GZSL_DATASETS,
+        table_kind="gzsl",
+        # seconds per run (train + evaluation), measured on a 2-core Intel Xeon, one thread per
+        # run, two runs at once: quick, the 80-run grid's mean; paper, the mean of the 20 runs of
+        # `run --all --profile paper --only gzsl --seeds 1 --data synthetic`
+        # (docs/reproduce.md#how-long-it-takes)
+        seconds={"quick": 8.0, "paper": 96.0},
+        # paper, per dataset: that sweep's mean train_seconds of the five models with subnormals
+        # flushed (the default since; bit-identical metrics), plus 5 s of evaluation (2.6-8.3 s
+        # measured)
+        dataset_seconds={"paper": {"sun": 224.0, "cub": 50.0, "awa1": 50.0, "awa2": 60.0}},
+    )
 
     def names(self) -> list[str]:
         from zslbench.models import MODELS

@@ -164,16 +164,16 @@ def _optimizer(state: CZSLState, cfg: CZSLConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(groups, lr=lr, momentum=momentum)
 
 
-def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
-    """Train on task t (0-based) with a fresh optimiser; returns the task's log row."""
+def train_task(state: CZSLState, method: CZSLMethod, task: int) -> dict:
+    """Train on task `task` (0-based) with a fresh optimiser; returns the task's log row."""
     from zslbench.models import scaled_cosine
 
     cfg = state.cfg
-    state.task = t
-    method.before_task(state, t)
-    idx = method.train_indices(state, t)
+    state.task = task
+    method.before_task(state, task)
+    idx = method.train_indices(state, task)
     n = idx.numel()
-    lo, hi = state.offsets[t], state.offsets[t + 1]
+    lo, hi = state.offsets[task], state.offsets[task + 1]
     cap = method.max_iters(state)
     optim = _optimizer(state, cfg)
     state.network.train()
@@ -187,15 +187,15 @@ def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
                 break
             batch = perm[b : b + cfg.batch_size]
             x, pos = state.encode(batch), state.train_pos[batch]
-            protos = state.model(state.attrs[:hi])  # the classes of tasks <= t
+            protos = state.model(state.attrs[:hi])  # the classes of the tasks up to this one
             logits = scaled_cosine(x, protos, state.gamma)
             if method.masked:
                 # Masking the other classes to -inf before the cross-entropy is the same as
-                # keeping only task t's columns.
+                # keeping only this task's columns.
                 loss = F.cross_entropy(logits[:, lo:hi], pos - lo)
             else:
                 loss = F.cross_entropy(logits, pos)
-            penalty = method.step_penalty(state, CZSLStep(t, batch, x, pos, logits, loss))
+            penalty = method.step_penalty(state, CZSLStep(task, batch, x, pos, logits, loss))
             total = loss if penalty is None else loss + penalty
             optim.zero_grad(set_to_none=True)
             total.backward()
@@ -206,14 +206,14 @@ def train_task(state: CZSLState, method: CZSLMethod, t: int) -> dict:
         check_training(
             loss_sum,
             state.params(),
-            f"in epoch {epoch + 1} of task {t + 1} (step {iters})",
+            f"in epoch {epoch + 1} of task {task + 1} (step {iters})",
             czsl_hint(getattr(method, "name", ""), cfg),
         )
         if done:
             break
-    method.after_task(state, t)
+    method.after_task(state, task)
     return {
-        "task": t + 1,
+        "task": task + 1,
         "classes": hi - lo,
         "train_images": int(n),
         "iterations": iters,

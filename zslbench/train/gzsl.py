@@ -182,15 +182,15 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
 
-    t = _prepare(data, cfg, dev)
+    tensors = _prepare(data, cfg, dev)
     model = as_trainable(spec.build(data.attr_dim, data.feature_dim, run_options("model", model_name, cfg))).to(dev)
     optim = make_adam(model.parameters(), cfg.lr, cfg.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(optim, step_size=cfg.lr_step_epochs, gamma=cfg.lr_gamma)
     gamma = cfg.scale
-    n_train = len(t["train_y"])
+    n_train = len(tensors["train_y"])
     n_batches = (n_train + cfg.batch_size - 1) // cfg.batch_size
     trace = TraceBuffer(n_batches * cfg.epochs, dev, enabled=cfg.trace)
-    test_y = t["test_y"]
+    test_y = tensors["test_y"]
 
     epoch_log: list[dict] = []
     best_h, oracle_epoch, oracle_logits, final_metrics = -1.0, 0, None, {}
@@ -203,8 +203,8 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
         loss_sum = torch.zeros((), device=dev)
         for b in range(n_batches):
             idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            xs, y = t["train_xs"][idx], t["train_y"][idx]
-            protos, hidden = model(t["attrs_seen"], return_hidden=True)
+            xs, y = tensors["train_xs"][idx], tensors["train_y"][idx]
+            protos, hidden = model(tensors["attrs_seen"], return_hidden=True)
             # scaled_cosine(x, protos, gamma), with the feature side precomputed
             logits = xs @ (gamma * F.normalize(protos, dim=1)).t()
             loss = F.cross_entropy(logits, y)
@@ -213,13 +213,15 @@ def _train_gzsl(data, model_name, cfg, seed, device, progress) -> GZSLResult:
             optim.step()
             loss_sum += loss.detach()
             if trace.enabled:
-                norms = t["train_xnorm"][idx]
+                norms = tensors["train_xnorm"][idx]
                 trace.record(epoch, loss, None, protos, logits, hidden, gamma, feat_norms=norms)
         check_training(loss_sum, model.parameters(), f"in epoch {epoch} (step {epoch * n_batches})", gzsl_hint(cfg))
         sched.step()
 
         eval_start = time.perf_counter()
-        logits_np = predict_logits(model, t["attrs_all"], t["test_xs"], gamma, cfg.test_batch_size, scaled=True).numpy()
+        logits_np = predict_logits(
+            model, tensors["attrs_all"], tensors["test_xs"], gamma, cfg.test_batch_size, scaled=True
+        ).numpy()
         h_ps = _per_sample_h(logits_np, test_y, data)
         row = {
             "epoch": epoch,

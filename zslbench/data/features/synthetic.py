@@ -250,11 +250,11 @@ def _prototypes(att: np.ndarray, p: SynthParams, rng: np.random.Generator) -> np
     return _standardize(mix)
 
 
-def _expected_relu_mean(t: np.ndarray) -> float:
-    """Mean of E[max(0, t + e)], e ~ N(0, 1), over the entries of ``t``."""
+def _expected_relu_mean(shifts: np.ndarray) -> float:
+    """Mean of E[max(0, s + e)], e ~ N(0, 1), over the entries s of ``shifts``."""
     from scipy.special import ndtr
 
-    return float(np.mean(t * ndtr(t) + np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)))
+    return float(np.mean(shifts * ndtr(shifts) + np.exp(-0.5 * shifts * shifts) / math.sqrt(2.0 * math.pi)))
 
 
 def _generate(
