@@ -1,4 +1,5 @@
-"""The options of a plugin's model or method on one run.
+"""The options of a run's model or method: those registered with an options dataclass, a
+plugin's or a built-in's (f-CLSWGAN).
 
 ``--set <name>.<option>=value`` (a key with a dot) sets an option of the model or method
 ``<name>``; :func:`parse_option` types the text by the option's declared type with the same
@@ -6,8 +7,9 @@ coercion as every config field (:func:`zslbench.overrides.coerce_field`).
 
 The options travel with the run's config, ``{"<name>.<option>": value}``, without being one of
 its fields: the config's fields are what ``--set`` lists, what the record's ``config`` holds and
-what the run id hashes, so the built-in runs and their ids stay as they are; a plugin run's id
-hashes the options it is built with instead (:func:`zslbench.plugins.identity.run_identity`).
+what the run id hashes, so the runs without such options and their ids stay as they are; the
+id of a run with them hashes the options its model or method is built with
+(:func:`run_options`; :func:`zslbench.plugins.identity.run_identity` for a plugin's).
 :func:`attach_options` and :func:`options_of` are the only code that knows where on the config
 they are kept: the first gives a copy of the config carrying them (the config it is given is
 left as it is), the second reads them back (an empty mapping for a config that carries none).
