@@ -84,7 +84,7 @@ def warn_if_synthetic(dataset: str, source: str, data_dir: Path | None) -> None:
         )
 
 
-def run_options(f):
+def training_options(f):
     """The options every training command takes (`run`, `sweep`), as one decorator."""
     opts = [
         click.option("--profile", default="paper", show_default=True, help="paper or quick."),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from zslbench.commands.common import check_writable, fail, run_options
+from zslbench.commands.common import check_writable, fail, training_options
 from zslbench.commands.replay import ATOL_HELP, RTOL_HELP, replay
 from zslbench.commands.sweep import reject_sweep_options, run_all, sweep_options
 
@@ -17,7 +17,7 @@ from zslbench.commands.sweep import reject_sweep_options, run_all, sweep_options
 @click.option("--model", help="GZSL model (see `zslbench list models`).")
 @click.option("--dataset", help="Dataset: sun, cub, awa1, awa2, apy.")
 @click.option("--seed", type=int, default=None, help="Seed (default: the profile's first seed).")
-@run_options
+@training_options
 @click.option(
     "--from-record",
     "from_record",

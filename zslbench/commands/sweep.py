@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from zslbench.commands.common import check_writable, run_options
+from zslbench.commands.common import check_writable, training_options
 from zslbench.errors import ConfigError
 from zslbench.executors import EXECUTORS, SweepInterrupted
 from zslbench.library.sweeps import SWEEP_DEFAULTS, plan_and_run
@@ -142,7 +142,7 @@ def run_all(
 
 
 @click.command("sweep")
-@run_options
+@training_options
 @grid_options
 def sweep_cmd(profile, preset, source, data_dir, device, results, sets, force, log, **sweep) -> None:
     """Run the whole grid of every track as a resumable sweep (the same as `zslbench run --all`;
