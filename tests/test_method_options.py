@@ -127,6 +127,114 @@ def test_a_refused_method_option_says_so_in_one_line(tmp_path, monkeypatch):
         assert [code, text] == want[name], name
 
 
+# --- the options classes of the built-in methods ------------------------------------------
+
+
+def _builtin_methods() -> dict:
+    from zslbench.train.methods import CZSL_METHODS
+
+    return {n: CZSL_METHODS.get(n) for n in CZSL_METHODS if CZSL_METHODS.get(n).source == "built-in"}
+
+
+def test_each_builtin_method_registers_the_options_that_act_on_it_alone():
+    """A built-in method's options class holds exactly the config fields whose applicability
+    rule names that method; every such field belongs to a method."""
+    import dataclasses
+
+    from zslbench.applicability import CZSL_ACTS_ON
+
+    owned: dict[str, set] = {}
+    for name, cls in _builtin_methods().items():
+        declared = {f.name for f in dataclasses.fields(cls.options_cls)} if cls.options_cls else set()
+        acting = {k for k, rule in CZSL_ACTS_ON.items() if name in rule.get("method", ())}
+        assert declared == acting, name
+        for key in declared:
+            owned.setdefault(key, set()).add(name)
+    ruled = {k for k, rule in CZSL_ACTS_ON.items() if "method" in rule}
+    assert set(owned) == ruled and "ewc_lambda" in ruled
+    assert owned["importance_data"] == {"ewc-online", "mas-online"}
+
+
+def test_the_options_class_is_the_configs_fields_and_refuses_what_the_config_refuses():
+    import dataclasses
+
+    from zslbench.config import CZSLConfig
+    from zslbench.errors import ConfigError
+
+    config = {f.name: f for f in dataclasses.fields(CZSLConfig)}
+    for cls in _builtin_methods().values():
+        if cls.options_cls is None:
+            continue
+        assert dataclasses.fields(cls.options_cls)[0].name in config and cls.options_cls.__module__ == cls.__module__
+        for f in dataclasses.fields(cls.options_cls):
+            assert (f.type, f.default, dict(f.metadata)) == (
+                config[f.name].type,
+                config[f.name].default,
+                dict(config[f.name].metadata),
+            )
+    ewc, agem = _builtin_methods()["ewc-online"].options_cls, _builtin_methods()["agem"].options_cls
+    for cls, bad in (
+        (ewc, {"ewc_lambda": -1.0}),
+        (agem, {"agem_ref_grad": "fresh"}),
+        (agem, {"agem_ref_batch": 10**7}),
+    ):
+        with pytest.raises(ConfigError) as by_options:
+            cls(**bad)
+        with pytest.raises(ConfigError) as by_config:
+            CZSLConfig(**bad)
+        assert str(by_options.value) == str(by_config.value)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ewc().ewc_lambda = 1.0  # type: ignore[misc]
+
+
+def test_a_builtin_method_is_built_with_the_runs_values(monkeypatch):
+    """The trainer gives a built-in method its options from the run's config."""
+    import numpy as np
+
+    from zslbench.config import CZSLConfig
+    from zslbench.data import load_dataset
+    from zslbench.train import czsl
+    from zslbench.train.methods import CZSL_METHODS
+
+    built = []
+    cls = CZSL_METHODS.get("ewc-online")
+    init = cls.__init__
+
+    def spy(self, cfg, settings, options=None):
+        built.append(options)
+        init(self, cfg, settings, options)
+
+    monkeypatch.setattr(cls, "__init__", spy)
+    cfg = CZSLConfig(
+        tasks_cub=2,
+        epochs_per_task=1,
+        synthetic_scale=0.05,
+        hidden_dim=8,
+        batch_size=256,
+        ewc_lambda=3.0,
+        fisher_minmax="none",
+    )
+    data = load_dataset("cub", "synthetic", None, scale=cfg.synthetic_scale)
+    result = czsl.train_czsl(data, "ewc-online", cfg, seed=1, classnorm=False)
+    assert np.isfinite(result.metrics["mH"])
+    assert [(o.ewc_lambda, o.ewc_gamma, o.fisher_minmax) for o in built] == [(3.0, 0.99, "none")]
+
+
+def test_a_builtin_method_built_without_options_takes_the_configs():
+    from zslbench.config import CZSLConfig
+    from zslbench.train.methods import CZSL_METHODS
+
+    method = CZSL_METHODS.get("agem")(CZSLConfig(agem_ref_grad="clean"), {})
+    assert method.options.agem_ref_grad == "clean" and method.options.agem_ref_batch == 128
+
+
+def test_a_builtin_methods_option_by_the_plugin_spelling_is_refused_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZSLBENCH_DATA", str(tmp_path / "data"))
+    code, text = _zsl([*ONE_RUN, "--method", "ewc-online", "--set", "ewc-online.ewc_lambda=3"], tmp_path / "r")
+    assert code == 2 and text.count("\n") == 1, text
+    assert "built-in method ewc-online" in text and "ewc_lambda, ewc_gamma, importance_data, fisher_minmax" in text
+
+
 if __name__ == "__main__":
     import os
     import tempfile
