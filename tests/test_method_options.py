@@ -228,6 +228,17 @@ def test_a_builtin_method_built_without_options_takes_the_configs():
     assert method.options.agem_ref_grad == "clean" and method.options.agem_ref_batch == 128
 
 
+def test_a_per_dataset_option_comes_from_the_methods_options():
+    from zslbench.config import CZSLConfig
+    from zslbench.train.methods import CZSL_METHODS
+
+    cfg = CZSLConfig()
+    multitask = CZSL_METHODS.get("multitask")
+    options = multitask.options_cls(multitask_max_iters_cub=7, multitask_max_iters_sun=9)
+    assert [multitask(cfg, cfg.for_dataset(d), options).max_iters(None) for d in ("cub", "sun")] == [7, 9]
+    assert multitask(cfg, cfg.for_dataset("sun")).max_iters(None) == 150
+
+
 def test_a_builtin_methods_option_by_the_plugin_spelling_is_refused_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("ZSLBENCH_DATA", str(tmp_path / "data"))
     code, text = _zsl([*ONE_RUN, "--method", "ewc-online", "--set", "ewc-online.ewc_lambda=3"], tmp_path / "r")

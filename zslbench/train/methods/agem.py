@@ -32,6 +32,7 @@ from zslbench.train.methods.base import (
     BuiltinMethod,
     CZSLState,
     config_options,
+    dataset_option,
     position_logits,
     register,
 )
@@ -105,7 +106,7 @@ class AGEM(BuiltinMethod):
 
     def after_task(self, state: CZSLState, t: int) -> None:
         idx = state.task_train_idx[t].cpu()
-        k = int(self.settings["agem_mem_per_class"])
+        k = int(dataset_option(self.options, "agem_mem_per_class", self.settings))
         draws = 2 if self.options.agem_double_memory else 1
         labels = state.train_pos[idx.to(state.train_pos.device)].cpu()
         new = [idx[sample_per_class(labels, k, state.generator)] for _ in range(draws)]

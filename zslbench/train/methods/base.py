@@ -159,6 +159,11 @@ def options_from_config(options_cls: type | None, cfg: Any) -> Any:
     return options_cls(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(options_cls)})
 
 
+def dataset_option(options: Any, name: str, settings: dict) -> Any:
+    """The value of a per-dataset option (``<name>_cub``, ``<name>_sun``) for the run's dataset."""
+    return getattr(options, f"{name}_{settings['dataset']}")
+
+
 class BuiltinMethod(CZSLMethod):
     """A built-in method: built without options (``cls(cfg, settings)``), it takes its options'
     values from ``cfg`` (:func:`options_from_config`)."""
