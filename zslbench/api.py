@@ -38,6 +38,8 @@ from typing import Any, ClassVar
 
 from zslbench.registry import Registry
 
+BUILTIN = "built-in"  # the source of what zslbench itself registers
+
 __all__ = [
     "MODEL_KINDS",
     "TRAINER_CONFIG",
@@ -187,7 +189,7 @@ class CZSLMethod:
     description: ClassVar[str] = ""
     masked: ClassVar[bool] = True
     options_cls: ClassVar[type | None] = None
-    source: ClassVar[str] = "built-in"
+    source: ClassVar[str] = BUILTIN
 
     def __init__(self, cfg: Any, settings: dict, options: Any = None) -> None:
         self.cfg = cfg
@@ -289,7 +291,7 @@ METHODS: Registry[type[CZSLMethod]] = Registry("CZSL method")
 FEATURE_DATASETS: Registry[DatasetEntry] = Registry("dataset")
 LOGGERS: Registry[type] = Registry("logger")
 
-_current = {"source": "built-in"}
+_current = {"source": BUILTIN}
 
 
 def default_data_dir() -> Path:

@@ -289,11 +289,13 @@ class CZSLConfig:
                 raise ConfigError(f"option {key}={getattr(self, key)!r} must be >= 2")
 
     def for_dataset(self, dataset: str) -> dict:
-        """The per-dataset settings: tasks, split ratio, multitask cap, A-GEM memory per class."""
+        """The per-dataset settings: the dataset, tasks, split ratio, multitask cap, A-GEM memory
+        per class."""
         known = [f.name[len("tasks_") :] for f in fields(self) if f.name.startswith("tasks_")]
         if dataset not in known:
             raise ConfigError(f"dataset {dataset!r} has no continual-ZSL protocol; valid datasets: {', '.join(known)}")
         return {
+            "dataset": dataset,
             "num_tasks": getattr(self, f"tasks_{dataset}"),
             "split": parse_split_ratio(f"split_{dataset}", getattr(self, f"split_{dataset}")),
             "eval_split": self.sun_eval_split if dataset == "sun" else "test",

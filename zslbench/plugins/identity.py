@@ -9,10 +9,9 @@ import dataclasses
 from typing import Any
 
 from zslbench import api
+from zslbench.api import BUILTIN
 from zslbench.plugins.loading import LOADED
 from zslbench.plugins.options import run_options
-
-BUILTIN = "built-in"  # the source of what zslbench itself registers (zslbench.api)
 
 
 def source_of(kind: str, name: str) -> str:

@@ -34,7 +34,11 @@ def _options_cls(name: str, key: str) -> Any:
         opts = api.MODELS.get(name).options
         return None if opts == api.TRAINER_CONFIG else opts
     if name in api.METHODS:
-        return api.METHODS.get(name).options_cls
+        cls = api.METHODS.get(name)
+        if cls.source == api.BUILTIN and cls.options_cls:  # config fields (zslbench.train.methods.base)
+            names = ", ".join(f.name for f in dataclasses.fields(cls.options_cls))
+            raise ConfigError(f"--set {key}: the built-in method {name} takes its options by their own names: {names}")
+        return cls.options_cls
     raise ConfigError(f"--set {key}: unknown model or method {name!r}")
 
 

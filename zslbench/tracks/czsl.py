@@ -10,6 +10,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from zslbench.api import BUILTIN
 from zslbench.config import CZSL_PITFALL_OPTIONS
 from zslbench.errors import ConfigError
 from zslbench.plugins import run_identity, run_provenance
@@ -42,7 +43,7 @@ class CZSLTrackBase(Track):
         """The paper's methods, then those of the loaded plugins."""
         from zslbench.train.czsl import CZSL_METHODS as registry
 
-        return list(CZSL_METHODS) + [m for m in registry if registry.get(m).source != "built-in"]
+        return list(CZSL_METHODS) + [m for m in registry if registry.get(m).source != BUILTIN]
 
     def datasets(self) -> tuple[str, ...]:
         return CZSL_DATASETS

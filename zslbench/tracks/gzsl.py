@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import datetime, timezone
 
+from zslbench.api import BUILTIN
 from zslbench.config import PITFALL_OPTIONS, GZSLConfig
 from zslbench.errors import ConfigError
 from zslbench.plugins import run_identity, run_provenance
@@ -28,7 +29,7 @@ def builtin_model_options(name: str, cfg) -> dict:
     from zslbench.plugins import run_options
 
     entry = MODELS.get(name)
-    if entry.source != "built-in" or not dataclasses.is_dataclass(entry.options):
+    if entry.source != BUILTIN or not dataclasses.is_dataclass(entry.options):
         return {}
     out = {"model_options": dataclasses.asdict(run_options("model", name, cfg))}
     settings = getattr(entry.build_fn, "SETTINGS", None)  # what its 0-valued options resolve to
@@ -71,7 +72,7 @@ class GZSLTrack(FeatureData, Track):
         """The paper's models, then those of the loaded plugins."""
         from zslbench.models import MODELS
 
-        return list(GZSL_MODELS) + [m for m in MODELS if MODELS.get(m).source != "built-in"]
+        return list(GZSL_MODELS) + [m for m in MODELS if MODELS.get(m).source != BUILTIN]
 
     def datasets(self) -> tuple[str, ...]:
         from zslbench.api import FEATURE_DATASETS

@@ -29,12 +29,13 @@ from zslbench.data.features.types import ZSLData
 from zslbench.metrics import czsl_scores, czsl_steps
 from zslbench.models import ClassStandardization, normalize_attributes
 from zslbench.models.embedders import AttributeEmbedder, kaiming_relu_init_, proper_init_
-from zslbench.plugins import plain_summary, run_options
+from zslbench.plugins import BUILTIN, plain_summary, run_options
 from zslbench.progress import Progress
 from zslbench.train.czsl_splits import ImageSplit, image_split, task_split
 from zslbench.train.finite import check_training, czsl_hint
 from zslbench.train.gzsl import predict_logits, resolve_device
 from zslbench.train.methods import CZSL_METHODS, CZSLMethod, CZSLState
+from zslbench.train.methods.base import options_from_config
 
 __all__ = ["CZSL_METHODS", "CZSLResult", "build_czsl_head", "prepare_czsl", "train_czsl"]
 
@@ -243,7 +244,10 @@ def train_czsl(
     inputs = inputs_fn(data, setup, cfg, dev)
     model = build_czsl_head(data.attr_dim, inputs.feature_dim, cfg, classnorm).to(dev)
     state = _make_state(data, setup, cfg, model, dev, seed, inputs)
-    method = method_cls(cfg, setup.settings, run_options("method", method_name, cfg))
+    # a built-in method's options are fields of the run's config; a plugin's, its own
+    builtin = method_cls.source == BUILTIN
+    options = options_from_config(method_cls.options_cls, cfg) if builtin else run_options("method", method_name, cfg)
+    method = method_cls(cfg, setup.settings, options)
 
     test_y = data.labels[setup.eval_idx].astype(np.int64)
     attrs_global = normalize_attributes(torch.from_numpy(data.attrs.astype(np.float32)), cfg.attr_norm).to(dev)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from zslbench.api import BUILTIN
 from zslbench.errors import ZSLBenchError
 from zslbench.report import baselines as paper
 from zslbench.report.paper_tables.cells import (
@@ -66,7 +67,7 @@ def _group(records: list[dict], kind: str):
 def _model_order() -> list[str]:
     from zslbench.models import MODELS
 
-    return [m for m in MODELS if MODELS.get(m).source == "built-in"]  # plugins' rows: when run
+    return [m for m in MODELS if MODELS.get(m).source == BUILTIN]  # plugins' rows: when run
 
 
 def build_gzsl_table(results: Path) -> Table:

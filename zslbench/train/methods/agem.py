@@ -29,10 +29,24 @@ import torch
 from torch.nn import functional as F
 
 from zslbench.train.methods.base import (
-    CZSLMethod,
+    BuiltinMethod,
     CZSLState,
+    config_options,
+    dataset_option,
     position_logits,
     register,
+)
+
+# the memory (per class, per dataset; filled once or twice per task) and the reference pass
+AGEMOptions = config_options(
+    __name__,
+    "AGEMOptions",
+    "agem_ref_batch",
+    "agem_mem_per_class_cub",
+    "agem_mem_per_class_sun",
+    "agem_double_memory",
+    "agem_ref_attrs",
+    "agem_ref_grad",
 )
 
 
@@ -76,9 +90,10 @@ def sample_per_class(labels: torch.Tensor, k: int, generator: torch.Generator) -
 
 
 @register
-class AGEM(CZSLMethod):
+class AGEM(BuiltinMethod):
     name = "agem"
     description = "A-GEM: episodic memory per class, reference gradient on 128 items, projection"
+    options_cls = AGEMOptions
 
     def __init__(self, cfg, settings, options=None) -> None:
         super().__init__(cfg, settings, options)
@@ -91,8 +106,8 @@ class AGEM(CZSLMethod):
 
     def after_task(self, state: CZSLState, t: int) -> None:
         idx = state.task_train_idx[t].cpu()
-        k = int(self.settings["agem_mem_per_class"])
-        draws = 2 if self.cfg.agem_double_memory else 1
+        k = int(dataset_option(self.options, "agem_mem_per_class", self.settings))
+        draws = 2 if self.options.agem_double_memory else 1
         labels = state.train_pos[idx.to(state.train_pos.device)].cpu()
         new = [idx[sample_per_class(labels, k, state.generator)] for _ in range(draws)]
         self.memory = torch.cat([self.memory, *new])
@@ -106,10 +121,10 @@ class AGEM(CZSLMethod):
     def reference_gradient(self, state: CZSLState) -> list[torch.Tensor]:
         """The reference gradient, one tensor per parameter (as ``state.params()``)."""
         n = self.memory.numel()
-        take = torch.randperm(n, generator=state.generator)[: min(self.cfg.agem_ref_batch, n)]
+        take = torch.randperm(n, generator=state.generator)[: min(self.options.agem_ref_batch, n)]
         idx = self.memory[take].to(state.device)
         take = take.to(state.device)
-        n_cols = state.offsets[-1] if self.cfg.agem_ref_attrs == "all_code" else state.offsets[state.task + 1]
+        n_cols = state.offsets[-1] if self.options.agem_ref_attrs == "all_code" else state.offsets[state.task + 1]
         own_task = state.train_task[idx]
         # Columns after the last memory task's classes are masked for every item: they enter
         # the CN statistics (body) but need not go through the last layer (see position_logits).
@@ -128,7 +143,7 @@ class AGEM(CZSLMethod):
 
     def after_backward(self, state: CZSLState) -> None:
         params = state.params()
-        stale = self.cfg.agem_ref_grad == "stale_code"
+        stale = self.options.agem_ref_grad == "stale_code"
         if self.memory.numel() == 0:
             if stale:
                 self.prev_grad = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]

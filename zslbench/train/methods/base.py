@@ -16,15 +16,17 @@ Tasks are 0-based in code (task ``t`` is the paper's task t+1).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from zslbench import api
-from zslbench.config import CZSLConfig
+from zslbench.config import CZSLConfig, validate
 
 
 @dataclass
@@ -122,10 +124,52 @@ CZSL_METHODS = api.METHODS
 
 
 def register(cls: type[CZSLMethod]) -> type[CZSLMethod]:
-    """Class decorator: register a method under its ``name`` (duplicates are an error)."""
+    """Class decorator: register a method under its ``name`` with its ``options_cls``, through
+    ``zslbench.api.register_method`` as a plugin's method is (duplicates are an error)."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
     return api.register_method(cls.name, cls, options=cls.options_cls)
+
+
+def config_options(module: str, cls_name: str, *names: str) -> type:
+    """The options dataclass ``cls_name`` of a built-in method of ``module``: frozen, with the
+    CZSL config fields ``names`` (their types, defaults, bounds and choices as ``CZSLConfig`` declares them), and
+    refusing a value the config refuses, with the same line.
+
+    A built-in method's options are fields of the run's config: they keep their plain names on
+    the command line (``--set ewc_lambda=3``), in the record's config and in the run id, and the
+    applicability table says which runs they act on (zslbench.applicability)."""
+    declared = {f.name: f for f in dataclasses.fields(CZSLConfig)}
+    unknown = [n for n in names if n not in declared]
+    if unknown:
+        raise ValueError(f"{cls_name}: no CZSL config field {', '.join(unknown)}")
+    specs = [
+        (n, declared[n].type, dataclasses.field(default=declared[n].default, metadata=declared[n].metadata))
+        for n in names
+    ]
+    options = dataclasses.make_dataclass(cls_name, specs, frozen=True, namespace={"__post_init__": validate})
+    options.__module__ = module  # where it is declared, so that pickle finds it
+    return options
+
+
+def options_from_config(options_cls: type | None, cfg: Any) -> Any:
+    """The options of a built-in method for a run: its fields' values in the run's config."""
+    if options_cls is None:
+        return None
+    return options_cls(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(options_cls)})
+
+
+def dataset_option(options: Any, name: str, settings: dict) -> Any:
+    """The value of a per-dataset option (``<name>_cub``, ``<name>_sun``) for the run's dataset."""
+    return getattr(options, f"{name}_{settings['dataset']}")
+
+
+class BuiltinMethod(CZSLMethod):
+    """A built-in method: built without options (``cls(cfg, settings)``), it takes its options'
+    values from ``cfg`` (:func:`options_from_config`)."""
+
+    def __init__(self, cfg: Any, settings: dict, options: Any = None) -> None:
+        super().__init__(cfg, settings, options if options is not None else options_from_config(self.options_cls, cfg))
 
 
 def position_logits(

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zslbench.train.methods.base import CZSLMethod, CZSLState
+from zslbench.train.methods.base import BuiltinMethod, CZSLState
 
 
 def compute_importance(
@@ -119,7 +119,7 @@ def add_penalty_grad(
         torch._foreach_add_(grads, diff, alpha=2.0 * lam)
 
 
-class OnlineRegularizer(CZSLMethod):
+class OnlineRegularizer(BuiltinMethod):
     """EWC-online / MAS-online: importance at the start of every task t >= 2, online sum."""
 
     kind: str = "fisher"
@@ -150,7 +150,7 @@ class OnlineRegularizer(CZSLMethod):
             # part of the pass, so its parameters get importances too.
             return scaled_cosine(state.encode(batch), state.model(state.attrs[lo:hi]), state.gamma)
 
-        if self.cfg.importance_data == "current_task_code":
+        if self.options.importance_data == "current_task_code":
             idx, targets = state.task_train_idx[t], None
         else:
             idx = state.task_train_idx[t - 1]
@@ -163,7 +163,7 @@ class OnlineRegularizer(CZSLMethod):
             targets,
             self.kind,
             self.cfg.batch_size,
-            minmax=self.cfg.fisher_minmax if self.kind == "fisher" else "none",
+            minmax=self.options.fisher_minmax if self.kind == "fisher" else "none",
             generator=state.generator,
         )
 
