@@ -43,7 +43,7 @@ LAYERS: list[set[str]] = [
         "overrides",
         "environment",
     },
-    {"store", "schema"},
+    {"store", "schema", "records"},
     {"data"},
     {"models"},
     {"applicability"},

@@ -23,7 +23,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ IDENTITY = ("kind", "track", "model", "method", "classnorm", "dataset", "data_so
 NEEDS = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlflow", "mlflow")}
 
 
-def run_label(record: dict) -> str:
+def run_label(record: Mapping[str, Any]) -> str:
     name = record.get("model") or record.get("method") or "?"
     if record.get("kind") == "czsl":
         name = f"{name}{'+cn' if record.get('classnorm') else ''}"
@@ -47,7 +47,7 @@ def run_label(record: dict) -> str:
     return f"{kind} {name} {record.get('dataset', '?')} seed {record.get('seed', '?')}"
 
 
-def epoch_frame(record: dict, folder: Path):
+def epoch_frame(record: Mapping[str, Any], folder: Path):
     """One row per epoch (GZSL: epochs.csv joined with the per-epoch means of trace.csv) or per
     task (CZSL: tasks.csv joined with the metrics after each task, steps.csv), its step in
     column ``step``."""
@@ -81,7 +81,7 @@ def epoch_frame(record: dict, folder: Path):
     return frame
 
 
-def run_params(record: dict) -> dict:
+def run_params(record: Mapping[str, Any]) -> dict:
     """The run's identity fields and options, flat: numbers and text only."""
     out: dict[str, Any] = {k: record[k] for k in IDENTITY if record.get(k) is not None}
     for key, value in sorted((record.get("config") or {}).items()):
@@ -91,9 +91,15 @@ def run_params(record: dict) -> dict:
     return {k: v if isinstance(v, (bool, int, float, str)) else json.dumps(v, sort_keys=True) for k, v in out.items()}
 
 
-def logged_run(run_id: str, record: dict, folder: Path, results: Path) -> LoggedRun:
+def logged_run(run_id: str, record: Mapping[str, Any], folder: Path, results: Path) -> LoggedRun:
     return LoggedRun(
-        run_id, run_label(record), record, Path(folder), Path(results), epoch_frame(record, folder), run_params(record)
+        run_id,
+        run_label(record),
+        dict(record),
+        Path(folder),
+        Path(results),
+        epoch_frame(record, folder),
+        run_params(record),
     )
 
 
@@ -231,7 +237,7 @@ def resolve_loggers(specs: Iterable[Any]) -> tuple:
     return tuple(dict.fromkeys(out))
 
 
-def log_run(specs: Iterable[Any], run_id: str, record: dict, folder: Path, results: Path) -> list[str]:
+def log_run(specs: Iterable[Any], run_id: str, record: Mapping[str, Any], folder: Path, results: Path) -> list[str]:
     """Give a recorded run to each logger; a failure is one warning line on stderr (returned too)."""
     warnings_: list[str] = []
     try:

@@ -20,13 +20,14 @@ from zslbench import store
 from zslbench.config import check_seed, get_profile, parse_overrides
 from zslbench.errors import ConfigError, RecordError
 from zslbench.plugins import attach_options, is_option_key, parse_option
+from zslbench.records import RunRecord
 
 
 @dataclass
 class RunOutcome:
     run_id: str
     path: Path
-    record: dict
+    record: RunRecord
     skipped: bool  # True when the run was already done and not retrained
 
 
@@ -201,7 +202,7 @@ class Track:
     ):
         raise NotImplementedError
 
-    def record(self, run_id: str, identity: dict, profile: str, data, cfg, result) -> tuple[dict, dict]:
+    def record(self, run_id: str, identity: dict, profile: str, data, cfg, result) -> tuple[RunRecord, dict[str, str]]:
         """(record, {file name: text}) of a finished run."""
         raise NotImplementedError
 
@@ -274,7 +275,7 @@ def rows_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def read_done(folder: Path) -> dict | None:
+def read_done(folder: Path) -> RunRecord | None:
     """The record of a done run, or None (with a warning) when it cannot be used: retrain then."""
     try:
         return store.read_record(folder / store.RECORD_FILE)
