@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"errors"},
     {
         "registry",
+        "records",
         "api",
         "plugins",
         "config",
@@ -43,7 +44,7 @@ LAYERS: list[set[str]] = [
         "overrides",
         "environment",
     },
-    {"store", "schema", "records"},
+    {"store", "schema"},
     {"data"},
     {"models"},
     {"applicability"},
