@@ -155,6 +155,21 @@ def test_a_czsl_image_record_has_only_the_fields_of_its_type(tmp_path):
     assert {"attr_source", "image_size", "backbone", "image_split"} <= set(record)
 
 
+@pytest.mark.slow
+def test_a_trained_run_s_record_is_the_one_written_and_read_back(tmp_path):
+    """What execute_run returns for a run it trains is the record as written (with its
+    record_version), the same as it returns for that run once done."""
+    overrides = {"epochs": 1, "synthetic_scale": 0.05}
+    track = get_track("gzsl")
+    args = dict(profile="quick", source="synthetic", results=tmp_path, overrides=overrides, progress=False)
+    trained = execute_run(track, "linear", "sun", **args)
+    found = execute_run(track, "linear", "sun", **args)
+    assert not trained.skipped and found.skipped
+    written = json.loads((trained.path / store.RECORD_FILE).read_text())
+    assert trained.record == found.record == written
+    assert trained.record["record_version"] == store.RECORD_VERSION
+
+
 def test_a_misspelt_field_of_a_typed_record_is_a_type_error(tmp_path):
     """What the annotations in replay, the report, the sweep and the library buy: mypy refuses a
     field name that no record has."""

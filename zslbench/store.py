@@ -150,6 +150,12 @@ def git_commit() -> str | None:
         return None
 
 
+def as_written(record: Mapping[str, Any]) -> RunRecord:
+    """The record as :func:`write_run` writes it and :func:`read_record` reads it back: stamped
+    with the current RECORD_VERSION (a copy; `record` is not changed)."""
+    return cast(RunRecord, dict(record, record_version=RECORD_VERSION))
+
+
 def write_run(results: Path, run_id: str, record: Mapping[str, Any], files: dict[str, str] | None = None) -> Path:
     """Write a run's folder whole or not at all.
 
@@ -166,7 +172,7 @@ def write_run(results: Path, run_id: str, record: Mapping[str, Any], files: dict
         runs.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.{os.getpid()}.", suffix=".tmp", dir=runs))
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a run folder is not
-        record = dict(record, record_version=RECORD_VERSION)
+        record = as_written(record)
         payload = dict(files or {})
         payload[RECORD_FILE] = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
         payload[DONE_FILE] = datetime.now(timezone.utc).isoformat() + "\n"

@@ -350,6 +350,7 @@ def execute_run(
     result = track.train(name, classnorm, data, seed, cfg, device, progress, data_dir)
     record, files = track.record(run_id, identity, profile, data, cfg, result)
     path = store.write_run(results, run_id, record, files)
+    record = store.as_written(record)  # as a later call reads it back (skipped=True)
     if loggers:  # after the record is safe: a logger changes nothing and its failure loses nothing
         from zslbench.loggers import log_run
 
