@@ -4,6 +4,7 @@ its type, in that track's TypedDict; the records of every older version, once re
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import types
@@ -12,8 +13,18 @@ from typing import Any, Union, get_args, get_origin, get_type_hints, is_typeddic
 
 import pytest
 
+import zslbench
 from zslbench import store
-from zslbench.records import CommonFields, CZSLFeaturesRecord, CZSLImagesRecord, GZSLRecord, RecordCore, RunRecord
+from zslbench.records import (
+    CommonFields,
+    CZSLFeaturesRecord,
+    CZSLImagesRecord,
+    Env,
+    GZSLRecord,
+    PluginIdentity,
+    RecordCore,
+    RunRecord,
+)
 from zslbench.tracks import execute_run, get_track
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results" / "runs"
@@ -187,6 +198,52 @@ def test_a_misspelt_field_of_a_typed_record_is_a_type_error(tmp_path):
     )
     assert status == 1 and out.count("error:") == 1, out
     assert 'reader.py:3: error: TypedDict "RunRecord" has no key "data_sorce"' in out
+
+
+READERS = ("report", "replay.py", "sweep", "library", "loggers.py", "commands")
+RECORD_NAMES = {"rec", "record", "original", "rerun"}  # what the readers call a record
+NESTED = {"env": Env, "plugin": PluginIdentity}
+
+
+def _read(node: ast.AST) -> tuple[ast.AST, ast.AST] | None:
+    """(what is read from, the key) of ``x.get(key, ...)`` and ``x[key]``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
+        return node.func.value, node.args[0]
+    if isinstance(node, ast.Subscript):
+        return node.value, node.slice
+    return None
+
+
+def _typed(node: ast.AST) -> Any:
+    """The TypedDict a reader's expression holds: a record named as one, its env or plugin block."""
+    if isinstance(node, ast.BoolOp):  # (rec.get("env") or {})
+        return _typed(node.values[0])
+    if isinstance(node, ast.Name):
+        return RunRecord if node.id in RECORD_NAMES else None
+    read = _read(node)
+    if read and _typed(read[0]) is RunRecord and isinstance(read[1], ast.Constant):
+        return NESTED.get(read[1].value)
+    return None
+
+
+def test_every_field_the_readers_read_by_name_is_declared():
+    """mypy refuses ``rec["typo"]`` but lets ``rec.get("typo")`` through (as an ``object``): every
+    field name read with either from what the readers name a record (and from its env and plugin
+    blocks) is a declared field."""
+    package = Path(zslbench.__file__).parent
+    files = [
+        f for part in READERS for f in ([package / part] if part.endswith(".py") else (package / part).rglob("*.py"))
+    ]
+    unknown, seen = [], 0
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            read = _read(node)
+            cls = _typed(read[0]) if read else None
+            if read and cls is not None and isinstance(read[1], ast.Constant):
+                seen += 1
+                if read[1].value not in get_type_hints(cls):
+                    unknown.append(f"{path.relative_to(package)}:{node.lineno}: {cls.__name__}[{read[1].value!r}]")
+    assert seen > 50 and unknown == []
 
 
 def test_a_record_read_back_and_written_again_is_the_same_bytes(tmp_path):
