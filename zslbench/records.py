@@ -2,8 +2,10 @@
 brought it to the current schema (zslbench.store.migrate) and checked it (zslbench.schema).
 
 At run time a record is a plain dict (these are TypedDicts: no conversion, no copy, the same
-JSON bytes written and read); the types let mypy check every field name the readers (replay,
-`table`, `report`, the sweep and the library) use.
+JSON bytes written and read).  The types let mypy check the fields the readers (replay, `table`,
+`report`, the sweep, the library and the loggers) read as ``rec["name"]`` and the types of what
+they get; mypy lets ``rec.get("misspelt")`` through, so tests/test_records.py checks every field
+name those readers read from a record.
 
 * :class:`RunRecord`: a record of any built-in track, every field the code knows; the type of
   what zslbench.store.read_record returns and zslbench.store.write_run writes;

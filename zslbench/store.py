@@ -282,7 +282,8 @@ def read_record(path: Path) -> RunRecord:
 
 def migrate(record: Mapping[str, Any]) -> dict[str, Any]:
     """A record of any older format version in the current schema (RECORD_VERSION); the rest of
-    zslbench sees only that.  The record's file is not changed.
+    zslbench sees only that.  The record's file is not changed.  The fields, their types and what
+    each version added: zslbench.records.
 
     1 -> 2:
     * ``preset``: absent before presets; None says so (such a record's config holds every
