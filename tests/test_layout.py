@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"errors"},
     {
         "registry",
+        "records",
         "api",
         "plugins",
         "config",

@@ -176,3 +176,16 @@ def test_the_logger_choice_travels_with_a_sweep_job():
         loggers=("csv", "tensorboard"),
     )
     assert pickle.loads(pickle.dumps(plan.settings)).loggers == ("csv", "tensorboard")
+
+
+def test_the_params_carry_the_options_of_a_plugin_s_model_and_of_f_clswgan():
+    """A plugin's options are under the record's ``plugin`` and a built-in model's own options under
+    ``model_options`` (both in the run id): a logger sees them as ``options.<name>``."""
+    from zslbench.loggers import run_params
+
+    base = {"run_id": "0" * 16, "kind": "gzsl", "model": "m", "metrics": {}, "config": {"epochs": 3}}
+    plugin = run_params({**base, "plugin": {"module": "p", "options": {"width": 64, "act": "relu"}}})
+    assert plugin["options.width"] == 64 and plugin["options.act"] == "relu" and plugin["config.epochs"] == 3
+    builtin = run_params({**base, "model_options": {"cls_epochs": 0, "minmax": True}})
+    assert builtin["options.cls_epochs"] == 0 and builtin["options.minmax"] is True
+    assert not [k for k in run_params(base) if k.startswith("options.")]

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from zslbench.records import RunRecord
 from zslbench.registry import Registry
 
 BUILTIN = "built-in"  # the source of what zslbench itself registers
@@ -257,12 +258,12 @@ class LoggedRun:
     ``epochs`` is a pandas DataFrame with one row per epoch (GZSL: ``loss``, ``lr``,
     ``test_H_per_sample_uncal`` and the per-epoch means of the logit-variance trace,
     ``var_pre_var``, ``var_post_var`` ...) or per task (CZSL), its step in column ``step``;
-    ``params`` the run's identity fields and options, flat (``config.<field>``), as text or
-    numbers; ``metrics`` the record's final metrics."""
+    ``params`` the run's identity fields and options, flat (``config.<field>``; a plugin's or
+    f-CLSWGAN's own options: ``options.<name>``), as text or numbers; ``metrics`` the record's final metrics."""
 
     run_id: str
     label: str  # e.g. "gzsl mlp3+cn sun seed 1"
-    record: dict
+    record: RunRecord
     folder: Path  # the run's folder: record.json and its side files
     results: Path  # the results folder
     epochs: Any

@@ -23,12 +23,13 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from zslbench.api import LOGGERS, LoggedRun, RunLogger, register_logger
 from zslbench.errors import ConfigError
+from zslbench.records import RunRecord
 
 # the columns of the variance trace that a logger sees, as per-epoch means (prefix "var_")
 TRACE_STATS = ("pre_mean", "pre_std", "pre_var", "post_mean", "post_std", "post_var", "hidden_var")
@@ -37,7 +38,7 @@ IDENTITY = ("kind", "track", "model", "method", "classnorm", "dataset", "data_so
 NEEDS = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlflow", "mlflow")}
 
 
-def run_label(record: dict) -> str:
+def run_label(record: RunRecord) -> str:
     name = record.get("model") or record.get("method") or "?"
     if record.get("kind") == "czsl":
         name = f"{name}{'+cn' if record.get('classnorm') else ''}"
@@ -47,7 +48,7 @@ def run_label(record: dict) -> str:
     return f"{kind} {name} {record.get('dataset', '?')} seed {record.get('seed', '?')}"
 
 
-def epoch_frame(record: dict, folder: Path):
+def epoch_frame(record: RunRecord, folder: Path):
     """One row per epoch (GZSL: epochs.csv joined with the per-epoch means of trace.csv) or per
     task (CZSL: tasks.csv joined with the metrics after each task, steps.csv), its step in
     column ``step``."""
@@ -81,17 +82,21 @@ def epoch_frame(record: dict, folder: Path):
     return frame
 
 
-def run_params(record: dict) -> dict:
-    """The run's identity fields and options, flat: numbers and text only."""
-    out: dict[str, Any] = {k: record[k] for k in IDENTITY if record.get(k) is not None}
+def run_params(record: RunRecord) -> dict:
+    """The run's identity fields and options, flat: numbers and text only.  ``options.<name>``: the
+    options of a plugin's model or method, or of a built-in model that has its own (f-CLSWGAN)."""
+    fields: Mapping[str, Any] = record  # read by name
+    out: dict[str, Any] = {k: fields[k] for k in IDENTITY if fields.get(k) is not None}
     for key, value in sorted((record.get("config") or {}).items()):
         out[f"config.{key}"] = value
-    for key, value in sorted((record.get("options") or {}).items()) if isinstance(record.get("options"), dict) else ():
+    plugin = record.get("plugin") or {}
+    options = plugin.get("options") or record.get("model_options") or {}
+    for key, value in sorted(options.items()) if isinstance(options, dict) else ():
         out[f"options.{key}"] = value
     return {k: v if isinstance(v, (bool, int, float, str)) else json.dumps(v, sort_keys=True) for k, v in out.items()}
 
 
-def logged_run(run_id: str, record: dict, folder: Path, results: Path) -> LoggedRun:
+def logged_run(run_id: str, record: RunRecord, folder: Path, results: Path) -> LoggedRun:
     return LoggedRun(
         run_id, run_label(record), record, Path(folder), Path(results), epoch_frame(record, folder), run_params(record)
     )
@@ -231,7 +236,7 @@ def resolve_loggers(specs: Iterable[Any]) -> tuple:
     return tuple(dict.fromkeys(out))
 
 
-def log_run(specs: Iterable[Any], run_id: str, record: dict, folder: Path, results: Path) -> list[str]:
+def log_run(specs: Iterable[Any], run_id: str, record: RunRecord, folder: Path, results: Path) -> list[str]:
     """Give a recorded run to each logger; a failure is one warning line on stderr (returned too)."""
     warnings_: list[str] = []
     try:

@@ -17,7 +17,7 @@ compared exactly, and so is a metric nobody registered.  How they were chosen: d
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from zslbench import store
 from zslbench.environment import NOT_RECORDED, env_differences
 from zslbench.errors import ConfigError, RecordError
 from zslbench.metrics.registry import METRICS
+from zslbench.records import RunRecord
 from zslbench.tracks import RunOutcome, execute_run, track_of_record
 
 # Default tolerances: each metric's own (zslbench.metrics.registry: by its unit, measured as said there).
@@ -158,7 +159,7 @@ def check_metric(name: str, recorded: Any, rerun: Any, tol: Tolerance) -> Metric
 
 
 def compare_records(
-    original: Mapping, rerun: Mapping, atol: Iterable[str] = (), rtol: Iterable[str] = ()
+    original: RunRecord, rerun: RunRecord, atol: Iterable[str] = (), rtol: Iterable[str] = ()
 ) -> Comparison:
     """Compare the rerun's record with the original one: every metric of the original, the
     data fingerprint, and the numeric environments."""
@@ -180,7 +181,7 @@ def compare_records(
     )
 
 
-def source_changes(original: Mapping, rerun: Mapping) -> list[str]:
+def source_changes(original: RunRecord, rerun: RunRecord) -> list[str]:
     """How the rerun's plugin provenance differs from the record's, one line each (none for a
     built-in run, or an unchanged plugin)."""
     old, new = dict(original.get("plugin") or {}), dict(rerun.get("plugin") or {})
@@ -268,7 +269,7 @@ def report_lines(cmp: Comparison) -> tuple[list[str], list[str]]:
 
 @dataclass
 class RerunReport:
-    original: dict
+    original: RunRecord
     outcome: RunOutcome
     comparison: Comparison
 

@@ -18,18 +18,19 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from zslbench.config import short_repr
 from zslbench.errors import RecordError, ZSLBenchError
+from zslbench.records import RunRecord
 from zslbench.schema import check_record
 
-# The record schema.  2: every record has ``preset`` (None: made before presets, its config holds
-# every field), a config in today's terms (``threads`` included) and a ``track`` when its kind has
-# several.  3: a CPU run flushes subnormal floats unless its config has ``flush_denormal: false``
-# or lacks the field (the run id hashes the field only when it is on), and its env block says
-# whether every thread flushed.  Older records are brought up to it by :func:`migrate` as they
-# are read.
+# The record schema (its fields, typed: zslbench.records).  2: every record has ``preset`` (None:
+# made before presets, its config holds every field), a config in today's terms (``threads``
+# included) and a ``track`` when its kind has several.  3: a CPU run flushes subnormal floats
+# unless its config has ``flush_denormal: false`` or lacks the field (the run id hashes the field
+# only when it is on), and its env block says whether every thread flushed.  Older records are
+# brought up to it by :func:`migrate` as they are read.
 RECORD_VERSION = 3
 RECORD_FILE = "record.json"
 DONE_FILE = "done"
@@ -149,7 +150,13 @@ def git_commit() -> str | None:
         return None
 
 
-def write_run(results: Path, run_id: str, record: dict, files: dict[str, str] | None = None) -> Path:
+def as_written(record: Mapping[str, Any]) -> RunRecord:
+    """The record as :func:`write_run` writes it and :func:`read_record` reads it back: stamped
+    with the current RECORD_VERSION (a copy; `record` is not changed)."""
+    return cast(RunRecord, dict(record, record_version=RECORD_VERSION))
+
+
+def write_run(results: Path, run_id: str, record: Mapping[str, Any], files: dict[str, str] | None = None) -> Path:
     """Write a run's folder whole or not at all.
 
     Every file (side files, record.json, the done marker last) is written and fsynced in a
@@ -165,7 +172,7 @@ def write_run(results: Path, run_id: str, record: dict, files: dict[str, str] | 
         runs.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.{os.getpid()}.", suffix=".tmp", dir=runs))
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a run folder is not
-        record = dict(record, record_version=RECORD_VERSION)
+        record = as_written(record)
         payload = dict(files or {})
         payload[RECORD_FILE] = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
         payload[DONE_FILE] = datetime.now(timezone.utc).isoformat() + "\n"
@@ -250,8 +257,9 @@ def clean_stale_temp(results: Path) -> list[Path]:
     return removed
 
 
-def read_record(path: Path) -> dict:
-    """Read one record.json; RecordError with the path on any problem."""
+def read_record(path: Path) -> RunRecord:
+    """Read one record.json, in the current schema (:func:`migrate`) and checked
+    (zslbench.schema); RecordError with the path on any problem."""
     path = Path(path)
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -269,12 +277,13 @@ def read_record(path: Path) -> dict:
         )
     record = migrate(record)
     check_record(record, path)  # every field the code uses, typed and bounded (zslbench.schema)
-    return record
+    return cast(RunRecord, record)
 
 
-def migrate(record: dict) -> dict:
+def migrate(record: Mapping[str, Any]) -> dict[str, Any]:
     """A record of any older format version in the current schema (RECORD_VERSION); the rest of
-    zslbench sees only that.  The record's file is not changed.
+    zslbench sees only that.  The record's file is not changed.  The fields, their types and what
+    each version added: zslbench.records.
 
     1 -> 2:
     * ``preset``: absent before presets; None says so (such a record's config holds every
@@ -330,7 +339,7 @@ def record_track_key(record: Mapping[str, Any]) -> str:
     return track_key(str(record.get("kind")), record.get("track"))
 
 
-def iter_records(results: Path, kind: str | None = None) -> Iterator[dict]:
+def iter_records(results: Path, kind: str | None = None) -> Iterator[RunRecord]:
     """Every done record under results/runs; broken ones are skipped with a warning naming them."""
     runs = Path(results) / "runs"
     if not runs.is_dir():

@@ -5,12 +5,16 @@ with --all a sweep (zslbench.commands.sweep), with --from-record a replay
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from zslbench.commands.common import check_writable, fail, training_options
 from zslbench.commands.replay import ATOL_HELP, RTOL_HELP, replay
 from zslbench.commands.sweep import reject_sweep_options, run_all, sweep_options
+
+if TYPE_CHECKING:
+    from zslbench.tracks import RunOutcome
 
 
 @click.command("run")
@@ -136,7 +140,7 @@ def run_gzsl(
     click.echo(f"  record: {outcome.path / 'record.json'}")
 
 
-def _state(outcome) -> str:
+def _state(outcome: RunOutcome) -> str:
     """What `zslbench run` did with the run: trained it (in how long) or found it done."""
     if outcome.skipped:
         return "already done (use --force to retrain)"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zslbench.commands.common import (
     check_dataset_name,
@@ -16,6 +16,10 @@ from zslbench.commands.common import (
     warn_if_synthetic,
     warn_if_synthetic_images,
 )
+from zslbench.records import RunRecord
+
+if TYPE_CHECKING:
+    from zslbench.tracks import RunOutcome
 
 
 @dataclass
@@ -25,7 +29,7 @@ class Run:
 
     run_id: str
     record_path: Path
-    record: dict = field(repr=False)
+    record: RunRecord = field(repr=False)
     skipped: bool = False  # True: the run was done already and not retrained
 
     @property
@@ -113,7 +117,7 @@ def gzsl_run(
     method=None,
     loggers=(),
     progress=None,
-):
+) -> RunOutcome:
     """One GZSL run (`zslbench run --model M --dataset D`): its RunOutcome."""
     from zslbench.loggers import resolve_loggers
     from zslbench.models import MODELS
@@ -170,7 +174,7 @@ def czsl_run(
     track_name="features",
     loggers=(),
     progress=None,
-):
+) -> RunOutcome:
     """One continual-ZSL run (`zslbench run --czsl [--track features|images]`): its RunOutcome."""
     from zslbench.loggers import resolve_loggers
     from zslbench.tracks import execute_run, get_track

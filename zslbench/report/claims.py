@@ -26,8 +26,11 @@ import pandas as pd
 
 from zslbench.data.registry import source_info
 from zslbench.errors import DataError
+from zslbench.records import RunRecord
 from zslbench.report import stats
 from zslbench.report.records import (
+    Variant,
+    VariantGroup,
     collect,
     label_variants,
     order_variants,
@@ -91,7 +94,7 @@ def load_claims() -> list[Claim]:
 
 
 # --- per-run values ---------------------------------------------------------------------------
-def pre_var_drift(rec: dict) -> float | None:
+def pre_var_drift(rec: RunRecord) -> float | None:
     """|ln(mean pre-normalisation logit variance over the last epoch / over the first epoch)|,
     from the run's trace.csv; None without a usable trace."""
     path = Path(rec.get("_dir", "")) / "trace.csv"
@@ -110,7 +113,7 @@ def pre_var_drift(rec: dict) -> float | None:
     return abs(math.log(last / first))
 
 
-def run_value(rec: dict, metric: str) -> float | None:
+def run_value(rec: RunRecord, metric: str) -> float | None:
     if metric == "pre_var_drift":
         return pre_var_drift(rec)
     if metric == "train_seconds":
@@ -122,7 +125,7 @@ def run_value(rec: dict, metric: str) -> float | None:
     return None
 
 
-def by_seed(recs: list[dict], metric: str) -> tuple[dict[int, float], list[str]]:
+def by_seed(recs: list[RunRecord], metric: str) -> tuple[dict[int, float], list[str]]:
     """{seed: value} and the run ids used (a second run of the same seed is left out)."""
     values: dict[int, float] = {}
     ids: list[str] = []
@@ -184,7 +187,7 @@ def _p_or(check: Check, default: float) -> float:
     return check.comparison.p
 
 
-def _select(recs: list[dict], claim: Claim, side: str, dataset: str, method: str | None) -> list[dict]:
+def _select(recs: list[RunRecord], claim: Claim, side: str, dataset: str, method: str | None) -> list[RunRecord]:
     here = [r for r in recs if r["dataset"] == dataset]
     if claim.table == "gzsl":
         return [r for r in here if r.get("model") == side]
@@ -192,7 +195,7 @@ def _select(recs: list[dict], claim: Claim, side: str, dataset: str, method: str
     return [r for r in here if r.get("method") == method and bool(r.get("classnorm")) == cn]
 
 
-def _compare_checks(claim: Claim, recs: list[dict]) -> tuple[list[Check], list[str]]:
+def _compare_checks(claim: Claim, recs: list[RunRecord]) -> tuple[list[Check], list[str]]:
     checks, not_run = [], []
     methods = claim.methods or (None,)
     for ds in claim.datasets:
@@ -213,7 +216,7 @@ def _compare_checks(claim: Claim, recs: list[dict]) -> tuple[list[Check], list[s
     return checks, not_run
 
 
-def _speed_checks(claim: Claim, recs: list[dict]) -> tuple[list[Check], list[str]]:
+def _speed_checks(claim: Claim, recs: list[RunRecord]) -> tuple[list[Check], list[str]]:
     limit = float(claim.params.get("max_seconds", "60"))
     checks, not_run = [], []
     for ds in claim.datasets:
@@ -245,14 +248,14 @@ def _speed_checks(claim: Claim, recs: list[dict]) -> tuple[list[Check], list[str
     return checks, not_run
 
 
-def machine_of(rec: dict) -> str:
+def machine_of(rec: RunRecord) -> str:
     """The machine a run's time was measured on: its device and the device's (or CPU's) model."""
     env = rec.get("env") or {}
     model = env.get("device_name") or (env.get("numerics") or {}).get("cpu_model") or "?"
     return f"{env.get('device', '?')} ({model})"
 
 
-def full_run(rec: dict) -> bool:
+def full_run(rec: RunRecord) -> bool:
     """A paper-profile run with its model's own options at their defaults (a shortened run, e.g.
     ``--set f-clswgan.nepoch=2``, times something else)."""
     if rec.get("profile") != "paper":
@@ -270,7 +273,7 @@ def full_run(rec: dict) -> bool:
     return options == dataclasses.asdict(entry.options())
 
 
-def _ratio_checks(claim: Claim, recs: list[dict]) -> tuple[list[Check], list[str]]:
+def _ratio_checks(claim: Claim, recs: list[RunRecord]) -> tuple[list[Check], list[str]]:
     """a's training time over b's, from pairs of full runs (:func:`full_run`) of the same dataset,
     seed and machine:
     the 95 % t interval of the mean log ratio over the seeds, back on the ratio scale; supported
@@ -332,7 +335,7 @@ CHECKERS = {"speed": _speed_checks, "speed_ratio": _ratio_checks}
 
 
 def evaluate_claim(
-    claim: Claim, recs: list[dict], source: str = "", track: str | None = None, variant: str = ""
+    claim: Claim, recs: list[RunRecord], source: str = "", track: str | None = None, variant: str = ""
 ) -> ClaimResult:
     """One claim on one set of records of the same variant (a ratio claim: of one section)."""
     checks, not_run = CHECKERS.get(claim.kind, _compare_checks)(claim, recs)
@@ -375,10 +378,11 @@ def evaluate(results: Path, claims: list[Claim] | None = None) -> list[ClaimResu
         found = []
         for sec, variants in grouped.get(claim.table, {}).items():
             # a claim about one model alone (speed) is judged on the section's base variant only
-            candidates = base_first(variants)[:1] if claim.kind == "speed" else variants
+            judged = base_first(variants)[:1] if claim.kind == "speed" else variants
+            candidates = [(label, recs) for _, label, recs in judged]
             if claim.kind == "speed_ratio":  # two models of different configs: the whole section
-                candidates = [(None, "", [r for _, _, recs in variants for r in recs])]
-            for _, label, recs in candidates:
+                candidates = [("", [r for _, _, recs in variants for r in recs])]
+            for label, recs in candidates:
                 res = evaluate_claim(claim, recs, sec[0], sec[1] if len(sec) > 1 else None, label)
                 if res.checks:
                     found.append(res)
@@ -386,14 +390,14 @@ def evaluate(results: Path, claims: list[Claim] | None = None) -> list[ClaimResu
     return out
 
 
-def group_records(records: list[dict], kind: str) -> dict[tuple, list[tuple]]:
+def group_records(records: list[RunRecord], kind: str) -> dict[tuple, list[VariantGroup]]:
     """section -> [(Variant, its label, its records)], sections and variants in report order."""
-    by_section: dict[tuple, list[dict]] = {}
+    by_section: dict[tuple, list[RunRecord]] = {}
     for rec in records:
         by_section.setdefault(section_of(rec, kind), []).append(rec)
     out = {}
     for sec in sorted_sections(by_section):
-        by_variant: dict = {}
+        by_variant: dict[Variant, list[RunRecord]] = {}
         for rec in by_section[sec]:
             by_variant.setdefault(variant_of(rec, kind), []).append(rec)
         ordered = order_variants({v: len(r) for v, r in by_variant.items()})
@@ -402,7 +406,7 @@ def group_records(records: list[dict], kind: str) -> dict[tuple, list[tuple]]:
     return out
 
 
-def base_first(variants: list[tuple]) -> list[tuple]:
+def base_first(variants: list[VariantGroup]) -> list[VariantGroup]:
     """(Variant, label, records) items, the section's *base* variant first: the most runs, then the
     fewest options away from the paper's defaults, then report order."""
     return sorted(variants, key=lambda item: (-len(item[2]), len(item[0].paper_diff)))

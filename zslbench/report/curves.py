@@ -8,11 +8,13 @@ Each seed is a thin line, the mean over seeds a bold line, one colour and dash p
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from zslbench.records import RunRecord
 from zslbench.report.plots import MODEL_STYLE, OKABE_ITO
 from zslbench.store import atomic_write_bytes
 
@@ -28,7 +30,7 @@ class CurveFigure:
     models: dict  # model -> number of seeds drawn
 
 
-def load_epochs(rec: dict) -> pd.DataFrame | None:
+def load_epochs(rec: RunRecord) -> pd.DataFrame | None:
     path = Path(rec.get("_dir", "")) / "epochs.csv"
     if not path.is_file():
         return None
@@ -79,7 +81,9 @@ def curve_figure(runs: dict[str, list[pd.DataFrame]], title: str):
     return fig
 
 
-def write_curves(groups, out_dir: Path, display) -> list[CurveFigure]:
+def write_curves(
+    groups: dict[tuple[str, str], list[tuple[str, list[RunRecord]]]], out_dir: Path, display: Callable[[str], str]
+) -> list[CurveFigure]:
     """groups: {(source, dataset): [(variant label, records)]}; writes one PNG per variant and
     dataset with epochs.csv files under out_dir; returns what was drawn."""
     out = []

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zslbench.metrics.registry import METRICS
+from zslbench.records import RunRecord
 from zslbench.report import stats
 from zslbench.report.claims import base_first, by_seed, group_records
 from zslbench.report.records import IGNORED_CONFIG, collect, fmt_value
@@ -45,7 +46,7 @@ class Ablation:
     not_flipped: list[str] = field(default_factory=list)  # "model on dataset" the base has and the variant not
 
 
-def row_name(rec: dict, kind: str) -> str:
+def row_name(rec: RunRecord, kind: str) -> str:
     if kind == "gzsl":
         return str(rec["model"])
     return f"{rec['method']}{'+cn' if rec.get('classnorm') else ''}"
@@ -106,7 +107,7 @@ def ablations(results: Path) -> list[Ablation]:
     return sorted(out, key=lambda a: (a.kind, a.source, str(a.track), a.change))
 
 
-def _effects(kind: str, flipped: list[dict], base: list[dict]) -> list[Effect]:
+def _effects(kind: str, flipped: list[RunRecord], base: list[RunRecord]) -> list[Effect]:
     keys = sorted({(row_name(r, kind), r["dataset"]) for r in flipped}, key=lambda k: (_ds_rank(k[1]), k[0]))
     out = []
     for name, ds in keys:
@@ -122,7 +123,7 @@ def _effects(kind: str, flipped: list[dict], base: list[dict]) -> list[Effect]:
     return out
 
 
-def _same_factor(mine: list[dict], theirs: list[dict]) -> str:
+def _same_factor(mine: list[RunRecord], theirs: list[RunRecord]) -> str:
     """ "×f" when every run on both sides multiplied its seen logits by the same factor f and the
     two sides' configs differ in seen_logit_scale only (such a flip changes nothing)."""
     if (
@@ -135,7 +136,7 @@ def _same_factor(mine: list[dict], theirs: list[dict]) -> str:
     return f"×{fmt_value(factors.pop())}" if len(factors) == 1 and None not in factors else ""
 
 
-def _not_flipped(kind: str, flipped: list[dict], base: list[dict]) -> list[str]:
+def _not_flipped(kind: str, flipped: list[RunRecord], base: list[RunRecord]) -> list[str]:
     """The rows and datasets the base has where the variant has none, for the rows the variant has."""
     names = {row_name(r, kind) for r in flipped}
     have = {(row_name(r, kind), r["dataset"]) for r in flipped}
@@ -143,7 +144,7 @@ def _not_flipped(kind: str, flipped: list[dict], base: list[dict]) -> list[str]:
     return [f"{n} on {ds}" for n, ds in sorted(want - have, key=lambda k: (_ds_rank(k[1]), k[0]))]
 
 
-def _prints(recs: list[dict]) -> set:
+def _prints(recs: list[RunRecord]) -> set:
     return {r.get("data_fingerprint") for r in recs}
 
 

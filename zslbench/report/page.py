@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zslbench.data.registry import source_info
+from zslbench.records import RunRecord
 from zslbench.report import readout, stats
 from zslbench.report.blocks import Bullets, Cell, Figure, Heading, Para, RunDetails, Table
 from zslbench.report.claims import group_records
@@ -133,7 +134,7 @@ def _figure_blocks(results: Path, out_dir: Path) -> tuple[list, list[Path]]:
         atomic_write_bytes(path, buf.getvalue())
         images.append(path)
         blocks.append(Figure(f"plots/{path.name}", f"logit variance on {display_name(item.dataset)}", item.caption))
-    groups: dict = {}
+    groups: dict[tuple[str, str], list[tuple[str, list[RunRecord]]]] = {}
     for sec, variants in group_records(records, "gzsl").items():
         for _, label, recs in variants:
             for ds in sorted({r["dataset"] for r in recs}):

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from zslbench.metrics import registry as metric_registry
 from zslbench.metrics.registry import METRICS
+from zslbench.records import RunRecord
 from zslbench.report import stats
 from zslbench.report.blocks import Contents, Heading, Para
 
@@ -81,7 +82,7 @@ def page_notes(notes, comparable: bool, kind: str) -> list[str]:
 
 
 # --- header ----------------------------------------------------------------------------------
-def provenance(records: list[dict], now: datetime | None = None) -> str:
+def provenance(records: list[RunRecord], now: datetime | None = None) -> str:
     """Which harness wrote the page, when, and which commits and dates the runs are from."""
     from importlib.metadata import PackageNotFoundError, version
 
@@ -107,7 +108,7 @@ def provenance(records: list[dict], now: datetime | None = None) -> str:
     return text
 
 
-def bottom_line(records: list[dict]) -> Para | None:
+def bottom_line(records: list[RunRecord]) -> Para | None:
     """The bottom line when synthetic runs are present: none of the paper's numbers is reproduced by them."""
     synthetic = [r for r in records if r.get("data_source") == "synthetic"]
     if not synthetic:

@@ -26,6 +26,7 @@ from zslbench import store
 from zslbench.data.registry import source_info
 from zslbench.errors import ZSLBenchError
 from zslbench.metrics.registry import METRICS
+from zslbench.records import RunRecord
 
 # Config fields that cannot change a result and so do not split a variant.
 IGNORED_CONFIG = frozenset({"trace"})
@@ -37,7 +38,7 @@ REQUIRED_KEYS = {
 }
 
 
-def collect(results: Path, kind: str) -> tuple[list[dict], list[str]]:
+def collect(results: Path, kind: str) -> tuple[list[RunRecord], list[str]]:
     """The done records of `kind` under `results`, and one message per record that was skipped.
 
     Unreadable records (store.iter_records) and records lacking the fields a report needs are
@@ -47,7 +48,7 @@ def collect(results: Path, kind: str) -> tuple[list[dict], list[str]]:
     if not results.is_dir():
         raise ZSLBenchError(f"--results: {results} is not a folder")
     skipped: list[str] = []
-    records: list[dict] = []
+    records: list[RunRecord] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         found = list(store.iter_records(results, kind))
@@ -71,7 +72,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def section_of(rec: dict, kind: str) -> tuple[str, ...]:
+def section_of(rec: RunRecord, kind: str) -> tuple[str, ...]:
     if kind == "czsl":
         return (str(rec["data_source"]), str(rec.get("track", "features")))
     return (str(rec["data_source"]),)
@@ -129,7 +130,11 @@ class Variant:
         return not self.pitfalls and not self.profile_diff
 
 
-def variant_of(rec: dict, kind: str) -> Variant:
+# A variant of a section, its label and its records (zslbench.report.claims.group_records).
+VariantGroup = tuple[Variant, str, list[RunRecord]]
+
+
+def variant_of(rec: RunRecord, kind: str) -> Variant:
     cfg = dict(rec.get("config") or {})
     acting = set(cfg)  # the fields that act on the run (the record's config)
     profile = str(rec.get("profile", "?"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from zslbench.data.registry import source_info
 from zslbench.metrics.registry import METRICS
+from zslbench.records import RunRecord
 from zslbench.report import readout, stats
 from zslbench.report.blocks import Bullets, Cell, Heading, Para, RunDetails, Table
 from zslbench.report.claims import group_records
@@ -19,7 +20,7 @@ from zslbench.report.shared import SYNTHETIC_BANNER, comparable, display_name
 
 
 # --- the runs behind a row -----------------------------------------------------------------------
-def run_details(recs: list[dict], variant, metrics=()) -> RunDetails:
+def run_details(recs: list[RunRecord], variant, metrics=()) -> RunDetails:
     from zslbench.environment import numeric_key
 
     recs = sorted(recs, key=lambda r: (r["seed"], str(r.get("run_id"))))
@@ -52,7 +53,7 @@ def _interval(cell: dict, metric: str) -> stats.Summary:
     return readout.interval_summary(float(cell["mean"]), float(cell["std"]), int(cell["n"]), metric)
 
 
-def _results_table(section, ds: str, runs: dict, variants: dict, kind: str) -> Table:
+def _results_table(section, ds: str, runs: dict[tuple, list[RunRecord]], variants: dict, kind: str) -> Table:
     comp = comparable(section.source, kind, section.track)
     unit = readout.unit_text(
         [
@@ -130,7 +131,7 @@ def results_blocks(kind: str, results: Path) -> list:
     for section in table.sections:
         key = (section.source,) if kind == "gzsl" else (section.source, section.track)
         variants = {label: v for v, label, _ in grouped.get(key, [])}
-        runs: dict = {}
+        runs: dict[tuple, list[RunRecord]] = {}
         for _v, label, recs in grouped.get(key, []):
             for r in recs:
                 runs.setdefault((label, row_name(r, kind), r["dataset"]), []).append(r)

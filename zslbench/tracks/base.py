@@ -23,6 +23,7 @@ from zslbench import store
 from zslbench.config import check_seed, get_profile, parse_overrides
 from zslbench.errors import ConfigError, RecordError
 from zslbench.plugins import attach_options, is_option_key, parse_option
+from zslbench.records import RunRecord
 from zslbench.tracks.info import TrackInfo
 
 
@@ -30,7 +31,7 @@ from zslbench.tracks.info import TrackInfo
 class RunOutcome:
     run_id: str
     path: Path
-    record: dict
+    record: RunRecord
     skipped: bool  # True when the run was already done and not retrained
 
 
@@ -214,7 +215,7 @@ class Track:
     ):
         raise NotImplementedError
 
-    def record(self, run_id: str, identity: dict, profile: str, data, cfg, result) -> tuple[dict, dict]:
+    def record(self, run_id: str, identity: dict, profile: str, data, cfg, result) -> tuple[RunRecord, dict[str, str]]:
         """(record, {file name: text}) of a finished run."""
         raise NotImplementedError
 
@@ -287,7 +288,7 @@ def rows_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def read_done(folder: Path) -> dict | None:
+def read_done(folder: Path) -> RunRecord | None:
     """The record of a done run, or None (with a warning) when it cannot be used: retrain then."""
     try:
         return store.read_record(folder / store.RECORD_FILE)
@@ -362,6 +363,7 @@ def execute_run(
     result = track.train(name, classnorm, data, seed, cfg, device, progress, data_dir)
     record, files = track.record(run_id, identity, profile, data, cfg, result)
     path = store.write_run(results, run_id, record, files)
+    record = store.as_written(record)  # as a later call reads it back (skipped=True)
     if loggers:  # after the record is safe: a logger changes nothing and its failure loses nothing
         from zslbench.loggers import log_run
 

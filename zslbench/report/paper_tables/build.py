@@ -10,6 +10,7 @@ import pandas as pd
 
 from zslbench.api import BUILTIN
 from zslbench.errors import ZSLBenchError
+from zslbench.records import RunRecord
 from zslbench.report import baselines as paper
 from zslbench.report.paper_tables.cells import (
     CZSL_DATASETS,
@@ -34,7 +35,7 @@ from zslbench.report.records import (
 )
 
 
-def _seconds(record: dict) -> float:
+def _seconds(record: RunRecord) -> float:
     """A record's training time; NaN for a record that has none (it still counts for its metrics)."""
     value = record.get("train_seconds")
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
@@ -48,15 +49,15 @@ def build_table(kind: str, results: Path) -> Table:
     raise ZSLBenchError(f"table: unknown kind {kind!r}; expected gzsl or czsl")
 
 
-def _group(records: list[dict], kind: str):
+def _group(records: list[RunRecord], kind: str):
     """section -> (ordered variants, labels, {variant: [records]})."""
     out = {}
-    by_section: dict[tuple, list[dict]] = {}
+    by_section: dict[tuple, list[RunRecord]] = {}
     for rec in records:
         by_section.setdefault(section_of(rec, kind), []).append(rec)
     for sec in sorted_sections(by_section):
         recs = by_section[sec]
-        by_variant: dict[Variant, list[dict]] = {}
+        by_variant: dict[Variant, list[RunRecord]] = {}
         for rec in recs:
             by_variant.setdefault(variant_of(rec, kind), []).append(rec)
         variants = order_variants({v: len(r) for v, r in by_variant.items()})
@@ -148,7 +149,7 @@ def build_gzsl_table(results: Path) -> Table:
     return Table("gzsl", sections, skipped, len(records))
 
 
-def _cell(source, v: Variant, label, model, ds, metric, values, recs, paper_value) -> dict:
+def _cell(source, v: Variant, label, model, ds, metric, values, recs: list[RunRecord], paper_value) -> dict:
     mean, std, n = cell_stats(values)
     return {
         "data_source": source,

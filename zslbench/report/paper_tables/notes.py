@@ -5,6 +5,7 @@ environments."""
 from __future__ import annotations
 
 from zslbench.data.registry import source_info
+from zslbench.records import Env, RunRecord
 from zslbench.report.paper_tables.cells import (
     APPROX,
     GZSL_DATASETS,
@@ -37,17 +38,17 @@ def czsl_title(source: str, track: str) -> str:
     return f"CZSL, {track} track, on {data}"
 
 
-def _czsl_row(rec: dict) -> str:
+def _czsl_row(rec: RunRecord) -> str:
     return f"{rec['method']}{'+cn' if rec['classnorm'] else ''}"
 
 
-def _source_note(source: str, recs: list[dict]) -> str:
+def _source_note(source: str, recs: list[RunRecord]) -> str:
     vintages = sorted({str(r.get("data_vintage")) for r in recs if r.get("data_vintage")})
     return source_info(source).table_note(vintages)
 
 
-def _device_text(recs: list[dict]) -> str:
-    def threads(env: dict) -> str:
+def _device_text(recs: list[RunRecord]) -> str:
+    def threads(env: Env) -> str:
         n = env.get("threads", "?")
         return f"{n} thread{'' if n == 1 else 's'}"
 
@@ -61,7 +62,7 @@ def _device_text(recs: list[dict]) -> str:
     return "; ".join(devices)
 
 
-def _variant_note(kind: str, v: Variant, label: str, recs: list[dict], single: bool) -> str:
+def _variant_note(kind: str, v: Variant, label: str, recs: list[RunRecord], single: bool) -> str:
     head = f"Runs ({len(recs)})" if single else f"Variant `{label}` ({len(recs)} runs)"
     pitfall_names = {k for k, _ in v.pitfalls}
     diffs = [f"{k}={fmt_value(val)}" + (" ⚠" if k in pitfall_names else "") for k, val in v.paper_diff]
@@ -114,7 +115,7 @@ def _epoch_note(cfg: dict) -> str:
     return f"Reported epoch: `select_epoch={sel}`."
 
 
-def _calibration_note(cfg: dict, recs: list[dict]) -> str:
+def _calibration_note(cfg: dict, recs: list[RunRecord]) -> str:
     factors: dict[str, set] = {}
     for r in recs:
         factors.setdefault(r["dataset"], set()).add(r["metrics"].get("seen_scale"))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 
+from zslbench.records import NameField, RunRecord
 from zslbench.report.records import fmt_items
 
 
-def source_label(rec: dict, with_hash: bool = False) -> str:
+def source_label(rec: RunRecord, with_hash: bool = False) -> str:
     """ "[distribution version]" of a plugin run's record ("" for a built-in run); with
     ``with_hash``, the start of the plugin's source hash too."""
     plugin = rec.get("plugin")
@@ -22,14 +23,14 @@ def source_label(rec: dict, with_hash: bool = False) -> str:
     return f"[{' '.join(x for x in (dist, rec.get('plugin_version') or '', sha) if x)}]"
 
 
-def _provenance(rec: dict) -> str:
+def _provenance(rec: RunRecord) -> str:
     plugin = rec["plugin"]
     return json.dumps(
         [plugin.get("module"), rec.get("plugin_distribution"), rec.get("plugin_version"), plugin.get("source_sha256")]
     )
 
 
-def label_plugin_rows(records: list[dict], name_field: str) -> list[dict]:
+def label_plugin_rows(records: list[RunRecord], name_field: NameField) -> list[RunRecord]:
     """The records, with the model/method name of every plugin run replaced by its label."""
     options: dict[str, set[str]] = {}
     sources: dict[str, set[str]] = {}
@@ -45,10 +46,12 @@ def label_plugin_rows(records: list[dict], name_field: str) -> list[dict]:
         name = rec[name_field]
         opts = rec["plugin"].get("options", {})
         shown = f" ({fmt_items(sorted(opts.items()))})" if len(options[name]) > 1 and opts else ""
-        out.append({**rec, name_field: f"{name}{shown} {source_label(rec, len(sources[name]) > 1)}"})
+        labelled = rec.copy()
+        labelled[name_field] = f"{name}{shown} {source_label(rec, len(sources[name]) > 1)}"
+        out.append(labelled)
     return out
 
 
-def labelled_records(records: list[dict], kind: str) -> list[dict]:
+def labelled_records(records: list[RunRecord], kind: str) -> list[RunRecord]:
     """The records of a GZSL or CZSL table, plugin rows labelled as the table labels them."""
     return label_plugin_rows(records, "model" if kind == "gzsl" else "method")
