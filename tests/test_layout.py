@@ -43,6 +43,8 @@ LAYERS: list[set[str]] = [
         "loggers",
         "overrides",
         "environment",
+        "allocator",
+        "process",
     },
     {"store", "schema"},
     {"data"},

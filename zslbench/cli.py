@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     if threading_is_main():
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     if argv is None:  # the process's own command line: set before any parallel operation, so
-        from zslbench.subnormal import flush_at_process_start  # the threads start flushing
+        from zslbench.process import start_process  # that the threads start flushing
 
-        flush_at_process_start()
+        start_process()
     warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
     try:
         cli.main(args=argv, prog_name="zslbench", standalone_mode=False)

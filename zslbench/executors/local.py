@@ -61,9 +61,9 @@ def _init_worker(threads: int, parent: int, plugins: tuple[str, ...] = ()) -> No
     if os.getppid() != parent:  # the sweep died before prctl took effect
         os._exit(1)
     from zslbench.numerics import claim_process_threads
-    from zslbench.subnormal import flush_at_process_start
+    from zslbench.process import start_process
 
-    flush_at_process_start()  # before any parallel operation: the worker's threads start flushing
+    start_process()  # before any parallel operation: the worker's threads start flushing
     claim_process_threads(threads)
     from zslbench.tracks import load_plugins
 

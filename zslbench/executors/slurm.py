@@ -82,10 +82,10 @@ def _slurm_entry(job: Job, settings: SweepSettings, plugins: tuple[str, ...] = (
     a dead holder's lock is free).  The run uses its config's `threads`; the CPUs SLURM gave
     the task (--slurm-cpus-per-job) only bound what the task does outside the run."""
     from zslbench.numerics import claim_process_threads
-    from zslbench.subnormal import flush_at_process_start
+    from zslbench.process import start_process
     from zslbench.tracks import load_plugins
 
-    flush_at_process_start()  # before any parallel operation: the task's threads start flushing
+    start_process()  # before any parallel operation: the task's threads start flushing
     claim_process_threads(max(1, int(os.environ.get("SLURM_CPUS_PER_TASK", "1") or 1)))
     load_plugins(plugins)  # the sweep's plugins (zslbench.plugins)
     return execute_job(job, settings, wait_for_lock=True)
