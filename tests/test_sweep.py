@@ -270,6 +270,47 @@ def test_paper_estimates_are_per_dataset_and_records_of_the_dataset_come_first(t
     assert est[("czsl-features", "agem", "cub")] == track.info.dataset_seconds["paper"]["cub"]  # not SUN's time
 
 
+def test_a_model_that_declares_its_cost_is_estimated_with_it_not_with_the_other_models_runs(tmp_path):
+    """f-CLSWGAN's paper runs take hours where the other models take minutes: done runs of the
+    other models on the dataset do not stand in for it; its own records still come first."""
+    from zslbench.models import MODELS
+    from zslbench.sweep import estimate_seconds
+
+    def record(rid, model, secs):
+        store.write_run(
+            tmp_path,
+            rid,
+            {
+                "run_id": rid,
+                "kind": "gzsl",
+                "model": model,
+                "dataset": "cub",
+                "profile": "paper",
+                "metrics": {},
+                "train_seconds": secs,
+                "eval_seconds": 0.0,
+            },
+        )
+
+    record("a" * 16, "mlp3+cn", 50.0)
+    plan = plan_sweep(
+        "paper",
+        only="gzsl",
+        models=["mlp3", "f-clswgan"],
+        datasets=["cub", "sun"],
+        seeds=[1],
+        source="synthetic",
+        results=tmp_path,
+    )
+    est = estimate_seconds(plan)
+    declared = MODELS.get("f-clswgan").seconds["paper"]
+    assert est[("gzsl", "mlp3", "cub")] == 50.0  # the track's run on the dataset
+    assert est[("gzsl", "f-clswgan", "cub")] == declared["cub"] > 100 * 50.0
+    assert est[("gzsl", "f-clswgan", "sun")] == declared["sun"]
+    record("b" * 16, "f-clswgan", 6000.0)
+    assert estimate_seconds(plan)[("gzsl", "f-clswgan", "cub")] == 6000.0  # its own record
+
+
 def test_dry_run_lists_the_grid(tmp_path, capsys):
     code, out, err = run_cli(
         capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path), "--data", "synthetic"

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -82,6 +82,8 @@ class ModelEntry:
     proper_init: bool
     source: str  # "built-in" or the plugin's module
     kind: str = "prototype"  # one of MODEL_KINDS
+    # the sweep's time estimates only (never a run): seconds one run takes, by profile and dataset
+    seconds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def make_options(self, values: dict | None = None, cfg: Any = None) -> Any:
         """The options a run passes to the model: the dataclass with ``values`` set (or the
@@ -361,6 +363,7 @@ def register_model(
     class_norm: bool = False,
     proper_init: bool = False,
     kind: str = "prototype",
+    seconds: Mapping[str, Mapping[str, float]] | None = None,
 ) -> ModelEntry:
     """Register a GZSL model under ``name``.
 
@@ -371,14 +374,25 @@ def register_model(
     needs ``deep``; the ``cn_*`` options need ``class_norm``).  ``kind`` is one of
     MODEL_KINDS (see the module's docstring): an ``"embedding"`` model also has
     ``embed_features(x)``; a ``"generative"`` one has ``fit_predict(task)`` instead of a
-    trainer (the trainer's optimiser options do not act on it).
+    trainer (the trainer's optimiser options do not act on it).  ``seconds`` (profile ->
+    dataset -> seconds) is what one run of it takes where that differs from the track's other
+    models: ``run --all --dry-run`` estimates with it until the results folder holds its runs.
     """
     _check_name("model", name, MODELS)
     _check_options("model", name, options)
     if kind not in MODEL_KINDS:
         raise ValueError(f"model {name!r}: kind={kind!r}; expected one of {', '.join(MODEL_KINDS)}")
     entry = ModelEntry(
-        name, cls, options, description, bool(deep), bool(class_norm), bool(proper_init), current_source(), kind
+        name,
+        cls,
+        options,
+        description,
+        bool(deep),
+        bool(class_norm),
+        bool(proper_init),
+        current_source(),
+        kind,
+        {str(p): {str(d): float(s) for d, s in per.items()} for p, per in (seconds or {}).items()},
     )
     return MODELS.register(name, entry)
 

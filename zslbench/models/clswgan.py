@@ -43,6 +43,18 @@ QUICK_SETTINGS = {
 }
 SELECTIONS = ("trainer", "final", "best_test_H")
 
+# Seconds one CPU run takes at one thread, for the sweep's estimates.  Quick: measured in the
+# quick grid (2-core Xeon, two runs at once).  Paper: CUB extrapolated from a run of 2 of its 56 GAN
+# epochs (2.8 h of CPU time with a third of it the kernel's, before freed memory was kept:
+# about 2 h), the others scaled from it by training images x GAN epochs (the networks are the
+# same size); not measured whole.
+_CUB_IMAGES_EPOCHS = 7057 * 56
+PAPER_SECONDS = {
+    ds: round(7200 * n * PAPER_SETTINGS.get(ds, PAPER_SETTINGS[PAPER_FALLBACK])["nepoch"] / _CUB_IMAGES_EPOCHS, -2)
+    for ds, n in {"cub": 7057, "sun": 10320, "awa1": 19832, "awa2": 23527, "apy": 5932}.items()
+}
+ESTIMATED_SECONDS = {"paper": PAPER_SECONDS, "quick": {"sun": 21.0, "cub": 11.0, "awa1": 24.0, "awa2": 28.0}}
+
 
 @dataclass(frozen=True)
 class CLSWGANOptions:
@@ -375,6 +387,7 @@ api.register_model(
     CLSWGAN,
     options=CLSWGANOptions,
     kind="generative",
+    seconds=ESTIMATED_SECONDS,
     deep=False,
     class_norm=False,
     proper_init=False,

@@ -12,8 +12,10 @@ from zslbench.tracks import get_track
 
 def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
     """Expected seconds per (track, name, dataset) from the done records of the same track and
-    profile (mean train + eval time): the run's own model/method on its dataset, else the
-    track's runs on that dataset, else the track's measured default for the dataset
+    profile (mean train + eval time): the run's own model/method on its dataset, else what the
+    model/method declares it takes (Track.name_seconds: f-CLSWGAN's hours are not the other
+    models' minutes), else the track's runs on that dataset, else the track's measured default
+    for the dataset
     (TrackInfo.dataset_seconds), else the track's mean, else its default for the profile
     (TrackInfo.seconds)."""
     per_key: dict[tuple[str, str, str], list[float]] = {}
@@ -33,10 +35,13 @@ def estimate_seconds(plan: Plan) -> dict[tuple[str, str, str], float]:
     out: dict[tuple[str, str, str], float] = {}
     for job in plan.to_run:
         job_key = (job.track_key, job.name, job.dataset)
-        info = get_track(job.track_key).info
+        track = get_track(job.track_key)
+        info = track.info
         measured = info.measured_on(plan.settings.profile, job.dataset)
+        own = track.name_seconds(job.name, plan.settings.profile, job.dataset)
         for found in (
             per_key.get(job_key),
+            None if own is None else [own],
             per_dataset.get((job.track_key, job.dataset)),
             None if measured else per_track.get(job.track_key),
         ):

@@ -219,6 +219,11 @@ class Track:
         """(record, {file name: text}) of a finished run."""
         raise NotImplementedError
 
+    def name_seconds(self, name: str, profile: str, dataset: str) -> float | None:
+        """What one run of model/method `name` takes where its own cost is known apart from the
+        track's (the sweep's estimates only); None: the track's figures apply."""
+        return None
+
     def run_args(self, record: Mapping[str, Any]) -> tuple[str, bool | None]:
         """(name, classnorm) of the run a record describes."""
         if self.name_field not in record:

@@ -68,6 +68,14 @@ class GZSLTrack(FeatureData, Track):
 
         return MODELS.names()
 
+    def name_seconds(self, name: str, profile: str, dataset: str) -> float | None:
+        from zslbench.models import MODELS
+
+        if name not in MODELS:
+            return None
+        per_dataset = MODELS.get(name).seconds.get(profile, {})
+        return per_dataset.get(dataset)
+
     def default_names(self) -> list[str]:
         """The paper's models, then those of the loaded plugins."""
         from zslbench.models import MODELS
