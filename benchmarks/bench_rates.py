@@ -12,14 +12,15 @@ For each thread count (default 1 and 2):
   torch.utils.flop_counter on a one-epoch run and scaled to the epochs trained: FLOP rate,
   share of sgemm's, and the time ratio mlp3 / mlp3+eq9 (a ratio near 1 says no run pays for
   subnormal arithmetic);
-* with ``--czsl``: a paper-profile features-track CZSL run (``--czsl-method``, ClassNorm, CUB)
-  the same way.
+* with ``--czsl``: a paper-profile features-track CZSL run (``--czsl-method``, ClassNorm,
+  ``--czsl-dataset``, default CUB) the same way (``--czsl-only``: without the GZSL arms).
 
 Ratios and shares are what to compare across machines; absolute times depend on the machine and
 its load (printed with each figure).  Wall time of single-threaded runs on a loaded machine
 mostly measures the share of a core the scheduler gave; CPU time is printed beside it.
 
 Usage: python benchmarks/bench_rates.py [--threads 1,2] [--epochs 50] [--scale 1.0] [--czsl]
+       [--czsl-method M] [--czsl-dataset D] [--czsl-only]
        [--quick]   (smoke version: 10% of the images, 2 epochs)
 """
 
@@ -112,15 +113,18 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=50, help="GZSL epochs (default 50, the paper profile's)")
     ap.add_argument("--scale", type=float, default=1.0, help="share of the real dataset sizes (default 1)")
     ap.add_argument("--czsl", action="store_true", help="also a features-track CZSL run per thread count")
-    ap.add_argument("--czsl-method", default="sequential")
+    ap.add_argument("--czsl-method", default="sequential", help="comma-separated methods")
+    ap.add_argument("--czsl-dataset", default="cub")
+    ap.add_argument("--czsl-only", action="store_true", help="only the CZSL arms (implies --czsl)")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:
         args.epochs, args.scale = 2, 0.1
     threads = [int(t) for t in args.threads.split(",")]
+    args.czsl = args.czsl or args.czsl_only
     machine_header("arithmetic rates against sgemm; flushing subnormal floats (the default) on and off")
-    awa1 = load_dataset("awa1", "synthetic", scale=args.scale)
-    cub = load_dataset("cub", "synthetic", scale=args.scale) if args.czsl else None
+    awa1 = None if args.czsl_only else load_dataset("awa1", "synthetic", scale=args.scale)
+    czsl_data = load_dataset(args.czsl_dataset, "synthetic", scale=args.scale) if args.czsl else None
     for t in threads:
         gflops = sgemm_gflops(t)
         print(
@@ -128,15 +132,16 @@ def main() -> int:
             "step with 15% subnormal weights, "
             f"flush off / on = {step_ratio(t):.1f}x ({load_text()})"
         )
-        arms = {m: gzsl_arm(awa1, m, t, args.epochs, args.scale) for m in ("mlp3", "mlp3+eq9")}
-        for model, arm in arms.items():
-            report(f"gzsl {model} awa1 {args.epochs} ep", arm, gflops)
-        print(
-            f"  time ratio mlp3 / mlp3+eq9: {arms['mlp3']['wall'] / arms['mlp3+eq9']['wall']:.2f} wall, "
-            f"{arms['mlp3']['cpu'] / arms['mlp3+eq9']['cpu']:.2f} CPU"
-        )
-        if cub is not None:
-            report(f"czsl {args.czsl_method}+cn cub", czsl_arm(cub, args.czsl_method, t), gflops)
+        if awa1 is not None:
+            arms = {m: gzsl_arm(awa1, m, t, args.epochs, args.scale) for m in ("mlp3", "mlp3+eq9")}
+            for model, arm in arms.items():
+                report(f"gzsl {model} awa1 {args.epochs} ep", arm, gflops)
+            print(
+                f"  time ratio mlp3 / mlp3+eq9: {arms['mlp3']['wall'] / arms['mlp3+eq9']['wall']:.2f} wall, "
+                f"{arms['mlp3']['cpu'] / arms['mlp3+eq9']['cpu']:.2f} CPU"
+            )
+        for method in args.czsl_method.split(",") if czsl_data is not None else []:
+            report(f"czsl {method}+cn {args.czsl_dataset}", czsl_arm(czsl_data, method, t), gflops)
     return 0
 
 
