@@ -183,29 +183,31 @@ def test_plan_and_runner_agree_on_run_ids(tmp_path):
     assert again.jobs[0].state == "done" and again.to_run == []
 
 
+def timed_record(results, rid, model, dataset, profile, train, evaluation=1.0):
+    """A done GZSL record with only what the time estimates read."""
+    store.write_run(
+        results,
+        rid,
+        {
+            "run_id": rid,
+            "kind": "gzsl",
+            "model": model,
+            "dataset": dataset,
+            "profile": profile,
+            "metrics": {},
+            "train_seconds": train,
+            "eval_seconds": evaluation,
+        },
+    )
+
+
 def test_time_estimate_comes_from_done_records_of_the_same_profile(tmp_path):
     from zslbench.sweep import estimate_seconds, time_left
     from zslbench.tracks import get_track
 
-    def record(rid, model, profile, secs):
-        store.write_run(
-            tmp_path,
-            rid,
-            {
-                "run_id": rid,
-                "kind": "gzsl",
-                "model": model,
-                "dataset": "sun",
-                "profile": profile,
-                "metrics": {},
-                "train_seconds": secs,
-                "eval_seconds": 1.0,
-            },
-        )
-
-    record("a" * 16, "linear", "quick", 9.0)
-    record("b" * 16, "linear", "quick", 19.0)
-    record("c" * 16, "linear", "paper", 1000.0)  # another profile: ignored
+    timed_record(tmp_path, "a" * 16, "linear", "sun", "quick", 9.0)
+    timed_record(tmp_path, "b" * 16, "linear", "sun", "quick", 19.0)
+    timed_record(tmp_path, "c" * 16, "linear", "sun", "paper", 1000.0)  # another profile: ignored
     plan = plan_sweep(
         "quick",
         only="gzsl",
@@ -276,23 +278,7 @@ def test_a_model_that_declares_its_cost_is_estimated_with_it_not_with_the_other_
     from zslbench.models import MODELS
     from zslbench.sweep import estimate_seconds
 
-    def record(rid, model, secs):
-        store.write_run(
-            tmp_path,
-            rid,
-            {
-                "run_id": rid,
-                "kind": "gzsl",
-                "model": model,
-                "dataset": "cub",
-                "profile": "paper",
-                "metrics": {},
-                "train_seconds": secs,
-                "eval_seconds": 0.0,
-            },
-        )
-
-    record("a" * 16, "mlp3+cn", 50.0)
+    timed_record(tmp_path, "a" * 16, "mlp3+cn", "cub", "paper", 50.0, 0.0)
     plan = plan_sweep(
         "paper",
         only="gzsl",
@@ -307,7 +293,7 @@ def test_a_model_that_declares_its_cost_is_estimated_with_it_not_with_the_other_
     assert est[("gzsl", "mlp3", "cub")] == 50.0  # the track's run on the dataset
     assert est[("gzsl", "f-clswgan", "cub")] == declared["cub"] > 100 * 50.0
     assert est[("gzsl", "f-clswgan", "sun")] == declared["sun"]
-    record("b" * 16, "f-clswgan", 6000.0)
+    timed_record(tmp_path, "b" * 16, "f-clswgan", "cub", "paper", 6000.0, 0.0)
     assert estimate_seconds(plan)[("gzsl", "f-clswgan", "cub")] == 6000.0  # its own record
 
 
