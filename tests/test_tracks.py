@@ -31,7 +31,7 @@ def test_track_info_is_frozen_and_holds_the_estimates():
     assert info.default_seconds("paper", "sun") == info.dataset_seconds["paper"]["sun"]
     assert info.default_seconds("paper", "awa1") == info.seconds["paper"]  # a dataset not measured
     assert info.default_seconds("no-such-profile") == info.seconds["paper"]
-    assert info.measured_on("paper", "cub") and not info.measured_on("quick", "cub")
+    assert info.measured_on("paper", "cub") and not info.measured_on("quick", "awa1")
 
 
 def test_a_track_info_change_leaves_the_run_id_as_it_was():

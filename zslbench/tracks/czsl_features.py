@@ -37,11 +37,12 @@ class CZSLFeaturesTrack(FeatureData, CZSLTrackBase):
         name_option="--methods",
         grid_datasets=CZSL_DATASETS,
         table_kind="czsl",
-        # measured on 2 CPU cores: a quick run (the 80-run grid's mean); paper, per dataset: the
-        # mean CPU time (user + sys, start-up included) of one run of each method with ClassNorm
-        # at one thread, subnormals flushed (docs/reproduce.md#how-long-it-takes)
-        seconds={"quick": 5.0, "paper": 60.0},
-        dataset_seconds={"paper": {"cub": 30.0, "sun": 73.0}},
+        # measured on a 2-core Intel Xeon, one thread per run, two runs at once, per dataset: paper,
+        # the mean train + eval seconds of the 20 runs of `run --all --profile paper --only czsl
+        # --tracks features --seeds 1 --data synthetic` (docs/reproduce.md#how-long-it-takes);
+        # quick, the main job's mean training time plus 0.2 s
+        seconds={"quick": 2.0, "paper": 60.0},
+        dataset_seconds={"paper": {"cub": 16.2, "sun": 56.0}, "quick": {"cub": 1.0, "sun": 4.0}},
     )
 
     def train(self, name, classnorm, data, seed, cfg, device, progress, data_dir=None):
