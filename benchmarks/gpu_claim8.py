@@ -43,8 +43,9 @@ def train(model: str, dataset: str, seed: int, args) -> dict:
     if proc.returncode != 0:
         print(f"  {model} {dataset} seed {seed}: FAILED (exit {proc.returncode})\n{proc.stderr[-2000:]}")
         return {}
-    records = sorted(Path(args.results, "runs").glob("*/record.json"), key=lambda p: p.stat().st_mtime)
-    record = json.loads(records[-1].read_text())
+    # `zslbench run` names the record it wrote (or found done) on its last "record:" line
+    path = [line.split("record:", 1)[1].strip() for line in proc.stdout.splitlines() if "record:" in line][-1]
+    record = json.loads(Path(path).read_text())
     print(
         f"  {model:10s} {dataset} seed {seed}: {wall:8.1f} s wall, {record['train_seconds']:8.1f} s training, "
         f"H {record['metrics'].get('H', float('nan')):.1f} ({load_text()})"

@@ -18,7 +18,6 @@ cost resident memory: freed blocks stay in the process (that run: 1.39 -> 1.64 G
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
@@ -33,8 +32,8 @@ def keep_freed_memory() -> bool:
     """Apply :data:`SETTINGS` to this process's malloc; True when all were taken."""
     if os.environ.get("ZSLBENCH_MALLOC", "").strip().lower() == "default":
         return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or None).mallopt
+    try:  # the process's own symbols include its C library's (no ldconfig lookup at start-up)
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
