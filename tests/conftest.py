@@ -17,6 +17,11 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
+# Timed progress lines (zslbench.progress) would add a line to any command a slow machine keeps
+# past a minute; tests that read stderr line by line see none.  tests/test_progress.py turns
+# them back on where it tests them.
+os.environ["ZSLBENCH_PROGRESS_SECONDS"] = "off"
+
 
 @pytest.fixture
 def one_thread():

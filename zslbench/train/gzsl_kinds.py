@@ -100,6 +100,8 @@ def train_generative(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int,
     bar = Progress(None, f"{model_name}/{data.name}/seed{seed}", "epoch", progress)
 
     def report(epoch, n_epochs, **info):
+        if n_epochs != bar.total:
+            bar.set_total(n_epochs)
         bar.update(**info)
 
     def ids(values) -> torch.Tensor:
