@@ -44,6 +44,38 @@ def test_ratio_pairs_runs_of_one_machine_only(tmp_path):
     assert any("CUB" in label for label in result.not_run)
 
 
+def _set_cpu(results, run_id, cpu_model: str, threads: int) -> None:
+    from zslbench import store
+
+    path = results / "runs" / run_id / "record.json"
+    record = store.read_record(path)
+    record["env"] = {**record["env"], "numerics": {"cpu_model": cpu_model, "threads_intraop": threads}}
+    store.write_run(results, run_id, record, {})
+
+
+@pytest.mark.parametrize(
+    "other",
+    [("AMD EPYC 7B13", 1), ("Intel(R) Xeon(R) Processor", 2)],
+    ids=["another CPU of the same architecture", "another thread count"],
+)
+def test_cpu_runs_pair_only_on_the_same_processor_and_threads(tmp_path, other):
+    """A CPU record's device_name is only "x86_64": the processor model and the run's threads
+    decide which runs make a pair."""
+    xeon = ("Intel(R) Xeon(R) Processor", 1)
+    for seed in (1, 2, 3):
+        _set_cpu(tmp_path, mk.gzsl(tmp_path, "mlp3+cn", "cub", seed, 50.0, train_seconds=50.0), *xeon)
+        _set_cpu(tmp_path, mk.gzsl(tmp_path, "f-clswgan", "cub", seed, 40.0, train_seconds=9000.0), *other)
+    (result,) = evaluate(tmp_path, [_claim()])
+    assert result.checks == [] and result.verdict == stats.INCONCLUSIVE
+    for seed in (1, 2, 3):  # the same processor and threads on both sides: judged, and named
+        rid = mk.gzsl(tmp_path, "f-clswgan", "cub", seed, 40.0, train_seconds=9000.0 + seed)
+        _set_cpu(tmp_path, rid, *xeon)
+    (result,) = evaluate(tmp_path, [_claim()])
+    (check,) = result.checks
+    assert check.label.endswith("on cpu (Intel(R) Xeon(R) Processor, 1 thread)"), check.label
+    assert result.verdict == stats.SUPPORTED
+
+
 def test_shortened_runs_are_not_timed_against_full_ones(tmp_path):
     from zslbench import store
 
