@@ -272,6 +272,23 @@ def flat_env(env: Mapping | None) -> dict:
     return out
 
 
+def machine_text(env: Mapping | None) -> str:
+    """The machine a run was timed on, as the tables and the report name it: ``cuda (NVIDIA
+    H100 80GB HBM3)``; on a CPU the processor's model and the run's torch threads, ``cpu
+    (Intel(R) Xeon(R) Processor, 1 thread)`` (a CPU record's ``device_name`` is only the
+    architecture, ``x86_64`` on an Intel and an AMD machine alike)."""
+    env = dict(env or {})
+    device = str(env.get("device", "?"))
+    if device != "cpu":
+        return f"{device} ({env.get('device_name') or '?'})"
+    flat = flat_env(env)
+    text = str(flat.get("cpu_model") or env.get("device_name") or "?")
+    threads = flat.get("threads_intraop")
+    if isinstance(threads, int):
+        text += f", {threads} thread{'' if threads == 1 else 's'}"
+    return f"cpu ({text})"
+
+
 def env_differences(recorded: Mapping | None, current: Mapping | None) -> list[tuple[str, Any, Any]]:
     """(field, recorded, current) for each numeric-environment field that differs.  A field
     the record does not have is reported with recorded = NOT_RECORDED."""

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from zslbench.data.registry import source_info
-from zslbench.environment import flat_env
+from zslbench.environment import machine_text
 from zslbench.errors import DataError
 from zslbench.records import RunRecord
 from zslbench.report import stats
@@ -250,19 +250,8 @@ def _speed_checks(claim: Claim, recs: list[RunRecord]) -> tuple[list[Check], lis
 
 
 def machine_of(rec: RunRecord) -> str:
-    """The machine a run's time was measured on: its device and the device's model; on a CPU,
-    the processor's model (``device_name`` there is only the architecture, the same for an Intel
-    and an AMD machine) and the run's thread count."""
-    env = rec.get("env") or {}
-    device = env.get("device", "?")
-    if device != "cpu":
-        return f"{device} ({env.get('device_name') or '?'})"
-    flat = flat_env(env)
-    model = flat.get("cpu_model") or env.get("device_name") or "?"
-    threads = flat.get("threads_intraop")
-    if isinstance(threads, int):
-        model += f", {threads} thread{'' if threads == 1 else 's'}"
-    return f"cpu ({model})"
+    """The machine a run's time was measured on (:func:`zslbench.environment.machine_text`)."""
+    return machine_text(rec.get("env"))
 
 
 def full_run(rec: RunRecord) -> bool:

@@ -5,7 +5,8 @@ environments."""
 from __future__ import annotations
 
 from zslbench.data.registry import source_info
-from zslbench.records import Env, RunRecord
+from zslbench.environment import machine_text
+from zslbench.records import RunRecord
 from zslbench.report.paper_tables.cells import (
     APPROX,
     GZSL_DATASETS,
@@ -48,18 +49,7 @@ def _source_note(source: str, recs: list[RunRecord]) -> str:
 
 
 def _device_text(recs: list[RunRecord]) -> str:
-    def threads(env: Env) -> str:
-        n = env.get("threads", "?")
-        return f"{n} thread{'' if n == 1 else 's'}"
-
-    devices = sorted(
-        {
-            f"{r.get('env', {}).get('device', '?')} ({r.get('env', {}).get('device_name', '?')}, "
-            f"{threads(r.get('env', {}))})"
-            for r in recs
-        }
-    )
-    return "; ".join(devices)
+    return "; ".join(sorted({machine_text(r.get("env")) for r in recs}))
 
 
 def _variant_note(kind: str, v: Variant, label: str, recs: list[RunRecord], single: bool) -> str:
