@@ -299,6 +299,29 @@ def test_a_model_that_declares_its_cost_is_estimated_with_it_not_with_the_other_
     assert estimate_seconds(plan)[("gzsl", "f-clswgan", "cub")] == 6000.0  # its own record
 
 
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--slurm-time", "60"], r"--slurm-time [2-9]:00:00 or more"),  # f-CLSWGAN on CUB: hours on a CPU
+        (["--slurm-time", "4:00:00"], None),
+        (["--slurm-time", "60", "--device", "cuda"], None),  # the estimates are CPU times
+    ],
+)
+def test_a_slurm_plan_says_which_runs_would_outlast_the_time_limit(tmp_path, capsys, extra, expected):
+    args = ["run", "--all", "--profile", "paper", "--only", "gzsl", "--models", "mlp3+cn,f-clswgan"]
+    args += ["--datasets", "cub", "--seeds", "1", "--data", "synthetic", "--results", str(tmp_path)]
+    code, out, err = run_cli(capsys, *args, "--executor", "slurm", "--dry-run", *extra)
+    if code == 2 and "cuda" in err:
+        pytest.skip(f"this torch cannot plan a CUDA sweep here: {err.strip()}")
+    assert code == 0, err
+    notes = [line for line in out.splitlines() if "outlast" in line]
+    if expected is None:
+        assert notes == [], out
+    else:
+        (note,) = notes
+        assert "1 run(s)" in note and "f-clswgan on cub" in note and re.search(expected, note), note
+
+
 def test_dry_run_lists_the_grid(tmp_path, capsys):
     code, out, err = run_cli(
         capsys, "run", "--all", "--profile", "quick", "--dry-run", "--results", str(tmp_path), "--data", "synthetic"

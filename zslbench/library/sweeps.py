@@ -140,7 +140,15 @@ def plan_and_run(
     """Plan, print the plan (dry run) or run it, summarise, build the report.  Raises
     zslbench.executors.SweepInterrupted on Ctrl-C (its ``summary`` says what ran)."""
     from zslbench.loggers import resolve_loggers
-    from zslbench.sweep import fmt_seconds, format_plan, plan_sweep, run_sweep, run_threads, time_left
+    from zslbench.sweep import (
+        beyond_time_limit,
+        fmt_seconds,
+        format_plan,
+        plan_sweep,
+        run_sweep,
+        run_threads,
+        time_left,
+    )
 
     for opt, value in single.items():
         if value not in (None, False):
@@ -191,6 +199,10 @@ def plan_and_run(
             f"{slurm.cpus_per_job}: the threads will share fewer CPUs (the numbers do not change)"
         )
     parallel = min(jobs or cpu_count(), max(1, len(plan.to_run)))
+    if slurm is not None:
+        too_long = beyond_time_limit(plan, slurm.time_min)
+        if too_long:
+            plan.notes.append(too_long)
     if sweep.get("dry_run"):
         from zslbench.sweep.plan import data_sources
 

@@ -6,7 +6,7 @@ rest on an executor (zslbench.executors), summarise.
 * :mod:`zslbench.sweep.run`: running the plan, progress, the summary.
 """
 
-from zslbench.sweep.estimate import estimate_seconds, fmt_seconds, format_plan, time_left
+from zslbench.sweep.estimate import beyond_time_limit, estimate_seconds, fmt_seconds, format_plan, time_left
 from zslbench.sweep.plan import KINDS, Plan, plan_sweep
 from zslbench.sweep.run import SweepSummary, run_sweep, run_threads
 
@@ -14,6 +14,7 @@ __all__ = [
     "KINDS",
     "Plan",
     "SweepSummary",
+    "beyond_time_limit",
     "estimate_seconds",
     "fmt_seconds",
     "format_plan",

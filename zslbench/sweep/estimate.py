@@ -59,6 +59,25 @@ def time_left(plan: Plan, parallel: int) -> float:
     return total / max(1, min(parallel, len(plan.to_run) or 1))
 
 
+def beyond_time_limit(plan: Plan, limit_minutes: int) -> str | None:
+    """A note when a run of the plan is expected to outlast a per-run time limit (a SLURM
+    job's): the longest such run, its estimate and the limit; None when every run fits.  The
+    estimates are CPU times (a GPU run is far shorter), so a plan on a GPU gets no note."""
+    if not plan.to_run or plan.settings.device != "cpu":
+        return None
+    est = estimate_seconds(plan)
+    key, longest = max(est.items(), key=lambda item: item[1])
+    if longest <= limit_minutes * 60:
+        return None
+    over = sum(1 for j in plan.to_run if est[(j.track_key, j.name, j.dataset)] > limit_minutes * 60)
+    hours = math.ceil(longest * 1.5 / 3600)
+    return (
+        f"{over} run(s) expected to outlast --slurm-time {limit_minutes} (minutes), the longest {key[1]} on "
+        f"{key[2]} at about {fmt_seconds(longest)} on a CPU: SLURM stops a job at its limit and the run is "
+        f"lost; pass --slurm-time {hours}:00:00 or more"
+    )
+
+
 def fmt_seconds(s: float) -> str:
     s = int(math.ceil(s))
     h, rem = divmod(s, 3600)
