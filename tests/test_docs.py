@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 import click
-import pytest
 
 from zslbench.cli import cli
 from zslbench.config import CZSLConfig, CZSLImageConfig, GZSLConfig
@@ -40,33 +39,6 @@ HTML_ID = re.compile(r"""\sid=["']([^"']+)["']""")
 
 
 # --------------------------------------------------------------------------- the site
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    pytest.importorskip("mkdocs", reason="mkdocs is in the test extra: pip install -e '.[test]'")
-    out = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "--strict",
-            "--config-file",
-            str(ROOT / "mkdocs.yml"),
-            "--site-dir",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, "mkdocs build --strict failed:\n" + proc.stdout + proc.stderr
-    return out
 
 
 def test_site_builds_strictly_with_every_page(site):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_docs import ROOT, site  # noqa: F401  (the session's built site)
 
 # an element that makes the browser fetch something as the page loads
 FETCHING = re.compile(
@@ -16,7 +15,7 @@ FETCHING = re.compile(
 CSS_REMOTE = re.compile(r"""@import\s+(?:url\()?\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//""", re.I)
 
 
-def test_no_page_requests_anything_from_the_network(site):  # noqa: F811
+def test_no_page_requests_anything_from_the_network(site):
     pages = sorted(site.rglob("*.html"))
     assert len(pages) >= 19
     problems = []
@@ -32,7 +31,7 @@ def test_no_page_requests_anything_from_the_network(site):  # noqa: F811
     assert problems == []
 
 
-def test_opened_from_the_disk_the_search_box_gives_way_to_a_note(site, tmp_path):  # noqa: F811
+def test_opened_from_the_disk_the_search_box_gives_way_to_a_note(site, tmp_path):
     from test_report_browser import CHROMIUM, chromium
 
     if CHROMIUM is None:

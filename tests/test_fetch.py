@@ -73,11 +73,11 @@ def server(http_server, archive):
 
 @pytest.fixture
 def closed_port_url():
-    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    """A URL on 127.0.0.1 where nothing listens (connection refused): the port stays bound, not
+    listening, for the whole test, so no other server can take it meanwhile."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/{ARCHIVE_NAME}"
+        yield f"http://127.0.0.1:{s.getsockname()[1]}/{ARCHIVE_NAME}"
 
 
 # --------------------------------------------------------------------------- checks

@@ -542,6 +542,8 @@ def test_sigint_stops_cleanly_and_says_how_to_resume(tmp_path):
         text=True,
         cwd=ROOT,
         env=hooked_env(marks, hold=(0,), ZSLBENCH_DATA=NO_DATA),
+        # SIGINT's default disposition, whatever the launcher (a background shell ignores it)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         wait_for(lambda: training_started(marks, 0), "a run training", proc)
