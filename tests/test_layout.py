@@ -45,6 +45,7 @@ LAYERS: list[set[str]] = [
         "environment",
         "allocator",
         "process",
+        "checkpoints",
     },
     {"store", "schema"},
     {"data"},

@@ -110,7 +110,11 @@ class GenerativeTask:
     progress.  ``select_epoch`` is the run's epoch-selection option ("final" or
     "best_test_H") and ``test_h(scores)`` the uncalibrated per-class H (percent) of a score
     matrix on the test set: using it selects on the test set, which is what the option
-    ``best_test_H`` records.  A model that does not select on the test set never calls it."""
+    ``best_test_H`` records.  A model that does not select on the test set never calls it.
+    ``checkpoint`` (None outside a recorded run) keeps a long model's state between epochs
+    (zslbench.checkpoints.Checkpoint): ``load()`` once at the start (None: start afresh), and
+    ``save(state)`` whenever ``due()``, so a stopped run continues where it stopped; a model that
+    saves must continue to the numbers of an uninterrupted run."""
 
     train_x: Any
     train_y: Any
@@ -124,6 +128,7 @@ class GenerativeTask:
     select_epoch: str
     test_h: Callable[[Any], float]
     dataset: str = ""
+    checkpoint: Any = None
 
 
 @dataclass

@@ -60,9 +60,18 @@ INTERRUPTED = (
 
 
 def _exit_interrupted() -> None:
+    from zslbench.checkpoints import kept
     from zslbench.interrupt import exit_interrupted
 
-    click.echo(INTERRUPTED, err=True)
+    saved = kept()
+    if saved:  # a long run saved its state: the same command continues it
+        click.echo(
+            f"zslbench: interrupted; the run's state saved after its last saved epoch is kept in "
+            f"{', '.join(map(str, saved))}: run the same command again to continue it",
+            err=True,
+        )
+    else:
+        click.echo(INTERRUPTED, err=True)
     exit_interrupted(130)
 
 

@@ -244,6 +244,18 @@ def train_softmax(
     return layer
 
 
+# --------------------------------------------------------------------------- a stopped run
+STATE_VERSION = 1  # of what fit_predict saves; another version is not continued
+
+
+def _saved_state(checkpoint: Any, opt: CLSWGANOptions) -> dict | None:
+    """The state a stopped run of these options saved (zslbench.checkpoints), or None."""
+    state = None if checkpoint is None else checkpoint.load()
+    if state is None or state.get("version") != STATE_VERSION or state.get("options") != asdict(opt):
+        return None
+    return state
+
+
 # --------------------------------------------------------------------------- the model
 class CLSWGAN:
     """The generative model zslbench builds for a run: ``fit_predict(task)`` does the whole of
@@ -280,12 +292,17 @@ class CLSWGAN:
         to_seen[seen] = torch.arange(len(seen))
         train_y, train_ys = labels.to(dev), to_seen[labels].to(dev)
         n, n_classes = len(train_x), len(attrs)
+        began = time.perf_counter()
+        saved = _saved_state(task.checkpoint, opt)
 
         # 1. the seen-class softmax, trained on the real features, then frozen
         clock = time.perf_counter()
-        frozen = train_softmax(
-            train_x, train_ys, len(seen), opt.pretrain_epochs, opt.pretrain_lr, opt.pretrain_batch, gen
-        )
+        if saved is None:
+            frozen = train_softmax(
+                train_x, train_ys, len(seen), opt.pretrain_epochs, opt.pretrain_lr, opt.pretrain_batch, gen
+            )
+        else:
+            frozen = nn.Linear(train_x.shape[1], len(seen)).to(dev)
         frozen.requires_grad_(False)
         pretrain_seconds = time.perf_counter() - clock
 
@@ -295,13 +312,22 @@ class CLSWGAN:
         d_opt = adam(d_net.parameters(), opt.lr)
         size = min(opt.batch, n)
         self.nets = [g_net, d_net, frozen]
+        parts: dict[str, Any] = {"frozen": frozen, "g_net": g_net, "d_net": d_net, "g_opt": g_opt, "d_opt": d_opt}
 
         def noise(rows: int) -> torch.Tensor:
             return torch.randn(rows, opt.nz, generator=gen).to(dev)
 
         log, best, seconds = [], (-1.0, 0, None), []
-        final_scores = None
-        for epoch in range(1, opt.nepoch + 1):
+        final_scores, first, before, resumed = None, 1, 0.0, []
+        if saved is not None:  # continue after the saved epoch, as if never stopped
+            for name, part in parts.items():
+                part.load_state_dict(saved[name])
+            gen.set_state(saved["generator"])
+            log, seconds, pretrain_seconds = saved["log"], saved["seconds"], saved["pretrain_seconds"]
+            best = (saved["best_h"], saved["best_epoch"], saved["best_scores"])
+            final_scores, first = saved["final_scores"], saved["epoch"] + 1
+            before, resumed = saved["elapsed"], [*saved["resumed"], saved["epoch"]]
+        for epoch in range(first, opt.nepoch + 1):
             g_net.train()
             clock = time.perf_counter()
             d_sum = g_sum = w_sum = 0.0
@@ -367,6 +393,25 @@ class CLSWGAN:
                 }
             )
             seconds.append({"gan": round(gan_seconds, 3), "classifier": round(time.perf_counter() - clock, 3)})
+            if task.checkpoint is not None and epoch < opt.nepoch and task.checkpoint.due():
+                task.checkpoint.save(
+                    {
+                        **{name: part.state_dict() for name, part in parts.items()},
+                        "version": STATE_VERSION,
+                        "options": asdict(opt),
+                        "epoch": epoch,
+                        "generator": gen.get_state(),
+                        "log": log,
+                        "seconds": seconds,
+                        "pretrain_seconds": pretrain_seconds,
+                        "best_h": best[0],
+                        "best_epoch": best[1],
+                        "best_scores": best[2],
+                        "final_scores": final_scores,
+                        "elapsed": before + time.perf_counter() - began,
+                        "resumed": resumed,
+                    }
+                )
             task.progress(epoch, opt.nepoch, H=f"{h_epoch:.1f}")
         return api.GenerativeScores(
             final=final_scores,
@@ -378,6 +423,7 @@ class CLSWGAN:
                 "pretrain_seconds": round(pretrain_seconds, 3),
                 "epoch_seconds": seconds,
                 "classifier_select": select,
+                **({"resumed_after_epochs": resumed, "seconds_before_resume": round(before, 3)} if resumed else {}),
             },
         )
 

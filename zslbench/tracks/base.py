@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from zslbench import store
+from zslbench.checkpoints import checkpointing
 from zslbench.config import check_seed, get_profile, parse_overrides
 from zslbench.errors import ConfigError, RecordError
 from zslbench.plugins import attach_options, is_option_key, parse_option
@@ -365,9 +366,11 @@ def execute_run(
         done = read_done(folder)
         if done is not None:
             return RunOutcome(run_id, folder, done, skipped=True)
-    result = track.train(name, classnorm, data, seed, cfg, device, progress, data_dir)
+    with checkpointing(results, run_id, fresh=force) as checkpoint:  # a long run continues where it stopped
+        result = track.train(name, classnorm, data, seed, cfg, device, progress, data_dir)
     record, files = track.record(run_id, identity, profile, data, cfg, result)
     path = store.write_run(results, run_id, record, files)
+    checkpoint.clear()
     record = store.as_written(record)  # as a later call reads it back (skipped=True)
     if loggers:  # after the record is safe: a logger changes nothing and its failure loses nothing
         from zslbench.loggers import log_run

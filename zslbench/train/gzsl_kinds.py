@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from zslbench import api
+from zslbench import api, checkpoints
 from zslbench.config import GZSLConfig
 from zslbench.data.features.types import ZSLData
 from zslbench.metrics import gzsl_scores
@@ -120,6 +120,7 @@ def train_generative(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int,
         select_epoch=cfg.select_epoch,
         test_h=lambda s: test_h(np.asarray(s), test_y, data, cfg),
         dataset=data.name,
+        checkpoint=checkpoints.current(),
     )
     start = time.perf_counter()
     out = model.fit_predict(task)
@@ -128,6 +129,8 @@ def train_generative(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int,
         out = api.GenerativeScores(final=out)
     if not isinstance(out, api.GenerativeScores):
         raise TypeError(f"model {model_name}: fit_predict returned {type(out).__name__}, not GenerativeScores")
+    # a run continued from a saved state: its training time is that of all its parts
+    start -= float(out.extra.get("seconds_before_resume", 0.0))
     n_epochs = max(len(out.epoch_log), 1)
     expected = (len(test_idx), data.n_classes)
 
