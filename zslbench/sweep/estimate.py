@@ -73,8 +73,9 @@ def beyond_time_limit(plan: Plan, limit_minutes: int) -> str | None:
     hours = math.ceil(longest * 1.5 / 3600)
     return (
         f"{over} run(s) expected to outlast --slurm-time {limit_minutes} (minutes), the longest {key[1]} on "
-        f"{key[2]} at about {fmt_seconds(longest)} on a CPU: SLURM stops a job at its limit and the run is "
-        f"lost; pass --slurm-time {hours}:00:00 or more"
+        f"{key[2]} at about {fmt_seconds(longest)} on a CPU: SLURM stops a task at its limit (a run that saves "
+        f"its state, as f-clswgan does, continues when the sweep is run again; any other starts over); pass "
+        f"--slurm-time {hours}:00:00 or more"
     )
 
 
