@@ -41,7 +41,7 @@ def uninterrupted(tmp_path_factory):
     return _run(tmp_path_factory.mktemp("whole"))
 
 
-def test_a_stopped_run_continues_to_the_numbers_of_an_uninterrupted_one(tmp_path, monkeypatch, uninterrupted):
+def test_a_stopped_run_continues_to_the_numbers_of_an_uninterrupted_one(tmp_path, monkeypatch, capsys, uninterrupted):
     monkeypatch.setenv("ZSLBENCH_CHECKPOINT_SECONDS", "0")  # save after every epoch
     with monkeypatch.context() as m:
         _stopping_after(m, 2)
@@ -49,7 +49,11 @@ def test_a_stopped_run_continues_to_the_numbers_of_an_uninterrupted_one(tmp_path
             _run(tmp_path)
     saved = checkpoints.partial_path(tmp_path, uninterrupted.run_id)
     assert saved.is_file() and not (tmp_path / "runs" / uninterrupted.run_id / "done").exists()
+    monkeypatch.setenv("ZSLBENCH_PROGRESS_SECONDS", "0")  # a progress line per epoch
+    capsys.readouterr()
     again = _run(tmp_path)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ": epoch " in ln]
+    assert [ln.split(": epoch ")[1].split(" ")[0] for ln in lines] == ["3/4", "4/4"], lines
     assert again.run_id == uninterrupted.run_id
     assert again.record["metrics"] == uninterrupted.record["metrics"]
     extra = again.record["model_extra"]

@@ -97,6 +97,14 @@ class Progress:
             self.bar.total = total
             self.bar.refresh()
 
+    def start_at(self, n: int) -> None:
+        """Count from ``n`` steps already done (a run continued from a saved state): the
+        position shows them, the time left counts only the steps made here."""
+        self.n = self.initial = n
+        if self.bar is not None:
+            self.bar.n = self.bar.initial = n
+            self.bar.refresh()
+
     def update(self, n: int = 1, **postfix) -> None:
         """Advance by ``n`` steps, showing ``postfix`` (e.g. ``loss=0.3``) beside the bar."""
         self.n += n

@@ -102,7 +102,9 @@ def train_generative(data: ZSLData, model_name: str, cfg: GZSLConfig, seed: int,
     def report(epoch, n_epochs, **info):
         if n_epochs != bar.total:
             bar.set_total(n_epochs)
-        bar.update(**info)
+        if bar.n == 0 and epoch > 1:  # a run continued after a saved epoch
+            bar.start_at(epoch - 1)
+        bar.update(epoch - bar.n, **info)
 
     def ids(values) -> torch.Tensor:
         return torch.from_numpy(np.asarray(values).astype(np.int64))
