@@ -20,6 +20,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from zslbench.progress import env_seconds
+
 DEFAULT_SECONDS = 600.0
 _CURRENT: ContextVar[Checkpoint | None] = ContextVar("zslbench_checkpoint", default=None)
 _SAVED: dict[Path, None] = {}  # the states this process saved (an interrupted command names them)
@@ -28,16 +30,7 @@ _SAVED: dict[Path, None] = {}  # the states this process saved (an interrupted c
 def save_interval() -> float | None:
     """Seconds between two saves (``ZSLBENCH_CHECKPOINT_SECONDS``; ``off`` or a negative
     number: None, no saves)."""
-    text = os.environ.get("ZSLBENCH_CHECKPOINT_SECONDS", "").strip().lower()
-    if not text:
-        return DEFAULT_SECONDS
-    if text in ("off", "none", "no"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return DEFAULT_SECONDS
-    return value if value >= 0 else None
+    return env_seconds("ZSLBENCH_CHECKPOINT_SECONDS", DEFAULT_SECONDS)
 
 
 def partial_path(results: Path, run_id: str) -> Path:

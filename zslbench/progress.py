@@ -16,19 +16,25 @@ import time
 DEFAULT_LINE_SECONDS = 60.0
 
 
-def line_seconds() -> float | None:
-    """Seconds between two progress lines off a terminal (``ZSLBENCH_PROGRESS_SECONDS``, default
-    60; ``off`` or a negative number: no lines); None when there are none."""
-    text = os.environ.get("ZSLBENCH_PROGRESS_SECONDS", "").strip().lower()
+def env_seconds(name: str, default: float) -> float | None:
+    """An interval in seconds from the environment variable ``name``: ``default`` when unset or
+    not a number, None (never) for ``off`` or a negative number."""
+    text = os.environ.get(name, "").strip().lower()
     if not text:
-        return DEFAULT_LINE_SECONDS
+        return default
     if text in ("off", "none", "no"):
         return None
     try:
         value = float(text)
     except ValueError:
-        return DEFAULT_LINE_SECONDS
-    return value if value >= 0 else None  # NaN compares false: no lines
+        return default
+    return value if value >= 0 else None  # NaN compares false: never
+
+
+def line_seconds() -> float | None:
+    """Seconds between two progress lines off a terminal (``ZSLBENCH_PROGRESS_SECONDS``, default
+    60); None when there are none."""
+    return env_seconds("ZSLBENCH_PROGRESS_SECONDS", DEFAULT_LINE_SECONDS)
 
 
 def duration(seconds: float) -> str:
