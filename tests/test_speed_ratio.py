@@ -114,3 +114,30 @@ def test_table_and_report_show_f_clswgan_beside_the_paper(tmp_path):
     assert "f-clswgan" in report
     claim8 = next(ln for ln in report.splitlines() if ln.startswith("| 8 "))
     assert "supported" in claim8 and "180x" in claim8
+
+
+def test_a_full_f_clswgan_run_is_recognised_in_a_process_that_imported_no_model():
+    """A record holds f-CLSWGAN's options as trained (all at their defaults for a full run);
+    judging it must not depend on someone else having imported the built-in models first
+    (benchmarks/claim8.py judges with the report's functions alone)."""
+    import dataclasses
+    import json
+    import subprocess
+    import sys
+
+    from support import cli_env
+    from zslbench.models.clswgan import CLSWGANOptions
+
+    defaults = dataclasses.asdict(CLSWGANOptions())
+    code = (
+        "import json, sys\n"
+        "from zslbench.report.claims import full_run\n"
+        "rec = {'model': 'f-clswgan', 'profile': 'paper', 'model_options': json.loads(sys.argv[1])}\n"
+        "shortened = dict(rec, model_options=dict(rec['model_options'], nepoch=2))\n"
+        "print(full_run(rec), full_run(shortened))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(defaults)], capture_output=True, text=True, env=cli_env()
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "False"]

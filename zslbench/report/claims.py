@@ -264,7 +264,7 @@ def full_run(rec: RunRecord) -> bool:
         return True
     import dataclasses
 
-    from zslbench.api import MODELS
+    from zslbench.models import MODELS  # the built-in models registered, whoever imports this
 
     entry = MODELS.get(rec["model"]) if rec.get("model") in MODELS else None
     if entry is None or not isinstance(entry.options, type) or not dataclasses.is_dataclass(entry.options):
