@@ -6,6 +6,7 @@ import math
 import warnings
 
 from zslbench import store
+from zslbench.progress import duration
 from zslbench.sweep.plan import Plan
 from zslbench.tracks import get_track
 
@@ -80,10 +81,8 @@ def beyond_time_limit(plan: Plan, limit_minutes: int) -> str | None:
 
 
 def fmt_seconds(s: float) -> str:
-    s = int(math.ceil(s))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{sec:02d}s" if m else f"{sec}s")
+    """An estimate as the plan writes it (rounded up): ``42s``, ``7m05s``, ``2h14m``."""
+    return duration(math.ceil(s))
 
 
 def format_plan(plan: Plan, parallel: int, executor: str) -> str:
