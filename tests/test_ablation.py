@@ -198,6 +198,8 @@ def test_sweep_trains_the_flips_and_the_report_shows_their_effect(tmp_path):
         "synthetic_scale=0.05",
         "--ablate",
         "select_epoch",
+        "--jobs",
+        "2",  # not one worker per core: beside the suite's other workers on a large machine
     ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), ZSLBENCH_DATA="/nonexistent-zslbench-data")
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)

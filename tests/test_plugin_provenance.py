@@ -166,6 +166,8 @@ def sweep(tmp_path_factory, plugins, toy_data) -> Path:
             str(results),
             "--set",
             "typed-lin.tag=wide",
+            "--jobs",
+            "2",  # not one worker per core: beside the suite's other workers on a large machine
             path=[EXAMPLE, plugins],
         )
     )

@@ -391,6 +391,7 @@ def test_sigkill_then_rerun_finishes_only_the_missing_runs(tmp_path):
         models=["linear", "mlp3+cn"],
         seeds=[1],
         source="auto",
+        data_dir=Path(NO_DATA),  # the folder the sweep's children read, not this machine's cache
         results=results,
         sets=TINY_SETS,
     )
@@ -461,6 +462,7 @@ def test_a_killed_worker_is_replaced_and_its_run_retried(tmp_path):
         models=["linear", "mlp3"],
         seeds=[1],
         source="auto",
+        data_dir=Path(NO_DATA),  # the folder the sweep's children read, not this machine's cache
         results=results,
         sets=TINY_SETS,
     )
@@ -479,7 +481,14 @@ def test_two_concurrent_sweeps_train_each_run_once(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], outs
     trained = trained_ids(outs[0]) + trained_ids(outs[1])
     plan = plan_sweep(
-        "quick", only="gzsl", datasets=["sun"], models=["linear"], source="auto", results=results, sets=TINY_SETS
+        "quick",
+        only="gzsl",
+        datasets=["sun"],
+        models=["linear"],
+        source="auto",
+        data_dir=Path(NO_DATA),
+        results=results,
+        sets=TINY_SETS,
     )
     expected = {j.run_id for j in plan.jobs}
     assert sorted(trained) == sorted(expected)  # every run trained exactly once over both sweeps
