@@ -3,9 +3,16 @@ of the same dataset, seed and machine (zslbench.report.claims, claim 8 of baseli
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
+import sys
+
 import _report_records as mk
 import pytest
 
+from support import cli_env
+from zslbench.models.clswgan import CLSWGANOptions
 from zslbench.report import stats
 from zslbench.report.claims import evaluate, load_claims
 
@@ -120,14 +127,6 @@ def test_a_full_f_clswgan_run_is_recognised_in_a_process_that_imported_no_model(
     """A record holds f-CLSWGAN's options as trained (all at their defaults for a full run);
     judging it must not depend on someone else having imported the built-in models first
     (benchmarks/claim8.py judges with the report's functions alone)."""
-    import dataclasses
-    import json
-    import subprocess
-    import sys
-
-    from support import cli_env
-    from zslbench.models.clswgan import CLSWGANOptions
-
     defaults = dataclasses.asdict(CLSWGANOptions())
     code = (
         "import json, sys\n"

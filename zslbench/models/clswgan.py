@@ -46,8 +46,8 @@ SELECTIONS = ("trainer", "final", "best_test_H")
 # Seconds one CPU run takes at one thread, for the sweep's estimates.  Quick: measured in the
 # quick grid (2-core Xeon, two runs at once).  Paper: CUB measured whole (two runs of the
 # authors' 56 GAN epochs at once, one thread each, on the 2-core Xeon: 7,785 s and 7,721 s of
-# training), the other datasets scaled from it by training images x GAN epochs (the networks
-# are the same size; not measured).
+# training; two later seeds with nothing else running: 7,150 s and 7,119 s), the other datasets
+# scaled from it by training images x GAN epochs (the networks are the same size; not measured).
 _CUB_SECONDS, _CUB_IMAGES_EPOCHS = 7750.0, 7057 * 56
 PAPER_SECONDS = {
     ds: round(

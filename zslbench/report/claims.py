@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -262,14 +262,12 @@ def full_run(rec: RunRecord) -> bool:
     options = rec.get("model_options") or {}
     if not options:
         return True
-    import dataclasses
-
     from zslbench.models import MODELS  # the built-in models registered, whoever imports this
 
     entry = MODELS.get(rec["model"]) if rec.get("model") in MODELS else None
-    if entry is None or not isinstance(entry.options, type) or not dataclasses.is_dataclass(entry.options):
+    if entry is None or not isinstance(entry.options, type) or not is_dataclass(entry.options):
         return False
-    return options == dataclasses.asdict(entry.options())
+    return options == asdict(entry.options())
 
 
 def _ratio_checks(claim: Claim, recs: list[RunRecord]) -> tuple[list[Check], list[str]]:
